@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# allocscope: one non-recursive Makefile. `make V=1` shows the commands.
+
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+CXX ?= c++
+ARCH ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+VMLINUX_H ?= bpf/vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# System include dirs clang would use for the host, for BPF builds (libbpf-bootstrap).
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BPF_CFLAGS := -g -O2 -Wall -Werror=undef -target bpf -D__TARGET_ARCH_$(ARCH) \
+	-Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
+CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) $(EXTRA_CFLAGS)
+LDLIBS := -lbpf -lelf -lz -lcapstone -lstdc++ $(EXTRA_LDFLAGS)
+DEPFLAGS = -MMD -MP
+
+USER_MODULES := opts procmaps elfobj syms report placement probes targets collect tracer
+USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
+APP := $(OUTPUT)/allocscope
+
+# Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
+UNIT_TESTS := opts procmaps syms report placement
+test_opts_OBJS := opts
+test_procmaps_OBJS := procmaps
+test_syms_OBJS := syms elfobj procmaps
+test_report_OBJS := report
+test_placement_OBJS := placement
+UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
+FIXTURES := $(OUTPUT)/fixtures
+FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
+	$(FIXTURES)/symfix.stripped $(FIXTURES)/symfix.debug
+
+# Target programs for integration tests and the benchmark: built -O2 without
+# frame pointers (as distributions build) and -O0 with them.
+TARGETS := alloc_target bench_target
+TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
+	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so
+TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
+TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
+
+.PHONY: all
+all: $(APP) $(TARGET_BINS)
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests $(FIXTURES) $(OUTPUT)/targets:
+	$(Q)mkdir -p $@
+
+# BPF object -> linked object -> skeleton
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/allocscope.bpf.o: $(OUTPUT)/bpf/allocscope.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/allocscope.skel.h: $(OUTPUT)/allocscope.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name allocscope_bpf > $@
+
+# Only the tracer includes the skeleton.
+$(OUTPUT)/user/tracer.o: $(OUTPUT)/allocscope.skel.h
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(APP): $(USER_OBJS) $(OUTPUT)/user/main.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests
+.SECONDEXPANSION:
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(patsubst %,$(OUTPUT)/user/%.o,$$(test_%_OBJS)) \
+		| $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(DEPFLAGS) \
+		-DFIXTURE_DIR='"$(abspath $(FIXTURES))"' -DSOURCE_DIR='"$(CURDIR)"' \
+		$(filter %.c %.o,$^) $(LDLIBS) -lcmocka -o $@
+
+# Fixtures: a small PIE with a shared library, a C++ object, and a stripped
+# copy whose symbols live in a separate debug file (build-id + debuglink).
+$(FIXTURES)/libsymfix.so: tests/unit/fixtures/symfix_lib.c | $(FIXTURES)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fPIC -shared $< -o $@
+$(FIXTURES)/symfix: tests/unit/fixtures/symfix.c $(FIXTURES)/libsymfix.so | $(FIXTURES)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fPIE -pie -Wl,--build-id $< -L$(FIXTURES) -lsymfix -o $@
+$(FIXTURES)/symfix_cpp: tests/unit/fixtures/symfix_cpp.cc | $(FIXTURES)
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -O1 -g -fPIE -pie $< -o $@
+$(FIXTURES)/symfix.debug: $(FIXTURES)/symfix
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --only-keep-debug $< $@
+$(FIXTURES)/symfix.stripped: $(FIXTURES)/symfix $(FIXTURES)/symfix.debug
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --strip-all --add-gnu-debuglink=$(FIXTURES)/symfix.debug $< $@
+
+# Target programs
+$(OUTPUT)/targets/libtarget_dl.so: tests/targets/target_dl.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
+$(OUTPUT)/targets/%_fp: tests/targets/%.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_FP_CFLAGS) $< -ldl -o $@
+$(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -ldl -o $@
+
+.PHONY: deps
+deps:
+	$(Q)scripts/install-deps.sh
+
+.PHONY: demo
+demo: deps all
+	$(Q)scripts/demo.sh
+
+.PHONY: unit
+unit: $(UNIT_BINS) $(FIXTURE_BINS)
+	$(Q)scripts/run-unit.sh $(UNIT_BINS)
+
+.PHONY: integration
+integration: all
+	$(Q)scripts/run-integration.sh
+
+.PHONY: test
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+.PHONY: bench
+bench: all
+	$(Q)scripts/bench.sh
+
+.PHONY: vmlinux
+vmlinux:
+	$(Q)scripts/gen-vmlinux.sh $(VMLINUX_H)
+
+.PHONY: format check-format
+format:
+	$(Q)clang-format -i $(wildcard user/*.[ch] include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/unit/*.c)
+check-format:
+	$(Q)scripts/check-format.sh
+
+.PHONY: clean
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+-include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*.d)

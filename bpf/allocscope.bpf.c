@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Heap accounting in the kernel: allocator entry/return/free probes keep a
+ * table of live blocks and per-(process, stack) counters; nothing per call
+ * goes to userspace. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "allocscope.h"
+#include "stack.bpf.h"
+
+#define E2BIG 7
+#define EEXIST 17
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u64 min_size = 0;
+const volatile __u64 max_size = ~0ULL;
+const volatile __u32 self_tgid = 0;
+
+/* Cumulative, read by the loader for every report. */
+__u64 drops[DROP_COUNT] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_LIVE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct live_key);
+	__type(value, struct live_block);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_SITES_MAX);
+	__type(key, struct site_key);
+	__type(value, struct site_stats);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_STACKS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64); /* stack_id */
+	__type(value, struct stack_trace);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_INFLIGHT_MAX);
+	__type(key, __u32); /* tid */
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Processes holding state in live/sites, so exit and exec purge only them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_PROCS_MAX);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_trace);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+static __always_inline void count_drop(enum drop_reason r)
+{
+	if (r < DROP_COUNT)
+		__sync_fetch_and_add(&drops[r], 1);
+}
+
+/* Remembers the stack in the stacks map and returns its id, 0 on failure. */
+static __always_inline __u64 record_stack(struct pt_regs *ctx, __u64 fn_start)
+{
+	__u32 zero = 0;
+	struct stack_trace *st = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 id;
+
+	if (!st)
+		return 0;
+	if (!capture_stack(ctx, fn_start, st)) {
+		count_drop(DROP_STACK_FAULT);
+		return 0;
+	}
+	id = hash_stack(st);
+	if (!bpf_map_lookup_elem(&stacks, &id) &&
+	    bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST) == -E2BIG)
+		count_drop(DROP_STACK_FULL);
+	return id;
+}
+
+static __always_inline struct site_stats *site_of(__u32 tgid, __u64 stack_id)
+{
+	struct site_key key = { .stack_id = stack_id, .tgid = tgid };
+	struct site_stats zero = {}, *s;
+	__u8 one = 1;
+
+	s = bpf_map_lookup_elem(&sites, &key);
+	if (s)
+		return s;
+	/* A new site (rare): make sure the process is purged when it exits. */
+	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == -E2BIG)
+		return NULL;
+	bpf_map_update_elem(&sites, &key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&sites, &key);
+}
+
+static __always_inline void release_block(__u32 tgid, __u64 addr)
+{
+	struct live_key key = { .addr = addr, .tgid = tgid };
+	struct live_block *b = bpf_map_lookup_elem(&live, &key);
+	struct site_stats *s;
+
+	if (!b) {
+		count_drop(DROP_UNTRACKED_FREE);
+		return;
+	}
+	s = site_of(tgid, b->stack_id);
+	if (s) {
+		__sync_fetch_and_add(&s->free_bytes, b->size);
+		__sync_fetch_and_add(&s->frees, 1);
+	}
+	bpf_map_delete_elem(&live, &key);
+}
+
+static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id)
+{
+	struct live_key key = { .addr = addr, .tgid = tgid };
+	struct live_block b = { .size = size, .stack_id = stack_id };
+	struct site_stats *s;
+	int err;
+
+	s = site_of(tgid, stack_id);
+	if (!s) {
+		count_drop(DROP_SITE_FULL);
+		return;
+	}
+	err = bpf_map_update_elem(&live, &key, &b, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Its free went unseen (e.g. freed by a path we do not probe):
+		 * retire the old block at its own site before reusing the key. */
+		release_block(tgid, addr);
+		err = bpf_map_update_elem(&live, &key, &b, BPF_NOEXIST);
+	}
+	if (err) {
+		count_drop(DROP_LIVE_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&s->alloc_bytes, size);
+	__sync_fetch_and_add(&s->allocs, 1);
+}
+
+/* nmemb * size, or false when it overflows (the call will fail). */
+static __always_inline bool mul_size(__u64 nmemb, __u64 size, __u64 *out)
+{
+	__u64 limit = ~0ULL;
+
+	/* Hide the division from clang, which would turn the check into a
+	 * 128-bit multiply BPF cannot do. */
+	asm volatile("" : "+r"(limit));
+	if (size && nmemb > limit / size) {
+		count_drop(DROP_CALLOC_OVERFLOW);
+		return false;
+	}
+	*out = nmemb * size;
+	return true;
+}
+
+/* Reads the call's request; false when the call cannot allocate. */
+static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn,
+					 struct inflight *in)
+{
+	switch (fn) {
+	case ALLOC_FN_CALLOC:
+		return mul_size(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), &in->size);
+	case ALLOC_FN_REALLOC:
+		in->ptr = PT_REGS_PARM1(ctx);
+		in->size = PT_REGS_PARM2(ctx);
+		return true;
+	case ALLOC_FN_REALLOCARRAY:
+		in->ptr = PT_REGS_PARM1(ctx);
+		return mul_size(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx), &in->size);
+	case ALLOC_FN_POSIX_MEMALIGN:
+		in->ptr = PT_REGS_PARM1(ctx); /* memptr */
+		in->size = PT_REGS_PARM3(ctx);
+		return true;
+	case ALLOC_FN_ALIGNED_ALLOC:
+	case ALLOC_FN_MEMALIGN:
+		in->size = PT_REGS_PARM2(ctx);
+		return true;
+	default: /* malloc, valloc, pvalloc */
+		in->size = PT_REGS_PARM1(ctx);
+		return true;
+	}
+}
+
+/* Probes sit before any push (see user/placement.c), so rsp here is the
+ * function's entry rsp and [rsp] its return address. */
+SEC("uprobe")
+int alloc_enter(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	__u64 sp = PT_REGS_SP(ctx), ret_addr = 0;
+	struct inflight in = {}, *outer;
+
+	if (tgid == self_tgid)
+		return 0;
+	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
+
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if (outer) {
+		/* Deeper: a call made by the allocator itself (glibc's
+		 * realloc(NULL, n) calls malloc). Same rsp and return address:
+		 * a tail call. The outer call accounts for both. */
+		if (sp < outer->sp || (sp == outer->sp && ret_addr == outer->ret_addr))
+			return 0;
+		count_drop(DROP_STALE_ENTRY);
+	}
+
+	in.sp = sp;
+	in.ret_addr = ret_addr;
+	in.fn = AS_COOKIE_FN(cookie);
+	if (!read_request(ctx, in.fn, &in)) {
+		if (outer)
+			bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+	if (in.size >= min_size && in.size <= max_size)
+		in.stack_id = record_stack(ctx, PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie));
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		count_drop(DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+SEC("uretprobe")
+int alloc_exit(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	__u64 ret = PT_REGS_RC(ctx), addr = 0;
+	struct inflight *p, in;
+
+	if (tgid == self_tgid)
+		return 0;
+	p = bpf_map_lookup_elem(&inflight, &tid);
+	if (!p) {
+		count_drop(DROP_MISSING_ENTRY);
+		return 0;
+	}
+	/* ret popped the return address: rsp is entry rsp + 8 only for the
+	 * outermost call; nested calls return first and are ignored. */
+	if (PT_REGS_SP(ctx) != p->sp + 8)
+		return 0;
+	in = *p;
+	bpf_map_delete_elem(&inflight, &tid);
+
+	switch (in.fn) {
+	case ALLOC_FN_REALLOC:
+	case ALLOC_FN_REALLOCARRAY:
+		/* A failed realloc leaves the old block live; realloc(p, 0)
+		 * frees p and returns NULL (or a new minimal block). */
+		if (!ret && in.size)
+			return 0;
+		if (in.ptr)
+			release_block(tgid, in.ptr);
+		addr = ret;
+		break;
+	case ALLOC_FN_POSIX_MEMALIGN:
+		/* *memptr is written only on success (return 0). */
+		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)in.ptr))
+			return 0;
+		break;
+	default:
+		addr = ret;
+		break;
+	}
+	if (addr && in.stack_id)
+		track_block(tgid, addr, in.size, in.stack_id);
+	return 0;
+}
+
+SEC("uprobe")
+int free_enter(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	__u64 addr = PT_REGS_PARM1(ctx);
+	struct inflight *outer;
+
+	if (!addr || tgid == self_tgid)
+		return 0;
+	/* free() called by the allocator itself (realloc(p, 0) frees p):
+	 * the outer call's return accounts for it. */
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if (outer && PT_REGS_SP(ctx) < outer->sp)
+		return 0;
+	release_block(tgid, addr);
+	return 0;
+}
+
+/* The benchmark floor: the same probes doing nothing. */
+SEC("uprobe")
+int noop_probe(struct pt_regs *ctx)
+{
+	return 0;
+}
+
+struct purge_ctx {
+	__u32 tgid;
+};
+
+static long purge_live(struct bpf_map *map, struct live_key *key, struct live_block *val,
+		       struct purge_ctx *pc)
+{
+	if (key->tgid == pc->tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static long purge_sites(struct bpf_map *map, struct site_key *key, struct site_stats *val,
+			struct purge_ctx *pc)
+{
+	if (key->tgid == pc->tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static __always_inline void notify(enum task_event_type type, __u32 tgid)
+{
+	struct task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop(DROP_EVENT_LOST);
+		return;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The last thread of a process is gone: its blocks are gone with it. Sites
+ * stay so the next report can show what the process held; the loader
+ * deletes them after that report. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(proc_exit, struct task_struct *task)
+{
+	struct purge_ctx pc = { .tgid = task->tgid };
+	__u32 tid = task->pid;
+
+	bpf_map_delete_elem(&inflight, &tid);
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
+		return 0;
+	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
+	bpf_map_delete_elem(&procs, &pc.tgid);
+	notify(TASK_EV_EXIT, pc.tgid);
+	return 0;
+}
+
+/* A new image: the old heap and its call sites no longer exist. Purged here,
+ * synchronously, so the new image's first blocks are never mistaken for them. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *task)
+{
+	struct purge_ctx pc = { .tgid = task->tgid };
+	__u32 tid = task->pid;
+
+	bpf_map_delete_elem(&inflight, &tid);
+	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
+		return 0;
+	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
+	bpf_for_each_map_elem(&sites, purge_sites, &pc, 0);
+	bpf_map_delete_elem(&procs, &pc.tgid);
+	notify(TASK_EV_EXEC, pc.tgid);
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* User stack capture at an allocator's entry. Frame 1 comes from the return
+ * address at [rsp], so the immediate caller is exact without frame pointers;
+ * further frames follow the frame-pointer chain while it stays on the stack. */
+#ifndef STACK_BPF_H
+#define STACK_BPF_H
+
+/* A frame pointer further than this above rsp is not on this thread's stack. */
+#define FP_MAX_SPAN (8ULL << 20)
+
+struct fp_frame {
+	__u64 next;
+	__u64 ret;
+};
+
+/* Fills st->pcs[0..nr) with fn_start, the return address, then the
+ * frame-pointer chain. Returns the number of frames, 0 if even the return
+ * address could not be read. */
+static __always_inline __u32 capture_stack(struct pt_regs *ctx, __u64 fn_start,
+					   struct stack_trace *st)
+{
+	__u64 sp = PT_REGS_SP(ctx);
+	__u64 fp = PT_REGS_FP(ctx);
+	struct fp_frame frame;
+	__u32 nr = 2;
+
+	st->pcs[0] = fn_start;
+	if (bpf_probe_read_user(&st->pcs[1], sizeof(st->pcs[1]), (void *)sp))
+		return 0;
+
+	/* Entry probes run before the callee's prologue, so rbp is still the
+	 * caller's frame pointer (when it keeps one): [rbp+8] is the caller's
+	 * return address. Code without frame pointers uses rbp as a general
+	 * register: accept it only while it points up the stack, aligned. */
+	for (int i = 2; i < AS_MAX_FRAMES; i++) {
+		if (fp <= sp || fp - sp > FP_MAX_SPAN || (fp & 7))
+			break;
+		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp))
+			break;
+		if (!frame.ret)
+			break;
+		st->pcs[i] = frame.ret;
+		nr = i + 1;
+		sp = fp;
+		fp = frame.next;
+	}
+	st->nr = nr;
+	return nr;
+}
+
+/* 64-bit mix of the frames (splitmix-style finaliser per step); never 0,
+ * which means "no stack". */
+static __always_inline __u64 hash_stack(const struct stack_trace *st)
+{
+	__u64 h = 0x9e3779b97f4a7c15ULL ^ st->nr;
+
+	for (int i = 0; i < AS_MAX_FRAMES; i++) {
+		if (i >= st->nr)
+			break;
+		h ^= st->pcs[i];
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	return h ? h : 1;
+}
+
+#endif /* STACK_BPF_H */

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The contract between the BPF programs and the loader: map keys and values,
+ * ring-buffer records, the allocator function list and the drop counters. */
+#ifndef ALLOCSCOPE_H
+#define ALLOCSCOPE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Frames kept per stack: [0] is the allocator function, [1] its caller. */
+#define AS_MAX_FRAMES 32
+#define AS_COMM_LEN 16
+
+/* Default table sizes; the loader may resize them before load. */
+#define AS_LIVE_MAX (1 << 20)
+#define AS_SITES_MAX (1 << 16)
+#define AS_STACKS_MAX (1 << 16)
+#define AS_INFLIGHT_MAX (1 << 14)
+#define AS_PROCS_MAX (1 << 14)
+
+/* X(name, enum suffix, argument shape). The shape tells the BPF programs
+ * where the size and the result live; the name is the ELF symbol probed. */
+#define AS_ALLOC_FNS(X)                                                                            \
+	X(malloc, MALLOC, SHAPE_SIZE)                                                              \
+	X(calloc, CALLOC, SHAPE_NMEMB_SIZE)                                                        \
+	X(realloc, REALLOC, SHAPE_PTR_SIZE)                                                        \
+	X(reallocarray, REALLOCARRAY, SHAPE_PTR_NMEMB_SIZE)                                        \
+	X(free, FREE, SHAPE_FREE)                                                                  \
+	X(posix_memalign, POSIX_MEMALIGN, SHAPE_MEMPTR)                                            \
+	X(aligned_alloc, ALIGNED_ALLOC, SHAPE_ALIGN_SIZE)                                          \
+	X(memalign, MEMALIGN, SHAPE_ALIGN_SIZE)                                                    \
+	X(valloc, VALLOC, SHAPE_SIZE)                                                              \
+	X(pvalloc, PVALLOC, SHAPE_SIZE)
+
+#define AS_ENUM_FN(name, id, shape) ALLOC_FN_##id,
+enum alloc_fn {
+	AS_ALLOC_FNS(AS_ENUM_FN)
+	ALLOC_FN_COUNT,
+};
+#undef AS_ENUM_FN
+
+enum alloc_shape {
+	SHAPE_SIZE,		/* f(size) -> ptr */
+	SHAPE_NMEMB_SIZE,	/* f(nmemb, size) -> ptr */
+	SHAPE_PTR_SIZE,		/* f(ptr, size) -> ptr */
+	SHAPE_PTR_NMEMB_SIZE,	/* f(ptr, nmemb, size) -> ptr */
+	SHAPE_FREE,		/* f(ptr) */
+	SHAPE_MEMPTR,		/* f(&ptr, align, size) -> 0 on success */
+	SHAPE_ALIGN_SIZE,	/* f(align, size) -> ptr */
+};
+
+/* The attach cookie: function in the low byte, the probe's offset from the
+ * function start above it (so frame 0 can name the function, not the probe). */
+#define AS_COOKIE(fn, probe_off) ((__u64)(fn) | ((__u64)(probe_off) << 8))
+#define AS_COOKIE_FN(c) ((enum alloc_fn)((c) & 0xff))
+#define AS_COOKIE_OFF(c) ((c) >> 8)
+
+/* Everything the tracer could not account for, or accounted in a special way.
+ * X(enum suffix, report label). */
+#define AS_DROPS(X)                                                                                \
+	X(LIVE_FULL, "live_full")	      /* live table full: allocation not tracked */      \
+	X(SITE_FULL, "site_full")	      /* site table full: allocation not counted */      \
+	X(STACK_FULL, "stack_full")	      /* stack table full: site has no stack */         \
+	X(STACK_FAULT, "stack_fault")	      /* caller's return address unreadable */          \
+	X(INFLIGHT_FULL, "inflight_full")     /* no room to remember a call in flight */         \
+	X(MISSING_ENTRY, "missing_entry")     /* return seen without its entry */                \
+	X(STALE_ENTRY, "stale_entry")	      /* entry whose return never came */                \
+	X(UNTRACKED_FREE, "untracked_free")   /* free of a block allocated before tracing */     \
+	X(EVENT_LOST, "event_lost")	      /* process event ring full */                      \
+	X(CALLOC_OVERFLOW, "calloc_overflow") /* nmemb * size overflowed: call fails */
+
+#define AS_ENUM_DROP(id, label) DROP_##id,
+enum drop_reason {
+	AS_DROPS(AS_ENUM_DROP)
+	DROP_COUNT,
+};
+#undef AS_ENUM_DROP
+
+/* sites: per (process, stack) counters. Live = alloc - free. */
+struct site_key {
+	__u64 stack_id; /* key of the stacks map */
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct site_stats {
+	__u64 alloc_bytes;
+	__u64 allocs;
+	__u64 free_bytes;
+	__u64 frees;
+};
+
+/* stacks: stack_id (64-bit hash of the pcs) -> pcs */
+struct stack_trace {
+	__u64 pcs[AS_MAX_FRAMES];
+	__u32 nr;
+	__u32 pad;
+};
+
+/* live: one entry per tracked block */
+struct live_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct live_block {
+	__u64 size;
+	__u64 stack_id;
+};
+
+/* inflight: tid -> the allocation call between its entry and its return */
+struct inflight {
+	__u64 sp;	/* stack pointer at entry; tells nested calls and stale entries */
+	__u64 size;
+	__u64 ptr;	/* realloc: the old block; posix_memalign: memptr */
+	__u64 stack_id;	/* 0: not accounted (size outside --min-size/--max-size) */
+	__u64 ret_addr;	/* caller's return address: a tail call keeps it, a new call may not */
+	__u32 fn;	/* enum alloc_fn */
+	__u32 pad;
+};
+
+enum task_event_type {
+	TASK_EV_EXIT = 1,
+	TASK_EV_EXEC = 2,
+};
+
+/* Ring-buffer record: a traced process exited or replaced its image. */
+struct task_event {
+	__u32 type; /* enum task_event_type */
+	__u32 tgid;
+	char comm[AS_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct task_event) == 24, "task_event layout");
+_Static_assert(sizeof(struct stack_trace) == 8 * AS_MAX_FRAMES + 8, "stack_trace layout");
+
+#endif /* ALLOCSCOPE_H */

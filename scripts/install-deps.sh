@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Installs the Debian packages allocscope builds and tests with, when missing.
+set -euo pipefail
+
+# Build: compilers, libbpf + bpftool (skeletons), libelf/zlib (ELF symbols),
+# capstone (probe placement), libdw (elfutils). Tests: cmocka, python3 (JSON
+# assertions), util-linux's setpriv (unprivileged runs).
+packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev
+	libdw-dev libcmocka-dev pkg-config binutils python3 util-linux procps)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* One report: read the site and stack maps, rank, symbolize the shown
+ * stacks, print; then forget the processes that exited. */
+#ifndef COLLECT_H
+#define COLLECT_H
+
+#include <stdio.h>
+
+#include "opts.h"
+#include "report.h"
+#include "syms.h"
+#include "targets.h"
+
+struct collector {
+	int sites_fd;
+	int stacks_fd;
+	struct proc_table *procs;
+	struct syms *syms;
+	struct report *report;
+	FILE *out;
+	enum report_format format;
+};
+
+/* Makes sure pid's mappings are snapshotted for symbolization. */
+int collect__load_syms(struct collector *c, __u32 pid);
+/* hdr: time, interval_s, targets, final and drops filled by the caller. */
+int collect__report(struct collector *c, struct report_header *hdr);
+
+#endif /* COLLECT_H */

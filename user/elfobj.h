@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Thin libelf wrapper shared by the symbolizer and the probe planner: open an
+ * ELF file, walk its function symbols, map addresses to file offsets. */
+#ifndef ELFOBJ_H
+#define ELFOBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct elfobj;
+
+struct elf_func {
+	const char *name;	/* valid while the elfobj is open */
+	__u64 vaddr;		/* st_value */
+	__u64 size;		/* st_size */
+	__u64 file_off;		/* offset of vaddr in the file (via PT_LOAD) */
+	bool global;		/* STB_GLOBAL or STB_WEAK */
+	bool dynamic;		/* from .dynsym */
+};
+
+/* A PT_LOAD program header. */
+struct elf_seg {
+	__u64 vaddr;
+	__u64 offset;
+	__u64 filesz;
+	__u64 memsz;
+};
+
+/* NULL and errno set on failure (ENOENT, ENOEXEC for non-ELF, ...). */
+struct elfobj *elfobj__open(const char *path);
+void elfobj__close(struct elfobj *o);
+/* ET_DYN (PIE or shared object) vs ET_EXEC. */
+bool elfobj__is_dyn(const struct elfobj *o);
+/* Lowest PT_LOAD p_vaddr - p_offset pair, for load-bias computation:
+ * bias = vma.start - vma.offset - (p_vaddr - p_offset) of the segment holding vma.offset. */
+int elfobj__vaddr_of_offset(const struct elfobj *o, __u64 file_off, __u64 *vaddr);
+int elfobj__offset_of_vaddr(const struct elfobj *o, __u64 vaddr, __u64 *file_off);
+/* The PT_LOAD segments in program-header order (valid while o is open), so a
+ * caller can cache them and compute biases after closing the file. */
+size_t elfobj__segments(const struct elfobj *o, const struct elf_seg **segs);
+/* Whether the file has a .symtab (stripped files only keep .dynsym). */
+bool elfobj__has_symtab(const struct elfobj *o);
+/* A *defined* STT_FUNC/STT_GNU_IFUNC symbol named name (version suffix "@..."
+ * ignored), .symtab first, then .dynsym. 0 or -ENOENT. */
+int elfobj__find_func(struct elfobj *o, const char *name, struct elf_func *out);
+/* Calls cb for every defined function symbol of .symtab and .dynsym;
+ * a non-zero return from cb stops the walk and is returned. */
+int elfobj__for_each_func(struct elfobj *o, int (*cb)(const struct elf_func *f, void *ctx),
+			  void *ctx);
+/* Reads len bytes at file offset off. 0 or -errno (-EIO when short). */
+int elfobj__read(struct elfobj *o, __u64 off, void *buf, size_t len);
+/* GNU build-id (raw bytes); returns its length, or -ENOENT. */
+int elfobj__build_id(struct elfobj *o, __u8 *buf, size_t len);
+/* .gnu_debuglink file name, or NULL. */
+const char *elfobj__debuglink(struct elfobj *o);
+/* The separate debug file (with .symtab) of o, which is mapped or found at
+ * path (without root): <root>/usr/lib/debug/.build-id/xx/rest.debug, then
+ * the debuglink name in path's directory, its .debug/ and under
+ * <root>/usr/lib/debug/<dir>/. A build-id mismatch rejects a candidate.
+ * NULL when none is found. */
+struct elfobj *elfobj__open_debug(struct elfobj *o, const char *root, const char *path);
+
+#endif /* ELFOBJ_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Growth report: turns cumulative per-site counters into per-interval deltas,
+ * ranks sites, and renders text or JSON. Pure logic on structs and FILE *. */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "allocscope.h"
+#include "syms.h"
+
+enum report_sort {
+	SORT_GROWTH,	/* growth_bytes in this interval, then live_bytes */
+	SORT_LIVE,	/* live_bytes, then growth_bytes */
+	SORT_ALLOCS,	/* allocs in this interval, then live_bytes */
+};
+
+enum report_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+/* One site's cumulative counters since tracing started, as read from BPF. */
+struct report_site {
+	__u64 stack_id;
+	__u32 pid;
+	bool exited;		/* the process exited: shown once more, marked */
+	char comm[AS_COMM_LEN];
+	struct site_stats stats;
+};
+
+struct report_row {
+	struct report_site site;
+	__s64 live_bytes;	/* alloc_bytes - free_bytes */
+	__s64 live_objects;	/* allocs - frees */
+	__s64 growth_bytes;	/* live_bytes change since the previous report */
+	double growth_rate;	/* growth_bytes per second */
+	__u64 allocs;		/* in this interval */
+	__u64 frees;		/* in this interval */
+	__u64 alloc_bytes;	/* in this interval */
+	__u64 free_bytes;	/* in this interval */
+	size_t nframes;		/* filled by the caller before printing */
+	struct sym_frame frames[AS_MAX_FRAMES];
+};
+
+struct report_header {
+	double time;		/* Unix time of the report, seconds */
+	double interval_s;	/* seconds since the previous report */
+	const char *targets;	/* e.g. "pid 4242", "comm gunicorn (3 processes)" */
+	__s64 live_bytes;	/* all sites of processes still alive */
+	__s64 live_change;	/* since the previous report */
+	double alloc_rate;	/* allocations per second in this interval */
+	double free_rate;
+	double alloc_bytes_rate;
+	double free_bytes_rate;
+	size_t nsites;		/* sites known in total */
+	bool final;		/* the last report (Ctrl-C, --count, --duration) */
+	__u64 drops[DROP_COUNT]; /* cumulative, filled by the caller */
+};
+
+struct report;
+
+struct report *report__new(enum report_sort sort, unsigned int top);
+void report__free(struct report *r);
+
+/* One snapshot: report__add every site, then report__finish. The previous
+ * snapshot (kept inside) gives the deltas; a site not seen before grew by all
+ * of its live bytes. rows (top N by sort) stay valid until the next report__add. */
+int report__add(struct report *r, const struct report_site *site);
+int report__finish(struct report *r, struct report_header *hdr, struct report_row **rows,
+		   size_t *nrows);
+
+void report__print_text(FILE *f, const struct report_header *hdr, const struct report_row *rows,
+			size_t nrows);
+void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
+			size_t nrows);
+
+/* "1.5 KiB", "12.0 MiB", "512 B": base 1024, one decimal above 1 KiB. */
+void report__fmt_bytes(char *buf, size_t len, double bytes);
+
+#endif /* REPORT_H */

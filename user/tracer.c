@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The tracing session and the only user of the BPF skeleton: load, attach to
+ * targets as they appear, follow exits and execs, report every interval. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "allocscope.skel.h"
+#include "collect.h"
+#include "procmaps.h"
+#include "probes.h"
+#include "tracer.h"
+
+/* How often --comm and whole-system mode look for new processes/objects. */
+#define RESCAN_S 1.0
+
+struct attached_object {
+	__u32 dev_major, dev_minor;
+	__u64 inode;
+	struct link_list links; /* whole-system mode: one set per object */
+};
+
+struct plan_entry {
+	__u32 dev_major, dev_minor;
+	__u64 inode;
+	int err; /* -ENOENT: not an allocator */
+	struct probe_plan plan;
+};
+
+struct tracer {
+	const struct config *cfg;
+	struct allocscope_bpf *skel;
+	struct ring_buffer *rb;
+	struct probe_progs progs;
+	struct proc_table procs;
+	struct collector coll;
+	struct plan_entry *plans;
+	size_t nplans;
+	struct attached_object *objs;
+	size_t nobjs;
+	FILE *out;
+	bool said_waiting;
+	char desc[128];
+};
+
+static int verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && verbose < 2)
+		return 0;
+	if (level == LIBBPF_INFO && verbose < 1)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+/* Loading BPF and opening uprobes needs CAP_BPF + CAP_PERFMON (or the
+ * older catch-all CAP_SYS_ADMIN); reading other users' maps needs root. */
+static bool privileged(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	return has_cap(data, CAP_SYS_ADMIN) || (has_cap(data, 39 /* CAP_BPF */) &&
+						 has_cap(data, 38 /* CAP_PERFMON */));
+}
+
+/* Path of a mapped file as the process sees it: through its root, so a
+ * container's own libc is used; deleted files through map_files. */
+static void mapped_path(char *buf, size_t len, __u32 pid, const struct vma *v)
+{
+	if (strstr(v->path, " (deleted)"))
+		snprintf(buf, len, "/proc/%u/map_files/%llx-%llx", pid, (unsigned long long)v->start,
+			 (unsigned long long)v->end);
+	else
+		snprintf(buf, len, "/proc/%u/root%s", pid, v->path);
+}
+
+/* Plans are per file (device, inode): decoded once, reused by every process. */
+static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma *v)
+{
+	struct plan_entry *p, *n;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < t->nplans; i++) {
+		p = &t->plans[i];
+		if (p->inode == v->inode && p->dev_major == v->dev_major &&
+		    p->dev_minor == v->dev_minor)
+			return p;
+	}
+	n = realloc(t->plans, (t->nplans + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	t->plans = n;
+	p = &t->plans[t->nplans++];
+	memset(p, 0, sizeof(*p));
+	p->dev_major = v->dev_major;
+	p->dev_minor = v->dev_minor;
+	p->inode = v->inode;
+	mapped_path(path, sizeof(path), pid, v);
+	p->err = probes__plan(path, t->cfg->placement, &p->plan);
+	if (p->err && p->err != -ENOENT && verbose)
+		fprintf(stderr, "allocscope: cannot read %s: %s\n", path, strerror(-p->err));
+	if (!p->err && verbose) {
+		for (size_t i = 0; i < p->plan.nsites; i++) {
+			const struct probe_site *s = &p->plan.sites[i];
+
+			fprintf(stderr, "allocscope: %s %s: probe at +%u (%s): %s\n", v->path,
+				probes__fns[s->fn].name, s->place.offset, s->place.insn,
+				s->place.reason);
+		}
+	}
+	return p;
+}
+
+static bool is_code_file(const struct vma *v)
+{
+	return v->exec && v->path[0] == '/' && v->inode;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Attaches to every allocator pid maps. Returns an exit status. */
+static int attach_pid(struct tracer *t, __u32 pid)
+{
+	struct procmaps maps = {};
+	struct proc_entry *e;
+	char modules[256] = "";
+	__u8 one = 1;
+	int err, status = EXIT_OK;
+
+	err = procmaps__read_pid(pid, &maps);
+	if (err) {
+		fprintf(stderr, "allocscope: no process with pid %u\n", pid);
+		return EXIT_NO_PROCESS;
+	}
+	e = targets__get(&t->procs, pid);
+	if (!e) {
+		status = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < maps.nr; i++) {
+		const struct vma *v = &maps.vmas[i];
+		struct plan_entry *p;
+		struct probe_plan plan;
+
+		if (!is_code_file(v) || (i > 0 && maps.vmas[i - 1].inode == v->inode))
+			continue;
+		p = plan_for(t, pid, v);
+		if (!p || p->err)
+			continue;
+		plan = p->plan;
+		mapped_path(plan.path, sizeof(plan.path), pid, v);
+		err = probes__attach(&t->progs, &plan, pid, &e->links);
+		if (err) {
+			fprintf(stderr, "allocscope: failed to attach to %s in pid %u: %s\n",
+				v->path, pid, strerror(-err));
+			status = err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
+			goto cleanup;
+		}
+		snprintf(modules + strlen(modules), sizeof(modules) - strlen(modules), "%s%s",
+			 modules[0] ? ", " : "", basename_of(v->path));
+	}
+	if (!e->links.nr) {
+		fprintf(stderr,
+			"allocscope: pid %u (%s) maps no object that defines malloc and free "
+			"(a stripped static executable?)\n",
+			pid, e->comm);
+		status = EXIT_NO_ALLOCATOR;
+		goto cleanup;
+	}
+	e->attached = true;
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &pid, &one, BPF_ANY);
+	collect__load_syms(&t->coll, pid);
+	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
+		e->links.nr, modules);
+cleanup:
+	if (status != EXIT_OK && e && !e->attached)
+		targets__remove(&t->procs, pid);
+	procmaps__free(&maps);
+	return status;
+}
+
+static int scan_comm_cb(__u32 pid, void *ctx)
+{
+	struct tracer *t = ctx;
+	char comm[AS_COMM_LEN];
+	struct proc_entry *e;
+
+	if (pid == (__u32)getpid() || targets__read_comm(pid, comm) || strcmp(comm, t->cfg->comm))
+		return 0;
+	e = targets__find(&t->procs, pid);
+	if (e && (e->attached || e->exited))
+		return 0;
+	/* A process that cannot be traced is skipped, not fatal: others may. */
+	attach_pid(t, pid);
+	return 0;
+}
+
+/* Whole-system mode: one probe set per allocator object, for every process. */
+static int scan_objects_cb(__u32 pid, void *ctx)
+{
+	struct tracer *t = ctx;
+	struct procmaps maps = {};
+	char path[PATH_MAX];
+
+	if (procmaps__read_pid(pid, &maps))
+		return 0;
+	for (size_t i = 0; i < maps.nr; i++) {
+		const struct vma *v = &maps.vmas[i];
+		struct attached_object *o = NULL, *n;
+		struct plan_entry *p;
+		struct probe_plan plan;
+		int err;
+
+		if (!is_code_file(v))
+			continue;
+		for (size_t j = 0; j < t->nobjs && !o; j++)
+			if (t->objs[j].inode == v->inode && t->objs[j].dev_major == v->dev_major &&
+			    t->objs[j].dev_minor == v->dev_minor)
+				o = &t->objs[j];
+		if (o)
+			continue;
+		p = plan_for(t, pid, v);
+		if (!p || p->err)
+			continue;
+		n = realloc(t->objs, (t->nobjs + 1) * sizeof(*n));
+		if (!n)
+			break;
+		t->objs = n;
+		o = &t->objs[t->nobjs++];
+		memset(o, 0, sizeof(*o));
+		o->dev_major = v->dev_major;
+		o->dev_minor = v->dev_minor;
+		o->inode = v->inode;
+		plan = p->plan;
+		mapped_path(path, sizeof(path), pid, v);
+		snprintf(plan.path, sizeof(plan.path), "%s", path);
+		err = probes__attach(&t->progs, &plan, -1, &o->links);
+		if (err)
+			fprintf(stderr, "allocscope: failed to attach to %s: %s\n", v->path,
+				strerror(-err));
+		else
+			fprintf(stderr, "allocscope: tracing every process using %s: %zu probes\n",
+				v->path, o->links.nr);
+	}
+	procmaps__free(&maps);
+	return 0;
+}
+
+static void rescan(struct tracer *t)
+{
+	if (t->cfg->comm[0]) {
+		targets__for_each_pid(scan_comm_cb, t);
+		if (!targets__count_attached(&t->procs) && !t->said_waiting) {
+			fprintf(stderr,
+				"allocscope: no process named '%s' yet; waiting for one to start "
+				"(Ctrl-C to stop)\n",
+				t->cfg->comm);
+			t->said_waiting = true;
+		}
+	} else if (!t->cfg->npids) {
+		targets__for_each_pid(scan_objects_cb, t);
+	}
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct task_event *ev = data;
+	struct proc_entry *e;
+
+	if (size < sizeof(*ev))
+		return 0;
+	e = targets__find(&t->procs, ev->tgid);
+	if (ev->type == TASK_EV_EXIT) {
+		if (!e)
+			e = targets__get(&t->procs, ev->tgid);
+		if (!e)
+			return 0;
+		if (!strcmp(e->comm, "?"))
+			memcpy(e->comm, ev->comm, sizeof(e->comm));
+		e->exited = true;
+		if (e->attached)
+			fprintf(stderr, "allocscope: pid %u (%s) exited\n", e->pid, e->comm);
+		probes__detach(&e->links);
+		return 0;
+	}
+	/* exec: the BPF side purged the old image's state; the new image may
+	 * use another allocator, so targets are planned again. */
+	syms__drop_pid(t->coll.syms, ev->tgid);
+	if (!e || !e->attached) {
+		if (e)
+			memcpy(e->comm, ev->comm, sizeof(e->comm));
+		return 0;
+	}
+	fprintf(stderr, "allocscope: pid %u exec'd %.16s; earlier sites dropped\n", e->pid,
+		ev->comm);
+	targets__remove(&t->procs, ev->tgid);
+	if (!t->cfg->comm[0] || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))
+		attach_pid(t, ev->tgid);
+	return 0;
+}
+
+static void describe_targets(struct tracer *t)
+{
+	const struct config *cfg = t->cfg;
+	size_t n = targets__count_attached(&t->procs), len;
+
+	if (cfg->comm[0]) {
+		snprintf(t->desc, sizeof(t->desc), "comm %s (%zu process%s)", cfg->comm, n,
+			 n == 1 ? "" : "es");
+	} else if (cfg->npids) {
+		len = snprintf(t->desc, sizeof(t->desc), "pid%s ", cfg->npids > 1 ? "s" : "");
+		for (size_t i = 0; i < cfg->npids && len < sizeof(t->desc) - 12; i++)
+			len += snprintf(t->desc + len, sizeof(t->desc) - len, "%s%u", i ? "," : "",
+					cfg->pids[i]);
+	} else {
+		snprintf(t->desc, sizeof(t->desc), "all processes");
+	}
+}
+
+static int load_bpf(struct tracer *t)
+{
+	const struct config *cfg = t->cfg;
+	struct allocscope_bpf *skel;
+	int err;
+
+	skel = allocscope_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "allocscope: failed to open BPF object: %s\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	t->skel = skel;
+	skel->rodata->min_size = cfg->min_size;
+	skel->rodata->max_size = cfg->max_size;
+	skel->rodata->self_tgid = getpid();
+	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
+	err = allocscope_bpf__load(skel);
+	if (err) {
+		char msg[128];
+
+		libbpf_strerror(err, msg, sizeof(msg));
+		fprintf(stderr, "allocscope: failed to load BPF programs: %s%s\n", msg,
+			verbose ? "" : " (-v shows the verifier log)");
+		return err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_NO_KERNEL_SUPPORT;
+	}
+	skel->links.proc_exit = bpf_program__attach(skel->progs.proc_exit);
+	skel->links.proc_exec = bpf_program__attach(skel->progs.proc_exec);
+	if (!skel->links.proc_exit || !skel->links.proc_exec) {
+		fprintf(stderr, "allocscope: failed to attach process tracepoints: %s\n",
+			strerror(errno));
+		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, t, NULL);
+	if (!t->rb) {
+		fprintf(stderr, "allocscope: failed to create ring buffer: %s\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (cfg->probe_mode == PROBE_MODE_NOOP)
+		t->progs = (struct probe_progs){ skel->progs.noop_probe, skel->progs.noop_probe,
+						 skel->progs.noop_probe };
+	else
+		t->progs = (struct probe_progs){ skel->progs.alloc_enter, skel->progs.alloc_exit,
+						 skel->progs.free_enter };
+	return EXIT_OK;
+}
+
+static int check_system(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->npids; i++) {
+		if (!targets__exists(cfg->pids[i])) {
+			fprintf(stderr, "allocscope: no process with pid %u\n", cfg->pids[i]);
+			return EXIT_NO_PROCESS;
+		}
+	}
+	if (!privileged()) {
+		fprintf(stderr, "allocscope: must run as root (needs CAP_BPF and CAP_PERFMON, "
+				"or CAP_SYS_ADMIN)\n");
+		return EXIT_NO_PRIVILEGE;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "allocscope: the kernel has no BTF (/sys/kernel/btf/vmlinux): "
+				"a kernel built with CONFIG_DEBUG_INFO_BTF=y is required\n");
+		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		fprintf(stderr, "allocscope: the kernel has no uprobe support "
+				"(CONFIG_UPROBE_EVENTS=y is required)\n");
+		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	return EXIT_OK;
+}
+
+int tracer__open(const struct config *cfg, struct tracer **out)
+{
+	struct tracer *t;
+	int status;
+
+	verbose = cfg->verbose;
+	libbpf_set_print(print_libbpf);
+	status = check_system(cfg);
+	if (status)
+		return status;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return EXIT_RUNTIME;
+	t->cfg = cfg;
+	t->out = stdout;
+	if (cfg->output) {
+		t->out = fopen(cfg->output, "w");
+		if (!t->out) {
+			fprintf(stderr, "allocscope: cannot open %s: %s\n", cfg->output,
+				strerror(errno));
+			t->out = NULL;
+			status = EXIT_RUNTIME;
+			goto fail;
+		}
+	}
+	t->coll = (struct collector){ .procs = &t->procs, .out = t->out, .format = cfg->format };
+	t->coll.syms = syms__new();
+	t->coll.report = report__new(cfg->sort, cfg->top);
+	if (!t->coll.syms || !t->coll.report) {
+		status = EXIT_RUNTIME;
+		goto fail;
+	}
+	status = load_bpf(t);
+	if (status)
+		goto fail;
+	t->coll.sites_fd = bpf_map__fd(t->skel->maps.sites);
+	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
+	for (size_t i = 0; i < cfg->npids; i++) {
+		status = attach_pid(t, cfg->pids[i]);
+		if (status)
+			goto fail;
+	}
+	rescan(t);
+	*out = t;
+	return EXIT_OK;
+fail:
+	tracer__close(t);
+	return status;
+}
+
+static int report(struct tracer *t, double interval_s, bool final)
+{
+	struct report_header hdr = {
+		.time = wall_s(),
+		.interval_s = interval_s,
+		.final = final,
+	};
+
+	describe_targets(t);
+	hdr.targets = t->desc;
+	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
+	return collect__report(&t->coll, &hdr);
+}
+
+int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
+{
+	const struct config *cfg = t->cfg;
+	double start = now_s(), last = start, next_scan = start + RESCAN_S;
+	double next_report = start + cfg->interval_s;
+	__u64 reports = 0;
+	bool final = false;
+	int err;
+
+	while (!*exiting && !final) {
+		double now = now_s(), wake = next_report < next_scan ? next_report : next_scan;
+
+		if (cfg->duration_s && start + cfg->duration_s < wake)
+			wake = start + cfg->duration_s;
+		err = ring_buffer__poll(t->rb, wake > now ? (int)((wake - now) * 1000) + 1 : 0);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "allocscope: reading events failed: %s\n", strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		now = now_s();
+		if ((cfg->comm[0] || !cfg->npids) && now >= next_scan) {
+			rescan(t);
+			next_scan = now + RESCAN_S;
+		}
+		if (cfg->npids && !targets__count_attached(&t->procs)) {
+			fprintf(stderr, "allocscope: every target exited\n");
+			break;
+		}
+		if (cfg->duration_s && now >= start + cfg->duration_s)
+			break;
+		if (now < next_report || *exiting)
+			continue;
+		final = cfg->count && reports + 1 >= cfg->count;
+		err = report(t, now - last, final);
+		if (err) {
+			fprintf(stderr, "allocscope: report failed: %s\n", strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		reports++;
+		last = now;
+		next_report += cfg->interval_s;
+	}
+	if (!final) {
+		/* Events still queued (exits) belong in the final report. */
+		ring_buffer__consume(t->rb);
+		if (report(t, now_s() - last, true))
+			return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+void tracer__close(struct tracer *t)
+{
+	if (!t)
+		return;
+	targets__free(&t->procs);
+	for (size_t i = 0; i < t->nobjs; i++)
+		probes__detach(&t->objs[i].links);
+	free(t->objs);
+	free(t->plans);
+	ring_buffer__free(t->rb);
+	allocscope_bpf__destroy(t->skel);
+	syms__free(t->coll.syms);
+	report__free(t->coll.report);
+	if (t->out && t->out != stdout)
+		fclose(t->out);
+	free(t);
+}

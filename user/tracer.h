@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The tracing session: load the BPF object, attach to the targets, follow
+ * processes as they come and go, print a report every interval. */
+#ifndef TRACER_H
+#define TRACER_H
+
+#include <signal.h>
+
+#include "opts.h"
+
+struct tracer;
+
+/* Returns an enum exit_status; on EXIT_OK *out is the ready tracer. Failures
+ * are reported on stderr in one line where their context is known. */
+int tracer__open(const struct config *cfg, struct tracer **out);
+/* Runs until *exiting, --count or --duration; prints the final report. */
+int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting);
+/* Detaches everything; accepts NULL. */
+void tracer__close(struct tracer *t);
+
+#endif /* TRACER_H */
