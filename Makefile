@@ -84,7 +84,7 @@ $(APP): $(USER_OBJS) $(OUTPUT)/user/main.o
 
 # Unit tests
 .SECONDEXPANSION:
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(patsubst %,$(OUTPUT)/user/%.o,$$(test_%_OBJS)) \
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(addprefix $(OUTPUT)/user/,$$(addsuffix .o,$$(test_$$*_OBJS))) \
 		| $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes $(DEPFLAGS) \
@@ -125,7 +125,8 @@ deps:
 	$(Q)scripts/install-deps.sh
 
 .PHONY: demo
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
 .PHONY: unit

@@ -1,0 +1,783 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests for the growth report: deltas across snapshots, ranking, totals,
+ * and the text and JSON renderings against golden files. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "report.h"
+
+#define GOLDEN_DIR SOURCE_DIR "/tests/unit/golden/"
+#define KiB	   1024ULL
+#define MiB	   (1024 * KiB)
+/* 2026-11-21 10:41:02 UTC */
+#define T0 1795257662.0
+
+static struct report_site site(__u32 pid, __u64 stack_id, __u64 allocs, __u64 alloc_bytes,
+			       __u64 frees, __u64 free_bytes)
+{
+	struct report_site s = {
+		.stack_id = stack_id,
+		.pid = pid,
+		.stats = {.alloc_bytes = alloc_bytes,
+			  .allocs = allocs,
+			  .free_bytes = free_bytes,
+			  .frees = frees},
+	};
+
+	snprintf(s.comm, sizeof(s.comm), "proc%u", pid);
+	return s;
+}
+
+/* Feeds one snapshot and finishes it; the header gets fixed time values. */
+static void snapshot(struct report *r, const struct report_site *sites, size_t n, double interval,
+		     struct report_header *hdr, struct report_row **rows, size_t *nrows)
+{
+	size_t i;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->time = T0;
+	hdr->interval_s = interval;
+	hdr->targets = "pid 4242";
+	for (i = 0; i < n; i++)
+		assert_int_equal(report__add(r, &sites[i]), 0);
+	assert_int_equal(report__finish(r, hdr, rows, nrows), 0);
+}
+
+static const struct report_row *find_row(const struct report_row *rows, size_t n, __u32 pid,
+					 __u64 stack_id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].site.pid == pid && rows[i].site.stack_id == stack_id)
+			return &rows[i];
+	return NULL;
+}
+
+static void assert_order(const struct report_row *rows, size_t n, const __u64 *stack_ids,
+			 size_t nids)
+{
+	size_t i;
+
+	assert_int_equal(n, nids);
+	for (i = 0; i < n; i++) {
+		if (rows[i].site.stack_id != stack_ids[i])
+			fail_msg("row %zu: stack %llu, expected %llu", i,
+				 (unsigned long long)rows[i].site.stack_id,
+				 (unsigned long long)stack_ids[i]);
+	}
+}
+
+static char *render(bool json, const struct report_header *hdr, const struct report_row *rows,
+		    size_t nrows)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	if (json)
+		report__print_json(f, hdr, rows, nrows);
+	else
+		report__print_text(f, hdr, rows, nrows);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void test_fmt_bytes(void **state)
+{
+	static const struct {
+		double in;
+		const char *out;
+	} cases[] = {
+		{0, "0 B"},
+		{1, "1 B"},
+		{512, "512 B"},
+		{1023, "1023 B"},
+		{1024, "1.0 KiB"},
+		{1536, "1.5 KiB"},
+		{1048575, "1.0 MiB"}, /* rounds up into the next unit */
+		{12.0 * MiB, "12.0 MiB"},
+		{3.2 * 1024 * MiB, "3.2 GiB"},
+		{5.0 * 1024 * 1024 * MiB, "5.0 TiB"},
+		{-512, "-512 B"},
+		{-1536, "-1.5 KiB"},
+		{-0.2, "0 B"},
+		{102.4 * KiB, "102.4 KiB"},
+	};
+	char buf[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		report__fmt_bytes(buf, sizeof(buf), cases[i].in);
+		if (strcmp(buf, cases[i].out))
+			fail_msg("%.1f: got \"%s\", expected \"%s\"", cases[i].in, buf,
+				 cases[i].out);
+	}
+}
+
+/* A site seen for the first time grew by all its live bytes, and its
+ * interval counters are its cumulative ones. */
+static void test_first_snapshot(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_site s[] = {site(1, 10, 4, 4096, 1, 1024)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	assert_non_null(r);
+	snapshot(r, s, 1, 2.0, &hdr, &rows, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].live_bytes, 3072);
+	assert_int_equal(rows[0].live_objects, 3);
+	assert_int_equal(rows[0].growth_bytes, 3072);
+	assert_true(rows[0].growth_rate == 1536.0);
+	assert_int_equal(rows[0].allocs, 4);
+	assert_int_equal(rows[0].frees, 1);
+	assert_int_equal(rows[0].alloc_bytes, 4096);
+	assert_int_equal(rows[0].free_bytes, 1024);
+	assert_int_equal(rows[0].nframes, 0);
+	assert_string_equal(rows[0].site.comm, "proc1");
+	report__free(r);
+}
+
+static void test_deltas_across_snapshots(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	/* 10 grows, 20 shrinks, 30 appears in the second snapshot */
+	struct report_site s1[] = {site(1, 10, 10, 1000, 0, 0), site(1, 20, 5, 5000, 0, 0)};
+	struct report_site s2[] = {site(1, 20, 5, 5000, 3, 3000), site(1, 10, 25, 2500, 5, 500),
+				   site(1, 30, 2, 64, 0, 0)};
+	struct report_site s3[] = {site(1, 10, 25, 2500, 5, 500), site(1, 20, 5, 5000, 3, 3000),
+				   site(1, 30, 4, 128, 4, 128)};
+	const struct report_row *row;
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s1, 2, 1.0, &hdr, &rows, &n);
+	snapshot(r, s2, 3, 4.0, &hdr, &rows, &n);
+	assert_int_equal(n, 3);
+
+	row = find_row(rows, n, 1, 10);
+	assert_non_null(row);
+	assert_int_equal(row->live_bytes, 2000);
+	assert_int_equal(row->live_objects, 20);
+	assert_int_equal(row->growth_bytes, 1000);
+	assert_true(row->growth_rate == 250.0);
+	assert_int_equal(row->allocs, 15);
+	assert_int_equal(row->frees, 5);
+	assert_int_equal(row->alloc_bytes, 1500);
+	assert_int_equal(row->free_bytes, 500);
+
+	row = find_row(rows, n, 1, 20);
+	assert_non_null(row);
+	assert_int_equal(row->live_bytes, 2000);
+	assert_int_equal(row->growth_bytes, -3000);
+	assert_true(row->growth_rate == -750.0);
+	assert_int_equal(row->allocs, 0);
+	assert_int_equal(row->frees, 3);
+
+	row = find_row(rows, n, 1, 30);
+	assert_non_null(row);
+	assert_int_equal(row->growth_bytes, 64);
+	assert_int_equal(row->allocs, 2);
+
+	/* third snapshot: 30 freed everything but was active, so it stays;
+	 * 10 and 20 did nothing but still hold memory */
+	snapshot(r, s3, 3, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 3);
+	row = find_row(rows, n, 1, 30);
+	assert_non_null(row);
+	assert_int_equal(row->live_bytes, 0);
+	assert_int_equal(row->growth_bytes, -64);
+	assert_int_equal(row->allocs, 2);
+	assert_int_equal(row->frees, 4);
+	row = find_row(rows, n, 1, 10);
+	assert_non_null(row);
+	assert_int_equal(row->growth_bytes, 0);
+	assert_int_equal(row->allocs, 0);
+	report__free(r);
+}
+
+/* The same stack in two processes is two sites. */
+static void test_key_includes_pid(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_site s1[] = {site(1, 10, 1, 100, 0, 0), site(2, 10, 1, 200, 0, 0)};
+	struct report_site s2[] = {site(1, 10, 1, 100, 0, 0), site(2, 10, 3, 600, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s1, 2, 1.0, &hdr, &rows, &n);
+	snapshot(r, s2, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].site.pid, 2);
+	assert_int_equal(rows[0].growth_bytes, 400);
+	assert_int_equal(rows[1].site.pid, 1);
+	assert_int_equal(rows[1].growth_bytes, 0);
+	report__free(r);
+}
+
+/* A kernel entry deleted and created again restarts its counters: it is
+ * treated as new rather than producing huge unsigned deltas. */
+static void test_counter_restart(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_site s1[] = {site(1, 10, 100, 10000, 50, 5000)};
+	struct report_site s2[] = {site(1, 10, 2, 200, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s1, 1, 1.0, &hdr, &rows, &n);
+	snapshot(r, s2, 1, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].allocs, 2);
+	assert_int_equal(rows[0].frees, 0);
+	assert_int_equal(rows[0].growth_bytes, 200);
+	report__free(r);
+}
+
+/* Sites 1..4 in one process, built so that each key has ties:
+ *           1     2     3     4
+ * growth  +300  +300  +100  +300
+ * live     300   800   900   300
+ * allocs     3     1     1     3   (in the second interval) */
+static void tie_sites(struct report *r, struct report_header *hdr, struct report_row **rows,
+		      size_t *n)
+{
+	struct report_site s1[] = {site(7, 1, 0, 0, 0, 0), site(7, 2, 1, 500, 0, 0),
+				   site(7, 3, 1, 800, 0, 0), site(7, 4, 0, 0, 0, 0)};
+	struct report_site s2[] = {site(7, 4, 3, 300, 0, 0), site(7, 3, 2, 900, 0, 0),
+				   site(7, 2, 2, 800, 0, 0), site(7, 1, 3, 300, 0, 0)};
+
+	snapshot(r, s1, 4, 1.0, hdr, rows, n);
+	snapshot(r, s2, 4, 1.0, hdr, rows, n);
+}
+
+static void test_sort_growth(void **state)
+{
+	const __u64 want[] = {2, 1, 4, 3}; /* +300 by live, then by stack; +100 */
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	tie_sites(r, &hdr, &rows, &n);
+	assert_order(rows, n, want, 4);
+	report__free(r);
+}
+
+static void test_sort_live(void **state)
+{
+	const __u64 want[] = {3, 2, 1, 4}; /* 900, 800, 300 x2 by stack */
+	struct report *r = report__new(SORT_LIVE, 10);
+	struct report_site s1[] = {site(7, 1, 1, 500, 0, 0), site(7, 2, 0, 0, 0, 0)};
+	struct report_site s2[] = {site(7, 1, 1, 500, 0, 0), site(7, 2, 1, 500, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	tie_sites(r, &hdr, &rows, &n);
+	assert_order(rows, n, want, 4);
+	report__free(r);
+
+	/* equal live: the one that grew comes first */
+	r = report__new(SORT_LIVE, 10);
+	snapshot(r, s1, 2, 1.0, &hdr, &rows, &n);
+	snapshot(r, s2, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].site.stack_id, 2);
+	assert_int_equal(rows[1].site.stack_id, 1);
+	report__free(r);
+}
+
+static void test_sort_allocs(void **state)
+{
+	const __u64 want[] = {1, 4, 3, 2}; /* 3 allocs by stack, then 1 alloc by live */
+	struct report *r = report__new(SORT_ALLOCS, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	tie_sites(r, &hdr, &rows, &n);
+	assert_order(rows, n, want, 4);
+	report__free(r);
+}
+
+/* Full ties fall back to pid, then stack id. */
+static void test_sort_final_tie(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_site s[] = {site(9, 5, 1, 64, 0, 0), site(3, 8, 1, 64, 0, 0),
+				  site(9, 2, 1, 64, 0, 0), site(3, 1, 1, 64, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s, 4, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(rows[0].site.pid, 3);
+	assert_int_equal(rows[0].site.stack_id, 1);
+	assert_int_equal(rows[1].site.pid, 3);
+	assert_int_equal(rows[1].site.stack_id, 8);
+	assert_int_equal(rows[2].site.pid, 9);
+	assert_int_equal(rows[2].site.stack_id, 2);
+	assert_int_equal(rows[3].site.pid, 9);
+	assert_int_equal(rows[3].site.stack_id, 5);
+	report__free(r);
+}
+
+static void test_top_n(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 3);
+	struct report_site s[10];
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 10; i++)
+		s[i] = site(1, i, 1, (i + 1) * 100, 0, 0);
+	snapshot(r, s, 10, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(rows[0].live_bytes, 1000);
+	assert_int_equal(rows[1].live_bytes, 900);
+	assert_int_equal(rows[2].live_bytes, 800);
+	/* totals still cover every site, not only the rows shown */
+	assert_int_equal(hdr.nsites, 10);
+	assert_int_equal(hdr.live_bytes, 5500);
+	report__free(r);
+}
+
+static void test_idle_sites_excluded(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	/* 1 freed everything before the first report; 2 is balanced but busy */
+	struct report_site s1[] = {site(1, 1, 5, 500, 5, 500), site(1, 2, 1, 8, 1, 8)};
+	struct report_site s2[] = {site(1, 1, 5, 500, 5, 500), site(1, 2, 4, 32, 4, 32)};
+	struct report_site s3[] = {site(1, 1, 5, 500, 5, 500), site(1, 2, 4, 32, 4, 32)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s1, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2); /* both were active in the first interval */
+	snapshot(r, s2, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].site.stack_id, 2);
+	assert_int_equal(rows[0].live_bytes, 0);
+	assert_int_equal(rows[0].allocs, 3);
+	snapshot(r, s3, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(hdr.nsites, 2);
+	report__free(r);
+}
+
+static void test_exited(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 10);
+	struct report_site s1[] = {site(1, 1, 1, 1000, 0, 0), site(2, 1, 1, 300, 0, 0)};
+	struct report_site s2[] = {site(1, 1, 1, 1000, 0, 0), site(2, 1, 1, 300, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	snapshot(r, s1, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(hdr.live_bytes, 1300);
+	s2[0].exited = true;
+	snapshot(r, s2, 2, 1.0, &hdr, &rows, &n);
+	/* still ranked (first by live) and marked, but no longer counted live */
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].site.pid, 1);
+	assert_true(rows[0].site.exited);
+	assert_false(rows[1].site.exited);
+	assert_int_equal(hdr.live_bytes, 300);
+	assert_int_equal(hdr.live_change, -1000);
+
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "  1 proc1 [exited]\n"));
+	assert_non_null(strstr(out, "  2 proc2\n"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(strstr(out, "{\"pid\":1,\"comm\":\"proc1\",\"exited\":true,"));
+	assert_non_null(strstr(out, "{\"pid\":2,\"comm\":\"proc2\",\"exited\":false,"));
+	free(out);
+	report__free(r);
+}
+
+static void test_header_totals(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 1);
+	struct report_site s1[] = {site(1, 1, 10, 1000, 2, 200), site(1, 2, 4, 400, 0, 0)};
+	struct report_site s2[] = {site(1, 1, 30, 3000, 12, 1200), site(1, 2, 8, 800, 4, 400),
+				   site(2, 1, 2, 100, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s1, 2, 0, &hdr, &rows, &n);
+	/* first report may come at once: no rates rather than inf */
+	assert_int_equal(hdr.live_bytes, 1200);
+	assert_int_equal(hdr.live_change, 1200);
+	assert_true(hdr.alloc_rate == 0 && hdr.free_rate == 0);
+	assert_true(hdr.alloc_bytes_rate == 0 && hdr.free_bytes_rate == 0);
+	assert_true(rows[0].growth_rate == 0);
+
+	hdr.drops[DROP_LIVE_FULL] = 5;
+	snapshot(r, s2, 3, 2.0, &hdr, &rows, &n);
+	/* live 1800 + 400 + 100; 20 + 4 + 2 allocs, 10 + 4 frees in 2 s */
+	assert_int_equal(hdr.live_bytes, 2300);
+	assert_int_equal(hdr.live_change, 1100);
+	assert_true(hdr.alloc_rate == 13.0);
+	assert_true(hdr.free_rate == 7.0);
+	assert_true(hdr.alloc_bytes_rate == 1250.0);
+	assert_true(hdr.free_bytes_rate == 700.0);
+	assert_int_equal(hdr.nsites, 3);
+	assert_true(hdr.interval_s == 2.0);
+	assert_true(hdr.time == T0);
+	assert_string_equal(hdr.targets, "pid 4242");
+	assert_int_equal(n, 1);
+	report__free(r);
+}
+
+static void test_many_sites(void **state)
+{
+	const size_t nsites = 100000;
+	struct report *r = report__new(SORT_GROWTH, 5);
+	struct report_header hdr;
+	struct report_row *rows;
+	struct report_site s;
+	size_t i, pass, n;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		/* added in descending key order so the report has to sort */
+		for (i = nsites; i-- > 0;) {
+			__u64 bytes = (i % 1000 + 1) * (pass + 1) * (i == 4242 ? 100 : 1);
+
+			s = site(100 + i % 7, i, pass + 1, bytes, 0, 0);
+			assert_int_equal(report__add(r, &s), 0);
+		}
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.interval_s = 1.0;
+		assert_int_equal(report__finish(r, &hdr, &rows, &n), 0);
+	}
+	assert_int_equal(hdr.nsites, nsites);
+	assert_int_equal(n, 5);
+	assert_int_equal(rows[0].site.stack_id, 4242);
+	assert_int_equal(rows[0].growth_bytes, 24300);
+	assert_int_equal(rows[0].allocs, 1);
+	for (i = 1; i < n; i++) {
+		assert_int_equal(rows[i].growth_bytes, 1000);
+		assert_int_equal(rows[i].site.stack_id % 1000, 999);
+	}
+	/* ties in growth and live go by pid, then stack id */
+	assert_int_equal(rows[1].site.pid, 100);
+	assert_true(rows[1].site.stack_id < rows[2].site.stack_id);
+	report__free(r);
+}
+
+static void test_json_escaping(void **state)
+{
+	static const struct sym_frame frames[] = {
+		{0x7f0000001000ULL, "operator new(unsigned long)", 4, "lib\"x\".so"},
+		{0xffffffffffffff00ULL, "tab\there\nnl", 0, "a\\b"},
+		{0x1234, "[unknown]", 0, "[unknown]"},
+	};
+	struct report_header hdr = {.time = T0, .interval_s = 1, .targets = "comm \"x\""};
+	struct report_row row = {.site = {.pid = 1, .stack_id = 1}};
+	char *out;
+
+	(void)state;
+	memcpy(row.site.comm, "a\"b\\c\x01\x1f\x7f\xc3\xa9\xff", 12);
+	row.nframes = 3;
+	memcpy(row.frames, frames, sizeof(frames));
+
+	out = render(true, &hdr, &row, 1);
+	assert_non_null(
+		strstr(out, "\"comm\":\"a\\\"b\\\\c\\u0001\\u001f\\u007f\xc3\xa9\\ufffd\""));
+	assert_non_null(strstr(out, "\"targets\":\"comm \\\"x\\\"\""));
+	assert_non_null(strstr(out,
+			       "{\"addr\":\"0x7f0000001000\",\"symbol\":\"operator new("
+			       "unsigned long)\",\"offset\":4,\"module\":\"lib\\\"x\\\".so\"}"));
+	assert_non_null(strstr(out,
+			       "{\"addr\":\"0xffffffffffffff00\",\"symbol\":"
+			       "\"tab\\u0009here\\u000anl\",\"offset\":0,\"module\":\"a\\\\b\"}"));
+	/* exactly one line */
+	assert_non_null(strchr(out, '\n'));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	free(out);
+
+	/* the text form must not pass control characters to the terminal */
+	memcpy(row.site.comm, "\x1b[31mred", 9);
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(strstr(out, "  1 ?[31mred\n"));
+	assert_non_null(strstr(out, "       tab?here?nl+0x0 (a\\b)\n"));
+	assert_non_null(strstr(out, "       0x1234 ([unknown])\n"));
+	free(out);
+}
+
+static void test_text_details(void **state)
+{
+	struct report_header hdr = {.time = T0, .interval_s = 3, .targets = "pid 4242"};
+	struct report_row row = {.site = {.pid = 4242, .stack_id = 1, .comm = "t"}};
+	char sym[300], *out, *line, *save;
+	size_t i;
+
+	(void)state;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "drops: none\n"));
+	assert_non_null(strstr(out, "  no allocations seen yet\n"));
+	free(out);
+
+	hdr.final = true;
+	hdr.nsites = 3;
+	hdr.drops[DROP_UNTRACKED_FREE] = 12;
+	hdr.drops[DROP_LIVE_FULL] = 3;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "UTC  interval 3.0s  pid 4242  (final)\n"));
+	assert_non_null(strstr(out, "drops: live_full 3, untracked_free 12\n"));
+	assert_non_null(strstr(out, "  no live allocations and no activity\n"));
+	free(out);
+
+	/* long names are cut with "..." to fit 100 columns; offset and module stay */
+	for (i = 0; i < DROP_COUNT; i++)
+		hdr.drops[i] = UINT64_MAX;
+	memset(sym, 'x', sizeof(sym) - 1);
+	sym[sizeof(sym) - 1] = '\0';
+	row.nframes = 2;
+	row.frames[0] = (struct sym_frame){0x1000, sym, 0x1c, "libfoo.so"};
+	row.frames[1] = (struct sym_frame){0x2000, "f", 0, sym};
+	/* the widest row the columns are sized for: 7-digit pid (pid_max
+	 * 4194304), 15-character comm, exited, 4-digit values in every unit */
+	row.site.pid = 4194303;
+	strcpy(row.site.comm, "fifteen_chars_x");
+	row.site.exited = true;
+	row.live_bytes = 1073636966;
+	row.growth_bytes = -row.live_bytes;
+	row.growth_rate = -row.live_bytes;
+	row.live_objects = 9999999;
+	row.allocs = row.frees = 99999999;
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(strstr(out, "xxx...+0x1c (libfoo.so)\n"));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strlen(line) > 100)
+			fail_msg("%zu columns: %s", strlen(line), line);
+	free(out);
+}
+
+/* One differing line; for long lines (the JSON report is one line) only a
+ * window around the first difference, so the change is easy to spot. */
+static void print_line_diff(size_t line, const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t col = 0, from;
+
+	while (col < la && col < lb && a[col] == b[col])
+		col++;
+	from = col > 40 ? col - 40 : 0;
+	fprintf(stderr, "line %zu, column %zu:\n", line, col + 1);
+	fprintf(stderr, "- %s%.*s\n", from ? "..." : "", (int)(la - from < 100 ? la - from : 100),
+		a + from);
+	fprintf(stderr, "+ %s%.*s\n", from ? "..." : "", (int)(lb - from < 100 ? lb - from : 100),
+		b + from);
+}
+
+/* Compares out with a golden file, printing the lines that differ. Run with
+ * UPDATE_GOLDEN=1 to rewrite the golden file after an intended change. */
+static void assert_golden(const char *name, const char *out)
+{
+	char path[512], tmp[512], *want = NULL;
+	const char *a, *b;
+	size_t len = 0, line = 1, shown = 0;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s%s", GOLDEN_DIR, name);
+	if (getenv("UPDATE_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(out, f);
+		assert_int_equal(fclose(f), 0);
+		return;
+	}
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: %s (UPDATE_GOLDEN=1 creates it)", path, strerror(errno));
+	assert_int_not_equal(getdelim(&want, &len, '\0', f), -1);
+	fclose(f);
+	if (!strcmp(want, out)) {
+		free(want);
+		return;
+	}
+
+	fprintf(stderr, "%s differs (- golden, + actual):\n", name);
+	for (a = want, b = out; (*a || *b) && shown < 20; line++) {
+		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+
+		if (la != lb || memcmp(a, b, la)) {
+			print_line_diff(line, a, la, b, lb);
+			shown++;
+		}
+		a += la + (a[la] == '\n');
+		b += lb + (b[lb] == '\n');
+	}
+	snprintf(tmp, sizeof(tmp), "%s/%s.XXXXXX", getenv("TMPDIR") ?: "/tmp", name);
+	fd = mkstemp(tmp);
+	if (fd >= 0) {
+		if (write(fd, out, strlen(out)) == (ssize_t)strlen(out))
+			fprintf(stderr, "actual output: %s (diff -u %s %s)\n", tmp, path, tmp);
+		close(fd);
+	}
+	free(want);
+	fail_msg("%s does not match", name);
+}
+
+static const struct sym_frame leak_frames[] = {
+	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6"},
+	{0x55d0c0a0123cULL, "leak_small", 0x1c, "alloc_target"},
+	{0x55d0c0a01455ULL, "main", 0x55, "alloc_target"},
+};
+static const struct sym_frame churn_frames[] = {
+	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6"},
+	{0x7f3a12f00010ULL, "std::vector<int, std::allocator<int> >::_M_realloc_insert", 0x30,
+	 "libstdc++.so.6"},
+	{0x55d0c0a01300ULL, "[unknown]", 0, "alloc_target"},
+};
+static const struct sym_frame worker_frames[] = {
+	{0x7f3a12e4a200ULL, "calloc", 0, "libc.so.6"},
+	{0x7f3a12aa0000ULL, "[unknown]", 0, "[unknown]"},
+};
+
+/* Two processes over two reports: a leak, a churning site that shrank, a
+ * new site, an exited process and an idle site that is left out. */
+static void golden_report(struct report *r, struct report_header *hdr, struct report_row **rows,
+			  size_t *n)
+{
+	struct report_site s1[] = {
+		site(4242, 0xa1, 3072, 3 * MiB, 0, 0),
+		site(4242, 0xb2, 50000, 20 * MiB, 49000, 18 * MiB),
+		site(4242, 0xc3, 10, 1000, 10, 1000),
+		site(5151, 0xd4, 1, 512, 0, 0),
+	};
+	struct report_site s2[] = {
+		site(4242, 0xa1, 4096, 4 * MiB, 0, 0),
+		site(4242, 0xb2, 60000, 24 * MiB, 59900, 23 * MiB),
+		site(4242, 0xc3, 10, 1000, 10, 1000),
+		site(4242, 0xe5, 3, 96, 1, 32),
+		site(5151, 0xd4, 1, 512, 0, 0),
+	};
+	size_t i;
+
+	snprintf(s1[3].comm, sizeof(s1[3].comm), "worker");
+	s2[4] = s1[3];
+	s2[4].exited = true;
+	for (i = 0; i < 4; i++)
+		strcpy(s2[i].comm, "alloc_target");
+	snapshot(r, s1, 4, 10.0, hdr, rows, n);
+	snapshot(r, s2, 5, 10.0, hdr, rows, n);
+	hdr->drops[DROP_UNTRACKED_FREE] = 12;
+
+	for (i = 0; i < *n; i++) {
+		const struct sym_frame *fr = NULL;
+		size_t nfr = 0;
+
+		switch ((*rows)[i].site.stack_id) {
+		case 0xa1:
+			fr = leak_frames, nfr = 3;
+			break;
+		case 0xb2:
+			fr = churn_frames, nfr = 3;
+			break;
+		case 0xd4:
+			fr = worker_frames, nfr = 2;
+			break;
+		}
+		(*rows)[i].nframes = nfr;
+		if (nfr)
+			memcpy((*rows)[i].frames, fr, nfr * sizeof(*fr));
+	}
+}
+
+static void test_golden_text(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	golden_report(r, &hdr, &rows, &n);
+	out = render(false, &hdr, rows, n);
+	assert_golden("report_text.txt", out);
+	free(out);
+	report__free(r);
+}
+
+static void test_golden_json(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	golden_report(r, &hdr, &rows, &n);
+	hdr.final = true;
+	out = render(true, &hdr, rows, n);
+	assert_golden("report_json.json", out);
+	free(out);
+	report__free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fmt_bytes),
+		cmocka_unit_test(test_first_snapshot),
+		cmocka_unit_test(test_deltas_across_snapshots),
+		cmocka_unit_test(test_key_includes_pid),
+		cmocka_unit_test(test_counter_restart),
+		cmocka_unit_test(test_sort_growth),
+		cmocka_unit_test(test_sort_live),
+		cmocka_unit_test(test_sort_allocs),
+		cmocka_unit_test(test_sort_final_tie),
+		cmocka_unit_test(test_top_n),
+		cmocka_unit_test(test_idle_sites_excluded),
+		cmocka_unit_test(test_exited),
+		cmocka_unit_test(test_header_totals),
+		cmocka_unit_test(test_many_sites),
+		cmocka_unit_test(test_json_escaping),
+		cmocka_unit_test(test_text_details),
+		cmocka_unit_test(test_golden_text),
+		cmocka_unit_test(test_golden_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

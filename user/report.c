@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Growth report: turns cumulative per-site counters into per-interval deltas,
+ * ranks the sites and renders one report as aligned text or one JSON line. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report.h"
+
+#pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
+
+#define TEXT_COLS    100
+#define FRAME_INDENT 7
+
+/* One candidate row while ranking: small, so that sorting ~100k sites moves
+ * 64-byte records instead of full report_rows with their frame arrays. */
+struct rank {
+	__s64 live_bytes;
+	__s64 growth_bytes;
+	__u64 allocs;
+	__u64 frees;
+	__u64 alloc_bytes;
+	__u64 free_bytes;
+	__u64 stack_id;
+	__u32 pid;
+	__u32 idx; /* into report->cur */
+};
+
+struct report {
+	enum report_sort sort;
+	unsigned int top;
+	struct report_site *cur; /* this snapshot, in report__add order until finish */
+	size_t ncur, cur_cap;
+	struct report_site *prev; /* previous snapshot, sorted by (pid, stack_id) */
+	size_t nprev, prev_cap;
+	struct rank *ranks;
+	size_t ranks_cap;
+	struct report_row *rows; /* top N of the last report__finish */
+	size_t rows_cap;
+	__s64 prev_live;
+};
+
+static const char *const drop_labels[DROP_COUNT] = {
+#define AS_DROP_LABEL(id, label) [DROP_##id] = label,
+	AS_DROPS(AS_DROP_LABEL)
+#undef AS_DROP_LABEL
+};
+
+struct report *report__new(enum report_sort sort, unsigned int top)
+{
+	struct report *r;
+
+	if (top == 0 || (sort != SORT_GROWTH && sort != SORT_LIVE && sort != SORT_ALLOCS)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->sort = sort;
+	r->top = top;
+	return r;
+}
+
+void report__free(struct report *r)
+{
+	if (!r)
+		return;
+	free(r->cur);
+	free(r->prev);
+	free(r->ranks);
+	free(r->rows);
+	free(r);
+}
+
+/* Grows *arr to hold at least n elements of size sz; 0 or -ENOMEM. */
+static int reserve(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *p;
+
+	if (n <= *cap)
+		return 0;
+	while (ncap < n)
+		ncap *= 2;
+	p = reallocarray(*arr, ncap, sz);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int report__add(struct report *r, const struct report_site *site)
+{
+	int err;
+
+	/* rank.idx is 32 bits; the kernel tables are far smaller than that */
+	if (r->ncur >= UINT32_MAX)
+		return -E2BIG;
+	err = reserve((void **)&r->cur, &r->cur_cap, r->ncur + 1, sizeof(*r->cur));
+	if (err)
+		return err;
+	r->cur[r->ncur++] = *site;
+	return 0;
+}
+
+static int cmp_key(__u32 pa, __u64 sa, __u32 pb, __u64 sb)
+{
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	return 0;
+}
+
+static int cmp_site_key(const void *a, const void *b)
+{
+	const struct report_site *x = a, *y = b;
+
+	return cmp_key(x->pid, x->stack_id, y->pid, y->stack_id);
+}
+
+/* Descending order for the ranking keys. */
+#define DESC(a, b) ((a) > (b) ? -1 : (a) < (b) ? 1 : 0)
+
+static int cmp_tail(const struct rank *x, const struct rank *y)
+{
+	return cmp_key(x->pid, x->stack_id, y->pid, y->stack_id);
+}
+
+static int cmp_growth(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	return DESC(x->growth_bytes, y->growth_bytes) ?: DESC(x->live_bytes, y->live_bytes)
+							?: cmp_tail(x, y);
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	return DESC(x->live_bytes, y->live_bytes) ?: DESC(x->growth_bytes, y->growth_bytes)
+						      ?: cmp_tail(x, y);
+}
+
+static int cmp_allocs(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	return DESC(x->allocs, y->allocs) ?: DESC(x->live_bytes, y->live_bytes) ?: cmp_tail(x, y);
+}
+
+/* Fills the interval deltas of rk from the cumulative counters now and at the
+ * previous report (NULL when the site is new). */
+static void site_delta(struct rank *rk, const struct site_stats *now, const struct site_stats *was)
+{
+	static const struct site_stats zero;
+	__s64 was_live;
+
+	/* A counter that went backwards means the kernel entry was deleted and
+	 * created again (the tracer drops exited processes and pids get
+	 * reused): its counters restarted, so it is a new site. */
+	if (!was || now->allocs < was->allocs || now->frees < was->frees ||
+	    now->alloc_bytes < was->alloc_bytes || now->free_bytes < was->free_bytes)
+		was = &zero;
+
+	rk->live_bytes = (__s64)(now->alloc_bytes - now->free_bytes);
+	was_live = (__s64)(was->alloc_bytes - was->free_bytes);
+	rk->growth_bytes = rk->live_bytes - was_live;
+	rk->allocs = now->allocs - was->allocs;
+	rk->frees = now->frees - was->frees;
+	rk->alloc_bytes = now->alloc_bytes - was->alloc_bytes;
+	rk->free_bytes = now->free_bytes - was->free_bytes;
+}
+
+static double per_second(double v, double interval_s)
+{
+	/* the first report of a run may come at once; no rate then, not inf */
+	return interval_s > 0 ? v / interval_s : 0;
+}
+
+/* Joins the sorted current snapshot with the sorted previous one, filling
+ * r->ranks with the sites worth showing and hdr with the totals. */
+static size_t join_snapshots(struct report *r, struct report_header *hdr)
+{
+	__u64 allocs = 0, frees = 0, alloc_bytes = 0, free_bytes = 0;
+	size_t i, j = 0, n = 0;
+	__s64 live = 0;
+
+	for (i = 0; i < r->ncur; i++) {
+		const struct report_site *s = &r->cur[i];
+		const struct site_stats *was = NULL;
+		struct rank *rk = &r->ranks[n];
+
+		while (j < r->nprev &&
+		       cmp_key(r->prev[j].pid, r->prev[j].stack_id, s->pid, s->stack_id) < 0)
+			j++;
+		if (j < r->nprev && r->prev[j].pid == s->pid && r->prev[j].stack_id == s->stack_id)
+			was = &r->prev[j].stats;
+
+		site_delta(rk, &s->stats, was);
+		if (!s->exited)
+			live += rk->live_bytes;
+		allocs += rk->allocs;
+		frees += rk->frees;
+		alloc_bytes += rk->alloc_bytes;
+		free_bytes += rk->free_bytes;
+
+		if (rk->live_bytes == 0 && rk->allocs == 0 && rk->frees == 0)
+			continue;
+		rk->pid = s->pid;
+		rk->stack_id = s->stack_id;
+		rk->idx = i;
+		n++;
+	}
+
+	hdr->live_bytes = live;
+	hdr->live_change = live - r->prev_live;
+	hdr->alloc_rate = per_second(allocs, hdr->interval_s);
+	hdr->free_rate = per_second(frees, hdr->interval_s);
+	hdr->alloc_bytes_rate = per_second(alloc_bytes, hdr->interval_s);
+	hdr->free_bytes_rate = per_second(free_bytes, hdr->interval_s);
+	hdr->nsites = r->ncur;
+	return n;
+}
+
+int report__finish(struct report *r, struct report_header *hdr, struct report_row **rows,
+		   size_t *nrows)
+{
+	static int (*const cmp[])(const void *, const void *) = {
+		[SORT_GROWTH] = cmp_growth,
+		[SORT_LIVE] = cmp_live,
+		[SORT_ALLOCS] = cmp_allocs,
+	};
+	size_t i, n, want;
+	void *tmp;
+	int err;
+
+	/* Take every allocation first so that a failure leaves both snapshots
+	 * as they were and the caller can retry with the same sites. */
+	err = reserve((void **)&r->ranks, &r->ranks_cap, r->ncur, sizeof(*r->ranks));
+	if (err)
+		return err;
+	want = r->ncur < r->top ? r->ncur : r->top;
+	err = reserve((void **)&r->rows, &r->rows_cap, want, sizeof(*r->rows));
+	if (err)
+		return err;
+
+	qsort(r->cur, r->ncur, sizeof(*r->cur), cmp_site_key);
+	n = join_snapshots(r, hdr);
+	qsort(r->ranks, n, sizeof(*r->ranks), cmp[r->sort]);
+	if (n > r->top)
+		n = r->top;
+
+	for (i = 0; i < n; i++) {
+		const struct rank *rk = &r->ranks[i];
+		struct report_row *row = &r->rows[i];
+
+		memset(row, 0, sizeof(*row));
+		row->site = r->cur[rk->idx];
+		row->live_bytes = rk->live_bytes;
+		row->live_objects = (__s64)(row->site.stats.allocs - row->site.stats.frees);
+		row->growth_bytes = rk->growth_bytes;
+		row->growth_rate = per_second(rk->growth_bytes, hdr->interval_s);
+		row->allocs = rk->allocs;
+		row->frees = rk->frees;
+		row->alloc_bytes = rk->alloc_bytes;
+		row->free_bytes = rk->free_bytes;
+	}
+
+	/* this snapshot becomes the previous one; the old buffer is reused */
+	tmp = r->prev;
+	r->prev = r->cur;
+	r->cur = tmp;
+	i = r->prev_cap;
+	r->prev_cap = r->cur_cap;
+	r->cur_cap = i;
+	r->nprev = r->ncur;
+	r->ncur = 0;
+	r->prev_live = hdr->live_bytes;
+
+	*rows = r->rows;
+	*nrows = n;
+	return 0;
+}
+
+void report__fmt_bytes(char *buf, size_t len, double bytes)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = bytes < 0 ? -bytes : bytes;
+	unsigned int u = 0;
+
+	/* Pick the unit by the rounded value, so 1048575 B reads "1.0 MiB",
+	 * not "1024.0 KiB". */
+	if (v >= 1023.5) {
+		v /= 1024;
+		u = 1;
+		while (v >= 1023.95 && u < sizeof(units) / sizeof(units[0]) - 1) {
+			v /= 1024;
+			u++;
+		}
+		snprintf(buf, len, "%s%.1f %s", bytes < 0 ? "-" : "", v, units[u]);
+		return;
+	}
+	v = (double)(long long)(v + 0.5);
+	snprintf(buf, len, "%s%.0f B", bytes < 0 && v > 0 ? "-" : "", v);
+}
+
+/* Bytes with an explicit sign for changes: "+1.0 MiB", "-512 B", "0 B". */
+static void fmt_change(char *buf, size_t len, double bytes, const char *suffix)
+{
+	char num[32];
+
+	report__fmt_bytes(num, sizeof(num), bytes);
+	snprintf(buf, len, "%s%s%s", bytes > 0 && strcmp(num, "0 B") ? "+" : "", num, suffix);
+}
+
+/* Events per second, kept short: "0.5", "1234", "12.3k", "4.2M". */
+static void fmt_count_rate(char *buf, size_t len, double v)
+{
+	if (v < 9.95)
+		snprintf(buf, len, "%.1f", v);
+	else if (v < 9999.5)
+		snprintf(buf, len, "%.0f", v);
+	else if (v < 9999950)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, len, "%.1fM", v / 1e6);
+}
+
+/* Writes at most n bytes of s, control characters as '?': comm and symbol
+ * names come from the traced process and must not drive the terminal. */
+static void put_clean(FILE *f, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i]; i++) {
+		unsigned char c = s[i];
+
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
+	}
+}
+
+/* Bytes of s that fit in room columns, cut before a UTF-8 continuation byte
+ * so that a truncated name stays valid text. */
+static size_t fit(const char *s, size_t room)
+{
+	if (strlen(s) <= room)
+		return strlen(s);
+	while (room > 0 && ((unsigned char)s[room] & 0xc0) == 0x80)
+		room--;
+	return room;
+}
+
+static void print_frame(FILE *f, const struct sym_frame *fr)
+{
+	const size_t width = TEXT_COLS - FRAME_INDENT;
+	const char *module = fr->module ? fr->module : "[unknown]";
+	char name[24], tail[48];
+	const char *sym = fr->symbol;
+	size_t room, n;
+
+	/* Without a symbol the address is the one thing a user can look up. */
+	if (!sym || !strcmp(sym, "[unknown]")) {
+		snprintf(name, sizeof(name), "0x%llx", (unsigned long long)fr->addr);
+		sym = name;
+		n = snprintf(tail, sizeof(tail), " (%s)", module);
+	} else {
+		n = snprintf(tail, sizeof(tail), "+0x%llx (%s)", (unsigned long long)fr->offset,
+			     module);
+	}
+	if (n >= sizeof(tail))
+		strcpy(tail + sizeof(tail) - 4, "...");
+
+	/* shorten the symbol, not the offset and module after it */
+	room = width - strlen(tail);
+	fprintf(f, "%*s", FRAME_INDENT, "");
+	if (strlen(sym) <= room) {
+		put_clean(f, sym, room);
+	} else {
+		put_clean(f, sym, fit(sym, room - 3));
+		fputs("...", f);
+	}
+	put_clean(f, tail, sizeof(tail));
+	fputc('\n', f);
+}
+
+static void print_drops(FILE *f, const __u64 *drops)
+{
+	size_t col;
+	bool any = false;
+	int i;
+
+	col = fprintf(f, "drops:");
+	for (i = 0; i < DROP_COUNT; i++) {
+		char item[64];
+		int n;
+
+		if (!drops[i])
+			continue;
+		n = snprintf(item, sizeof(item), " %s %llu", drop_labels[i],
+			     (unsigned long long)drops[i]);
+		if (any && col + 1 + n > TEXT_COLS) {
+			fputs(",\n      ", f);
+			col = 6;
+		} else if (any) {
+			fputc(',', f);
+			col++;
+		}
+		col += fprintf(f, "%s", item);
+		any = true;
+	}
+	fputs(any ? "\n" : " none\n", f);
+}
+
+static void print_text_header(FILE *f, const struct report_header *hdr)
+{
+	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32];
+	time_t t = (time_t)hdr->time;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(f, "allocscope %s  interval %.1fs", when, hdr->interval_s);
+	if (hdr->targets) {
+		fputs("  ", f);
+		put_clean(f, hdr->targets, TEXT_COLS);
+	}
+	fputs(hdr->final ? "  (final)\n" : "\n", f);
+
+	report__fmt_bytes(live, sizeof(live), hdr->live_bytes);
+	fmt_change(change, sizeof(change), hdr->live_change, "");
+	fmt_count_rate(a, sizeof(a), hdr->alloc_rate);
+	report__fmt_bytes(ab, sizeof(ab), hdr->alloc_bytes_rate);
+	fmt_count_rate(fr, sizeof(fr), hdr->free_rate);
+	report__fmt_bytes(fb, sizeof(fb), hdr->free_bytes_rate);
+	/* two lines: with large values all of it on one line passes 100 columns */
+	fprintf(f, "live %s (%s)  sites %zu\n", live, change, hdr->nsites);
+	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
+	print_drops(f, hdr->drops);
+	fputc('\n', f);
+}
+
+#define ROW_FMT "%3s %10s %7s %11s %13s %8s %8s  "
+
+static void print_text_row(FILE *f, size_t rank, const struct report_row *row)
+{
+	char nr[24], live[32], objs[24], growth[40], rate[40], allocs[24], frees[24];
+	size_t i;
+
+	snprintf(nr, sizeof(nr), "%zu", rank);
+	report__fmt_bytes(live, sizeof(live), row->live_bytes);
+	snprintf(objs, sizeof(objs), "%lld", (long long)row->live_objects);
+	fmt_change(growth, sizeof(growth), row->growth_bytes, "");
+	fmt_change(rate, sizeof(rate), row->growth_rate, "/s");
+	snprintf(allocs, sizeof(allocs), "%llu", (unsigned long long)row->allocs);
+	snprintf(frees, sizeof(frees), "%llu", (unsigned long long)row->frees);
+	fprintf(f, ROW_FMT "%u ", nr, live, objs, growth, rate, allocs, frees, row->site.pid);
+	put_clean(f, row->site.comm, sizeof(row->site.comm));
+	fputs(row->site.exited ? " [exited]\n" : "\n", f);
+
+	if (!row->nframes)
+		fprintf(f, "%*s[no stack]\n", FRAME_INDENT, "");
+	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++)
+		print_frame(f, &row->frames[i]);
+	fputc('\n', f);
+}
+
+void report__print_text(FILE *f, const struct report_header *hdr, const struct report_row *rows,
+			size_t nrows)
+{
+	size_t i;
+
+	print_text_header(f, hdr);
+	if (!nrows) {
+		fprintf(f, "  %s\n\n",
+			hdr->nsites ? "no live allocations and no activity"
+				    : "no allocations seen yet");
+		return;
+	}
+	fprintf(f, ROW_FMT "%s\n", "#", "LIVE", "OBJS", "GROWTH", "RATE", "ALLOCS", "FREES",
+		"PROCESS");
+	for (i = 0; i < nrows; i++)
+		print_text_row(f, i + 1, &rows[i]);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
+ * JSON text must be UTF-8, and comm is whatever bytes the process chose. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	__u32 cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string of at most n bytes of s; invalid UTF-8 becomes U+FFFD. */
+static void json_str(FILE *f, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, len;
+
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	n = strnlen(s, n);
+	fputc('"', f);
+	for (i = 0; i < n; i += len) {
+		len = utf8_len(p + i, n - i);
+		if (!len) {
+			fputs("\\ufffd", f);
+			len = 1;
+		} else if (p[i] == '"' || p[i] == '\\') {
+			fprintf(f, "\\%c", p[i]);
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			fprintf(f, "\\u%04x", p[i]);
+		} else {
+			fwrite(p + i, 1, len, f);
+		}
+	}
+	fputc('"', f);
+}
+
+/* Three decimals without printf's %f, which follows LC_NUMERIC and would
+ * write "2,500" under a locale with a decimal comma. */
+static void json_num(FILE *f, double v)
+{
+	long long m;
+
+	if (!isfinite(v)) {
+		fputs("null", f);
+		return;
+	}
+	if (v >= 9e15 || v <= -9e15) {
+		fprintf(f, "%.0f", v);
+		return;
+	}
+	m = (long long)((v < 0 ? -v : v) * 1000 + 0.5);
+	fprintf(f, "%s%lld.%03lld", v < 0 && m ? "-" : "", m / 1000, m % 1000);
+}
+
+static void json_frames(FILE *f, const struct report_row *row)
+{
+	size_t i;
+
+	fputs("\"frames\":[", f);
+	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++) {
+		const struct sym_frame *fr = &row->frames[i];
+
+		fprintf(f, "%s{\"addr\":\"0x%llx\",\"symbol\":", i ? "," : "",
+			(unsigned long long)fr->addr);
+		json_str(f, fr->symbol, SIZE_MAX);
+		fprintf(f, ",\"offset\":%llu,\"module\":", (unsigned long long)fr->offset);
+		json_str(f, fr->module, SIZE_MAX);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void json_site(FILE *f, const struct report_row *row)
+{
+	fprintf(f, "{\"pid\":%u,\"comm\":", row->site.pid);
+	json_str(f, row->site.comm, sizeof(row->site.comm));
+	fprintf(f, ",\"exited\":%s,\"live_bytes\":%lld,\"live_objects\":%lld,\"growth_bytes\":%lld",
+		row->site.exited ? "true" : "false", (long long)row->live_bytes,
+		(long long)row->live_objects, (long long)row->growth_bytes);
+	fputs(",\"growth_rate\":", f);
+	json_num(f, row->growth_rate);
+	fprintf(f, ",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,",
+		(unsigned long long)row->allocs, (unsigned long long)row->frees,
+		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes);
+	json_frames(f, row);
+	fputc('}', f);
+}
+
+void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
+			size_t nrows)
+{
+	const struct {
+		const char *key;
+		double v;
+	} rates[] = {
+		{"alloc_rate", hdr->alloc_rate},
+		{"free_rate", hdr->free_rate},
+		{"alloc_bytes_rate", hdr->alloc_bytes_rate},
+		{"free_bytes_rate", hdr->free_bytes_rate},
+	};
+	time_t t = (time_t)hdr->time;
+	char when[32] = "";
+	struct tm tm;
+	size_t i;
+
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(f, "{\"time\":\"%s\",\"interval_s\":", when);
+	json_num(f, hdr->interval_s);
+	fprintf(f, ",\"final\":%s,\"targets\":", hdr->final ? "true" : "false");
+	json_str(f, hdr->targets, SIZE_MAX);
+	fprintf(f, ",\"live_bytes\":%lld,\"live_change\":%lld", (long long)hdr->live_bytes,
+		(long long)hdr->live_change);
+	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		fprintf(f, ",\"%s\":", rates[i].key);
+		json_num(f, rates[i].v);
+	}
+	fprintf(f, ",\"nsites\":%zu,\"drops\":{", hdr->nsites);
+	for (i = 0; i < DROP_COUNT; i++)
+		fprintf(f, "%s\"%s\":%llu", i ? "," : "", drop_labels[i],
+			(unsigned long long)hdr->drops[i]);
+	fputs("},\"sites\":[", f);
+	for (i = 0; i < nrows; i++) {
+		if (i)
+			fputc(',', f);
+		json_site(f, &rows[i]);
+	}
+	fputs("]}\n", f);
+}
