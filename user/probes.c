@@ -9,8 +9,9 @@
 #include "elfobj.h"
 #include "probes.h"
 
-/* Enough bytes to decode the few instructions placement looks at. */
-#define PLACEMENT_WINDOW 32
+/* Placement sees the whole function (up to this much) so it can refuse a
+ * place that a branch inside the function jumps over. */
+#define PLACEMENT_WINDOW (64 * 1024)
 
 const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT] = {
 	{ "malloc", ALLOC_FN_MALLOC, SHAPE_SIZE, ARG_RDI, true, true },
@@ -31,21 +32,23 @@ const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT] = {
 static void place(struct elfobj *o, const struct elf_func *f, enum placement_mode mode,
 		  unsigned int needed, struct placement *out)
 {
-	__u8 code[PLACEMENT_WINDOW];
-	size_t len = sizeof(code);
+	size_t len = f->size && f->size < PLACEMENT_WINDOW ? f->size : PLACEMENT_WINDOW;
+	__u8 *code = NULL;
 
-	if (f->size && f->size < len)
-		len = f->size;
 	memset(out, 0, sizeof(*out));
 	if (mode == PLACEMENT_ENTRY) {
 		snprintf(out->reason, sizeof(out->reason), "function entry (--placement entry)");
 		return;
 	}
-	if (elfobj__read(o, f->file_off, code, len)) {
+	/* Without a size (hand-written symbols) only the first bytes are safe. */
+	if (!f->size)
+		len = 16;
+	code = malloc(len);
+	if (!code || elfobj__read(o, f->file_off, code, len))
 		snprintf(out->reason, sizeof(out->reason), "function entry (code unreadable)");
-		return;
-	}
-	placement__choose(code, len, f->vaddr, needed, out);
+	else
+		placement__choose(code, len, f->vaddr, needed, out);
+	free(code);
 }
 
 int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *plan)

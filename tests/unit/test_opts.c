@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests for command-line parsing: defaults, valid and invalid option
+ * tables with their exact error lines, help text, and the number parser. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "allocscope.h"
+#include "opts.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_ARGS      64
+#define TRY_HELP      "Try 'allocscope --help' for more information.\n"
+
+struct run {
+	int ret;
+	char *out;
+	char *err;
+	char line[8192]; /* argv strings live here while cfg points into them */
+	char *argv[MAX_ARGS + 1];
+};
+
+/* Runs opts__parse on a command line split at spaces ("" = no options). */
+static void parse(struct run *r, const char *cmdline, struct config *cfg)
+{
+	size_t out_len, err_len;
+	FILE *out, *err;
+	int argc = 0;
+
+	assert_true(strlen(cmdline) < sizeof(r->line));
+	strcpy(r->line, cmdline);
+	r->argv[argc++] = "allocscope";
+	for (char *save, *tok = strtok_r(r->line, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		assert_true(argc < MAX_ARGS);
+		r->argv[argc++] = tok;
+	}
+	r->argv[argc] = NULL;
+
+	out = open_memstream(&r->out, &out_len);
+	err = open_memstream(&r->err, &err_len);
+	assert_non_null(out);
+	assert_non_null(err);
+	r->ret = opts__parse(argc, r->argv, cfg, out, err);
+	fclose(out);
+	fclose(err);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void expect_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->interval_s = 10;
+	c->top = 10;
+	c->sort = SORT_GROWTH;
+	c->max_size = UINT64_MAX;
+	c->format = FORMAT_TEXT;
+	c->probe_mode = PROBE_MODE_FULL;
+	c->placement = PLACEMENT_AUTO;
+	c->live_max = AS_LIVE_MAX;
+}
+
+static void assert_config_equal(const struct config *got, const struct config *want)
+{
+	assert_int_equal(got->npids, want->npids);
+	for (size_t i = 0; i < want->npids; i++)
+		assert_int_equal(got->pids[i], want->pids[i]);
+	assert_string_equal(got->comm, want->comm);
+	assert_true(got->interval_s == want->interval_s);
+	assert_int_equal(got->count, want->count);
+	assert_true(got->duration_s == want->duration_s);
+	assert_int_equal(got->top, want->top);
+	assert_int_equal(got->sort, want->sort);
+	assert_int_equal(got->min_size, want->min_size);
+	assert_int_equal(got->max_size, want->max_size);
+	assert_int_equal(got->format, want->format);
+	if (want->output)
+		assert_string_equal(got->output, want->output);
+	else
+		assert_null(got->output);
+	assert_int_equal(got->verbose, want->verbose);
+	assert_int_equal(got->probe_mode, want->probe_mode);
+	assert_int_equal(got->placement, want->placement);
+	assert_int_equal(got->live_max, want->live_max);
+}
+
+static void test_defaults(void **state)
+{
+	struct config cfg, want;
+	struct run r;
+
+	(void)state;
+	memset(&cfg, 0xa5, sizeof(cfg));
+	parse(&r, "", &cfg);
+	assert_int_equal(r.ret, 0);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "");
+	expect_defaults(&want);
+	assert_config_equal(&cfg, &want);
+	run_free(&r);
+}
+
+/* Each valid case edits the defaults into what it expects. */
+static void want_pid(struct config *c)
+{
+	c->npids = 1;
+	c->pids[0] = 4242;
+}
+
+static void want_pids_123(struct config *c)
+{
+	c->npids = 3;
+	c->pids[0] = 1;
+	c->pids[1] = 2;
+	c->pids[2] = 3;
+}
+
+static void want_pids_dedup(struct config *c)
+{
+	c->npids = 3;
+	c->pids[0] = 7;
+	c->pids[1] = 3;
+	c->pids[2] = 9;
+}
+
+static void want_pid_max(struct config *c)
+{
+	c->npids = 1;
+	c->pids[0] = 4194304;
+}
+
+static void want_comm(struct config *c)
+{
+	strcpy(c->comm, "gunicorn");
+	c->interval_s = 5;
+	c->sort = SORT_LIVE;
+}
+
+static void want_comm15(struct config *c)
+{
+	strcpy(c->comm, "123456789012345");
+}
+
+static void want_json(struct config *c)
+{
+	want_pid(c);
+	c->format = FORMAT_JSON;
+	c->output = "growth.jsonl";
+	c->duration_s = 60;
+}
+
+static void want_half_second(struct config *c)
+{
+	c->interval_s = 0.5;
+}
+
+static void want_day(struct config *c)
+{
+	c->interval_s = 86400;
+}
+
+static void want_count(struct config *c)
+{
+	c->count = 3;
+}
+
+static void want_top(struct config *c)
+{
+	c->top = 10000;
+}
+
+static void want_allocs(struct config *c)
+{
+	c->sort = SORT_ALLOCS;
+}
+
+static void want_sizes(struct config *c)
+{
+	c->min_size = 64 * 1024;
+	c->max_size = 2ULL << 30;
+}
+
+static void want_equal_sizes(struct config *c)
+{
+	c->min_size = 1024;
+	c->max_size = 1024;
+}
+
+static void want_hex_size(struct config *c)
+{
+	c->min_size = 0x100;
+}
+
+static void want_verbose3(struct config *c)
+{
+	c->verbose = 3;
+}
+
+static void want_diag(struct config *c)
+{
+	c->probe_mode = PROBE_MODE_NOOP;
+	c->placement = PLACEMENT_ENTRY;
+}
+
+static void want_live(struct config *c)
+{
+	c->live_max = 4 << 20;
+}
+
+static void want_live_min(struct config *c)
+{
+	c->live_max = 1024;
+}
+
+static void want_output(struct config *c)
+{
+	c->output = "-x";
+}
+
+static void want_none(struct config *c)
+{
+	(void)c;
+}
+
+static const struct valid_case {
+	const char *args;
+	void (*want)(struct config *c);
+} valid_cases[] = {
+	{"--pid 4242", want_pid},
+	{"-p 4242", want_pid},
+	{"-p4242", want_pid},
+	{"--pid=4242", want_pid},
+	{"--pi 4242", want_pid}, /* unique prefix, as getopt_long allows */
+	{"-p 1,2,3", want_pids_123},
+	{"-p 1 -p 2,3", want_pids_123},
+	{"-p 7,3,7 -p 3,9,9", want_pids_dedup},
+	{"-p 4194304", want_pid_max},
+	{"--comm gunicorn -i 5 -s live", want_comm},
+	{"-c 123456789012345", want_comm15},
+	{"-p 4242 --format json -o growth.jsonl -d 60", want_json},
+	{"-i 0.5", want_half_second},
+	{"--interval=.5", want_half_second},
+	{"-i 86400", want_day},
+	{"-n 3", want_count},
+	{"--count 3", want_count},
+	{"-T 10000", want_top},
+	{"--sort allocs", want_allocs},
+	{"--min-size 64K --max-size 2G", want_sizes},
+	{"--min-size 64k --max-size 2048M", want_sizes},
+	{"--min-size 1K --max-size 1024", want_equal_sizes},
+	{"--min-size 0x100", want_hex_size},
+	{"-vvv", want_verbose3},
+	{"-v -v --verbose", want_verbose3},
+	{"--probe-mode noop --placement entry", want_diag},
+	{"--probe-mode=noop --placement=entry", want_diag},
+	{"--max-live-blocks 4M", want_live},
+	{"--max-live-blocks 1024", want_live_min},
+	{"-o -x", want_output}, /* a value may start with '-' */
+	{"--format text --probe-mode full --placement auto", want_none},
+};
+
+static void test_valid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(valid_cases); i++) {
+		const struct valid_case *c = &valid_cases[i];
+		struct config cfg, want;
+		struct run r;
+
+		print_message("valid: %s\n", c->args);
+		parse(&r, c->args, &cfg);
+		assert_string_equal(r.err, "");
+		assert_int_equal(r.ret, 0);
+		expect_defaults(&want);
+		c->want(&want);
+		assert_config_equal(&cfg, &want);
+		run_free(&r);
+	}
+}
+
+static const struct invalid_case {
+	const char *args;
+	const char *line; /* the first line on err, without "allocscope: " */
+} invalid_cases[] = {
+	{"--frob", "unknown option '--frob'"},
+	{"--frob=1", "unknown option '--frob'"},
+	{"-x", "unknown option '-x'"},
+	{"-vx", "unknown option '-x'"},
+	{"--m 1", "option '--m' is ambiguous: --min-size, --max-size, --max-live-blocks"},
+	{"--pid", "option '--pid' needs a value (PID[,PID...])"},
+	{"-p", "option '-p' needs a value (PID[,PID...])"},
+	{"-v -i", "option '-i' needs a value (SECS)"},
+	{"--verbose=2", "option '--verbose' takes no value"},
+	{"5", "unexpected argument '5': use -i SECS for the interval and -n N for the number of "
+	      "reports"},
+	{"-p 1 foo", "unexpected argument 'foo'"},
+	{"-- -p", "unexpected argument '-p'"},
+	{"-p abc", "invalid --pid 'abc': expected a process ID from 1 to 4194304"},
+	{"-p 0", "invalid --pid '0': expected a process ID from 1 to 4194304"},
+	{"-p -1", "invalid --pid '-1': expected a process ID from 1 to 4194304"},
+	{"-p 4194305", "invalid --pid '4194305': expected a process ID from 1 to 4194304"},
+	{"-p 1,,2", "invalid --pid '': expected a process ID from 1 to 4194304"},
+	{"-p 1,", "invalid --pid '': expected a process ID from 1 to 4194304"},
+	{"-p 12x", "invalid --pid '12x': expected a process ID from 1 to 4194304"},
+	{"-p 99999999999999999999999",
+	 "invalid --pid '99999999999999999999999': expected a process ID from 1 to 4194304"},
+	{"--pid=", "invalid --pid '': expected a process ID from 1 to 4194304"},
+	{"-c 1234567890123456",
+	 "--comm '1234567890123456' is longer than 15 characters: the kernel truncates process "
+	 "names (/proc/PID/comm) to 15, so give the first 15"},
+	{"--comm=", "--comm needs a process name"},
+	{"-c a -c b", "--comm can be given only once"},
+	{"-p 1 -c x", "--pid and --comm cannot be combined"},
+	{"-c x -p 1", "--pid and --comm cannot be combined"},
+	{"-i abc", "invalid --interval 'abc': expected seconds > 0"},
+	{"-i 0", "invalid --interval '0': expected seconds > 0 and <= 86400"},
+	{"-i 0.0", "invalid --interval '0.0': expected seconds > 0 and <= 86400"},
+	{"-i -1", "invalid --interval '-1': expected seconds > 0"},
+	{"-i 86400.5", "invalid --interval '86400.5': expected seconds > 0 and <= 86400"},
+	{"-i inf", "invalid --interval 'inf': expected seconds > 0"},
+	{"-i nan", "invalid --interval 'nan': expected seconds > 0"},
+	{"-i 1e3", "invalid --interval '1e3': expected seconds > 0"},
+	{"-i 5s", "invalid --interval '5s': expected seconds > 0"},
+	{"-i .", "invalid --interval '.': expected seconds > 0"},
+	{"--interval=", "invalid --interval '': expected seconds > 0"},
+	{"-d 0", "invalid --duration '0': expected seconds > 0 and <= 31536000"},
+	{"-d x", "invalid --duration 'x': expected seconds > 0"},
+	{"-n 0", "invalid --count '0': expected a number >= 1"},
+	{"-n -1", "invalid --count '-1': expected a number >= 1"},
+	{"-n 1K", "invalid --count '1K': expected a number >= 1"},
+	{"-T 0", "invalid --top '0': expected a number from 1 to 10000"},
+	{"-T 10001", "invalid --top '10001': expected a number from 1 to 10000"},
+	{"-s size", "invalid --sort 'size': expected growth, live or allocs"},
+	{"--format xml", "invalid --format 'xml': expected text or json"},
+	{"--min-size 1T", "invalid --min-size '1T': expected bytes, e.g. 512, 64K or 1M"},
+	{"--min-size 1KB", "invalid --min-size '1KB': expected bytes, e.g. 512, 64K or 1M"},
+	{"--max-size -5", "invalid --max-size '-5': expected bytes, e.g. 512, 64K or 1M"},
+	{"--max-size 99999999999G",
+	 "invalid --max-size '99999999999G': expected bytes, e.g. 512, 64K or 1M"},
+	{"--min-size 2K --max-size 1K",
+	 "--min-size (2048 bytes) is larger than --max-size (1024 bytes)"},
+	{"--max-size 0 --min-size 1", "--min-size (1 bytes) is larger than --max-size (0 bytes)"},
+	{"--max-live-blocks 1023",
+	 "invalid --max-live-blocks '1023': expected a number from 1024 to 67108864"},
+	{"--max-live-blocks 65M",
+	 "invalid --max-live-blocks '65M': expected a number from 1024 to 67108864"},
+	{"--probe-mode fast", "invalid --probe-mode 'fast': expected full or noop"},
+	{"--placement exit", "invalid --placement 'exit': expected auto or entry"},
+	{"-o", "option '-o' needs a value (FILE)"},
+	{"--output=", "--output needs a file name"},
+};
+
+static void test_invalid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(invalid_cases); i++) {
+		const struct invalid_case *c = &invalid_cases[i];
+		char want[512];
+		struct config cfg;
+		struct run r;
+
+		print_message("invalid: %s\n", c->args);
+		parse(&r, c->args, &cfg);
+		snprintf(want, sizeof(want), "allocscope: %s\n" TRY_HELP, c->line);
+		assert_string_equal(r.err, want);
+		assert_string_equal(r.out, "");
+		assert_int_equal(r.ret, EXIT_USAGE);
+		run_free(&r);
+	}
+}
+
+static void test_pid_limit(void **state)
+{
+	static char args[MAX_PIDS * 8 + 16];
+	struct config cfg;
+	struct run r;
+	size_t n;
+
+	(void)state;
+	/* parse() splits at spaces only, so one long comma list fills the table. */
+	n = snprintf(args, sizeof(args), "-p ");
+	for (int pid = 1; pid <= MAX_PIDS; pid++)
+		n += snprintf(args + n, sizeof(args) - n, "%d,", pid);
+	n += snprintf(args + n, sizeof(args) - n, "1,2,3"); /* duplicates don't count */
+	assert_true(n < sizeof(args) && n < sizeof(r.line));
+	parse(&r, args, &cfg);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(cfg.npids, MAX_PIDS);
+	assert_int_equal(cfg.pids[0], 1);
+	assert_int_equal(cfg.pids[MAX_PIDS - 1], MAX_PIDS);
+	run_free(&r);
+
+	args[n - 6] = '\0'; /* drop ",1,2,3" */
+	strcat(args, ",99999");
+	parse(&r, args, &cfg);
+	assert_string_equal(r.err,
+			    "allocscope: too many processes for --pid (at most 1024)\n" TRY_HELP);
+	assert_int_equal(r.ret, EXIT_USAGE);
+	run_free(&r);
+}
+
+static void test_help(void **state)
+{
+	static const char *const longs[] = {
+		"--pid",       "--comm",    "--interval", "--count",	       "--duration",
+		"--top",       "--sort",    "--min-size", "--max-size",	       "--format",
+		"--output",    "--verbose", "--help",	  "--max-live-blocks", "--probe-mode",
+		"--placement", "--usage",   "--version",
+	};
+	static const char *const sections[] = {
+		"USAGE: allocscope [OPTIONS]",
+		"Targets (default: every process on the host):",
+		"Reports:",
+		"Diagnostics:",
+		"EXAMPLES:",
+		"sudo allocscope --pid 4242",
+		"sudo allocscope --comm gunicorn -i 5 -s live",
+		"sudo allocscope -p 4242 --format json -o growth.jsonl -d 60",
+		"EXIT STATUS:",
+		"  64  bad usage",
+	};
+	struct config cfg;
+	struct run r;
+	const char *line;
+
+	(void)state;
+	parse(&r, "--help", &cfg);
+	assert_int_equal(r.ret, OPTS_EXIT_NOW);
+	assert_string_equal(r.err, "");
+	for (size_t i = 0; i < ARRAY_SIZE(longs); i++) {
+		if (!strstr(r.out, longs[i]))
+			fail_msg("--help lacks %s", longs[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+		if (!strstr(r.out, sections[i]))
+			fail_msg("--help lacks '%s'", sections[i]);
+	}
+	/* One summary line first, then the rest within 80 columns. */
+	assert_true(!strncmp(r.out, "Report heap growth per call site", 32));
+	assert_true(strstr(r.out, "\n\nUSAGE: allocscope [OPTIONS]\n") == strchr(r.out, '\n'));
+	for (line = r.out; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (len > 80)
+			fail_msg("--help line longer than 80 columns: %.*s", (int)len, line);
+		line += len + (nl != NULL);
+	}
+	run_free(&r);
+
+	/* --help stops parsing, like getopt-based tools that exit there. */
+	parse(&r, "-h --frob", &cfg);
+	assert_int_equal(r.ret, OPTS_EXIT_NOW);
+	assert_string_equal(r.err, "");
+	assert_non_null(strstr(r.out, "EXAMPLES:"));
+	run_free(&r);
+
+	parse(&r, "--version", &cfg);
+	assert_int_equal(r.ret, OPTS_EXIT_NOW);
+	assert_string_equal(r.out, "allocscope 0.1.0\n");
+	assert_string_equal(r.err, "");
+	run_free(&r);
+
+	parse(&r, "-p 1 -V", &cfg);
+	assert_int_equal(r.ret, OPTS_EXIT_NOW);
+	assert_string_equal(r.out, "allocscope 0.1.0\n");
+	run_free(&r);
+
+	parse(&r, "--usage", &cfg);
+	assert_int_equal(r.ret, OPTS_EXIT_NOW);
+	assert_non_null(strstr(r.out, "Usage: allocscope"));
+	assert_non_null(strstr(r.out, "[--max-live-blocks=N]"));
+	assert_string_equal(r.err, "");
+	run_free(&r);
+}
+
+static const struct u64_case {
+	const char *s;
+	__u64 lo, hi;
+	bool suffix;
+	int ret;
+	__u64 v;
+} u64_cases[] = {
+	{"0", 0, UINT64_MAX, false, 0, 0},
+	{"42", 0, UINT64_MAX, false, 0, 42},
+	{"0x2a", 0, UINT64_MAX, false, 0, 42},
+	{"0X2A", 0, UINT64_MAX, false, 0, 42},
+	{"010", 0, UINT64_MAX, false, 0, 10}, /* decimal, not octal */
+	{"18446744073709551615", 0, UINT64_MAX, false, 0, UINT64_MAX},
+	{"18446744073709551616", 0, UINT64_MAX, false, -ERANGE, 0},
+	{"1K", 0, UINT64_MAX, true, 0, 1024},
+	{"3m", 0, UINT64_MAX, true, 0, 3 << 20},
+	{"2G", 0, UINT64_MAX, true, 0, 2ULL << 30},
+	{"0x10K", 0, UINT64_MAX, true, 0, 16 << 10},
+	{"17179869183G", 0, UINT64_MAX, true, 0, 17179869183ULL << 30},
+	{"17179869184G", 0, UINT64_MAX, true, -ERANGE, 0},
+	{"1K", 0, UINT64_MAX, false, -EINVAL, 0},
+	{"1KB", 0, UINT64_MAX, true, -EINVAL, 0},
+	{"1T", 0, UINT64_MAX, true, -EINVAL, 0},
+	{"", 0, UINT64_MAX, true, -EINVAL, 0},
+	{"K", 0, UINT64_MAX, true, -EINVAL, 0},
+	{"0x", 0, UINT64_MAX, false, -EINVAL, 0},
+	{"-1", 0, UINT64_MAX, false, -EINVAL, 0},
+	{"+1", 0, UINT64_MAX, false, -EINVAL, 0},
+	{" 1", 0, UINT64_MAX, false, -EINVAL, 0},
+	{"1 ", 0, UINT64_MAX, false, -EINVAL, 0},
+	{"12abc", 0, UINT64_MAX, false, -EINVAL, 0},
+	{"5", 1, 4, false, -ERANGE, 0},
+	{"0", 1, 4, false, -ERANGE, 0},
+	{"4", 1, 4, false, 0, 4},
+	{"1K", 1, 1023, true, -ERANGE, 0},
+};
+
+static void test_parse_u64(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(u64_cases); i++) {
+		const struct u64_case *c = &u64_cases[i];
+		__u64 v = 12345;
+		int ret = opts__parse_u64(c->s, c->lo, c->hi, c->suffix, &v);
+
+		if (ret != c->ret)
+			fail_msg("'%s': returned %d, expected %d", c->s, ret, c->ret);
+		assert_int_equal(v, c->ret ? 12345 : c->v);
+	}
+	assert_int_equal(opts__parse_u64(NULL, 0, 1, false, &(__u64){0}), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults), cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),	 cmocka_unit_test(test_pid_limit),
+		cmocka_unit_test(test_help),	 cmocka_unit_test(test_parse_u64),
+	};
+
+	return cmocka_run_group_tests_name("opts", tests, NULL, NULL);
+}

@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Command line: the argp table, parsing into struct config through one number
+ * parser and one seconds parser, and the checks that involve several options. */
+#include <argp.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allocscope.h"
+#include "opts.h"
+
+#define PROG	"allocscope"
+#define VERSION "0.1.0"
+
+#define PID_LIMIT      4194304 /* PID_MAX_LIMIT, include/linux/threads.h */
+#define COMM_MAX       (sizeof(((struct config *)0)->comm) - 1) /* TASK_COMM_LEN - 1 */
+#define INTERVAL_MAX_S 86400.0
+#define DURATION_MAX_S (365 * 86400.0)
+#define TOP_MAX	       10000
+#define LIVE_MIN       1024
+#define LIVE_LIMIT     (64 << 20)
+
+/* The USAGE line is part of doc, so no argp short usage on top of it. */
+#define HELP_FLAGS (ARGP_HELP_PRE_DOC | ARGP_HELP_LONG | ARGP_HELP_POST_DOC)
+
+enum {
+	OPT_MIN_SIZE = 256, /* long-only options: keys beyond any character */
+	OPT_MAX_SIZE,
+	OPT_FORMAT,
+	OPT_LIVE_MAX,
+	OPT_PROBE_MODE,
+	OPT_PLACEMENT,
+	OPT_USAGE,
+};
+
+enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
+
+static const struct config defaults = {
+	.interval_s = 10,
+	.top = 10,
+	.sort = SORT_GROWTH,
+	.min_size = 0,
+	.max_size = UINT64_MAX,
+	.format = FORMAT_TEXT,
+	.probe_mode = PROBE_MODE_FULL,
+	.placement = PLACEMENT_AUTO,
+	.live_max = AS_LIVE_MAX,
+};
+
+static const char doc[] =
+	"Report heap growth per call site in running processes, using uprobes.\n"
+	"\n"
+	"USAGE: " PROG " [OPTIONS]\n"
+	"\v"
+	"Without --pid or --comm, every process on the host is traced. SECS accept "
+	"decimals (0.5); BYTES accept a K, M or G suffix (1K = 1024).\n"
+	"\n"
+	"Each report ranks the call sites by heap growth since the previous report and "
+	"shows, per site, the bytes and blocks still allocated, the change in this "
+	"interval, the allocation rate and the call stack. --format json writes one JSON "
+	"object per report per line instead.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  sudo allocscope --pid 4242\n"
+	"      report process 4242 every 10 seconds until Ctrl-C\n"
+	"  sudo allocscope --comm gunicorn -i 5 -s live\n"
+	"      all gunicorn processes, every 5 seconds, ranked by live bytes\n"
+	"  sudo allocscope -p 4242 --format json -o growth.jsonl -d 60\n"
+	"      one minute of JSON reports into growth.jsonl\n"
+	"  sudo allocscope\n"
+	"      every process on the host\n"
+	"\n"
+	"EXIT STATUS:\n"
+	"  0   success\n"
+	"  1   failure while running (load, attach or read error)\n"
+	"  2   a --pid process does not exist\n"
+	"  3   not enough privilege: run as root (CAP_BPF and CAP_PERFMON)\n"
+	"  4   the kernel lacks support (BTF, uprobes) or refused the BPF programs\n"
+	"  5   a target maps no object defining malloc and free\n"
+	"  64  bad usage\n";
+
+static const struct argp_option options[] = {
+	{NULL, 0, NULL, OPTION_DOC, "Targets (default: every process on the host):", GRP_TARGET},
+	{"pid", 'p', "PID[,PID...]", 0, "Trace these processes. Repeatable; up to 1024 processes",
+	 GRP_TARGET},
+	{"comm", 'c', "NAME", 0,
+	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
+
+	{NULL, 0, NULL, OPTION_DOC, "Reports:", GRP_REPORT},
+	{"interval", 'i', "SECS", 0, "Seconds between reports (default 10, at most 86400)",
+	 GRP_REPORT},
+	{"count", 'n', "N", 0, "Exit after N reports (default: until Ctrl-C)", GRP_REPORT},
+	{"duration", 'd', "SECS", 0,
+	 "Exit after SECS seconds, with a final report (default: until Ctrl-C)", GRP_REPORT},
+	{"top", 'T', "N", 0, "Show the N highest-ranked call sites (1-10000, default 10)",
+	 GRP_REPORT},
+	{"sort", 's', "KEY", 0,
+	 "Rank call sites by 'growth' (bytes gained in the interval, the default), 'live' "
+	 "(bytes still allocated) or 'allocs' (allocations in the interval)",
+	 GRP_REPORT},
+	{"format", OPT_FORMAT, "FMT", 0,
+	 "'text' (default, fits 80 columns) or 'json' (one object per line)", GRP_REPORT},
+	{"output", 'o', "FILE", 0, "Write reports to FILE instead of standard output", GRP_REPORT},
+
+	{NULL, 0, NULL, OPTION_DOC, "Filters:", GRP_FILTER},
+	{"min-size", OPT_MIN_SIZE, "BYTES", 0,
+	 "Count only allocations of at least BYTES (default 0)", GRP_FILTER},
+	{"max-size", OPT_MAX_SIZE, "BYTES", 0,
+	 "Count only allocations of at most BYTES (default: no limit)", GRP_FILTER},
+
+	{NULL, 0, NULL, OPTION_DOC, "Tracing:", GRP_TRACE},
+	{"max-live-blocks", OPT_LIVE_MAX, "N", 0,
+	 "Track up to N allocated blocks at once; blocks beyond are dropped and counted "
+	 "(1024-67108864, default 1048576)",
+	 GRP_TRACE},
+	{"verbose", 'v', NULL, 0,
+	 "Show setup details, probe placement, drop counters and libbpf debug messages; "
+	 "repeat for more",
+	 GRP_TRACE},
+
+	{NULL, 0, NULL, OPTION_DOC, "Diagnostics:", GRP_DIAG},
+	{"probe-mode", OPT_PROBE_MODE, "MODE", 0,
+	 "'full' (default) accounts every allocation; 'noop' attaches empty programs at the "
+	 "same places, to measure the cost of the probes alone",
+	 GRP_DIAG},
+	{"placement", OPT_PLACEMENT, "WHERE", 0,
+	 "'auto' (default) puts each probe on the cheapest instruction that still sees the "
+	 "arguments; 'entry' probes every function at its first instruction",
+	 GRP_DIAG},
+
+	{NULL, 0, NULL, OPTION_DOC, "Help:", GRP_HELP},
+	{"help", 'h', NULL, 0, "Show this help and exit", GRP_HELP},
+	{"usage", OPT_USAGE, NULL, 0, "Show a short usage message and exit", GRP_HELP},
+	{"version", 'V', NULL, 0, "Show the version and exit", GRP_HELP},
+	{0},
+};
+
+struct parse_ctx {
+	struct config *cfg;
+	FILE *out;
+	FILE *err;
+	bool exit_now; /* --help, --usage or --version was handled */
+	bool failed;   /* an error line was printed */
+};
+
+static error_t __attribute__((format(printf, 2, 3)))
+usage_error(struct parse_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", ctx->err);
+	va_start(ap, fmt);
+	vfprintf(ctx->err, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " --help' for more information.\n", ctx->err);
+	ctx->failed = true;
+	return EINVAL;
+}
+
+int opts__parse_u64(const char *s, __u64 lo, __u64 hi, bool allow_suffix, __u64 *out)
+{
+	const char *digits = s;
+	unsigned long long v;
+	unsigned int shift = 0;
+	int base = 10;
+	char *end;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		digits = s + 2;
+	}
+	/* strtoull() alone would skip blanks, take a sign (turning "-1" into
+	 * 2^64-1) and accept an empty string as 0. */
+	if (base == 16 ? !isxdigit((unsigned char)*digits) : !isdigit((unsigned char)*digits))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(digits, &end, base);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (allow_suffix && *end) {
+		switch (*end++) {
+		case 'K':
+		case 'k':
+			shift = 10;
+			break;
+		case 'M':
+		case 'm':
+			shift = 20;
+			break;
+		case 'G':
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (*end)
+			return -EINVAL;
+		if (v > (UINT64_MAX >> shift))
+			return -ERANGE;
+		v <<= shift;
+	}
+	if (*end)
+		return -EINVAL;
+	if (v < lo || v > hi)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* Plain decimal seconds in (0, hi]. strtod() alone would also accept blanks,
+ * signs, exponents, hex floats, "inf" and "nan". */
+static int parse_seconds(const char *s, double hi, double *out)
+{
+	bool digit = false, dot = false;
+	char *end;
+	double v;
+
+	for (const char *c = s; *c; c++) {
+		if (isdigit((unsigned char)*c))
+			digit = true;
+		else if (*c == '.' && !dot)
+			dot = true;
+		else
+			return -EINVAL;
+	}
+	if (!digit)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || !isfinite(v))
+		return -EINVAL;
+	if (errno == ERANGE || !(v > 0) || v > hi)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static error_t parse_pids(struct parse_ctx *ctx, const char *arg)
+{
+	struct config *cfg = ctx->cfg;
+	const char *p = arg;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char elem[16] = "";
+		__u64 pid = 0;
+		size_t i;
+
+		if (n < sizeof(elem))
+			memcpy(elem, p, n);
+		if (n >= sizeof(elem) || opts__parse_u64(elem, 1, PID_LIMIT, false, &pid))
+			return usage_error(
+				ctx, "invalid --pid '%.*s': expected a process ID from 1 to %d",
+				(int)n, p, PID_LIMIT);
+		for (i = 0; i < cfg->npids && cfg->pids[i] != pid; i++)
+			;
+		if (i == cfg->npids) {
+			if (cfg->npids == MAX_PIDS)
+				return usage_error(ctx, "too many processes for --pid (at most %d)",
+						   MAX_PIDS);
+			cfg->pids[cfg->npids++] = pid;
+		}
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
+static error_t parse_comm(struct parse_ctx *ctx, const char *arg)
+{
+	if (ctx->cfg->comm[0])
+		return usage_error(ctx, "--comm can be given only once");
+	if (!arg[0])
+		return usage_error(ctx, "--comm needs a process name");
+	if (strlen(arg) > COMM_MAX)
+		return usage_error(
+			ctx,
+			"--comm '%s' is longer than %zu characters: the kernel truncates "
+			"process names (/proc/PID/comm) to %zu, so give the first %zu",
+			arg, COMM_MAX, COMM_MAX, COMM_MAX);
+	strcpy(ctx->cfg->comm, arg);
+	return 0;
+}
+
+/* The index of arg in a NULL-terminated list of names, or -EINVAL. */
+static int parse_choice(struct parse_ctx *ctx, const char *opt, const char *arg,
+			const char *const *names, const char *expected)
+{
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(arg, names[i]))
+			return i;
+	}
+	usage_error(ctx, "invalid --%s '%s': expected %s", opt, arg, expected);
+	return -EINVAL;
+}
+
+/* Options that name one of a few choices; the lists follow the enums. */
+static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
+{
+	static const char *const sorts[] = {"growth", "live", "allocs", NULL};
+	static const char *const formats[] = {"text", "json", NULL};
+	static const char *const modes[] = {"full", "noop", NULL};
+	static const char *const places[] = {"auto", "entry", NULL};
+	struct config *cfg = ctx->cfg;
+	int i;
+
+	switch (key) {
+	case 's':
+		if ((i = parse_choice(ctx, "sort", arg, sorts, "growth, live or allocs")) < 0)
+			return EINVAL;
+		cfg->sort = i;
+		return 0;
+	case OPT_FORMAT:
+		if ((i = parse_choice(ctx, "format", arg, formats, "text or json")) < 0)
+			return EINVAL;
+		cfg->format = i;
+		return 0;
+	case OPT_PROBE_MODE:
+		if ((i = parse_choice(ctx, "probe-mode", arg, modes, "full or noop")) < 0)
+			return EINVAL;
+		cfg->probe_mode = i;
+		return 0;
+	case OPT_PLACEMENT:
+		if ((i = parse_choice(ctx, "placement", arg, places, "auto or entry")) < 0)
+			return EINVAL;
+		cfg->placement = i;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static error_t parse_size(struct parse_ctx *ctx, const char *opt, const char *arg, __u64 *out)
+{
+	if (opts__parse_u64(arg, 0, UINT64_MAX, true, out))
+		return usage_error(ctx, "invalid --%s '%s': expected bytes, e.g. 512, 64K or 1M",
+				   opt, arg);
+	return 0;
+}
+
+static error_t parse_time(struct parse_ctx *ctx, const char *opt, const char *arg, double hi,
+			  double *out)
+{
+	int err = parse_seconds(arg, hi, out);
+
+	if (err == -EINVAL)
+		return usage_error(ctx, "invalid --%s '%s': expected seconds > 0", opt, arg);
+	if (err)
+		return usage_error(ctx, "invalid --%s '%s': expected seconds > 0 and <= %.0f", opt,
+				   arg, hi);
+	return 0;
+}
+
+static error_t parse_count(struct parse_ctx *ctx, const char *opt, const char *arg, __u64 lo,
+			   __u64 hi, bool suffix, __u64 *out)
+{
+	if (opts__parse_u64(arg, lo, hi, suffix, out)) {
+		if (hi == UINT64_MAX)
+			return usage_error(ctx, "invalid --%s '%s': expected a number >= %llu", opt,
+					   arg, (unsigned long long)lo);
+		return usage_error(ctx, "invalid --%s '%s': expected a number from %llu to %llu",
+				   opt, arg, (unsigned long long)lo, (unsigned long long)hi);
+	}
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_ctx *ctx = state->input;
+	struct config *cfg = ctx->cfg;
+	__u64 v;
+	int e;
+
+	switch (key) {
+	case 'p':
+		return parse_pids(ctx, arg);
+	case 'c':
+		return parse_comm(ctx, arg);
+	case 'i':
+		return parse_time(ctx, "interval", arg, INTERVAL_MAX_S, &cfg->interval_s);
+	case 'd':
+		return parse_time(ctx, "duration", arg, DURATION_MAX_S, &cfg->duration_s);
+	case 'n':
+		return parse_count(ctx, "count", arg, 1, UINT64_MAX, false, &cfg->count);
+	case 'T':
+		if ((e = parse_count(ctx, "top", arg, 1, TOP_MAX, false, &v)))
+			return e;
+		cfg->top = v;
+		return 0;
+	case OPT_LIVE_MAX:
+		if ((e = parse_count(ctx, "max-live-blocks", arg, LIVE_MIN, LIVE_LIMIT, true, &v)))
+			return e;
+		cfg->live_max = v;
+		return 0;
+	case OPT_MIN_SIZE:
+		return parse_size(ctx, "min-size", arg, &cfg->min_size);
+	case OPT_MAX_SIZE:
+		return parse_size(ctx, "max-size", arg, &cfg->max_size);
+	case 'o':
+		if (!arg[0])
+			return usage_error(ctx, "--output needs a file name");
+		cfg->output = arg;
+		return 0;
+	case 'v':
+		cfg->verbose++;
+		return 0;
+	case 'h':
+	case OPT_USAGE:
+	case 'V':
+		if (key == 'V')
+			fputs(PROG " " VERSION "\n", ctx->out);
+		else
+			argp_help(state->root_argp, ctx->out,
+				  key == 'h' ? HELP_FLAGS : ARGP_HELP_USAGE, PROG);
+		ctx->exit_now = true;
+		return ECANCELED; /* stop parsing, as getopt-based tools exit here */
+	case ARGP_KEY_ARG:
+		if (isdigit((unsigned char)arg[0]))
+			return usage_error(ctx,
+					   "unexpected argument '%s': use -i SECS for the interval "
+					   "and -n N for the number of reports",
+					   arg);
+		return usage_error(ctx, "unexpected argument '%s'", arg);
+	default:
+		return parse_named(ctx, key, arg);
+	}
+}
+
+static const struct argp_option *find_short(int c)
+{
+	for (const struct argp_option *o = options; o->name || o->key || o->doc; o++) {
+		if (o->key == c)
+			return o;
+	}
+	return NULL;
+}
+
+/* The option that name (len bytes) spells or abbreviates, as getopt_long()
+ * takes unique prefixes; NULL if none, or if ambiguous with the candidates
+ * listed in amb. */
+static const struct argp_option *find_long(const char *name, size_t len, char *amb, size_t size)
+{
+	const struct argp_option *found = NULL;
+	int matches = 0;
+	size_t used = 0;
+
+	amb[0] = '\0';
+	for (const struct argp_option *o = options; o->name || o->key || o->doc; o++) {
+		if (!o->name || strncmp(o->name, name, len))
+			continue;
+		if (strlen(o->name) == len)
+			return o;
+		if (used < size)
+			used += snprintf(amb + used, size - used, "%s--%s", matches ? ", " : "",
+					 o->name);
+		found = o;
+		matches++;
+	}
+	return matches == 1 ? found : NULL;
+}
+
+static bool is_exit_option(const struct argp_option *o)
+{
+	return o->key == 'h' || o->key == 'V' || o->key == OPT_USAGE;
+}
+
+enum scan { SCAN_NEXT, SCAN_STOP, SCAN_ERROR };
+
+static enum scan scan_long(struct parse_ctx *ctx, int argc, char **argv, int *i)
+{
+	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	const struct argp_option *o;
+	char amb[160];
+
+	o = find_long(name, len, amb, sizeof(amb));
+	if (!o && amb[0]) {
+		usage_error(ctx, "option '--%.*s' is ambiguous: %s", (int)len, name, amb);
+		return SCAN_ERROR;
+	}
+	if (!o) {
+		usage_error(ctx, "unknown option '--%.*s'", (int)len, name);
+		return SCAN_ERROR;
+	}
+	if (!o->arg && eq) {
+		usage_error(ctx, "option '--%s' takes no value", o->name);
+		return SCAN_ERROR;
+	}
+	if (o->arg && !eq && ++*i >= argc) {
+		usage_error(ctx, "option '--%s' needs a value (%s)", o->name, o->arg);
+		return SCAN_ERROR;
+	}
+	return is_exit_option(o) ? SCAN_STOP : SCAN_NEXT;
+}
+
+static enum scan scan_short(struct parse_ctx *ctx, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i];
+
+	for (int j = 1; s[j]; j++) {
+		const struct argp_option *o = find_short((unsigned char)s[j]);
+
+		if (!o) {
+			usage_error(ctx, "unknown option '-%c'", s[j]);
+			return SCAN_ERROR;
+		}
+		if (is_exit_option(o))
+			return SCAN_STOP;
+		if (!o->arg)
+			continue;
+		if (!s[j + 1] && ++*i >= argc) {
+			usage_error(ctx, "option '-%c' needs a value (%s)", s[j], o->arg);
+			return SCAN_ERROR;
+		}
+		break;
+	}
+	return SCAN_NEXT;
+}
+
+/* argp reports getopt's errors only on stderr, and not at all under
+ * ARGP_NO_ERRS, so check option syntax first with getopt_long()'s rules.
+ * Stops at "--" and at --help, --usage or --version, which argp then handles
+ * in order. Non-options are left to ARGP_KEY_ARG. */
+static int check_syntax(struct parse_ctx *ctx, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		enum scan r;
+
+		if (!strcmp(s, "--"))
+			return 0;
+		if (s[0] != '-' || !s[1])
+			continue;
+		r = s[1] == '-' ? scan_long(ctx, argc, argv, &i) : scan_short(ctx, argc, argv, &i);
+		if (r == SCAN_ERROR)
+			return -EINVAL;
+		if (r == SCAN_STOP)
+			return 0;
+	}
+	return 0;
+}
+
+/* Checks that involve more than one option. */
+static int validate(struct parse_ctx *ctx)
+{
+	const struct config *cfg = ctx->cfg;
+
+	if (cfg->npids && cfg->comm[0])
+		return usage_error(ctx, "--pid and --comm cannot be combined");
+	if (cfg->min_size > cfg->max_size)
+		return usage_error(
+			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",
+			(unsigned long long)cfg->min_size, (unsigned long long)cfg->max_size);
+	return 0;
+}
+
+int opts__parse(int argc, char **argv, struct config *cfg, FILE *out, FILE *err)
+{
+	static const struct argp argp = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+	};
+	struct parse_ctx ctx = {.cfg = cfg, .out = out, .err = err};
+	int ret;
+
+	*cfg = defaults;
+	if (check_syntax(&ctx, argc, argv))
+		return EXIT_USAGE;
+	/* NO_EXIT and NO_ERRS keep argp from exiting or writing to stdout and
+	 * stderr behind our back; NO_HELP because we print help to out. */
+	ret = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_ERRS | ARGP_NO_HELP, NULL, &ctx);
+	if (ctx.exit_now)
+		return OPTS_EXIT_NOW;
+	if (ctx.failed)
+		return EXIT_USAGE;
+	if (ret) {
+		/* Only if check_syntax() let through what getopt refused. */
+		usage_error(&ctx, "cannot parse the command line");
+		return EXIT_USAGE;
+	}
+	return validate(&ctx) ? EXIT_USAGE : 0;
+}
