@@ -202,6 +202,16 @@ static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn,
 	}
 }
 
+/* A pending uretprobe replaced the return address at [rsp] with a trampoline
+ * in the process's uprobe page (the "xol area"). */
+static __always_inline bool is_uretprobe_trampoline(__u64 addr)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 page = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+
+	return page && addr >= page && addr < page + 4096;
+}
+
 /* Probes sit before any push (see user/placement.c), so rsp here is the
  * function's entry rsp and [rsp] its return address. */
 SEC("uprobe")
@@ -215,27 +225,31 @@ int alloc_enter(struct pt_regs *ctx)
 
 	if (tgid == self_tgid)
 		return 0;
-	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
 
 	outer = bpf_map_lookup_elem(&inflight, &tid);
 	if (outer) {
-		/* Deeper: a call made by the allocator itself (glibc's
-		 * realloc(NULL, n) calls malloc). Same rsp and return address:
-		 * a tail call. The outer call accounts for both. */
-		if (sp < outer->sp || (sp == outer->sp && ret_addr == outer->ret_addr))
+		/* Deeper: a call made by the allocator itself (realloc calling
+		 * malloc); the outer call accounts for it. */
+		if (sp < outer->sp)
 			return 0;
+		/* Same rsp, return address already hijacked by the outer
+		 * call's uretprobe: a tail call (glibc's realloc(NULL, n) jumps
+		 * to malloc). Both return probes will fire at the one return. */
+		bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
+		if (sp == outer->sp && is_uretprobe_trampoline(ret_addr)) {
+			__sync_fetch_and_add(&outer->tails, 1);
+			return 0;
+		}
+		/* Shallower or a fresh call at the same depth: the outer
+		 * call's return was never seen. */
 		count_drop(DROP_STALE_ENTRY);
 	}
 
 	in.sp = sp;
-	in.ret_addr = ret_addr;
 	in.fn = AS_COOKIE_FN(cookie);
-	if (!read_request(ctx, in.fn, &in)) {
-		if (outer)
-			bpf_map_delete_elem(&inflight, &tid);
-		return 0;
-	}
-	if (in.size >= min_size && in.size <= max_size)
+	/* A call that cannot allocate is still remembered (stack_id 0), so
+	 * its return is matched and its nested calls are not counted. */
+	if (read_request(ctx, in.fn, &in) && in.size >= min_size && in.size <= max_size)
 		in.stack_id = record_stack(ctx, PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie));
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		count_drop(DROP_INFLIGHT_FULL);
@@ -261,6 +275,11 @@ int alloc_exit(struct pt_regs *ctx)
 	 * outermost call; nested calls return first and are ignored. */
 	if (PT_REGS_SP(ctx) != p->sp + 8)
 		return 0;
+	/* The tail-called functions' returns come first; the last accounts. */
+	if (p->tails) {
+		p->tails--;
+		return 0;
+	}
 	in = *p;
 	bpf_map_delete_elem(&inflight, &tid);
 

@@ -116,9 +116,8 @@ struct inflight {
 	__u64 size;
 	__u64 ptr;	/* realloc: the old block; posix_memalign: memptr */
 	__u64 stack_id;	/* 0: not accounted (size outside --min-size/--max-size) */
-	__u64 ret_addr;	/* caller's return address: a tail call keeps it, a new call may not */
 	__u32 fn;	/* enum alloc_fn */
-	__u32 pad;
+	__u32 tails;	/* allocator functions it tail-called: one more return each */
 };
 
 enum task_event_type {

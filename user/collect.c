@@ -70,9 +70,9 @@ static void symbolize(struct collector *c, struct report_row *row)
 			if (!syms__load_pid(c->syms, pid, maps, root))
 				err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
 		}
-		/* Past the immediate caller, an unmapped address means the
-		 * frame-pointer chain went astray: stop there. */
-		if (err == -ENOENT && i > 1)
+		/* Past the immediate caller, an address outside any mapped
+		 * file means the frame-pointer chain went astray: stop there. */
+		if (i > 1 && (err == -ENOENT || f->module[0] == '['))
 			break;
 		row->nframes++;
 	}

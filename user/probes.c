@@ -51,6 +51,16 @@ static void place(struct elfobj *o, const struct elf_func *f, enum placement_mod
 	free(code);
 }
 
+/* Aliases (glibc's aligned_alloc is memalign) share one probe: two probes
+ * at one address would account each call twice. */
+static bool planned(const struct probe_plan *plan, __u64 func_off)
+{
+	for (size_t i = 0; i < plan->nsites; i++)
+		if (plan->sites[i].func_off == func_off)
+			return true;
+	return false;
+}
+
 int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *plan)
 {
 	struct elfobj *o = elfobj__open(path);
@@ -72,6 +82,8 @@ int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *
 			}
 			continue;
 		}
+		if (planned(plan, f.file_off))
+			continue;
 		s->fn = d->fn;
 		s->func_off = f.file_off;
 		place(o, &f, mode, d->needed, &s->place);

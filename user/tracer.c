@@ -149,6 +149,21 @@ static bool is_code_file(const struct vma *v)
 	return v->exec && v->path[0] == '/' && v->inode;
 }
 
+/* A file mapped executable more than once is planned and attached once. */
+static bool seen_before(const struct procmaps *m, size_t i)
+{
+	const struct vma *v = &m->vmas[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct vma *w = &m->vmas[j];
+
+		if (is_code_file(w) && w->inode == v->inode && w->dev_major == v->dev_major &&
+		    w->dev_minor == v->dev_minor)
+			return true;
+	}
+	return false;
+}
+
 static const char *basename_of(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -180,7 +195,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 		struct plan_entry *p;
 		struct probe_plan plan;
 
-		if (!is_code_file(v) || (i > 0 && maps.vmas[i - 1].inode == v->inode))
+		if (!is_code_file(v) || seen_before(&maps, i))
 			continue;
 		p = plan_for(t, pid, v);
 		if (!p || p->err)

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Address -> function+offset (module): per-process snapshots of the mappings,
+ * and symbol tables cached per file (device, inode) and shared between them. */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "elfobj.h"
+#include "procmaps.h"
+#include "symtab.h"
+#include "syms.h"
+
+#define UNKNOWN "[unknown]"
+#define ANON	"[anon]"
+#define DELETED " (deleted)"
+
+/* Interned module names: they must outlive the snapshots naming them. */
+struct strpool {
+	char **slots; /* open addressing, cap is a power of two */
+	size_t cap;
+	size_t nr;
+};
+
+/* One ELF file, shared by every process that maps it. */
+struct symfile {
+	__u64 inode;
+	__u32 dev_major;
+	__u32 dev_minor;
+	bool dyn;
+	struct elf_seg *segs;
+	size_t nr_segs;
+	struct symtab *symtab;
+};
+
+/* Per-mapping data of a snapshot, parallel to procmaps.vmas. */
+struct vma_info {
+	const char *module;   /* interned */
+	struct symfile *file; /* NULL: anonymous, unreadable or not ELF */
+	__u64 bias;	      /* runtime address - ELF vaddr */
+	bool has_bias;
+};
+
+struct proc {
+	__u32 pid;
+	struct procmaps maps;
+	struct vma_info *info;
+};
+
+struct syms {
+	struct proc **procs; /* sorted by pid */
+	size_t nr_procs, procs_cap;
+	/* Sorted by (dev, inode). Never evicted before syms__free: the symbol
+	 * names handed out point into their tables. */
+	struct symfile **files;
+	size_t nr_files, files_cap;
+	struct strpool pool;
+};
+
+static __u64 hash_str(const char *s, size_t len)
+{
+	__u64 h = 14695981039346656037ULL; /* FNV-1a */
+
+	while (len--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static int strpool__grow(struct strpool *p)
+{
+	size_t ncap = p->cap ? p->cap * 2 : 256, i, j;
+	char **ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < p->cap; i++) {
+		if (!p->slots[i])
+			continue;
+		j = hash_str(p->slots[i], strlen(p->slots[i])) & (ncap - 1);
+		while (ns[j])
+			j = (j + 1) & (ncap - 1);
+		ns[j] = p->slots[i];
+	}
+	free(p->slots);
+	p->slots = ns;
+	p->cap = ncap;
+	return 0;
+}
+
+/* The pooled copy of s[0..len), or NULL when out of memory. */
+static const char *strpool__intern(struct strpool *p, const char *s, size_t len)
+{
+	size_t i;
+
+	if (2 * (p->nr + 1) > p->cap && strpool__grow(p))
+		return NULL;
+	for (i = hash_str(s, len) & (p->cap - 1); p->slots[i]; i = (i + 1) & (p->cap - 1)) {
+		if (!strncmp(p->slots[i], s, len) && !p->slots[i][len])
+			return p->slots[i];
+	}
+	p->slots[i] = strndup(s, len);
+	if (!p->slots[i])
+		return NULL;
+	p->nr++;
+	return p->slots[i];
+}
+
+static void strpool__free(struct strpool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->cap; i++)
+		free(p->slots[i]);
+	free(p->slots);
+}
+
+/* buf with room for need elements (maybe moved), or NULL with buf intact. */
+static void *grow(void *buf, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *nb;
+
+	if (need <= *cap)
+		return buf;
+	while (ncap < need)
+		ncap *= 2;
+	nb = realloc(buf, ncap * elem);
+	if (nb)
+		*cap = ncap;
+	return nb;
+}
+
+static void symfile__free(struct symfile *sf)
+{
+	if (!sf)
+		return;
+	free(sf->segs);
+	symtab__free(sf->symtab);
+	free(sf);
+}
+
+static int cmp_file_key(const struct symfile *f, const struct vma *v)
+{
+	if (f->dev_major != v->dev_major)
+		return f->dev_major < v->dev_major ? -1 : 1;
+	if (f->dev_minor != v->dev_minor)
+		return f->dev_minor < v->dev_minor ? -1 : 1;
+	if (f->inode != v->inode)
+		return f->inode < v->inode ? -1 : 1;
+	return 0;
+}
+
+/* The cached file of v, or NULL with *pos where it would be inserted. */
+static struct symfile *find_file(const struct syms *s, const struct vma *v, size_t *pos)
+{
+	size_t lo = 0, hi = s->nr_files;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_file_key(s->files[mid], v);
+
+		if (!c)
+			return s->files[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return NULL;
+}
+
+/* Opens what v maps. A deleted file is read through map_files/ next to
+ * maps_path when possible (it needs CAP_SYS_ADMIN); its old path is used
+ * only if it still names the same inode, not e.g. an upgraded library. */
+static struct elfobj *open_mapped(const struct vma *v, size_t path_len, const char *maps_path,
+				  const char *root)
+{
+	bool deleted = path_len != strlen(v->path);
+	size_t mlen = strlen(maps_path);
+	struct elfobj *o = NULL;
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (deleted && mlen >= 5 && !strcmp(maps_path + mlen - 5, "/maps") &&
+	    snprintf(buf, sizeof(buf), "%.*s/map_files/%llx-%llx", (int)(mlen - 5), maps_path,
+		     (unsigned long long)v->start, (unsigned long long)v->end) < (int)sizeof(buf))
+		o = elfobj__open(buf);
+	if (o ||
+	    snprintf(buf, sizeof(buf), "%s%.*s", root, (int)path_len, v->path) >= (int)sizeof(buf))
+		return o;
+	if (deleted && (stat(buf, &st) || st.st_ino != v->inode))
+		return NULL;
+	return elfobj__open(buf);
+}
+
+/* Loads v's file into the cache. Files that cannot be opened are not
+ * cached: another process (another root) may still reach them. */
+static int add_file(struct syms *s, const struct vma *v, size_t path_len, const char *maps_path,
+		    const char *root, struct symfile **out)
+{
+	struct symfile *sf = NULL, **files;
+	const struct elf_seg *segs;
+	struct elfobj *o;
+	size_t pos;
+	int err = 0;
+
+	*out = find_file(s, v, &pos);
+	if (*out)
+		return 0;
+	o = open_mapped(v, path_len, maps_path, root);
+	if (!o)
+		return 0;
+	files = grow(s->files, &s->files_cap, s->nr_files + 1, sizeof(*s->files));
+	if (files)
+		s->files = files;
+	sf = calloc(1, sizeof(*sf));
+	if (!sf || !files) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	sf->dev_major = v->dev_major;
+	sf->dev_minor = v->dev_minor;
+	sf->inode = v->inode;
+	sf->dyn = elfobj__is_dyn(o);
+	sf->nr_segs = elfobj__segments(o, &segs);
+	sf->segs = malloc((sf->nr_segs ? sf->nr_segs : 1) * sizeof(*segs));
+	if (!sf->segs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	memcpy(sf->segs, segs, sf->nr_segs * sizeof(*segs));
+	sf->symtab = symtab__load(o, root, v->path);
+	if (!sf->symtab) {
+		err = -errno;
+		goto cleanup;
+	}
+	memmove(&s->files[pos + 1], &s->files[pos], (s->nr_files - pos) * sizeof(*s->files));
+	s->files[pos] = sf;
+	s->nr_files++;
+	*out = sf;
+	sf = NULL;
+cleanup:
+	symfile__free(sf);
+	elfobj__close(o);
+	return err;
+}
+
+/* Whether segment g, mapped as the kernel does (from p_offset rounded down
+ * to a page), explains v; then bias = start - offset + (p_offset - p_vaddr). */
+static bool seg_bias(const struct elf_seg *g, const struct vma *v, __u64 *bias)
+{
+	__u64 page = (__u64)sysconf(_SC_PAGESIZE);
+
+	if (v->offset < (g->offset & ~(page - 1)) || v->offset >= g->offset + g->filesz)
+		return false;
+	*bias = v->start - v->offset + g->offset - g->vaddr;
+	return true;
+}
+
+static bool fits_bias(const struct symfile *sf, const struct vma *v, __u64 bias)
+{
+	__u64 b;
+	size_t k;
+
+	for (k = 0; k < sf->nr_segs; k++) {
+		if (seg_bias(&sf->segs[k], v, &b) && b == bias)
+			return true;
+	}
+	return false;
+}
+
+/* One mapped ELF has one bias, but a file page may hold the end of one
+ * PT_LOAD and the start of the next (.rodata and .data with ld's
+ * -z separate-code and no RELRO), so one vma's offset can fit two segments.
+ * Over a run of vmas of one file, the bias that most of them fit wins. */
+static void set_biases(struct proc *p, size_t lo, size_t hi)
+{
+	const struct symfile *sf = p->info[lo].file;
+	size_t i, j, k, votes, best_votes = 0;
+	__u64 best = 0, c;
+
+	for (i = lo; i < hi && sf->dyn; i++) {
+		for (k = 0; k < sf->nr_segs; k++) {
+			if (!seg_bias(&sf->segs[k], &p->maps.vmas[i], &c))
+				continue;
+			for (j = lo, votes = 0; j < hi; j++)
+				votes += fits_bias(sf, &p->maps.vmas[j], c);
+			if (votes > best_votes) {
+				best = c;
+				best_votes = votes;
+			}
+		}
+	}
+	for (i = lo; i < hi; i++) {
+		p->info[i].bias = best;
+		p->info[i].has_bias = !sf->dyn || fits_bias(sf, &p->maps.vmas[i], best);
+	}
+}
+
+static size_t path_len_of(const char *path)
+{
+	size_t len = strlen(path), dl = strlen(DELETED);
+
+	if (len > dl && !strcmp(path + len - dl, DELETED))
+		return len - dl;
+	return len;
+}
+
+/* Module names and files for every mapping of p. Files are opened for
+ * executable mappings only (code is what gets resolved); the other
+ * mappings of an opened file share it. */
+static int fill_info(struct syms *s, struct proc *p, const char *maps_path, const char *root)
+{
+	size_t i, j, len;
+	int pass, err;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < p->maps.nr; i++) {
+			const struct vma *v = &p->maps.vmas[i];
+			struct vma_info *in = &p->info[i];
+			size_t pos;
+
+			if (v->path[0] != '/' || !v->inode)
+				continue;
+			len = path_len_of(v->path);
+			if (pass == 0 && v->exec) {
+				err = add_file(s, v, len, maps_path, root, &in->file);
+				if (err)
+					return err;
+			} else if (pass == 1 && !in->file) {
+				in->file = find_file(s, v, &pos);
+			}
+		}
+	}
+	for (i = 0; i < p->maps.nr; i++) {
+		const struct vma *v = &p->maps.vmas[i];
+		struct vma_info *in = &p->info[i];
+		const char *base = strrchr(v->path, '/') ? strrchr(v->path, '/') + 1 : v->path;
+
+		if (!v->path[0])
+			in->module = ANON;
+		else
+			in->module = strpool__intern(&s->pool, base, path_len_of(base));
+		if (!in->module)
+			return -ENOMEM;
+	}
+	for (i = 0; i < p->maps.nr; i = j) {
+		for (j = i + 1; j < p->maps.nr && p->info[j].file == p->info[i].file; j++)
+			;
+		if (p->info[i].file)
+			set_biases(p, i, j);
+	}
+	return 0;
+}
+
+static void proc__free(struct proc *p)
+{
+	if (!p)
+		return;
+	procmaps__free(&p->maps);
+	free(p->info);
+	free(p);
+}
+
+/* Index of pid in s->procs, or where it would go (*found false). */
+static size_t find_proc(const struct syms *s, __u32 pid, bool *found)
+{
+	size_t lo = 0, hi = s->nr_procs;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->procs[mid]->pid == pid) {
+			*found = true;
+			return mid;
+		}
+		if (s->procs[mid]->pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct syms *syms__new(void)
+{
+	return calloc(1, sizeof(struct syms));
+}
+
+void syms__free(struct syms *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nr_procs; i++)
+		proc__free(s->procs[i]);
+	for (i = 0; i < s->nr_files; i++)
+		symfile__free(s->files[i]);
+	free(s->procs);
+	free(s->files);
+	strpool__free(&s->pool);
+	free(s);
+}
+
+int syms__load_pid(struct syms *s, __u32 pid, const char *maps_path, const char *root)
+{
+	struct proc *p, **procs;
+	bool found;
+	size_t pos;
+	FILE *f;
+	int err;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->pid = pid;
+	f = fopen(maps_path, "re");
+	if (!f) {
+		err = errno == ENOENT ? -ESRCH : -errno;
+		goto cleanup;
+	}
+	err = procmaps__parse(f, &p->maps);
+	fclose(f);
+	/* A zombie's maps file is empty: keep the snapshot taken while it ran. */
+	if (!err && !p->maps.nr)
+		err = -ESRCH;
+	if (err)
+		goto cleanup;
+	p->info = calloc(p->maps.nr ? p->maps.nr : 1, sizeof(*p->info));
+	if (!p->info) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = fill_info(s, p, maps_path, root ? root : "");
+	if (err)
+		goto cleanup;
+	pos = find_proc(s, pid, &found);
+	if (found) {
+		proc__free(s->procs[pos]);
+	} else {
+		procs = grow(s->procs, &s->procs_cap, s->nr_procs + 1, sizeof(*s->procs));
+		if (!procs) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		s->procs = procs;
+		memmove(&s->procs[pos + 1], &s->procs[pos],
+			(s->nr_procs - pos) * sizeof(*s->procs));
+		s->nr_procs++;
+	}
+	s->procs[pos] = p;
+	p = NULL;
+cleanup:
+	proc__free(p);
+	return err;
+}
+
+void syms__drop_pid(struct syms *s, __u32 pid)
+{
+	bool found;
+	size_t pos = find_proc(s, pid, &found);
+
+	if (!found)
+		return;
+	proc__free(s->procs[pos]);
+	memmove(&s->procs[pos], &s->procs[pos + 1], (s->nr_procs - pos - 1) * sizeof(*s->procs));
+	s->nr_procs--;
+}
+
+bool syms__has_pid(const struct syms *s, __u32 pid)
+{
+	bool found;
+
+	find_proc(s, pid, &found);
+	return found;
+}
+
+int syms__resolve(struct syms *s, __u32 pid, __u64 addr, bool is_return, struct sym_frame *out)
+{
+	/* A return address may be the first byte after a call at the very
+	 * end of a function (noreturn callee), so the call site decides. */
+	__u64 pc = is_return && addr ? addr - 1 : addr;
+	const struct vma_info *in;
+	const struct vma *v = NULL;
+	__u64 start;
+	bool found;
+	size_t pos;
+
+	*out = (struct sym_frame){.addr = addr, .symbol = UNKNOWN, .module = UNKNOWN};
+	pos = find_proc(s, pid, &found);
+	if (found)
+		v = procmaps__find(&s->procs[pos]->maps, pc);
+	if (!v)
+		return -ENOENT;
+	in = &s->procs[pos]->info[v - s->procs[pos]->maps.vmas];
+	out->module = in->module;
+	if (!in->file || !in->has_bias)
+		return 0;
+	if (symtab__find(in->file->symtab, pc - in->bias, &out->symbol, &start))
+		return 0;
+	out->offset = addr - in->bias - start;
+	return 0;
+}
