@@ -44,10 +44,12 @@ struct {
 	__type(value, struct stack_trace);
 } stacks SEC(".maps");
 
+/* Per thread: the allocator call between its entry and its return. Task
+ * storage is a pointer away (no hashing, no delete) and dies with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AS_INFLIGHT_MAX);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
@@ -219,15 +221,20 @@ int alloc_enter(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	__u32 tgid = pid_tgid >> 32;
 	__u64 sp = PT_REGS_SP(ctx), ret_addr = 0;
-	struct inflight in = {}, *outer;
+	struct inflight *outer;
 
 	if (tgid == self_tgid)
 		return 0;
 
-	outer = bpf_map_lookup_elem(&inflight, &tid);
-	if (outer) {
+	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!outer) {
+		count_drop(DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	if (outer->sp) {
 		/* Deeper: a call made by the allocator itself (realloc calling
 		 * malloc); the outer call accounts for it. */
 		if (sp < outer->sp)
@@ -245,14 +252,14 @@ int alloc_enter(struct pt_regs *ctx)
 		count_drop(DROP_STALE_ENTRY);
 	}
 
-	in.sp = sp;
-	in.fn = AS_COOKIE_FN(cookie);
 	/* A call that cannot allocate is still remembered (stack_id 0), so
 	 * its return is matched and its nested calls are not counted. */
-	if (read_request(ctx, in.fn, &in) && in.size >= min_size && in.size <= max_size)
-		in.stack_id = record_stack(ctx, PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie));
-	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
-		count_drop(DROP_INFLIGHT_FULL);
+	__builtin_memset(outer, 0, sizeof(*outer));
+	outer->fn = AS_COOKIE_FN(cookie);
+	if (read_request(ctx, outer->fn, outer) && outer->size >= min_size &&
+	    outer->size <= max_size)
+		outer->stack_id = record_stack(ctx, PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie));
+	outer->sp = sp; /* last: marks the entry as in flight */
 	return 0;
 }
 
@@ -260,14 +267,14 @@ SEC("uretprobe")
 int alloc_exit(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	__u32 tgid = pid_tgid >> 32;
 	__u64 ret = PT_REGS_RC(ctx), addr = 0;
 	struct inflight *p, in;
 
 	if (tgid == self_tgid)
 		return 0;
-	p = bpf_map_lookup_elem(&inflight, &tid);
-	if (!p) {
+	p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	if (!p || !p->sp) {
 		count_drop(DROP_MISSING_ENTRY);
 		return 0;
 	}
@@ -281,7 +288,7 @@ int alloc_exit(struct pt_regs *ctx)
 		return 0;
 	}
 	in = *p;
-	bpf_map_delete_elem(&inflight, &tid);
+	p->sp = 0;
 
 	switch (in.fn) {
 	case ALLOC_FN_REALLOC:
@@ -312,7 +319,7 @@ SEC("uprobe")
 int free_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+	__u32 tgid = pid_tgid >> 32;
 	__u64 addr = PT_REGS_PARM1(ctx);
 	struct inflight *outer;
 
@@ -320,7 +327,7 @@ int free_enter(struct pt_regs *ctx)
 		return 0;
 	/* free() called by the allocator itself (realloc(p, 0) frees p):
 	 * the outer call's return accounts for it. */
-	outer = bpf_map_lookup_elem(&inflight, &tid);
+	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 	if (outer && PT_REGS_SP(ctx) < outer->sp)
 		return 0;
 	release_block(tgid, addr);
@@ -375,9 +382,6 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
 	struct purge_ctx pc = { .tgid = task->tgid };
-	__u32 tid = task->pid;
-
-	bpf_map_delete_elem(&inflight, &tid);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
@@ -394,9 +398,10 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *task)
 {
 	struct purge_ctx pc = { .tgid = task->tgid };
-	__u32 tid = task->pid;
+	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
 
-	bpf_map_delete_elem(&inflight, &tid);
+	if (in)
+		in->sp = 0;
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
 		return 0;
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);

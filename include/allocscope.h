@@ -16,7 +16,6 @@
 #define AS_LIVE_MAX (1 << 20)
 #define AS_SITES_MAX (1 << 16)
 #define AS_STACKS_MAX (1 << 16)
-#define AS_INFLIGHT_MAX (1 << 14)
 #define AS_PROCS_MAX (1 << 14)
 
 /* X(name, enum suffix, argument shape). The shape tells the BPF programs
