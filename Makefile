@@ -33,12 +33,13 @@ USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement
+UNIT_TESTS := opts procmaps syms report placement probes
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
 test_report_OBJS := report
 test_placement_OBJS := placement
+test_probes_OBJS := probes elfobj placement
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

@@ -4,10 +4,10 @@
 set -euo pipefail
 
 # Build: compilers, libbpf + bpftool (skeletons), libelf/zlib (ELF symbols),
-# capstone (probe placement), libdw (elfutils). Tests: cmocka, python3 (JSON
-# assertions), util-linux's setpriv (unprivileged runs).
+# capstone (probe placement), g++'s libstdc++ (C++ demangling). Tests: cmocka,
+# python3 (JSON assertions), util-linux's setpriv (unprivileged runs).
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev
-	libdw-dev libcmocka-dev pkg-config binutils python3 util-linux procps)
+	libcmocka-dev binutils python3 util-linux procps)
 
 missing=()
 for p in "${packages[@]}"; do

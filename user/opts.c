@@ -103,7 +103,7 @@ static const struct argp_option options[] = {
 	 "(bytes still allocated) or 'allocs' (allocations in the interval)",
 	 GRP_REPORT},
 	{"format", OPT_FORMAT, "FMT", 0,
-	 "'text' (default, fits 80 columns) or 'json' (one object per line)", GRP_REPORT},
+	 "'text' (default, fits 100 columns) or 'json' (one object per line)", GRP_REPORT},
 	{"output", 'o', "FILE", 0, "Write reports to FILE instead of standard output", GRP_REPORT},
 
 	{NULL, 0, NULL, OPTION_DOC, "Filters:", GRP_FILTER},
