@@ -3,6 +3,7 @@
  * only for the rows shown, symbols from per-process snapshots. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
@@ -78,6 +79,46 @@ static void symbolize(struct collector *c, struct report_row *row)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Deletes stacks no site refers to any more. A stack recorded by a call
+ * still in flight may go too; its next allocation records it again. */
+static void collect_stacks(struct collector *c)
+{
+	struct site_key key, next, *prev = NULL;
+	__u64 id, nid, *prev_id = NULL, *ids = NULL, *n;
+	size_t nr = 0, cap = 0;
+
+	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (nr == cap) {
+			cap = cap ? 2 * cap : 1024;
+			n = realloc(ids, cap * sizeof(*ids));
+			if (!n)
+				goto cleanup;
+			ids = n;
+		}
+		ids[nr++] = key.stack_id;
+	}
+	qsort(ids, nr, sizeof(*ids), cmp_u64);
+	while (bpf_map_get_next_key(c->stacks_fd, prev_id, &nid) == 0) {
+		id = nid;
+		if (!bsearch(&id, ids, nr, sizeof(*ids), cmp_u64) &&
+		    !bpf_map_delete_elem(c->stacks_fd, &id))
+			continue; /* deleted: continue from the same predecessor */
+		prev_id = &id;
+	}
+	c->stale_stacks = false;
+cleanup:
+	free(ids);
+}
+
 /* Sites of exited processes were shown once more: delete them and the
  * processes' snapshots. */
 static void forget_exited(struct collector *c)
@@ -90,6 +131,7 @@ static void forget_exited(struct collector *c)
 		p = targets__find(c->procs, key.tgid);
 		if (p && p->exited) {
 			bpf_map_delete_elem(c->sites_fd, &key);
+			c->stale_stacks = true;
 			continue; /* restart-safe: next lookup from the same prev */
 		}
 		prev = &key;
@@ -125,5 +167,7 @@ int collect__report(struct collector *c, struct report_header *hdr)
 		report__print_text(c->out, hdr, rows, nrows);
 	fflush(c->out);
 	forget_exited(c);
+	if (c->stale_stacks)
+		collect_stacks(c);
 	return 0;
 }

@@ -19,6 +19,7 @@ struct collector {
 	struct report *report;
 	FILE *out;
 	enum report_format format;
+	bool stale_stacks;	/* sites were deleted: some stacks may be unreferenced */
 };
 
 /* Makes sure pid's mappings are snapshotted for symbolization. */

@@ -340,6 +340,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	/* exec: the BPF side purged the old image's state; the new image may
 	 * use another allocator, so targets are planned again. */
 	syms__drop_pid(t->coll.syms, ev->tgid);
+	t->coll.stale_stacks = true;
 	if (!e || !e->attached) {
 		if (e)
 			memcpy(e->comm, ev->comm, sizeof(e->comm));
