@@ -2,9 +2,14 @@
 /* Allocator table and attach plans: find the allocator functions in an ELF
  * object, decide each probe's place, attach uprobes with a cookie per row. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/bpf.h>
 
 #include "elfobj.h"
 #include "probes.h"
@@ -94,11 +99,11 @@ cleanup:
 	return err;
 }
 
-static int push_link(struct link_list *l, struct bpf_link *link)
+static int push_link(struct link_list *l, struct probe_link link)
 {
 	if (l->nr == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct bpf_link **n = realloc(l->links, cap * sizeof(*n));
+		struct probe_link *n = realloc(l->links, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
@@ -109,24 +114,148 @@ static int push_link(struct link_list *l, struct bpf_link *link)
 	return 0;
 }
 
+static void destroy_link(struct probe_link *l)
+{
+	if (l->link)
+		bpf_link__destroy(l->link);
+	else if (l->fd >= 0)
+		close(l->fd);
+}
+
+/* libbpf 1.1 predates uprobe_multi (kernel 6.6): its attach type and the
+ * link_create layout, as in the kernel's union bpf_attr. */
+#define AS_BPF_TRACE_UPROBE_MULTI 48
+#define AS_BPF_F_UPROBE_MULTI_RETURN 1
+
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+bool probes__multi_supported(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, "bpf_uprobe_multi_link_attach", BTF_KIND_FUNC) >= 0;
+	btf__free(btf);
+	return ok;
+}
+
+int probes__use_multi(struct probe_progs *progs)
+{
+	struct bpf_program *p[] = { progs->enter, progs->exit, progs->free };
+
+	for (size_t i = 0; i < 3; i++) {
+		int err = bpf_program__set_expected_attach_type(p[i], AS_BPF_TRACE_UPROBE_MULTI);
+
+		if (err)
+			return err;
+	}
+	progs->multi = true;
+	return 0;
+}
+
+static int attach_multi(struct bpf_program *prog, const char *path, pid_t pid, bool retprobe,
+			const __u64 *offsets, const __u64 *cookies, size_t cnt,
+			struct link_list *out)
+{
+	struct uprobe_multi_attr attr = {
+		.prog_fd = bpf_program__fd(prog),
+		.attach_type = AS_BPF_TRACE_UPROBE_MULTI,
+		.path = (__u64)(unsigned long)path,
+		.offsets = (__u64)(unsigned long)offsets,
+		.cookies = (__u64)(unsigned long)cookies,
+		.cnt = cnt,
+		.multi_flags = retprobe ? AS_BPF_F_UPROBE_MULTI_RETURN : 0,
+		.pid = pid > 0 ? pid : 0, /* 0: every process */
+	};
+	struct probe_link link = { .fd = -1 };
+	int err;
+
+	if (!cnt)
+		return 0;
+	link.fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (link.fd < 0)
+		return -errno;
+	err = push_link(out, link);
+	if (err)
+		close(link.fd);
+	return err;
+}
+
+/* One link per program: entries, returns, frees. */
+static int attach_plan_multi(const struct probe_progs *progs, const struct probe_plan *plan,
+			     pid_t pid, struct link_list *out)
+{
+	__u64 off[3][ALLOC_FN_COUNT], cookie[3][ALLOC_FN_COUNT];
+	size_t n[3] = {};
+	enum { ENTRY, RETURN, FREE };
+	int err;
+
+	for (size_t i = 0; i < plan->nsites; i++) {
+		const struct probe_site *s = &plan->sites[i];
+		const struct alloc_fn_desc *d = &probes__fns[s->fn];
+		__u64 o = s->func_off + s->place.offset, c = AS_COOKIE(s->fn, s->place.offset);
+		int kind = d->shape == SHAPE_FREE ? FREE : ENTRY;
+
+		off[kind][n[kind]] = o;
+		cookie[kind][n[kind]++] = c;
+		if (kind == ENTRY && d->ret) {
+			off[RETURN][n[RETURN]] = o;
+			cookie[RETURN][n[RETURN]++] = c;
+		}
+	}
+	err = attach_multi(progs->enter, plan->path, pid, false, off[ENTRY], cookie[ENTRY],
+			   n[ENTRY], out);
+	if (!err)
+		err = attach_multi(progs->exit, plan->path, pid, true, off[RETURN], cookie[RETURN],
+				   n[RETURN], out);
+	if (!err)
+		err = attach_multi(progs->free, plan->path, pid, false, off[FREE], cookie[FREE],
+				   n[FREE], out);
+	return err;
+}
+
 static int attach_one(struct bpf_program *prog, const struct probe_site *s, const char *path,
 		      pid_t pid, bool retprobe, struct link_list *out)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe,
 		    .bpf_cookie = AS_COOKIE(s->fn, s->place.offset));
-	struct bpf_link *link;
+	struct probe_link link = { .fd = -1 };
 	int err;
 
 	/* The return probe shares the entry's place: [rsp] is still the
 	 * return address there, and one breakpoint serves both. */
-	link = bpf_program__attach_uprobe_opts(prog, pid, path, s->func_off + s->place.offset,
-					       &opts);
-	if (!link)
+	link.link = bpf_program__attach_uprobe_opts(prog, pid, path,
+						    s->func_off + s->place.offset, &opts);
+	if (!link.link)
 		return -errno;
 	err = push_link(out, link);
 	if (err)
-		bpf_link__destroy(link);
+		bpf_link__destroy(link.link);
 	return err;
+}
+
+size_t probes__count(const struct probe_plan *plan)
+{
+	size_t n = plan->nsites;
+
+	for (size_t i = 0; i < plan->nsites; i++)
+		n += probes__fns[plan->sites[i].fn].ret;
+	return n;
 }
 
 int probes__attach(const struct probe_progs *progs, const struct probe_plan *plan, pid_t pid,
@@ -134,6 +263,8 @@ int probes__attach(const struct probe_progs *progs, const struct probe_plan *pla
 {
 	int err;
 
+	if (progs->multi)
+		return attach_plan_multi(progs, plan, pid, out);
 	for (size_t i = 0; i < plan->nsites; i++) {
 		const struct probe_site *s = &plan->sites[i];
 		const struct alloc_fn_desc *d = &probes__fns[s->fn];
@@ -151,10 +282,52 @@ int probes__attach(const struct probe_progs *progs, const struct probe_plan *pla
 	return 0;
 }
 
+/* Each uprobe's release waits for an RCU grace period (~0.1 s here); closes
+ * made concurrently share grace periods, so many links go in parallel. */
+#define DETACH_THREADS 32
+
+struct detach_job {
+	struct probe_link *links;
+	size_t nr;
+	size_t next; /* claimed atomically */
+};
+
+static void *detach_worker(void *arg)
+{
+	struct detach_job *job = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->nr)
+		destroy_link(&job->links[i]);
+	return NULL;
+}
+
 void probes__detach(struct link_list *l)
 {
-	for (size_t i = 0; i < l->nr; i++)
-		bpf_link__destroy(l->links[i]);
+	struct detach_job job = { .links = l->links, .nr = l->nr };
+	pthread_t threads[DETACH_THREADS];
+	size_t n = 0;
+
+	while (l->nr > 1 && n < DETACH_THREADS && n < l->nr &&
+	       !pthread_create(&threads[n], NULL, detach_worker, &job))
+		n++;
+	detach_worker(&job); /* also the fallback when no thread starts */
+	for (size_t i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
 	free(l->links);
 	memset(l, 0, sizeof(*l));
+}
+
+void probes__detach_all(struct link_list *lists, size_t nr)
+{
+	struct link_list all = {};
+
+	for (size_t i = 0; i < nr; i++) {
+		for (size_t j = 0; j < lists[i].nr; j++)
+			if (push_link(&all, lists[i].links[j]))
+				destroy_link(&lists[i].links[j]);
+		free(lists[i].links);
+		memset(&lists[i], 0, sizeof(lists[i]));
+	}
+	probes__detach(&all);
 }

@@ -47,18 +47,38 @@ struct probe_progs {
 	struct bpf_program *enter;
 	struct bpf_program *exit;
 	struct bpf_program *free;
+	bool multi;		/* loaded for uprobe_multi links (see probes__use_multi) */
+};
+
+/* A uprobe_multi link (fd) or a libbpf perf-event link. */
+struct probe_link {
+	struct bpf_link *link;
+	int fd;
 };
 
 struct link_list {
-	struct bpf_link **links;
+	struct probe_link *links;
 	size_t nr;
 	size_t cap;
 };
+
+/* Whether the kernel has uprobe_multi links (6.6+). They carry every probe
+ * of an object in one link, and releasing one waits for one RCU grace period
+ * instead of one per probe (~0.1 s each here). */
+bool probes__multi_supported(void);
+/* Before load: makes progs attachable as uprobe_multi links. */
+int probes__use_multi(struct probe_progs *progs);
+
+/* Number of probes (entries and returns) a plan places. */
+size_t probes__count(const struct probe_plan *plan);
 
 /* Attaches plan for pid (-1: every process). Links are appended to out.
  * 0 or -errno; on error the links attached so far stay in out. */
 int probes__attach(const struct probe_progs *progs, const struct probe_plan *plan, pid_t pid,
 		   struct link_list *out);
+/* Destroys the links (in parallel) and empties l. */
 void probes__detach(struct link_list *l);
+/* The same for several lists at once, sharing the wait. */
+void probes__detach_all(struct link_list *lists, size_t nr);
 
 #endif /* PROBES_H */

@@ -75,8 +75,18 @@ void targets__remove(struct proc_table *t, __u32 pid)
 
 void targets__free(struct proc_table *t)
 {
-	for (size_t i = 0; i < t->nr; i++)
-		probes__detach(&t->procs[i].links);
+	struct link_list *lists = calloc(t->nr + 1, sizeof(*lists));
+
+	/* One parallel detach for every process: exit does not wait per target. */
+	for (size_t i = 0; i < t->nr; i++) {
+		if (lists)
+			lists[i] = t->procs[i].links;
+		else
+			probes__detach(&t->procs[i].links);
+	}
+	if (lists)
+		probes__detach_all(lists, t->nr);
+	free(lists);
 	free(t->procs);
 	memset(t, 0, sizeof(*t));
 }

@@ -177,6 +177,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	struct procmaps maps = {};
 	struct proc_entry *e;
 	char modules[256] = "";
+	size_t nprobes = 0;
 	__u8 one = 1;
 	int err, status = EXIT_OK;
 
@@ -209,6 +210,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 			status = err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
 			goto cleanup;
 		}
+		nprobes += probes__count(&plan);
 		snprintf(modules + strlen(modules), sizeof(modules) - strlen(modules), "%s%s",
 			 modules[0] ? ", " : "", basename_of(v->path));
 	}
@@ -224,7 +226,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &pid, &one, BPF_ANY);
 	collect__load_syms(&t->coll, pid);
 	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
-		e->links.nr, modules);
+		nprobes, modules);
 cleanup:
 	if (status != EXIT_OK && e && !e->attached)
 		targets__remove(&t->procs, pid);
@@ -293,7 +295,7 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 				strerror(-err));
 		else
 			fprintf(stderr, "allocscope: tracing every process using %s: %zu probes\n",
-				v->path, o->links.nr);
+				v->path, probes__count(&plan));
 	}
 	procmaps__free(&maps);
 	return 0;
@@ -388,6 +390,21 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->max_size = cfg->max_size;
 	skel->rodata->self_tgid = getpid();
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
+	if (cfg->probe_mode == PROBE_MODE_NOOP)
+		t->progs = (struct probe_progs){ .enter = skel->progs.noop_probe,
+						 .exit = skel->progs.noop_probe,
+						 .free = skel->progs.noop_probe };
+	else
+		t->progs = (struct probe_progs){ .enter = skel->progs.alloc_enter,
+						 .exit = skel->progs.alloc_exit,
+						 .free = skel->progs.free_enter };
+	if (probes__multi_supported() && probes__use_multi(&t->progs)) {
+		fprintf(stderr, "allocscope: failed to prepare uprobe_multi programs\n");
+		return EXIT_RUNTIME;
+	}
+	if (verbose)
+		fprintf(stderr, "allocscope: attaching with %s\n",
+			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes");
 	err = allocscope_bpf__load(skel);
 	if (err) {
 		char msg[128];
@@ -409,12 +426,6 @@ static int load_bpf(struct tracer *t)
 		fprintf(stderr, "allocscope: failed to create ring buffer: %s\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (cfg->probe_mode == PROBE_MODE_NOOP)
-		t->progs = (struct probe_progs){ skel->progs.noop_probe, skel->progs.noop_probe,
-						 skel->progs.noop_probe };
-	else
-		t->progs = (struct probe_progs){ skel->progs.alloc_enter, skel->progs.alloc_exit,
-						 skel->progs.free_enter };
 	return EXIT_OK;
 }
 
