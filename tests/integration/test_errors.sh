@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Exit statuses and error messages: a missing pid (2), bad options and values (64),
+# an unprivileged user (3), a target without an allocator (5), --help (0, every option listed).
+
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+# run_cmd NAME CMD...: runs CMD under timeout; sets RC, and OUT/ERR to the output files.
+run_cmd()
+{
+	local name=$1
+	shift
+	OUT=$TMP/$name.out
+	ERR=$TMP/$name.err
+	timeout -k 2 5 "$@" >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# expect_error NAME STATUS CMD...: CMD exits with STATUS after one "allocscope: " line.
+expect_error()
+{
+	local name=$1 status=$2
+	shift 2
+	run_cmd "$name" "$@"
+	assert_eq "$name: exit status" "$status" "$RC"
+	assert_eq "$name: 'allocscope: ' lines on stderr" 1 "$(grep -c '^allocscope: ' "$ERR")"
+	[ "$RC" = "$status" ] || show "$ERR" 5
+}
+
+setup
+start_target t "$TARGET_DIR/alloc_target" leak_malloc
+pid=${T_PID[t]}
+
+missing=999999
+while kill -0 "$missing" 2>/dev/null; do
+	missing=$((missing + 1))
+done
+expect_error "--pid $missing" 2 "$ALLOCSCOPE" --pid "$missing" -i 1
+assert_grep "--pid $missing: the message names the pid" "$ERR" "^allocscope: .*\\b$missing\\b"
+
+expect_error "-i abc" 64 "$ALLOCSCOPE" -p "$pid" -i abc
+expect_error "--frob" 64 "$ALLOCSCOPE" -p "$pid" --frob
+expect_error "--pid 1 --comm x" 64 "$ALLOCSCOPE" --pid 1 --comm x
+expect_error "--format xml" 64 "$ALLOCSCOPE" -p "$pid" --format xml
+expect_error "-s bogus" 64 "$ALLOCSCOPE" -p "$pid" -s bogus
+expect_error "--probe-mode bogus" 64 "$ALLOCSCOPE" -p "$pid" --probe-mode bogus
+expect_error "--placement bogus" 64 "$ALLOCSCOPE" -p "$pid" --placement bogus
+expect_error "-p abc" 64 "$ALLOCSCOPE" -p abc
+
+# Unprivileged: a copy every user may run, so the check is about privileges, not paths.
+{ mkdir "$TMP/nobody" && cp "$ALLOCSCOPE" "$TMP/nobody/allocscope" &&
+	chmod 755 "$TMP" "$TMP/nobody" "$TMP/nobody/allocscope"; } || die "cannot copy allocscope"
+expect_error "not root" 3 setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$TMP/nobody/allocscope" -p "$pid" -i 1
+assert_grep "not root: the message mentions root" "$ERR" '^allocscope: .*[Rr]oot'
+
+# No allocator: a stripped static executable has no malloc symbol anywhere in its maps.
+static=$TMP/static_stripped
+if printf '#include <unistd.h>\nint main(void) { pause(); return 0; }\n' |
+	cc -static -s -O1 -x c - -o "$static" 2>"$TMP/cc.err"; then
+	timeout 30 "$static" &
+	swrap=$!
+	for _ in $(seq 50); do
+		spid=$(pgrep -P "$swrap")
+		[ -n "$spid" ] && [ "$(readlink "/proc/$spid/exe")" = "$static" ] && break
+		sleep 0.02
+	done
+	expect_error "stripped static target" 5 "$ALLOCSCOPE" -p "$spid" -i 1
+	kill "$swrap"
+	wait "$swrap" 2>/dev/null
+else
+	fail "cannot build a static executable: $(head -1 "$TMP/cc.err")"
+fi
+
+run_cmd help "$ALLOCSCOPE" --help
+assert_eq "--help: exit status" 0 "$RC"
+for opt in -p --pid -c --comm -i -n --count -d --duration -T -s --min-size --max-size \
+	--format -o -v --probe-mode --placement --help; do
+	re="(^|[^-[:alnum:]])$opt([^-[:alnum:]]|\$)"
+	if grep -Eq -- "$re" "$OUT"; then
+		pass "--help lists $opt"
+	else
+		fail "--help does not list $opt"
+	fi
+done
+assert_eq "--help: nothing on stderr" 0 "$(wc -c <"$ERR")"
+
+kill_target t
+finish

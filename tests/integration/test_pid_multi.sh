@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# -p A,B: two processes of one binary (identical stacks) are told apart: each site carries
+# the pid that allocated it, and each process's totals are exact.
+
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+setup
+bin=$TARGET_DIR/alloc_target
+start_target a "$bin" leak_malloc leak_calloc
+start_target b "$bin" leak_malloc
+A=${T_PID[a]}
+B=${T_PID[b]}
+start_tool s -p "$A,$B" "${JSON_ARGS[@]}"
+wait_tracing s "$A"
+wait_tracing s "$B"
+run_scenario a leak_malloc
+run_scenario b leak_malloc
+run_scenario a leak_calloc
+stop_tool s INT 5
+assert_eq "allocscope exit status" 0 "$TOOL_RC"
+out=${S_OUT[s]}
+
+assert_json "last report is final" "$out" "last.get('final')" true
+# check PID SYMBOL FIELD EXPECTED
+check()
+{
+	assert_json "pid $1 $2 $3" "$out" "ssum(last, '$3', $1, '$2')" "$4"
+}
+check "$A" leak_malloc live_bytes 100000
+check "$A" leak_malloc live_objects 1000
+check "$A" leak_calloc live_bytes 60000
+check "$B" leak_malloc live_bytes 100000
+check "$B" leak_malloc live_objects 1000
+assert_json "pid B has no leak_calloc site" "$out" "len(sites(last, $B, 'leak_calloc'))" 0
+assert_json "every site's pid is A or B" "$out" \
+	"sorted(set(s['pid'] for r in reports for s in r['sites']) - {$A, $B})" "[]"
+assert_json "leak_malloc sites per pid" "$out" \
+	"sorted(set(s['pid'] for s in sites(last, sym='leak_malloc'))) == sorted([$A, $B])" true
+assert_json "header live_bytes covers both" "$out" "last['live_bytes'] >= 260000" true
+
+stop_target a
+assert_eq "target A exit status" 0 $?
+stop_target b
+assert_eq "target B exit status" 0 $?
+finish

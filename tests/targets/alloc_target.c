@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Deterministic allocation patterns with exact known counts and sizes: one noinline function
+ * per scenario, each started by a line on stdin (a scenario table, as retsnoop's simfail). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Call sites must stay real calls: not inlined, not cloned (a clone would be named
+ * "leak_malloc.constprop.0"), not elided, not turned into a tail jump to the allocator. */
+#define SITE	  __attribute__((noinline, noclone))
+#define BARRIER() asm volatile("" ::: "memory")
+/* The pointer escapes into an asm the compiler cannot see through. */
+#define ESCAPE(p) asm volatile("" : : "r"(p) : "memory")
+
+/* Results go to volatile storage so the compiler cannot drop malloc/free pairs. */
+static void *volatile sink;
+static void *volatile kept[4096];
+/* Blocks allocated at startup, before any tracer can be attached (untracked_free). */
+static void *volatile early[10];
+
+#define UNTRACKED_COUNT 10
+#define UNTRACKED_SIZE	700
+
+/*
+ * Output and input avoid stdio, which allocates its buffers lazily: a buffer
+ * malloc'd on the first "done" line would show up as an extra site.
+ */
+static void say(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		memmove(buf, buf + w, n - w);
+		n -= w;
+	}
+}
+
+static char inbuf[4096];
+static size_t inlen;
+
+/* True if a whole line is already buffered; consumes it. */
+static bool take_line(void)
+{
+	char *nl = memchr(inbuf, '\n', inlen);
+
+	if (!nl)
+		return false;
+	inlen -= nl + 1 - inbuf;
+	memmove(inbuf, nl + 1, inlen);
+	return true;
+}
+
+/* Waits up to timeout_ms (-1: forever) for a line on stdin.
+ * 1: a line, 0: timeout, -1: EOF or error. */
+static int wait_line(int timeout_ms)
+{
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if (take_line())
+			return 1;
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (inlen == sizeof(inbuf))
+			inlen = 0; /* an absurdly long line: forget it */
+		n = read(STDIN_FILENO, inbuf + inlen, sizeof(inbuf) - inlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		inlen += n;
+	}
+}
+
+/* leak_malloc: 1000 x malloc(100), kept: 100000 B, 1000 objects. */
+SITE void leak_malloc(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		kept[i] = malloc(100);
+		BARRIER();
+	}
+}
+
+/* churn: 100000 x malloc(64) + free: 0 B live, 100000 allocs and frees. */
+SITE void churn(void)
+{
+	for (int i = 0; i < 100000; i++) {
+		sink = malloc(64);
+		BARRIER();
+		free(sink);
+		BARRIER();
+	}
+}
+
+/* leak_calloc: 200 x calloc(10, 30), kept: 60000 B, 200 objects. */
+SITE void leak_calloc(void)
+{
+	for (int i = 0; i < 200; i++) {
+		kept[1000 + i] = calloc(10, 30);
+		BARRIER();
+	}
+}
+
+/* grow_realloc: one buffer, realloc(NULL, 16) then doubled up to 65536 B. */
+SITE void grow_realloc(void)
+{
+	void *p = NULL;
+
+	for (size_t size = 16; size <= 65536; size *= 2) {
+		p = realloc(p, size);
+		BARRIER();
+	}
+	kept[1200] = p;
+	BARRIER();
+}
+
+/* realloc_shrink: malloc(4096), then realloc to 1000 B: 1000 B, 1 object. */
+SITE void realloc_shrink(void)
+{
+	void *p = malloc(4096);
+
+	BARRIER();
+	p = realloc(p, 1000);
+	BARRIER();
+	kept[1201] = p;
+}
+
+SITE void release_by_realloc(void *p)
+{
+	sink = realloc(p, 0);
+	BARRIER();
+}
+
+/* realloc_free: malloc(500) here, freed with realloc(p, 0) in a helper: 0 B live. */
+SITE void realloc_free(void)
+{
+	void *p = malloc(500);
+
+	BARRIER();
+	release_by_realloc(p);
+	BARRIER();
+}
+
+/* leak_memalign: 100 x posix_memalign(&p, 64, 256): 25600 B, 100 objects. */
+SITE void leak_memalign(void)
+{
+	for (int i = 0; i < 100; i++) {
+		void *p = NULL;
+
+		if (posix_memalign(&p, 64, 256))
+			p = NULL;
+		kept[1300 + i] = p;
+		BARRIER();
+	}
+}
+
+/* leak_aligned: 50 x aligned_alloc(64, 128): 6400 B, 50 objects. */
+SITE void leak_aligned(void)
+{
+	for (int i = 0; i < 50; i++) {
+		kept[1400 + i] = aligned_alloc(64, 128);
+		BARRIER();
+	}
+}
+
+/* leak_reallocarray: 25 x reallocarray(NULL, 10, 40): 10000 B, 25 objects. glibc's
+ * reallocarray calls realloc, which calls malloc: three probed entries, one allocation. */
+SITE void leak_reallocarray(void)
+{
+	for (int i = 0; i < 25; i++) {
+		kept[1500 + i] = reallocarray(NULL, 10, 40);
+		BARRIER();
+	}
+}
+
+/* 20 x memalign(32, 96): 1920 B, 20 objects. */
+SITE void legacy_memalign(void)
+{
+	for (int i = 0; i < 20; i++) {
+		kept[1600 + i] = memalign(32, 96);
+		BARRIER();
+	}
+}
+
+/* 10 x valloc(1000): 10000 B (the size asked for), 10 objects. */
+SITE void legacy_valloc(void)
+{
+	for (int i = 0; i < 10; i++) {
+		kept[1700 + i] = valloc(1000);
+		BARRIER();
+	}
+}
+
+/* leak_legacy_align: legacy_memalign() then legacy_valloc(). In glibc 2.36 memalign and
+ * aligned_alloc share one address, so a tracer probing both must not count twice. */
+SITE void leak_legacy_align(void)
+{
+	legacy_memalign();
+	BARRIER();
+	legacy_valloc();
+	BARRIER();
+}
+
+/* Sizes through volatile so the compiler neither folds nor warns about them. */
+static volatile size_t huge_size = (size_t)1 << 62;
+static volatile size_t overflow_nmemb = SIZE_MAX / 2;
+
+/* failed_alloc: malloc(1 << 62) and calloc(SIZE_MAX / 2, 4) both return NULL. */
+SITE void failed_alloc(void)
+{
+	sink = malloc(huge_size);
+	BARRIER();
+	if (sink)
+		say("error: malloc(1 << 62) succeeded\n");
+	sink = calloc(overflow_nmemb, 4);
+	BARRIER();
+	if (sink)
+		say("error: calloc(SIZE_MAX / 2, 4) succeeded\n");
+	sink = NULL;
+}
+
+#define XTHREAD_COUNT 100
+#define XTHREAD_SIZE  300
+
+/* cross_thread: 100 x malloc(300) in produce() on one thread, freed on another. */
+SITE void produce(int fd)
+{
+	for (int i = 0; i < XTHREAD_COUNT; i++) {
+		void *p = malloc(XTHREAD_SIZE);
+
+		BARRIER();
+		if (write(fd, &p, sizeof(p)) != sizeof(p))
+			abort();
+	}
+}
+
+static void *producer_main(void *arg)
+{
+	produce(*(int *)arg);
+	return NULL;
+}
+
+SITE void consume(int fd)
+{
+	for (int i = 0; i < XTHREAD_COUNT; i++) {
+		void *p;
+
+		if (read(fd, &p, sizeof(p)) != sizeof(p))
+			abort();
+		free(p);
+		BARRIER();
+	}
+}
+
+static void *consumer_main(void *arg)
+{
+	consume(*(int *)arg);
+	return NULL;
+}
+
+SITE void cross_thread(void)
+{
+	pthread_t prod, cons;
+	int fds[2];
+
+	/* A pipe carries the pointers: 100 * 8 bytes fits its buffer, no ordering games. */
+	if (pipe(fds))
+		abort();
+	if (pthread_create(&cons, NULL, consumer_main, &fds[0]) ||
+	    pthread_create(&prod, NULL, producer_main, &fds[1]))
+		abort();
+	pthread_join(prod, NULL);
+	pthread_join(cons, NULL);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+#define MT_THREADS 4
+#define MT_KEPT	   250
+#define MT_CHURN   10000
+
+static void *volatile mt_kept[MT_THREADS * MT_KEPT];
+static pthread_barrier_t mt_start;
+
+/* 250 x malloc(128) kept per thread. */
+SITE void mt_worker(int t)
+{
+	for (int i = 0; i < MT_KEPT; i++) {
+		mt_kept[t * MT_KEPT + i] = malloc(128);
+		BARRIER();
+	}
+}
+
+/* 10000 x malloc(32) + free per thread. */
+SITE void mt_churn(void)
+{
+	for (int i = 0; i < MT_CHURN; i++) {
+		void *p = malloc(32);
+
+		ESCAPE(p);
+		free(p);
+		BARRIER();
+	}
+}
+
+static void *mt_main(void *arg)
+{
+	pthread_barrier_wait(&mt_start);
+	mt_churn();
+	mt_worker((int)(long)arg);
+	mt_churn();
+	return NULL;
+}
+
+/* mt_leak: 4 threads at once, each churning and leaking: mt_worker 128000 B, 1000 objects;
+ * mt_churn 0 B live, 80000 allocs and frees. */
+SITE void mt_leak(void)
+{
+	pthread_t th[MT_THREADS];
+
+	pthread_barrier_init(&mt_start, NULL, MT_THREADS);
+	for (long t = 0; t < MT_THREADS; t++)
+		if (pthread_create(&th[t], NULL, mt_main, (void *)t))
+			abort();
+	for (int t = 0; t < MT_THREADS; t++)
+		pthread_join(th[t], NULL);
+	pthread_barrier_destroy(&mt_start);
+}
+
+SITE void early_alloc(void)
+{
+	for (int i = 0; i < UNTRACKED_COUNT; i++) {
+		early[i] = malloc(UNTRACKED_SIZE);
+		BARRIER();
+	}
+}
+
+/* untracked_free: frees the 10 blocks allocated at startup, before "pid" was printed. */
+SITE void untracked_free(void)
+{
+	for (int i = 0; i < UNTRACKED_COUNT; i++) {
+		free(early[i]);
+		early[i] = NULL;
+		BARRIER();
+	}
+}
+
+/* dlopen_leak: libtarget_dl.so's dl_leak() does 10 x malloc(1000): 10000 B, 10 objects.
+ * The library is found through $ALLOC_TARGET_DL or next to this executable. */
+SITE void dlopen_leak(void)
+{
+	char path[PATH_MAX + 32];
+	const char *env = getenv("ALLOC_TARGET_DL");
+	void (*fn)(void);
+	void *h;
+
+	if (env && *env) {
+		snprintf(path, sizeof(path), "%s", env);
+	} else {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		exe[n > 0 ? n : 0] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(path, sizeof(path), "%s/libtarget_dl.so", slash ? exe : ".");
+	}
+	h = dlopen(path, RTLD_NOW);
+	if (!h) {
+		say("error: dlopen %s: %s\n", path, dlerror());
+		return;
+	}
+	fn = (void (*)(void))dlsym(h, "dl_leak");
+	if (!fn) {
+		say("error: dlsym dl_leak: %s\n", dlerror());
+		return;
+	}
+	fn();
+	BARRIER();
+}
+
+#define SLOW_LEAK_SIZE	  4096
+#define SLOW_LEAK_LIMIT_S 600
+
+static void *volatile cache_head;
+
+/* The leak of the demo: every block is chained into a cache nobody evicts. */
+SITE void cache_insert(void)
+{
+	void **node = malloc(SLOW_LEAK_SIZE);
+
+	BARRIER();
+	if (!node)
+		return;
+	node[0] = cache_head;
+	cache_head = node;
+}
+
+/* Healthy traffic next to the leak: everything allocated is freed. */
+SITE void handle_request(void)
+{
+	for (int i = 0; i < 8; i++) {
+		sink = malloc(256 + 32 * i);
+		BARRIER();
+		free(sink);
+		BARRIER();
+	}
+}
+
+/* slow_leak: 4096 B leaked every 10 ms in cache_insert(), churn in handle_request(),
+ * until a line arrives on stdin or SLOW_LEAK_LIMIT_S seconds have passed. */
+SITE void slow_leak(void)
+{
+	for (int i = 0; i < SLOW_LEAK_LIMIT_S * 100; i++) {
+		handle_request();
+		cache_insert();
+		if (wait_line(10) != 0)
+			break;
+	}
+}
+
+struct scenario {
+	const char *name;
+	void (*fn)(void);
+	const char *desc;
+};
+
+static const struct scenario scenarios[] = {
+	{"leak_malloc", leak_malloc, "1000 x malloc(100) kept: 100000 B, 1000 objects"},
+	{"churn", churn, "100000 x malloc(64) + free: 0 B live, 100000 allocs"},
+	{"leak_calloc", leak_calloc, "200 x calloc(10, 30) kept: 60000 B, 200 objects"},
+	{"grow_realloc", grow_realloc, "realloc(NULL, 16) doubled to 65536: 65536 B, 1 object"},
+	{"realloc_shrink", realloc_shrink, "malloc(4096) then realloc to 1000: 1000 B, 1 object"},
+	{"realloc_free", realloc_free, "malloc(500) then realloc(p, 0): 0 B live, 1 alloc, 1 free"},
+	{"leak_memalign", leak_memalign, "100 x posix_memalign(64, 256): 25600 B, 100 objects"},
+	{"leak_aligned", leak_aligned, "50 x aligned_alloc(64, 128): 6400 B, 50 objects"},
+	{"leak_reallocarray", leak_reallocarray,
+	 "25 x reallocarray(NULL, 10, 40): 10000 B, 25 objects"},
+	{"leak_legacy_align", leak_legacy_align, "20 x memalign(32, 96), 10 x valloc(1000)"},
+	{"failed_alloc", failed_alloc, "malloc(1 << 62), calloc(SIZE_MAX / 2, 4): both NULL"},
+	{"cross_thread", cross_thread, "100 x malloc(300) in produce(), freed by another thread"},
+	{"mt_leak", mt_leak, "4 threads: 1000 x malloc(128) kept in mt_worker, churn in mt_churn"},
+	{"untracked_free", untracked_free, "frees 10 x 700 B allocated at startup"},
+	{"dlopen_leak", dlopen_leak, "dl_leak() in libtarget_dl.so: 10 x malloc(1000) kept"},
+	{"slow_leak", slow_leak, "4096 B per 10 ms in cache_insert() until a stdin line"},
+};
+
+#define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
+
+static const struct scenario *find_scenario(const char *name)
+{
+	for (size_t i = 0; i < NSCENARIOS; i++)
+		if (!strcmp(scenarios[i].name, name))
+			return &scenarios[i];
+	return NULL;
+}
+
+static void usage(int fd)
+{
+	dprintf(fd, "usage: alloc_target [--no-wait] SCENARIO...\n"
+		    "       alloc_target --list\n"
+		    "Prints \"pid <PID>\", then runs each scenario after a line on stdin\n"
+		    "(\"done <scenario>\" after each), then exits after one more line or EOF.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct scenario *run[64];
+	bool wait = true;
+	int nrun = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--list")) {
+			for (size_t j = 0; j < NSCENARIOS; j++)
+				say("%-18s %s\n", scenarios[j].name, scenarios[j].desc);
+			return 0;
+		} else if (!strcmp(argv[i], "--no-wait")) {
+			wait = false;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(STDOUT_FILENO);
+			return 0;
+		} else if (!find_scenario(argv[i])) {
+			dprintf(STDERR_FILENO, "alloc_target: unknown scenario '%s'\n", argv[i]);
+			usage(STDERR_FILENO);
+			return 2;
+		} else if (nrun == 64) {
+			dprintf(STDERR_FILENO, "alloc_target: at most 64 scenarios\n");
+			return 2;
+		} else {
+			run[nrun++] = find_scenario(argv[i]);
+		}
+	}
+	if (!nrun) {
+		usage(STDERR_FILENO);
+		return 2;
+	}
+	for (int i = 0; i < nrun; i++) {
+		if (run[i]->fn == untracked_free) {
+			early_alloc();
+			break;
+		}
+	}
+
+	say("pid %d\n", (int)getpid());
+	for (int i = 0; i < nrun; i++) {
+		if (wait && wait_line(-1) < 0)
+			return 0;
+		run[i]->fn();
+		say("done %s\n", run[i]->name);
+	}
+	if (wait)
+		wait_line(-1);
+	return 0;
+}
