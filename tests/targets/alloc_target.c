@@ -452,6 +452,23 @@ SITE void slow_leak(void)
 	}
 }
 
+/* exec_into_calloc: replaces the image with this program running leak_calloc, so a
+ * tracer must drop the old image's sites and follow the new one. It prints "pid <PID>"
+ * again and waits for a line before leak_calloc, like any start. */
+SITE void exec_into_calloc(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0) {
+		say("error: readlink /proc/self/exe\n");
+		return;
+	}
+	exe[n] = '\0';
+	execl(exe, exe, "leak_calloc", (char *)NULL);
+	say("error: exec %s\n", exe);
+}
+
 struct scenario {
 	const char *name;
 	void (*fn)(void);
@@ -476,6 +493,7 @@ static const struct scenario scenarios[] = {
 	{"untracked_free", untracked_free, "frees 10 x 700 B allocated at startup"},
 	{"dlopen_leak", dlopen_leak, "dl_leak() in libtarget_dl.so: 10 x malloc(1000) kept"},
 	{"slow_leak", slow_leak, "4096 B per 10 ms in cache_insert() until a stdin line"},
+	{"exec_into_calloc", exec_into_calloc, "exec this program again, running leak_calloc"},
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
