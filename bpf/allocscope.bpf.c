@@ -215,7 +215,8 @@ static __always_inline bool is_uretprobe_trampoline(__u64 addr)
 }
 
 /* Probes sit before any push (see user/placement.c), so rsp here is the
- * function's entry rsp and [rsp] its return address. */
+ * function's entry rsp. The stack is taken at the return, where the kernel
+ * gives the caller's return address as ip: no user memory is read here. */
 SEC("uprobe")
 int alloc_enter(struct pt_regs *ctx)
 {
@@ -252,13 +253,13 @@ int alloc_enter(struct pt_regs *ctx)
 		count_drop(DROP_STALE_ENTRY);
 	}
 
-	/* A call that cannot allocate is still remembered (stack_id 0), so
-	 * its return is matched and its nested calls are not counted. */
+	/* A call that cannot allocate is still remembered (fn_start 0: nothing
+	 * to account), so its return is matched and its nested calls ignored. */
 	__builtin_memset(outer, 0, sizeof(*outer));
 	outer->fn = AS_COOKIE_FN(cookie);
-	if (read_request(ctx, outer->fn, outer) && outer->size >= min_size &&
-	    outer->size <= max_size)
-		outer->stack_id = record_stack(ctx, PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie));
+	outer->fn_start = PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie);
+	if (!read_request(ctx, outer->fn, outer))
+		outer->fn_start = 0;
 	outer->sp = sp; /* last: marks the entry as in flight */
 	return 0;
 }
@@ -310,8 +311,12 @@ int alloc_exit(struct pt_regs *ctx)
 		addr = ret;
 		break;
 	}
-	if (addr && in.stack_id)
-		track_block(tgid, addr, in.size, in.stack_id);
+	if (addr && in.fn_start && in.size >= min_size && in.size <= max_size) {
+		__u64 stack_id = record_stack(ctx, in.fn_start);
+
+		if (stack_id)
+			track_block(tgid, addr, in.size, stack_id);
+	}
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* User stack capture at an allocator's entry. Frame 1 comes from the return
- * address at [rsp], so the immediate caller is exact without frame pointers;
- * further frames follow the frame-pointer chain while it stays on the stack. */
+/* User stack capture at an allocator's return. The kernel hands the return
+ * probe the caller's return address as its ip, so frame 1 is exact without
+ * frame pointers and without reading user memory; further frames follow the
+ * frame-pointer chain while it stays on the stack. */
 #ifndef STACK_BPF_H
 #define STACK_BPF_H
 
@@ -14,8 +15,8 @@ struct fp_frame {
 };
 
 /* Fills st->pcs[0..nr) with fn_start, the return address, then the
- * frame-pointer chain. Returns the number of frames, 0 if even the return
- * address could not be read. */
+ * frame-pointer chain; returns nr. ctx: registers at the return probe, i.e.
+ * the caller's, right after the call. */
 static __always_inline __u32 capture_stack(struct pt_regs *ctx, __u64 fn_start,
 					   struct stack_trace *st)
 {
@@ -25,13 +26,12 @@ static __always_inline __u32 capture_stack(struct pt_regs *ctx, __u64 fn_start,
 	__u32 nr = 2;
 
 	st->pcs[0] = fn_start;
-	if (bpf_probe_read_user(&st->pcs[1], sizeof(st->pcs[1]), (void *)sp))
-		return 0;
+	st->pcs[1] = PT_REGS_IP(ctx);
 
-	/* Entry probes run before the callee's prologue, so rbp is still the
-	 * caller's frame pointer (when it keeps one): [rbp+8] is the caller's
-	 * return address. Code without frame pointers uses rbp as a general
-	 * register: accept it only while it points up the stack, aligned. */
+	/* rbp is the caller's again (callee-saved): when the caller keeps a
+	 * frame pointer, [rbp+8] is its own return address. Code without frame
+	 * pointers uses rbp as a general register: accept it only while it
+	 * points up the stack, aligned. */
 	for (int i = 2; i < AS_MAX_FRAMES; i++) {
 		if (fp <= sp || fp - sp > FP_MAX_SPAN || (fp & 7))
 			break;

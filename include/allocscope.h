@@ -114,7 +114,7 @@ struct inflight {
 	__u64 sp;	/* stack pointer at entry; tells nested calls and stale entries */
 	__u64 size;
 	__u64 ptr;	/* realloc: the old block; posix_memalign: memptr */
-	__u64 stack_id;	/* 0: not accounted (size outside --min-size/--max-size) */
+	__u64 fn_start;	/* address of the allocator function: frame 0 */
 	__u32 fn;	/* enum alloc_fn */
 	__u32 tails;	/* allocator functions it tail-called: one more return each */
 };
