@@ -79,12 +79,12 @@ static __always_inline void count_drop(enum drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
-/* Remembers the stack in the stacks map and returns its id, 0 on failure. */
-static __always_inline __u64 record_stack(struct pt_regs *ctx, __u64 fn_start)
+/* Takes the stack into the per-CPU scratch and returns its id, 0 on failure. */
+static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 fn_start,
+					struct stack_trace **out)
 {
 	__u32 zero = 0;
 	struct stack_trace *st = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 id;
 
 	if (!st)
 		return 0;
@@ -92,14 +92,21 @@ static __always_inline __u64 record_stack(struct pt_regs *ctx, __u64 fn_start)
 		count_drop(DROP_STACK_FAULT);
 		return 0;
 	}
-	id = hash_stack(st);
-	if (!bpf_map_lookup_elem(&stacks, &id) &&
-	    bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST) == -E2BIG)
-		count_drop(DROP_STACK_FULL);
-	return id;
+	*out = st;
+	return hash_stack(st);
 }
 
-static __always_inline struct site_stats *site_of(__u32 tgid, __u64 stack_id)
+static __always_inline struct site_stats *site_lookup(__u32 tgid, __u64 stack_id)
+{
+	struct site_key key = { .stack_id = stack_id, .tgid = tgid };
+
+	return bpf_map_lookup_elem(&sites, &key);
+}
+
+/* The site of (tgid, stack), created with its stack on first sight. Only
+ * new sites touch the stacks map, so the common case is one lookup. */
+static __always_inline struct site_stats *site_get(__u32 tgid, __u64 stack_id,
+						   const struct stack_trace *st)
 {
 	struct site_key key = { .stack_id = stack_id, .tgid = tgid };
 	struct site_stats zero = {}, *s;
@@ -108,9 +115,12 @@ static __always_inline struct site_stats *site_of(__u32 tgid, __u64 stack_id)
 	s = bpf_map_lookup_elem(&sites, &key);
 	if (s)
 		return s;
-	/* A new site (rare): make sure the process is purged when it exits. */
+	/* Make sure the process is purged when it exits. */
 	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == -E2BIG)
 		return NULL;
+	if (!bpf_map_lookup_elem(&stacks, &stack_id) &&
+	    bpf_map_update_elem(&stacks, &stack_id, st, BPF_NOEXIST) == -E2BIG)
+		count_drop(DROP_STACK_FULL);
 	bpf_map_update_elem(&sites, &key, &zero, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&sites, &key);
 }
@@ -125,7 +135,7 @@ static __always_inline void release_block(__u32 tgid, __u64 addr)
 		count_drop(DROP_UNTRACKED_FREE);
 		return;
 	}
-	s = site_of(tgid, b->stack_id);
+	s = site_lookup(tgid, b->stack_id);
 	if (s) {
 		__sync_fetch_and_add(&s->free_bytes, b->size);
 		__sync_fetch_and_add(&s->frees, 1);
@@ -133,14 +143,15 @@ static __always_inline void release_block(__u32 tgid, __u64 addr)
 	bpf_map_delete_elem(&live, &key);
 }
 
-static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id)
+static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
+					const struct stack_trace *st)
 {
 	struct live_key key = { .addr = addr, .tgid = tgid };
 	struct live_block b = { .size = size, .stack_id = stack_id };
 	struct site_stats *s;
 	int err;
 
-	s = site_of(tgid, stack_id);
+	s = site_get(tgid, stack_id, st);
 	if (!s) {
 		count_drop(DROP_SITE_FULL);
 		return;
@@ -312,10 +323,11 @@ int alloc_exit(struct pt_regs *ctx)
 		break;
 	}
 	if (addr && in.fn_start && in.size >= min_size && in.size <= max_size) {
-		__u64 stack_id = record_stack(ctx, in.fn_start);
+		struct stack_trace *st = NULL;
+		__u64 stack_id = take_stack(ctx, in.fn_start, &st);
 
-		if (stack_id)
-			track_block(tgid, addr, in.size, stack_id);
+		if (stack_id && st)
+			track_block(tgid, addr, in.size, stack_id, st);
 	}
 	return 0;
 }

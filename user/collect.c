@@ -86,37 +86,65 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Deletes stacks no site refers to any more. A stack recorded by a call
- * still in flight may go too; its next allocation records it again. */
+static int push_id(__u64 **ids, size_t *nr, size_t *cap, __u64 id)
+{
+	if (*nr == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 1024;
+		__u64 *n = realloc(*ids, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		*ids = n;
+		*cap = ncap;
+	}
+	(*ids)[(*nr)++] = id;
+	return 0;
+}
+
+/* Deletes stacks no site has referred to for two passes in a row: a site is
+ * created just after its stack, so one pass could catch a stack between the
+ * two and orphan the site. */
 static void collect_stacks(struct collector *c)
 {
 	struct site_key key, next, *prev = NULL;
-	__u64 id, nid, *prev_id = NULL, *ids = NULL, *n;
-	size_t nr = 0, cap = 0;
+	__u64 id, nid, *prev_id = NULL, *refs = NULL, *cand = NULL;
+	size_t nrefs = 0, refcap = 0, ncand = 0, candcap = 0;
 
 	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (nr == cap) {
-			cap = cap ? 2 * cap : 1024;
-			n = realloc(ids, cap * sizeof(*ids));
-			if (!n)
-				goto cleanup;
-			ids = n;
-		}
-		ids[nr++] = key.stack_id;
+		if (push_id(&refs, &nrefs, &refcap, key.stack_id))
+			goto cleanup;
 	}
-	qsort(ids, nr, sizeof(*ids), cmp_u64);
+	qsort(refs, nrefs, sizeof(*refs), cmp_u64);
 	while (bpf_map_get_next_key(c->stacks_fd, prev_id, &nid) == 0) {
 		id = nid;
-		if (!bsearch(&id, ids, nr, sizeof(*ids), cmp_u64) &&
-		    !bpf_map_delete_elem(c->stacks_fd, &id))
-			continue; /* deleted: continue from the same predecessor */
+		if (!bsearch(&id, refs, nrefs, sizeof(*refs), cmp_u64)) {
+			if (bsearch(&id, c->unreferenced, c->nunreferenced, sizeof(id), cmp_u64)) {
+				if (!bpf_map_delete_elem(c->stacks_fd, &id))
+					continue; /* continue from the same predecessor */
+			} else if (push_id(&cand, &ncand, &candcap, id)) {
+				goto cleanup;
+			}
+		}
 		prev_id = &id;
 	}
-	c->stale_stacks = false;
+	qsort(cand, ncand, sizeof(*cand), cmp_u64);
+	free(c->unreferenced);
+	c->unreferenced = cand;
+	c->nunreferenced = ncand;
+	cand = NULL;
+	c->stale_stacks = ncand > 0;
 cleanup:
-	free(ids);
+	free(refs);
+	free(cand);
+}
+
+void collect__free(struct collector *c)
+{
+	free(c->unreferenced);
+	c->unreferenced = NULL;
+	c->nunreferenced = 0;
 }
 
 /* Sites of exited processes were shown once more: delete them and the

@@ -20,7 +20,11 @@ struct collector {
 	FILE *out;
 	enum report_format format;
 	bool stale_stacks;	/* sites were deleted: some stacks may be unreferenced */
+	__u64 *unreferenced;	/* stacks no site referred to at the previous pass */
+	size_t nunreferenced;
 };
+
+void collect__free(struct collector *c);
 
 /* Makes sure pid's mappings are snapshotted for symbolization. */
 int collect__load_syms(struct collector *c, __u32 pid);

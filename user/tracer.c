@@ -583,6 +583,7 @@ void tracer__close(struct tracer *t)
 	allocscope_bpf__destroy(t->skel);
 	syms__free(t->coll.syms);
 	report__free(t->coll.report);
+	collect__free(&t->coll);
 	if (t->out && t->out != stdout)
 		fclose(t->out);
 	free(t);
