@@ -9,7 +9,7 @@
 #include "allocscope.h"
 #include "stack.bpf.h"
 
-#define E2BIG 7
+#define E2BIG  7
 #define EEXIST 17
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -98,7 +98,7 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 fn_start,
 
 static __always_inline struct site_stats *site_lookup(__u32 tgid, __u64 stack_id)
 {
-	struct site_key key = { .stack_id = stack_id, .tgid = tgid };
+	struct site_key key = {.stack_id = stack_id, .tgid = tgid};
 
 	return bpf_map_lookup_elem(&sites, &key);
 }
@@ -108,7 +108,7 @@ static __always_inline struct site_stats *site_lookup(__u32 tgid, __u64 stack_id
 static __always_inline struct site_stats *site_get(__u32 tgid, __u64 stack_id,
 						   const struct stack_trace *st)
 {
-	struct site_key key = { .stack_id = stack_id, .tgid = tgid };
+	struct site_key key = {.stack_id = stack_id, .tgid = tgid};
 	struct site_stats zero = {}, *s;
 	__u8 one = 1;
 
@@ -127,7 +127,7 @@ static __always_inline struct site_stats *site_get(__u32 tgid, __u64 stack_id,
 
 static __always_inline void release_block(__u32 tgid, __u64 addr)
 {
-	struct live_key key = { .addr = addr, .tgid = tgid };
+	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct live_block *b = bpf_map_lookup_elem(&live, &key);
 	struct site_stats *s;
 
@@ -146,8 +146,8 @@ static __always_inline void release_block(__u32 tgid, __u64 addr)
 static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
 					const struct stack_trace *st)
 {
-	struct live_key key = { .addr = addr, .tgid = tgid };
-	struct live_block b = { .size = size, .stack_id = stack_id };
+	struct live_key key = {.addr = addr, .tgid = tgid};
+	struct live_block b = {.size = size, .stack_id = stack_id};
 	struct site_stats *s;
 	int err;
 
@@ -188,8 +188,7 @@ static __always_inline bool mul_size(__u64 nmemb, __u64 size, __u64 *out)
 }
 
 /* Reads the call's request; false when the call cannot allocate. */
-static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn,
-					 struct inflight *in)
+static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn, struct inflight *in)
 {
 	switch (fn) {
 	case ALLOC_FN_CALLOC:
@@ -398,7 +397,7 @@ static __always_inline void notify(enum task_event_type type, __u32 tgid)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
-	struct purge_ctx pc = { .tgid = task->tgid };
+	struct purge_ctx pc = {.tgid = task->tgid};
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
@@ -414,7 +413,7 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *task)
 {
-	struct purge_ctx pc = { .tgid = task->tgid };
+	struct purge_ctx pc = {.tgid = task->tgid};
 	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
 
 	if (in)

@@ -10,13 +10,13 @@
 
 /* Frames kept per stack: [0] is the allocator function, [1] its caller. */
 #define AS_MAX_FRAMES 32
-#define AS_COMM_LEN 16
+#define AS_COMM_LEN   16
 
 /* Default table sizes; the loader may resize them before load. */
-#define AS_LIVE_MAX (1 << 20)
-#define AS_SITES_MAX (1 << 16)
+#define AS_LIVE_MAX   (1 << 20)
+#define AS_SITES_MAX  (1 << 16)
 #define AS_STACKS_MAX (1 << 16)
-#define AS_PROCS_MAX (1 << 14)
+#define AS_PROCS_MAX  (1 << 14)
 
 /* X(name, enum suffix, argument shape). The shape tells the BPF programs
  * where the size and the result live; the name is the ELF symbol probed. */
@@ -33,47 +33,51 @@
 	X(pvalloc, PVALLOC, SHAPE_SIZE)
 
 #define AS_ENUM_FN(name, id, shape) ALLOC_FN_##id,
+/* clang-format off */
 enum alloc_fn {
 	AS_ALLOC_FNS(AS_ENUM_FN)
 	ALLOC_FN_COUNT,
 };
+/* clang-format on */
 #undef AS_ENUM_FN
 
 enum alloc_shape {
-	SHAPE_SIZE,		/* f(size) -> ptr */
-	SHAPE_NMEMB_SIZE,	/* f(nmemb, size) -> ptr */
-	SHAPE_PTR_SIZE,		/* f(ptr, size) -> ptr */
-	SHAPE_PTR_NMEMB_SIZE,	/* f(ptr, nmemb, size) -> ptr */
-	SHAPE_FREE,		/* f(ptr) */
-	SHAPE_MEMPTR,		/* f(&ptr, align, size) -> 0 on success */
-	SHAPE_ALIGN_SIZE,	/* f(align, size) -> ptr */
+	SHAPE_SIZE,	      /* f(size) -> ptr */
+	SHAPE_NMEMB_SIZE,     /* f(nmemb, size) -> ptr */
+	SHAPE_PTR_SIZE,	      /* f(ptr, size) -> ptr */
+	SHAPE_PTR_NMEMB_SIZE, /* f(ptr, nmemb, size) -> ptr */
+	SHAPE_FREE,	      /* f(ptr) */
+	SHAPE_MEMPTR,	      /* f(&ptr, align, size) -> 0 on success */
+	SHAPE_ALIGN_SIZE,     /* f(align, size) -> ptr */
 };
 
 /* The attach cookie: function in the low byte, the probe's offset from the
  * function start above it (so frame 0 can name the function, not the probe). */
 #define AS_COOKIE(fn, probe_off) ((__u64)(fn) | ((__u64)(probe_off) << 8))
-#define AS_COOKIE_FN(c) ((enum alloc_fn)((c) & 0xff))
-#define AS_COOKIE_OFF(c) ((c) >> 8)
+#define AS_COOKIE_FN(c)		 ((enum alloc_fn)((c)&0xff))
+#define AS_COOKIE_OFF(c)	 ((c) >> 8)
 
 /* Everything the tracer could not account for, or accounted in a special way.
  * X(enum suffix, report label). */
 #define AS_DROPS(X)                                                                                \
-	X(LIVE_FULL, "live_full")	      /* live table full: allocation not tracked */      \
-	X(SITE_FULL, "site_full")	      /* site table full: allocation not counted */      \
-	X(STACK_FULL, "stack_full")	      /* stack table full: site has no stack */         \
-	X(STACK_FAULT, "stack_fault")	      /* caller's return address unreadable */          \
-	X(INFLIGHT_FULL, "inflight_full")     /* no room to remember a call in flight */         \
-	X(MISSING_ENTRY, "missing_entry")     /* return seen without its entry */                \
-	X(STALE_ENTRY, "stale_entry")	      /* entry whose return never came */                \
-	X(UNTRACKED_FREE, "untracked_free")   /* free of a block allocated before tracing */     \
-	X(EVENT_LOST, "event_lost")	      /* process event ring full */                      \
+	X(LIVE_FULL, "live_full")	      /* live table full: allocation not tracked */        \
+	X(SITE_FULL, "site_full")	      /* site table full: allocation not counted */        \
+	X(STACK_FULL, "stack_full")	      /* stack table full: site has no stack */            \
+	X(STACK_FAULT, "stack_fault")	      /* caller's return address unreadable */             \
+	X(INFLIGHT_FULL, "inflight_full")     /* no room to remember a call in flight */           \
+	X(MISSING_ENTRY, "missing_entry")     /* return seen without its entry */                  \
+	X(STALE_ENTRY, "stale_entry")	      /* entry whose return never came */                  \
+	X(UNTRACKED_FREE, "untracked_free")   /* free of a block allocated before tracing */       \
+	X(EVENT_LOST, "event_lost")	      /* process event ring full */                        \
 	X(CALLOC_OVERFLOW, "calloc_overflow") /* nmemb * size overflowed: call fails */
 
 #define AS_ENUM_DROP(id, label) DROP_##id,
+/* clang-format off */
 enum drop_reason {
 	AS_DROPS(AS_ENUM_DROP)
 	DROP_COUNT,
 };
+/* clang-format on */
 #undef AS_ENUM_DROP
 
 /* sites: per (process, stack) counters. Live = alloc - free. */
@@ -111,10 +115,10 @@ struct live_block {
 
 /* inflight: tid -> the allocation call between its entry and its return */
 struct inflight {
-	__u64 sp;	/* stack pointer at entry; tells nested calls and stale entries */
+	__u64 sp; /* stack pointer at entry; tells nested calls and stale entries */
 	__u64 size;
 	__u64 ptr;	/* realloc: the old block; posix_memalign: memptr */
-	__u64 fn_start;	/* address of the allocator function: frame 0 */
+	__u64 fn_start; /* address of the allocator function: frame 0 */
 	__u32 fn;	/* enum alloc_fn */
 	__u32 tails;	/* allocator functions it tail-called: one more return each */
 };

@@ -19,8 +19,8 @@ struct collector {
 	struct report *report;
 	FILE *out;
 	enum report_format format;
-	bool stale_stacks;	/* sites were deleted: some stacks may be unreferenced */
-	__u64 *unreferenced;	/* stacks no site referred to at the previous pass */
+	bool stale_stacks;   /* sites were deleted: some stacks may be unreferenced */
+	__u64 *unreferenced; /* stacks no site referred to at the previous pass */
 	size_t nunreferenced;
 };
 

@@ -12,12 +12,12 @@
 struct elfobj;
 
 struct elf_func {
-	const char *name;	/* valid while the elfobj is open */
-	__u64 vaddr;		/* st_value */
-	__u64 size;		/* st_size */
-	__u64 file_off;		/* offset of vaddr in the file (via PT_LOAD) */
-	bool global;		/* STB_GLOBAL or STB_WEAK */
-	bool dynamic;		/* from .dynsym */
+	const char *name; /* valid while the elfobj is open */
+	__u64 vaddr;	  /* st_value */
+	__u64 size;	  /* st_size */
+	__u64 file_off;	  /* offset of vaddr in the file (via PT_LOAD) */
+	bool global;	  /* STB_GLOBAL or STB_WEAK */
+	bool dynamic;	  /* from .dynsym */
 };
 
 /* A PT_LOAD program header. */

@@ -13,22 +13,22 @@
 /* Exit statuses, one per kind of failure a user must tell apart. */
 enum exit_status {
 	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,	/* attach/load/read failure while running */
-	EXIT_NO_PROCESS = 2,	/* --pid names a process that does not exist */
-	EXIT_NO_PRIVILEGE = 3,	/* not root / missing CAP_BPF, CAP_PERFMON, ... */
+	EXIT_RUNTIME = 1,	    /* attach/load/read failure while running */
+	EXIT_NO_PROCESS = 2,	    /* --pid names a process that does not exist */
+	EXIT_NO_PRIVILEGE = 3,	    /* not root / missing CAP_BPF, CAP_PERFMON, ... */
 	EXIT_NO_KERNEL_SUPPORT = 4, /* no BTF, no uprobe PMU, BPF refused */
-	EXIT_NO_ALLOCATOR = 5,	/* a target maps no object defining malloc and free */
-	EXIT_USAGE = 64,	/* bad option or value (argp's EX_USAGE) */
+	EXIT_NO_ALLOCATOR = 5,	    /* a target maps no object defining malloc and free */
+	EXIT_USAGE = 64,	    /* bad option or value (argp's EX_USAGE) */
 };
 
 enum probe_mode {
-	PROBE_MODE_FULL,	/* account every allocation (the tool) */
-	PROBE_MODE_NOOP,	/* empty programs at the same places (benchmark floor) */
+	PROBE_MODE_FULL, /* account every allocation (the tool) */
+	PROBE_MODE_NOOP, /* empty programs at the same places (benchmark floor) */
 };
 
 enum placement_mode {
-	PLACEMENT_AUTO,		/* cheapest exact place, decided by disassembly */
-	PLACEMENT_ENTRY,	/* always the function's first instruction */
+	PLACEMENT_AUTO,	 /* cheapest exact place, decided by disassembly */
+	PLACEMENT_ENTRY, /* always the function's first instruction */
 };
 
 #define MAX_PIDS 1024
@@ -36,20 +36,20 @@ enum placement_mode {
 struct config {
 	__u32 pids[MAX_PIDS];
 	size_t npids;
-	char comm[16];		/* "" = no --comm */
-	double interval_s;	/* -i, default 10 */
-	__u64 count;		/* -n, reports before exiting; 0 = unlimited */
-	double duration_s;	/* -d, 0 = unlimited */
-	unsigned int top;	/* -T, default 10 */
-	enum report_sort sort;	/* -s, default growth */
-	__u64 min_size;		/* --min-size, default 0 */
-	__u64 max_size;		/* --max-size, default UINT64_MAX */
-	enum report_format format; /* --format, default text */
-	const char *output;	/* -o, NULL = stdout */
-	int verbose;		/* -v, repeatable */
-	enum probe_mode probe_mode;	/* --probe-mode full|noop */
-	enum placement_mode placement;	/* --placement auto|entry */
-	__u32 live_max;		/* --max-live-blocks, default AS_LIVE_MAX */
+	char comm[16];		       /* "" = no --comm */
+	double interval_s;	       /* -i, default 10 */
+	__u64 count;		       /* -n, reports before exiting; 0 = unlimited */
+	double duration_s;	       /* -d, 0 = unlimited */
+	unsigned int top;	       /* -T, default 10 */
+	enum report_sort sort;	       /* -s, default growth */
+	__u64 min_size;		       /* --min-size, default 0 */
+	__u64 max_size;		       /* --max-size, default UINT64_MAX */
+	enum report_format format;     /* --format, default text */
+	const char *output;	       /* -o, NULL = stdout */
+	int verbose;		       /* -v, repeatable */
+	enum probe_mode probe_mode;    /* --probe-mode full|noop */
+	enum placement_mode placement; /* --placement auto|entry */
+	__u32 live_max;		       /* --max-live-blocks, default AS_LIVE_MAX */
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.

@@ -20,10 +20,10 @@ enum arg_reg {
 };
 
 struct placement {
-	__u32 offset;		/* from the function start */
-	bool emulated;		/* the instruction at offset is emulated by the kernel */
-	char insn[64];		/* "push r12", "je 0x1f" ... as decoded, for -v */
-	char reason[96];	/* why this place, for -v */
+	__u32 offset;	 /* from the function start */
+	bool emulated;	 /* the instruction at offset is emulated by the kernel */
+	char insn[64];	 /* "push r12", "je 0x1f" ... as decoded, for -v */
+	char reason[96]; /* why this place, for -v */
 };
 
 /* code: the function's first bytes (up to len), at virtual address addr.

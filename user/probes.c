@@ -19,19 +19,18 @@
 #define PLACEMENT_WINDOW (64 * 1024)
 
 const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT] = {
-	{ "malloc", ALLOC_FN_MALLOC, SHAPE_SIZE, ARG_RDI, true, true },
-	{ "calloc", ALLOC_FN_CALLOC, SHAPE_NMEMB_SIZE, ARG_RDI | ARG_RSI, true, false },
-	{ "realloc", ALLOC_FN_REALLOC, SHAPE_PTR_SIZE, ARG_RDI | ARG_RSI, true, false },
-	{ "reallocarray", ALLOC_FN_REALLOCARRAY, SHAPE_PTR_NMEMB_SIZE,
-	  ARG_RDI | ARG_RSI | ARG_RDX, true, false },
-	{ "free", ALLOC_FN_FREE, SHAPE_FREE, ARG_RDI, false, true },
-	{ "posix_memalign", ALLOC_FN_POSIX_MEMALIGN, SHAPE_MEMPTR, ARG_RDI | ARG_RSI | ARG_RDX,
-	  true, false },
-	{ "aligned_alloc", ALLOC_FN_ALIGNED_ALLOC, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true,
-	  false },
-	{ "memalign", ALLOC_FN_MEMALIGN, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false },
-	{ "valloc", ALLOC_FN_VALLOC, SHAPE_SIZE, ARG_RDI, true, false },
-	{ "pvalloc", ALLOC_FN_PVALLOC, SHAPE_SIZE, ARG_RDI, true, false },
+	{"malloc", ALLOC_FN_MALLOC, SHAPE_SIZE, ARG_RDI, true, true},
+	{"calloc", ALLOC_FN_CALLOC, SHAPE_NMEMB_SIZE, ARG_RDI | ARG_RSI, true, false},
+	{"realloc", ALLOC_FN_REALLOC, SHAPE_PTR_SIZE, ARG_RDI | ARG_RSI, true, false},
+	{"reallocarray", ALLOC_FN_REALLOCARRAY, SHAPE_PTR_NMEMB_SIZE, ARG_RDI | ARG_RSI | ARG_RDX,
+	 true, false},
+	{"free", ALLOC_FN_FREE, SHAPE_FREE, ARG_RDI, false, true},
+	{"posix_memalign", ALLOC_FN_POSIX_MEMALIGN, SHAPE_MEMPTR, ARG_RDI | ARG_RSI | ARG_RDX, true,
+	 false},
+	{"aligned_alloc", ALLOC_FN_ALIGNED_ALLOC, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false},
+	{"memalign", ALLOC_FN_MEMALIGN, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false},
+	{"valloc", ALLOC_FN_VALLOC, SHAPE_SIZE, ARG_RDI, true, false},
+	{"pvalloc", ALLOC_FN_PVALLOC, SHAPE_SIZE, ARG_RDI, true, false},
 };
 
 static void place(struct elfobj *o, const struct elf_func *f, enum placement_mode mode,
@@ -124,7 +123,7 @@ static void destroy_link(struct probe_link *l)
 
 /* libbpf 1.1 predates uprobe_multi (kernel 6.6): its attach type and the
  * link_create layout, as in the kernel's union bpf_attr. */
-#define AS_BPF_TRACE_UPROBE_MULTI 48
+#define AS_BPF_TRACE_UPROBE_MULTI    48
 #define AS_BPF_F_UPROBE_MULTI_RETURN 1
 
 struct uprobe_multi_attr {
@@ -156,7 +155,7 @@ bool probes__multi_supported(void)
 
 int probes__use_multi(struct probe_progs *progs)
 {
-	struct bpf_program *p[] = { progs->enter, progs->exit, progs->free };
+	struct bpf_program *p[] = {progs->enter, progs->exit, progs->free};
 
 	for (size_t i = 0; i < 3; i++) {
 		int err = bpf_program__set_expected_attach_type(p[i], AS_BPF_TRACE_UPROBE_MULTI);
@@ -182,7 +181,7 @@ static int attach_multi(struct bpf_program *prog, const char *path, pid_t pid, b
 		.multi_flags = retprobe ? AS_BPF_F_UPROBE_MULTI_RETURN : 0,
 		.pid = pid > 0 ? pid : 0, /* 0: every process */
 	};
-	struct probe_link link = { .fd = -1 };
+	struct probe_link link = {.fd = -1};
 	int err;
 
 	if (!cnt)
@@ -234,13 +233,13 @@ static int attach_one(struct bpf_program *prog, const struct probe_site *s, cons
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe,
 		    .bpf_cookie = AS_COOKIE(s->fn, s->place.offset));
-	struct probe_link link = { .fd = -1 };
+	struct probe_link link = {.fd = -1};
 	int err;
 
 	/* The return probe shares the entry's place: [rsp] is still the
 	 * return address there, and one breakpoint serves both. */
-	link.link = bpf_program__attach_uprobe_opts(prog, pid, path,
-						    s->func_off + s->place.offset, &opts);
+	link.link = bpf_program__attach_uprobe_opts(prog, pid, path, s->func_off + s->place.offset,
+						    &opts);
 	if (!link.link)
 		return -errno;
 	err = push_link(out, link);
@@ -304,7 +303,7 @@ static void *detach_worker(void *arg)
 
 void probes__detach(struct link_list *l)
 {
-	struct detach_job job = { .links = l->links, .nr = l->nr };
+	struct detach_job job = {.links = l->links, .nr = l->nr};
 	pthread_t threads[DETACH_THREADS];
 	size_t n = 0;
 

@@ -20,9 +20,9 @@ struct alloc_fn_desc {
 	const char *name;
 	enum alloc_fn fn;
 	enum alloc_shape shape;
-	unsigned int needed;	/* enum arg_reg bits the entry program reads */
-	bool ret;		/* needs a return probe */
-	bool required;		/* an allocator without it is not an allocator */
+	unsigned int needed; /* enum arg_reg bits the entry program reads */
+	bool ret;	     /* needs a return probe */
+	bool required;	     /* an allocator without it is not an allocator */
 };
 
 extern const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT];
@@ -30,11 +30,11 @@ extern const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT];
 struct probe_site {
 	enum alloc_fn fn;
 	__u64 func_off;		/* file offset of the function */
-	struct placement place;	/* probe at func_off + place.offset */
+	struct placement place; /* probe at func_off + place.offset */
 };
 
 struct probe_plan {
-	char path[PATH_MAX];	/* as opened, e.g. /proc/42/root/usr/lib/.../libc.so.6 */
+	char path[PATH_MAX]; /* as opened, e.g. /proc/42/root/usr/lib/.../libc.so.6 */
 	struct probe_site sites[ALLOC_FN_COUNT];
 	size_t nsites;
 };
@@ -47,7 +47,7 @@ struct probe_progs {
 	struct bpf_program *enter;
 	struct bpf_program *exit;
 	struct bpf_program *free;
-	bool multi;		/* loaded for uprobe_multi links (see probes__use_multi) */
+	bool multi; /* loaded for uprobe_multi links (see probes__use_multi) */
 };
 
 /* A uprobe_multi link (fd) or a libbpf perf-event link. */

@@ -13,12 +13,12 @@
 struct vma {
 	__u64 start;
 	__u64 end;
-	__u64 offset;	/* file offset of start */
+	__u64 offset; /* file offset of start */
 	__u64 inode;
 	__u32 dev_major;
 	__u32 dev_minor;
-	bool exec;	/* 'x' in perms */
-	char *path;	/* as printed, "" for anonymous; " (deleted)" suffix kept */
+	bool exec;  /* 'x' in perms */
+	char *path; /* as printed, "" for anonymous; " (deleted)" suffix kept */
 };
 
 struct procmaps {

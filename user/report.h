@@ -13,9 +13,9 @@
 #include "syms.h"
 
 enum report_sort {
-	SORT_GROWTH,	/* growth_bytes in this interval, then live_bytes */
-	SORT_LIVE,	/* live_bytes, then growth_bytes */
-	SORT_ALLOCS,	/* allocs in this interval, then live_bytes */
+	SORT_GROWTH, /* growth_bytes in this interval, then live_bytes */
+	SORT_LIVE,   /* live_bytes, then growth_bytes */
+	SORT_ALLOCS, /* allocs in this interval, then live_bytes */
 };
 
 enum report_format {
@@ -27,37 +27,37 @@ enum report_format {
 struct report_site {
 	__u64 stack_id;
 	__u32 pid;
-	bool exited;		/* the process exited: shown once more, marked */
+	bool exited; /* the process exited: shown once more, marked */
 	char comm[AS_COMM_LEN];
 	struct site_stats stats;
 };
 
 struct report_row {
 	struct report_site site;
-	__s64 live_bytes;	/* alloc_bytes - free_bytes */
-	__s64 live_objects;	/* allocs - frees */
-	__s64 growth_bytes;	/* live_bytes change since the previous report */
-	double growth_rate;	/* growth_bytes per second */
-	__u64 allocs;		/* in this interval */
-	__u64 frees;		/* in this interval */
-	__u64 alloc_bytes;	/* in this interval */
-	__u64 free_bytes;	/* in this interval */
-	size_t nframes;		/* filled by the caller before printing */
+	__s64 live_bytes;   /* alloc_bytes - free_bytes */
+	__s64 live_objects; /* allocs - frees */
+	__s64 growth_bytes; /* live_bytes change since the previous report */
+	double growth_rate; /* growth_bytes per second */
+	__u64 allocs;	    /* in this interval */
+	__u64 frees;	    /* in this interval */
+	__u64 alloc_bytes;  /* in this interval */
+	__u64 free_bytes;   /* in this interval */
+	size_t nframes;	    /* filled by the caller before printing */
 	struct sym_frame frames[AS_MAX_FRAMES];
 };
 
 struct report_header {
-	double time;		/* Unix time of the report, seconds */
-	double interval_s;	/* seconds since the previous report */
-	const char *targets;	/* e.g. "pid 4242", "comm gunicorn (3 processes)" */
-	__s64 live_bytes;	/* all sites of processes still alive */
-	__s64 live_change;	/* since the previous report */
-	double alloc_rate;	/* allocations per second in this interval */
+	double time;	     /* Unix time of the report, seconds */
+	double interval_s;   /* seconds since the previous report */
+	const char *targets; /* e.g. "pid 4242", "comm gunicorn (3 processes)" */
+	__s64 live_bytes;    /* all sites of processes still alive */
+	__s64 live_change;   /* since the previous report */
+	double alloc_rate;   /* allocations per second in this interval */
 	double free_rate;
 	double alloc_bytes_rate;
 	double free_bytes_rate;
-	size_t nsites;		/* sites known in total */
-	bool final;		/* the last report (Ctrl-C, --count, --duration) */
+	size_t nsites;		 /* sites known in total */
+	bool final;		 /* the last report (Ctrl-C, --count, --duration) */
 	__u64 drops[DROP_COUNT]; /* cumulative, filled by the caller */
 };
 

@@ -12,9 +12,9 @@ struct syms;
 
 struct sym_frame {
 	__u64 addr;
-	const char *symbol;	/* demangled; "[unknown]" when no symbol covers addr */
-	__u64 offset;		/* addr - symbol start (0 when unknown) */
-	const char *module;	/* basename of the mapped file, "[unknown]" if unmapped */
+	const char *symbol; /* demangled; "[unknown]" when no symbol covers addr */
+	__u64 offset;	    /* addr - symbol start (0 when unknown) */
+	const char *module; /* basename of the mapped file, "[unknown]" if unmapped */
 };
 
 struct syms *syms__new(void);

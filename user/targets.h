@@ -14,8 +14,8 @@
 struct proc_entry {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
-	bool exited;		/* exit seen: report its sites once more, then forget */
-	bool attached;		/* probes attached for this pid (--pid / --comm) */
+	bool exited;   /* exit seen: report its sites once more, then forget */
+	bool attached; /* probes attached for this pid (--pid / --comm) */
 	struct link_list links;
 };
 

@@ -87,13 +87,13 @@ static bool has_cap(const struct __user_cap_data_struct *d, int cap)
  * older catch-all CAP_SYS_ADMIN); reading other users' maps needs root. */
 static bool privileged(void)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {};
 
 	if (syscall(SYS_capget, &hdr, data))
 		return geteuid() == 0;
-	return has_cap(data, CAP_SYS_ADMIN) || (has_cap(data, 39 /* CAP_BPF */) &&
-						 has_cap(data, 38 /* CAP_PERFMON */));
+	return has_cap(data, CAP_SYS_ADMIN) ||
+	       (has_cap(data, 39 /* CAP_BPF */) && has_cap(data, 38 /* CAP_PERFMON */));
 }
 
 /* Path of a mapped file as the process sees it: through its root, so a
@@ -101,8 +101,8 @@ static bool privileged(void)
 static void mapped_path(char *buf, size_t len, __u32 pid, const struct vma *v)
 {
 	if (strstr(v->path, " (deleted)"))
-		snprintf(buf, len, "/proc/%u/map_files/%llx-%llx", pid, (unsigned long long)v->start,
-			 (unsigned long long)v->end);
+		snprintf(buf, len, "/proc/%u/map_files/%llx-%llx", pid,
+			 (unsigned long long)v->start, (unsigned long long)v->end);
 	else
 		snprintf(buf, len, "/proc/%u/root%s", pid, v->path);
 }
@@ -391,13 +391,13 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->self_tgid = getpid();
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
 	if (cfg->probe_mode == PROBE_MODE_NOOP)
-		t->progs = (struct probe_progs){ .enter = skel->progs.noop_probe,
-						 .exit = skel->progs.noop_probe,
-						 .free = skel->progs.noop_probe };
+		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
+						.exit = skel->progs.noop_probe,
+						.free = skel->progs.noop_probe};
 	else
-		t->progs = (struct probe_progs){ .enter = skel->progs.alloc_enter,
-						 .exit = skel->progs.alloc_exit,
-						 .free = skel->progs.free_enter };
+		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
+						.exit = skel->progs.alloc_exit,
+						.free = skel->progs.free_enter};
 	if (probes__multi_supported() && probes__use_multi(&t->progs)) {
 		fprintf(stderr, "allocscope: failed to prepare uprobe_multi programs\n");
 		return EXIT_RUNTIME;
@@ -480,7 +480,7 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 			goto fail;
 		}
 	}
-	t->coll = (struct collector){ .procs = &t->procs, .out = t->out, .format = cfg->format };
+	t->coll = (struct collector){.procs = &t->procs, .out = t->out, .format = cfg->format};
 	t->coll.syms = syms__new();
 	t->coll.report = report__new(cfg->sort, cfg->top);
 	if (!t->coll.syms || !t->coll.report) {

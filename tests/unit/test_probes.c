@@ -88,10 +88,8 @@ static void test_object_without_allocator_is_not_planned(void **state)
 	struct probe_plan plan;
 
 	(void)state;
-	assert_int_equal(probes__plan(FIXTURE_DIR "/libsymfix.so", PLACEMENT_AUTO, &plan),
-			 -ENOENT);
-	assert_int_equal(probes__plan(FIXTURE_DIR "/no-such-file", PLACEMENT_AUTO, &plan),
-			 -ENOENT);
+	assert_int_equal(probes__plan(FIXTURE_DIR "/libsymfix.so", PLACEMENT_AUTO, &plan), -ENOENT);
+	assert_int_equal(probes__plan(FIXTURE_DIR "/no-such-file", PLACEMENT_AUTO, &plan), -ENOENT);
 }
 
 static void test_table_rows_match_the_enum(void **state)
