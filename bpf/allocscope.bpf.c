@@ -79,6 +79,20 @@ static __always_inline void count_drop(enum drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
+static __always_inline void notify(enum task_event_type type, __u32 tgid)
+{
+	struct task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop(DROP_EVENT_LOST);
+		return;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* Takes the stack into the per-CPU scratch and returns its id, 0 on failure. */
 static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 fn_start,
 					struct stack_trace **out)
@@ -111,13 +125,18 @@ static __always_inline struct site_stats *site_get(__u32 tgid, __u64 stack_id,
 	struct site_key key = {.stack_id = stack_id, .tgid = tgid};
 	struct site_stats zero = {}, *s;
 	__u8 one = 1;
+	long err;
 
 	s = bpf_map_lookup_elem(&sites, &key);
 	if (s)
 		return s;
-	/* Make sure the process is purged when it exits. */
-	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == -E2BIG)
+	/* Make sure the process is purged when it exits; a process new to us
+	 * is announced so its mappings are read while it still lives. */
+	err = bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
+	if (err == -E2BIG)
 		return NULL;
+	if (!err)
+		notify(TASK_EV_FIRST_SITE, tgid);
 	if (!bpf_map_lookup_elem(&stacks, &stack_id) &&
 	    bpf_map_update_elem(&stacks, &stack_id, st, BPF_NOEXIST) == -E2BIG)
 		count_drop(DROP_STACK_FULL);
@@ -375,20 +394,6 @@ static long purge_sites(struct bpf_map *map, struct site_key *key, struct site_s
 	if (key->tgid == pc->tgid)
 		bpf_map_delete_elem(map, key);
 	return 0;
-}
-
-static __always_inline void notify(enum task_event_type type, __u32 tgid)
-{
-	struct task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		count_drop(DROP_EVENT_LOST);
-		return;
-	}
-	e->type = type;
-	e->tgid = tgid;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
 }
 
 /* The last thread of a process is gone: its blocks are gone with it. Sites

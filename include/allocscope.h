@@ -126,9 +126,10 @@ struct inflight {
 enum task_event_type {
 	TASK_EV_EXIT = 1,
 	TASK_EV_EXEC = 2,
+	TASK_EV_FIRST_SITE = 3, /* first site of a process nobody attached to (whole system) */
 };
 
-/* Ring-buffer record: a traced process exited or replaced its image. */
+/* Ring-buffer record: a traced process appeared, exited or replaced its image. */
 struct task_event {
 	__u32 type; /* enum task_event_type */
 	__u32 tgid;

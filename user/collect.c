@@ -7,6 +7,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
 #include "collect.h"
 
 int collect__load_syms(struct collector *c, __u32 pid)
@@ -88,15 +89,11 @@ static int cmp_u64(const void *a, const void *b)
 
 static int push_id(__u64 **ids, size_t *nr, size_t *cap, __u64 id)
 {
-	if (*nr == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 1024;
-		__u64 *n = realloc(*ids, ncap * sizeof(*n));
+	__u64 *n = array_grow(*ids, cap, *nr + 1, sizeof(*n));
 
-		if (!n)
-			return -ENOMEM;
-		*ids = n;
-		*cap = ncap;
-	}
+	if (!n)
+		return -ENOMEM;
+	*ids = n;
 	(*ids)[(*nr)++] = id;
 	return 0;
 }

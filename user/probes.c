@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "array.h"
 #include "elfobj.h"
 #include "probes.h"
 
@@ -100,15 +101,11 @@ cleanup:
 
 static int push_link(struct link_list *l, struct probe_link link)
 {
-	if (l->nr == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct probe_link *n = realloc(l->links, cap * sizeof(*n));
+	struct probe_link *n = array_grow(l->links, &l->cap, l->nr + 1, sizeof(*n));
 
-		if (!n)
-			return -ENOMEM;
-		l->links = n;
-		l->cap = cap;
-	}
+	if (!n)
+		return -ENOMEM;
+	l->links = n;
 	l->links[l->nr++] = link;
 	return 0;
 }

@@ -21,6 +21,23 @@ struct vma {
 	char *path; /* as printed, "" for anonymous; " (deleted)" suffix kept */
 };
 
+/* A mapped file's identity: the same in every process, whatever the path. */
+struct file_id {
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u64 inode;
+};
+
+static inline struct file_id procmaps__file_id(const struct vma *v)
+{
+	return (struct file_id){v->dev_major, v->dev_minor, v->inode};
+}
+
+static inline bool file_id__eq(struct file_id a, struct file_id b)
+{
+	return a.inode == b.inode && a.dev_major == b.dev_major && a.dev_minor == b.dev_minor;
+}
+
 struct procmaps {
 	struct vma *vmas;
 	size_t nr;

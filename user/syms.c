@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "array.h"
 #include "elfobj.h"
 #include "procmaps.h"
 #include "symtab.h"
@@ -117,22 +118,6 @@ static void strpool__free(struct strpool *p)
 	free(p->slots);
 }
 
-/* buf with room for need elements (maybe moved), or NULL with buf intact. */
-static void *grow(void *buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *nb;
-
-	if (need <= *cap)
-		return buf;
-	while (ncap < need)
-		ncap *= 2;
-	nb = realloc(buf, ncap * elem);
-	if (nb)
-		*cap = ncap;
-	return nb;
-}
-
 static void symfile__free(struct symfile *sf)
 {
 	if (!sf)
@@ -214,7 +199,7 @@ static int add_file(struct syms *s, const struct vma *v, size_t path_len, const 
 	o = open_mapped(v, path_len, maps_path, root);
 	if (!o)
 		return 0;
-	files = grow(s->files, &s->files_cap, s->nr_files + 1, sizeof(*s->files));
+	files = array_grow(s->files, &s->files_cap, s->nr_files + 1, sizeof(*s->files));
 	if (files)
 		s->files = files;
 	sf = calloc(1, sizeof(*sf));
@@ -444,7 +429,7 @@ int syms__load_pid(struct syms *s, __u32 pid, const char *maps_path, const char 
 	if (found) {
 		proc__free(s->procs[pos]);
 	} else {
-		procs = grow(s->procs, &s->procs_cap, s->nr_procs + 1, sizeof(*s->procs));
+		procs = array_grow(s->procs, &s->procs_cap, s->nr_procs + 1, sizeof(*s->procs));
 		if (!procs) {
 			err = -ENOMEM;
 			goto cleanup;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "elfobj.h"
 #include "symtab.h"
 
@@ -43,22 +44,6 @@ struct symbuild {
 	size_t names_len, names_cap;
 };
 
-/* buf with room for need elements (maybe moved), or NULL with buf intact. */
-static void *grow(void *buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *nb;
-
-	if (need <= *cap)
-		return buf;
-	while (ncap < need)
-		ncap *= 2;
-	nb = realloc(buf, ncap * elem);
-	if (nb)
-		*cap = ncap;
-	return nb;
-}
-
 static int collect_sym(const struct elf_func *f, void *ctx)
 {
 	struct symbuild *b = ctx;
@@ -69,11 +54,11 @@ static int collect_sym(const struct elf_func *f, void *ctx)
 
 	if (!f->vaddr || !len)
 		return 0;
-	r = grow(b->raw, &b->cap, b->nr + 1, sizeof(*b->raw));
+	r = array_grow(b->raw, &b->cap, b->nr + 1, sizeof(*b->raw));
 	if (!r)
 		return -ENOMEM;
 	b->raw = r;
-	names = grow(b->names, &b->names_cap, b->names_len + len + 1, 1);
+	names = array_grow(b->names, &b->names_cap, b->names_len + len + 1, 1);
 	if (!names)
 		return -ENOMEM;
 	b->names = names;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "targets.h"
 
 static size_t lower_bound(const struct proc_table *t, __u32 pid)
@@ -37,19 +38,14 @@ struct proc_entry *targets__find(struct proc_table *t, __u32 pid)
 struct proc_entry *targets__get(struct proc_table *t, __u32 pid)
 {
 	size_t i = lower_bound(t, pid);
-	struct proc_entry *p;
+	struct proc_entry *p, *n;
 
 	if (i < t->nr && t->procs[i].pid == pid)
 		return &t->procs[i];
-	if (t->nr == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 32;
-		struct proc_entry *n = realloc(t->procs, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		t->procs = n;
-		t->cap = cap;
-	}
+	n = array_grow(t->procs, &t->cap, t->nr + 1, sizeof(*n));
+	if (!n)
+		return NULL;
+	t->procs = n;
 	memmove(&t->procs[i + 1], &t->procs[i], (t->nr - i) * sizeof(*p));
 	t->nr++;
 	p = &t->procs[i];

@@ -23,14 +23,12 @@
 #define RESCAN_S 1.0
 
 struct attached_object {
-	__u32 dev_major, dev_minor;
-	__u64 inode;
+	struct file_id id;
 	struct link_list links; /* whole-system mode: one set per object */
 };
 
 struct plan_entry {
-	__u32 dev_major, dev_minor;
-	__u64 inode;
+	struct file_id id;
 	int err; /* -ENOENT: not an allocator */
 	struct probe_plan plan;
 };
@@ -113,21 +111,16 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	struct plan_entry *p, *n;
 	char path[PATH_MAX];
 
-	for (size_t i = 0; i < t->nplans; i++) {
-		p = &t->plans[i];
-		if (p->inode == v->inode && p->dev_major == v->dev_major &&
-		    p->dev_minor == v->dev_minor)
-			return p;
-	}
+	for (size_t i = 0; i < t->nplans; i++)
+		if (file_id__eq(t->plans[i].id, procmaps__file_id(v)))
+			return &t->plans[i];
 	n = realloc(t->plans, (t->nplans + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
 	t->plans = n;
 	p = &t->plans[t->nplans++];
 	memset(p, 0, sizeof(*p));
-	p->dev_major = v->dev_major;
-	p->dev_minor = v->dev_minor;
-	p->inode = v->inode;
+	p->id = procmaps__file_id(v);
 	mapped_path(path, sizeof(path), pid, v);
 	p->err = probes__plan(path, t->cfg->placement, &p->plan);
 	if (p->err && p->err != -ENOENT && verbose)
@@ -154,13 +147,10 @@ static bool seen_before(const struct procmaps *m, size_t i)
 {
 	const struct vma *v = &m->vmas[i];
 
-	for (size_t j = 0; j < i; j++) {
-		const struct vma *w = &m->vmas[j];
-
-		if (is_code_file(w) && w->inode == v->inode && w->dev_major == v->dev_major &&
-		    w->dev_minor == v->dev_minor)
+	for (size_t j = 0; j < i; j++)
+		if (is_code_file(&m->vmas[j]) &&
+		    file_id__eq(procmaps__file_id(&m->vmas[j]), procmaps__file_id(v)))
 			return true;
-	}
 	return false;
 }
 
@@ -269,8 +259,7 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		if (!is_code_file(v))
 			continue;
 		for (size_t j = 0; j < t->nobjs && !o; j++)
-			if (t->objs[j].inode == v->inode && t->objs[j].dev_major == v->dev_major &&
-			    t->objs[j].dev_minor == v->dev_minor)
+			if (file_id__eq(t->objs[j].id, procmaps__file_id(v)))
 				o = &t->objs[j];
 		if (o)
 			continue;
@@ -283,9 +272,7 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		t->objs = n;
 		o = &t->objs[t->nobjs++];
 		memset(o, 0, sizeof(*o));
-		o->dev_major = v->dev_major;
-		o->dev_minor = v->dev_minor;
-		o->inode = v->inode;
+		o->id = procmaps__file_id(v);
 		plan = p->plan;
 		mapped_path(path, sizeof(path), pid, v);
 		snprintf(plan.path, sizeof(plan.path), "%s", path);
@@ -326,6 +313,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	e = targets__find(&t->procs, ev->tgid);
+	if (ev->type == TASK_EV_FIRST_SITE) {
+		targets__get(&t->procs, ev->tgid);
+		collect__load_syms(&t->coll, ev->tgid);
+		return 0;
+	}
 	if (ev->type == TASK_EV_EXIT) {
 		if (!e)
 			e = targets__get(&t->procs, ev->tgid);
