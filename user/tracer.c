@@ -19,8 +19,10 @@
 #include "probes.h"
 #include "tracer.h"
 
-/* How often --comm and whole-system mode look for new processes/objects. */
-#define RESCAN_S 1.0
+/* How often --comm looks for new processes (reads every /proc/PID/comm), and
+ * whole-system mode for new allocator objects (reads every /proc/PID/maps). */
+#define RESCAN_COMM_S 1.0
+#define RESCAN_OBJECTS_S 5.0
 
 struct attached_object {
 	struct file_id id;
@@ -514,7 +516,8 @@ static int report(struct tracer *t, double interval_s, bool final)
 int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 {
 	const struct config *cfg = t->cfg;
-	double start = now_s(), last = start, next_scan = start + RESCAN_S;
+	double rescan_s = cfg->comm[0] ? RESCAN_COMM_S : RESCAN_OBJECTS_S;
+	double start = now_s(), last = start, next_scan = start + rescan_s;
 	double next_report = start + cfg->interval_s;
 	__u64 reports = 0;
 	bool final = false;
@@ -533,7 +536,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 		now = now_s();
 		if ((cfg->comm[0] || !cfg->npids) && now >= next_scan) {
 			rescan(t);
-			next_scan = now + RESCAN_S;
+			next_scan = now + rescan_s;
 		}
 		if (cfg->npids && !targets__count_attached(&t->procs)) {
 			fprintf(stderr, "allocscope: every target exited\n");
