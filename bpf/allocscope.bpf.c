@@ -33,8 +33,24 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AS_SITES_MAX);
 	__type(key, struct site_key);
-	__type(value, struct site_stats);
+	__type(value, __u32); /* slot */
 } sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AS_SITES_MAX);
+	__type(key, __u32); /* slot */
+	__type(value, struct site_stats);
+} counters SEC(".maps");
+
+/* Slots given back by deleted sites; never-used slots come from next_slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, AS_SITES_MAX);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+__u32 next_slot = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -110,54 +126,67 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 fn_start,
 	return hash_stack(st);
 }
 
-static __always_inline struct site_stats *site_lookup(__u32 tgid, __u64 stack_id)
+/* A slot for a new site: recycled first, then never used; AS_SITES_MAX if none. */
+static __always_inline __u32 take_slot(void)
 {
-	struct site_key key = {.stack_id = stack_id, .tgid = tgid};
+	__u32 slot;
 
-	return bpf_map_lookup_elem(&sites, &key);
+	if (bpf_map_pop_elem(&free_slots, &slot) == 0)
+		return slot;
+	slot = __sync_fetch_and_add(&next_slot, 1);
+	return slot < AS_SITES_MAX ? slot : AS_SITES_MAX;
 }
 
-/* The site of (tgid, stack), created with its stack on first sight. Only
- * new sites touch the stacks map, so the common case is one lookup. */
-static __always_inline struct site_stats *site_get(__u32 tgid, __u64 stack_id,
-						   const struct stack_trace *st)
+/* The slot of (tgid, stack), created with its stack on first sight; only new
+ * sites touch the stacks map. AS_SITES_MAX when the tables are full. */
+static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct stack_trace *st)
 {
 	struct site_key key = {.stack_id = stack_id, .tgid = tgid};
-	struct site_stats zero = {}, *s;
+	struct site_stats *c;
+	__u32 *found, slot;
 	__u8 one = 1;
 	long err;
 
-	s = bpf_map_lookup_elem(&sites, &key);
-	if (s)
-		return s;
+	found = bpf_map_lookup_elem(&sites, &key);
+	if (found)
+		return *found;
 	/* Make sure the process is purged when it exits; a process new to us
 	 * is announced so its mappings are read while it still lives. */
 	err = bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
 	if (err == -E2BIG)
-		return NULL;
+		return AS_SITES_MAX;
 	if (!err)
 		notify(TASK_EV_FIRST_SITE, tgid);
+	slot = take_slot();
+	c = bpf_map_lookup_elem(&counters, &slot);
+	if (!c)
+		return AS_SITES_MAX;
+	__builtin_memset(c, 0, sizeof(*c)); /* the slot may have served a gone site */
 	if (!bpf_map_lookup_elem(&stacks, &stack_id) &&
 	    bpf_map_update_elem(&stacks, &stack_id, st, BPF_NOEXIST) == -E2BIG)
 		count_drop(DROP_STACK_FULL);
-	bpf_map_update_elem(&sites, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&sites, &key);
+	if (bpf_map_update_elem(&sites, &key, &slot, BPF_NOEXIST) == 0)
+		return slot;
+	/* Another CPU created it first (or the table is full): give ours back. */
+	bpf_map_push_elem(&free_slots, &slot, 0);
+	found = bpf_map_lookup_elem(&sites, &key);
+	return found ? *found : AS_SITES_MAX;
 }
 
 static __always_inline void release_block(__u32 tgid, __u64 addr)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct live_block *b = bpf_map_lookup_elem(&live, &key);
-	struct site_stats *s;
+	struct site_stats *c;
 
 	if (!b) {
 		count_drop(DROP_UNTRACKED_FREE);
 		return;
 	}
-	s = site_lookup(tgid, b->stack_id);
-	if (s) {
-		__sync_fetch_and_add(&s->free_bytes, b->size);
-		__sync_fetch_and_add(&s->frees, 1);
+	c = bpf_map_lookup_elem(&counters, &b->slot);
+	if (c) {
+		__sync_fetch_and_add(&c->free_bytes, b->size);
+		__sync_fetch_and_add(&c->frees, 1);
 	}
 	bpf_map_delete_elem(&live, &key);
 }
@@ -166,12 +195,13 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 					const struct stack_trace *st)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
-	struct live_block b = {.size = size, .stack_id = stack_id};
-	struct site_stats *s;
+	struct live_block b = {.size = size};
+	struct site_stats *c;
 	int err;
 
-	s = site_get(tgid, stack_id, st);
-	if (!s) {
+	b.slot = site_get(tgid, stack_id, st);
+	c = bpf_map_lookup_elem(&counters, &b.slot);
+	if (!c) {
 		count_drop(DROP_SITE_FULL);
 		return;
 	}
@@ -186,8 +216,8 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 		count_drop(DROP_LIVE_FULL);
 		return;
 	}
-	__sync_fetch_and_add(&s->alloc_bytes, size);
-	__sync_fetch_and_add(&s->allocs, 1);
+	__sync_fetch_and_add(&c->alloc_bytes, size);
+	__sync_fetch_and_add(&c->allocs, 1);
 }
 
 /* nmemb * size, or false when it overflows (the call will fail). */
@@ -388,11 +418,13 @@ static long purge_live(struct bpf_map *map, struct live_key *key, struct live_bl
 	return 0;
 }
 
-static long purge_sites(struct bpf_map *map, struct site_key *key, struct site_stats *val,
+static long purge_sites(struct bpf_map *map, struct site_key *key, __u32 *slot,
 			struct purge_ctx *pc)
 {
-	if (key->tgid == pc->tgid)
+	if (key->tgid == pc->tgid) {
+		bpf_map_push_elem(&free_slots, slot, 0);
 		bpf_map_delete_elem(map, key);
+	}
 	return 0;
 }
 

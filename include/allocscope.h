@@ -80,13 +80,15 @@ enum drop_reason {
 /* clang-format on */
 #undef AS_ENUM_DROP
 
-/* sites: per (process, stack) counters. Live = alloc - free. */
+/* sites: (process, stack) -> slot in the counters array. Blocks carry the
+ * slot, so accounting indexes an array instead of hashing a key. */
 struct site_key {
 	__u64 stack_id; /* key of the stacks map */
 	__u32 tgid;
 	__u32 pad;
 };
 
+/* counters[slot]; live = alloc - free */
 struct site_stats {
 	__u64 alloc_bytes;
 	__u64 allocs;
@@ -110,7 +112,8 @@ struct live_key {
 
 struct live_block {
 	__u64 size;
-	__u64 stack_id;
+	__u32 slot; /* the site's counters */
+	__u32 pad;
 };
 
 /* inflight: tid -> the allocation call between its entry and its return */

@@ -26,13 +26,15 @@ static int read_sites(struct collector *c)
 	struct site_key key, next, *prev = NULL;
 	struct report_site site;
 	struct proc_entry *p;
+	__u32 slot;
 	int err;
 
 	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		memset(&site, 0, sizeof(site));
-		if (bpf_map_lookup_elem(c->sites_fd, &key, &site.stats))
+		if (bpf_map_lookup_elem(c->sites_fd, &key, &slot) ||
+		    bpf_map_lookup_elem(c->counters_fd, &slot, &site.stats))
 			continue; /* deleted meanwhile */
 		site.stack_id = key.stack_id;
 		site.pid = key.tgid;
@@ -150,12 +152,14 @@ static void forget_exited(struct collector *c)
 {
 	struct site_key key, next, *prev = NULL;
 	struct proc_entry *p;
+	__u32 slot;
 
 	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
 		key = next;
 		p = targets__find(c->procs, key.tgid);
-		if (p && p->exited) {
-			bpf_map_delete_elem(c->sites_fd, &key);
+		if (p && p->exited && !bpf_map_lookup_elem(c->sites_fd, &key, &slot) &&
+		    !bpf_map_delete_elem(c->sites_fd, &key)) {
+			bpf_map_update_elem(c->free_slots_fd, NULL, &slot, BPF_ANY);
 			c->stale_stacks = true;
 			continue; /* restart-safe: next lookup from the same prev */
 		}

@@ -12,7 +12,9 @@
 #include "targets.h"
 
 struct collector {
-	int sites_fd;
+	int sites_fd;	   /* (pid, stack) -> slot */
+	int counters_fd;   /* slot -> struct site_stats */
+	int free_slots_fd; /* queue of slots deleted sites give back */
 	int stacks_fd;
 	struct proc_table *procs;
 	struct syms *syms;

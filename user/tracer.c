@@ -21,7 +21,7 @@
 
 /* How often --comm looks for new processes (reads every /proc/PID/comm), and
  * whole-system mode for new allocator objects (reads every /proc/PID/maps). */
-#define RESCAN_COMM_S 1.0
+#define RESCAN_COMM_S	 1.0
 #define RESCAN_OBJECTS_S 5.0
 
 struct attached_object {
@@ -485,6 +485,8 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	if (status)
 		goto fail;
 	t->coll.sites_fd = bpf_map__fd(t->skel->maps.sites);
+	t->coll.counters_fd = bpf_map__fd(t->skel->maps.counters);
+	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	for (size_t i = 0; i < cfg->npids; i++) {
 		status = attach_pid(t, cfg->pids[i]);
