@@ -4,7 +4,7 @@
 # empty probes at the tool's places (the floor), under allocscope, and with entry probes.
 #
 # Rounds interleave the modes so drift in the machine hits them alike; medians are reported.
-# Environment: BENCH_PAIRS (1000000), BENCH_ENTRY_PAIRS (100000), BENCH_ROUNDS (3),
+# Environment: BENCH_PAIRS (1000000), BENCH_ENTRY_PAIRS (100000), BENCH_ROUNDS (5),
 # ALLOCSCOPE, BENCH_TARGET.
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +12,7 @@ ALLOCSCOPE=${ALLOCSCOPE:-$ROOT/.output/allocscope}
 BENCH_TARGET=${BENCH_TARGET:-$ROOT/.output/targets/bench_target}
 PAIRS=${BENCH_PAIRS:-1000000}
 ENTRY_PAIRS=${BENCH_ENTRY_PAIRS:-100000}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 
 # mode name, pairs, allocscope options ("-" = untraced)
 MODES=(untraced floor allocscope entry)
