@@ -194,7 +194,9 @@ int collect__report(struct collector *c, struct report_header *hdr)
 		report__print_json(c->out, hdr, rows, nrows);
 	else
 		report__print_text(c->out, hdr, rows, nrows);
-	fflush(c->out);
+	/* The reader went away (a closed pipe) or the disk filled: stop. */
+	if (fflush(c->out) || ferror(c->out))
+		return errno ? -errno : -EIO;
 	forget_exited(c);
 	if (c->stale_stacks)
 		collect_stacks(c);

@@ -550,8 +550,11 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 			continue;
 		final = cfg->count && reports + 1 >= cfg->count;
 		err = report(t, now - last, final);
+		if (err == -EPIPE)
+			return EXIT_OK; /* e.g. `allocscope | head`: the reader has all it wanted */
 		if (err) {
-			fprintf(stderr, "allocscope: report failed: %s\n", strerror(-err));
+			fprintf(stderr, "allocscope: writing the report failed: %s\n",
+				strerror(-err));
 			return EXIT_RUNTIME;
 		}
 		reports++;
@@ -561,8 +564,12 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 	if (!final) {
 		/* Events still queued (exits) belong in the final report. */
 		ring_buffer__consume(t->rb);
-		if (report(t, now_s() - last, true))
+		err = report(t, now_s() - last, true);
+		if (err && err != -EPIPE) {
+			fprintf(stderr, "allocscope: writing the report failed: %s\n",
+				strerror(-err));
 			return EXIT_RUNTIME;
+		}
 	}
 	return EXIT_OK;
 }

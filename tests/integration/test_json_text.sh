@@ -126,4 +126,18 @@ assert_json "-o: the file holds one final report" "$TMP/report.json" \
 
 stop_target t
 assert_eq "target exit status" 0 $?
+
+# A reader that goes away (`allocscope | head -3`) ends allocscope quietly, with status 0.
+start_target h "$TARGET_DIR/alloc_target" slow_leak
+send_line h go
+t0=$(date +%s%3N)
+timeout 20 "$ALLOCSCOPE" -p "${T_PID[h]}" -i 0.3 2>"$TMP/head.err" </dev/null | head -3 \
+	>"$TMP/head.out"
+rc=${PIPESTATUS[0]}
+assert_eq "allocscope | head -3: exit status" 0 "$rc"
+assert_le "allocscope | head -3: ms until exit" 5000 $(($(date +%s%3N) - t0))
+assert_eq "allocscope | head -3: lines read" 3 "$(wc -l <"$TMP/head.out")"
+assert_eq "allocscope | head -3: error lines" 0 "$(grep -c '^allocscope: .*fail' "$TMP/head.err")"
+send_line h stop
+stop_target h
 finish
