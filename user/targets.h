@@ -14,8 +14,9 @@
 struct proc_entry {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
-	bool exited;   /* exit seen: report its sites once more, then forget */
-	bool attached; /* probes attached for this pid (--pid / --comm) */
+	bool exited;	  /* exit seen: report its sites once more, then forget */
+	bool attached;	  /* probes attached for this pid (--pid / --comm) */
+	bool untraceable; /* attaching failed and was reported: do not retry */
 	struct link_list links;
 };
 

@@ -220,8 +220,11 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
 		nprobes, modules);
 cleanup:
-	if (status != EXIT_OK && e && !e->attached)
-		targets__remove(&t->procs, pid);
+	/* Kept, marked, so --comm rescans neither retry nor report it again. */
+	if (status != EXIT_OK && e && !e->attached) {
+		probes__detach(&e->links);
+		e->untraceable = true;
+	}
 	procmaps__free(&maps);
 	return status;
 }
@@ -235,7 +238,7 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 	if (pid == (__u32)getpid() || targets__read_comm(pid, comm) || strcmp(comm, t->cfg->comm))
 		return 0;
 	e = targets__find(&t->procs, pid);
-	if (e && (e->attached || e->exited))
+	if (e && (e->attached || e->exited || e->untraceable))
 		return 0;
 	/* A process that cannot be traced is skipped, not fatal: others may. */
 	attach_pid(t, pid);
@@ -296,9 +299,9 @@ static void rescan(struct tracer *t)
 		targets__for_each_pid(scan_comm_cb, t);
 		if (!targets__count_attached(&t->procs) && !t->said_waiting) {
 			fprintf(stderr,
-				"allocscope: no process named '%s' yet; waiting for one to start "
+				"allocscope: no %sprocess named '%s' yet; waiting for one to start "
 				"(Ctrl-C to stop)\n",
-				t->cfg->comm);
+				t->procs.nr ? "traceable " : "", t->cfg->comm);
 			t->said_waiting = true;
 		}
 	} else if (!t->cfg->npids) {
@@ -541,7 +544,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 			next_scan = now + rescan_s;
 		}
 		if (cfg->npids && !targets__count_attached(&t->procs)) {
-			fprintf(stderr, "allocscope: every target exited\n");
+			fprintf(stderr, "allocscope: no target left to trace\n");
 			break;
 		}
 		if (cfg->duration_s && now >= start + cfg->duration_s)

@@ -67,6 +67,13 @@ if printf '#include <unistd.h>\nint main(void) { pause(); return 0; }\n' |
 		sleep 0.02
 	done
 	expect_error "stripped static target" 5 "$ALLOCSCOPE" -p "$spid" -i 1
+	# With --comm it is not fatal: said once (not at every rescan), then allocscope waits.
+	timeout --preserve-status -s INT 3.5 "$ALLOCSCOPE" --comm static_stripped -i 1 >/dev/null 2>"$TMP/comm.err"
+	assert_eq "--comm untraceable: exit status after SIGINT" 0 $?
+	assert_eq "--comm untraceable: reported once in 3.5 s of 1 s rescans" 1 \
+		"$(grep -c "pid $spid (static_stripped) maps no object" "$TMP/comm.err")"
+	assert_grep "--comm untraceable: waits for a traceable one" "$TMP/comm.err" \
+		"no traceable process named 'static_stripped' yet"
 	kill "$swrap"
 	wait "$swrap" 2>/dev/null
 else
