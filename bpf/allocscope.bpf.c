@@ -349,6 +349,10 @@ int alloc_exit(struct pt_regs *ctx)
 	}
 	in = *p;
 	p->sp = 0;
+	/* It could not allocate (nmemb * size overflowed): it failed and
+	 * changed nothing, the old block of a reallocarray included. */
+	if (!in.fn_start)
+		return 0;
 
 	switch (in.fn) {
 	case ALLOC_FN_REALLOC:
@@ -370,7 +374,7 @@ int alloc_exit(struct pt_regs *ctx)
 		addr = ret;
 		break;
 	}
-	if (addr && in.fn_start && in.size >= min_size && in.size <= max_size) {
+	if (addr && in.size >= min_size && in.size <= max_size) {
 		struct stack_trace *st = NULL;
 		__u64 stack_id = take_stack(ctx, in.fn_start, &st);
 

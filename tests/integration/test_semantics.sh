@@ -123,7 +123,9 @@ run_one()
 
 	assert_json "$B: failed_alloc has no site in any report" "$OUT" \
 		"sum(len(sites(r, $PID, 'failed_alloc')) for r in reports)" 0
-	assert_ge "$B: drops.calloc_overflow" 1 "$(json_eval "$OUT" "drop('calloc_overflow')")"
+	assert_ge "$B: drops.calloc_overflow" 2 "$(json_eval "$OUT" "drop('calloc_overflow')")"
+	# A reallocarray that overflows fails and leaves its block live.
+	check_live keep_after_overflow 777 1
 
 	assert_ge "$B: drops.untracked_free" 10 "$(json_eval "$OUT" "drop('untracked_free')")"
 	assert_json "$B: no site with negative live bytes or objects in any report" "$OUT" \

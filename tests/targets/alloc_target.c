@@ -236,7 +236,22 @@ SITE void leak_legacy_align(void)
 static volatile size_t huge_size = (size_t)1 << 62;
 static volatile size_t overflow_nmemb = SIZE_MAX / 2;
 
-/* failed_alloc: malloc(1 << 62) and calloc(SIZE_MAX / 2, 4) both return NULL. */
+/* keep_after_overflow: malloc(777) kept, then reallocarray(p, SIZE_MAX / 2, 4) fails
+ * and leaves it live: 777 B, 1 object. */
+SITE void keep_after_overflow(void)
+{
+	void *p = malloc(777), *q;
+
+	BARRIER();
+	q = reallocarray(p, overflow_nmemb, 4);
+	BARRIER();
+	if (q)
+		say("error: reallocarray(p, SIZE_MAX / 2, 4) succeeded\n");
+	kept[2000] = q ? q : p;
+}
+
+/* failed_alloc: malloc(1 << 62) and calloc(SIZE_MAX / 2, 4) both return NULL; then
+ * keep_after_overflow. */
 SITE void failed_alloc(void)
 {
 	sink = malloc(huge_size);
@@ -248,6 +263,8 @@ SITE void failed_alloc(void)
 	if (sink)
 		say("error: calloc(SIZE_MAX / 2, 4) succeeded\n");
 	sink = NULL;
+	keep_after_overflow();
+	BARRIER();
 }
 
 #define XTHREAD_COUNT 100
