@@ -5,9 +5,10 @@ set -euo pipefail
 
 # Build: compilers, libbpf + bpftool (skeletons), libelf/zlib (ELF symbols),
 # capstone (probe placement), g++'s libstdc++ (C++ demangling). Tests: cmocka,
-# python3 (JSON assertions), util-linux's setpriv (unprivileged runs).
+# python3 (JSON assertions), util-linux's setpriv (unprivileged runs), jemalloc and
+# tcmalloc (targets using another allocator).
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev
-	libcmocka-dev binutils python3 util-linux procps)
+	libcmocka-dev binutils python3 util-linux procps libjemalloc2 libtcmalloc-minimal4)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -10,10 +10,11 @@
 #include "placement.h"
 
 /* Moving a probe runs the skipped instructions before it. Keep that window
- * small: a prologue reaches its first push, jcc or call within a few
- * instructions, and every extra instruction is one more chance to be wrong. */
-#define MAX_SKIP   4
-#define MAX_OFFSET 32
+ * small: most prologues reach their first push, jcc or call within a few
+ * instructions; jemalloc 5.3's free computes its fast-path check in nine
+ * register-only instructions before its first jcc at +48. */
+#define MAX_SKIP   11
+#define MAX_OFFSET 64
 
 /* General-purpose registers by hardware number. */
 enum gpr {
