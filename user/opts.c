@@ -34,6 +34,7 @@ enum {
 	OPT_LIVE_MAX,
 	OPT_PROBE_MODE,
 	OPT_PLACEMENT,
+	OPT_ATTACH,
 	OPT_USAGE,
 };
 
@@ -130,6 +131,10 @@ static const struct argp_option options[] = {
 	{"placement", OPT_PLACEMENT, "WHERE", 0,
 	 "'auto' (default) puts each probe on the cheapest instruction that still sees the "
 	 "arguments; 'entry' probes every function at its first instruction",
+	 GRP_DIAG},
+	{"attach", OPT_ATTACH, "HOW", 0,
+	 "'auto' (default) uses one uprobe_multi link per program and object when the kernel "
+	 "has them (6.6+); 'perf' attaches one perf-event uprobe per probe, as on older kernels",
 	 GRP_DIAG},
 
 	{NULL, 0, NULL, OPTION_DOC, "Help:", GRP_HELP},
@@ -308,6 +313,7 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 	static const char *const formats[] = {"text", "json", NULL};
 	static const char *const modes[] = {"full", "noop", NULL};
 	static const char *const places[] = {"auto", "entry", NULL};
+	static const char *const attaches[] = {"auto", "perf", NULL};
 	struct config *cfg = ctx->cfg;
 	int i;
 
@@ -331,6 +337,11 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 		if ((i = parse_choice(ctx, "placement", arg, places, "auto or entry")) < 0)
 			return EINVAL;
 		cfg->placement = i;
+		return 0;
+	case OPT_ATTACH:
+		if ((i = parse_choice(ctx, "attach", arg, attaches, "auto or perf")) < 0)
+			return EINVAL;
+		cfg->attach = i;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;

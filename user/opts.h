@@ -26,6 +26,11 @@ enum probe_mode {
 	PROBE_MODE_NOOP, /* empty programs at the same places (benchmark floor) */
 };
 
+enum attach_mode {
+	ATTACH_AUTO, /* uprobe_multi links when the kernel has them */
+	ATTACH_PERF, /* one perf-event uprobe per probe (kernels before 6.6) */
+};
+
 enum placement_mode {
 	PLACEMENT_AUTO,	 /* cheapest exact place, decided by disassembly */
 	PLACEMENT_ENTRY, /* always the function's first instruction */
@@ -49,6 +54,7 @@ struct config {
 	int verbose;		       /* -v, repeatable */
 	enum probe_mode probe_mode;    /* --probe-mode full|noop */
 	enum placement_mode placement; /* --placement auto|entry */
+	enum attach_mode attach;       /* --attach auto|perf */
 	__u32 live_max;		       /* --max-live-blocks, default AS_LIVE_MAX */
 };
 

@@ -395,7 +395,8 @@ static int load_bpf(struct tracer *t)
 		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
 						.exit = skel->progs.alloc_exit,
 						.free = skel->progs.free_enter};
-	if (probes__multi_supported() && probes__use_multi(&t->progs)) {
+	if (cfg->attach == ATTACH_AUTO && probes__multi_supported() &&
+	    probes__use_multi(&t->progs)) {
 		fprintf(stderr, "allocscope: failed to prepare uprobe_multi programs\n");
 		return EXIT_RUNTIME;
 	}

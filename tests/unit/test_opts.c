@@ -91,6 +91,7 @@ static void assert_config_equal(const struct config *got, const struct config *w
 	assert_int_equal(got->verbose, want->verbose);
 	assert_int_equal(got->probe_mode, want->probe_mode);
 	assert_int_equal(got->placement, want->placement);
+	assert_int_equal(got->attach, want->attach);
 	assert_int_equal(got->live_max, want->live_max);
 }
 
@@ -212,6 +213,11 @@ static void want_diag(struct config *c)
 	c->placement = PLACEMENT_ENTRY;
 }
 
+static void want_perf(struct config *c)
+{
+	c->attach = ATTACH_PERF;
+}
+
 static void want_live(struct config *c)
 {
 	c->live_max = 4 << 20;
@@ -263,10 +269,12 @@ static const struct valid_case {
 	{"-v -v --verbose", want_verbose3},
 	{"--probe-mode noop --placement entry", want_diag},
 	{"--probe-mode=noop --placement=entry", want_diag},
+	{"--attach perf", want_perf},
+	{"--attach=perf", want_perf},
 	{"--max-live-blocks 4M", want_live},
 	{"--max-live-blocks 1024", want_live_min},
 	{"-o -x", want_output}, /* a value may start with '-' */
-	{"--format text --probe-mode full --placement auto", want_none},
+	{"--format text --probe-mode full --placement auto --attach auto", want_none},
 };
 
 static void test_valid(void **state)
@@ -356,6 +364,7 @@ static const struct invalid_case {
 	 "invalid --max-live-blocks '65M': expected a number from 1024 to 67108864"},
 	{"--probe-mode fast", "invalid --probe-mode 'fast': expected full or noop"},
 	{"--placement exit", "invalid --placement 'exit': expected auto or entry"},
+	{"--attach kprobe", "invalid --attach 'kprobe': expected auto or perf"},
 	{"-o", "option '-o' needs a value (FILE)"},
 	{"--output=", "--output needs a file name"},
 };
@@ -416,7 +425,7 @@ static void test_help(void **state)
 		"--pid",       "--comm",    "--interval", "--count",	       "--duration",
 		"--top",       "--sort",    "--min-size", "--max-size",	       "--format",
 		"--output",    "--verbose", "--help",	  "--max-live-blocks", "--probe-mode",
-		"--placement", "--usage",   "--version",
+		"--placement", "--usage",   "--version",  "--attach",
 	};
 	static const char *const sections[] = {
 		"USAGE: allocscope [OPTIONS]",
