@@ -15,16 +15,19 @@ ENTRY_PAIRS=${BENCH_ENTRY_PAIRS:-100000}
 ROUNDS=${BENCH_ROUNDS:-5}
 
 # mode name, pairs, allocscope options ("-" = untraced)
-MODES=(untraced floor allocscope entry)
+MODES=(untraced bystander floor allocscope entry)
 declare -A MODE_ARGS=(
 	[untraced]="-"
+	[bystander]=""
 	[floor]="--probe-mode noop"
 	[allocscope]=""
 	[entry]="--probe-mode noop --placement entry"
 )
-declare -A MODE_PAIRS=([untraced]=$PAIRS [floor]=$PAIRS [allocscope]=$PAIRS [entry]=$ENTRY_PAIRS)
+declare -A MODE_PAIRS=([untraced]=$PAIRS [bystander]=$PAIRS [floor]=$PAIRS [allocscope]=$PAIRS
+	[entry]=$ENTRY_PAIRS)
 declare -A MODE_DESC=(
 	[untraced]="no tracer"
+	[bystander]="allocscope tracing another process that uses the same libc"
 	[floor]="empty programs at the tool's probe places"
 	[allocscope]="the tool"
 	[entry]="empty programs, every probe at function entry"
@@ -70,6 +73,7 @@ wait_for()
 run_mode()
 {
 	local mode=$1 round=$2 pairs=${MODE_PAIRS[$1]} args=${MODE_ARGS[$1]} fifo fd tw tpid sw spid rc
+	local traced
 	local log=$TMP/$mode.$round
 	fifo=$log.in
 	mkfifo "$fifo"
@@ -80,14 +84,20 @@ run_mode()
 	wait_for "$log.target" '^pid [0-9]+$' 10 || die "bench_target did not start"
 	tpid=$(sed -n 's/^pid //p' "$log.target")
 	if [ "$args" != - ]; then
+		traced=$tpid
+		if [ "$mode" = bystander ]; then
+			sleep 900 &
+			PIDS+=("$!")
+			traced=$!
+		fi
 		# A long interval: no report is printed while the loop is timed.
 		# shellcheck disable=SC2086
-		timeout -k 5 900 "$ALLOCSCOPE" -p "$tpid" -i 3600 $args >"$log.out" 2>"$log.err" \
-			</dev/null &
+		timeout -k 5 900 "$ALLOCSCOPE" -p "$traced" -i 3600 $args >"$log.out" \
+			2>"$log.err" </dev/null &
 		sw=$!
 		PIDS+=("$sw")
-		wait_for "$log.err" "tracing pid $tpid\\b" 60 ||
-			{ cat "$log.err" >&2; die "allocscope $args: no 'tracing pid $tpid'"; }
+		wait_for "$log.err" "tracing pid $traced\\b" 60 ||
+			{ cat "$log.err" >&2; die "allocscope $args: no 'tracing pid $traced'"; }
 		spid=$(pgrep -P "$sw" | head -1)
 	fi
 	echo go >&"$fd"
@@ -142,7 +152,9 @@ for mode in "${MODES[@]}"; do
 			"${MODE_DESC[$mode]}"
 	else
 		args=${MODE_ARGS[$mode]}
-		printf '  %-10s %s -p PID -i 3600%s   (%s)\n' "$mode" "$ALLOCSCOPE" \
+		who=PID
+		[ "$mode" = bystander ] && who="\$(pgrep -n sleep)"
+		printf '  %-10s %s -p %s -i 3600%s   (%s)\n' "$mode" "$ALLOCSCOPE" "$who" \
 			"${args:+ $args}" "${MODE_DESC[$mode]}"
 	fi
 done
