@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The allocator a target really uses is the one traced: jemalloc and tcmalloc preloaded,
-# and a private copy of libc (another inode, as in a container) deleted after start.
+# a private copy of libc (another inode, as in a container) deleted after start, and the
+# malloc linked into a static executable.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -10,12 +11,12 @@ LIBDIR=/usr/lib/x86_64-linux-gnu
 SCENARIOS=(leak_malloc leak_calloc grow_realloc leak_memalign churn)
 
 # run_case LABEL MODULE ENV...: runs the scenarios under allocscope and checks exact
-# numbers, with frame 0 in MODULE.
+# numbers, with frame 0 in MODULE. BIN overrides the target program.
 run_case()
 {
 	local label=$1 module=$2 pid out s
 	shift 2
-	start_target "$label" env "$@" "$TARGET_DIR/alloc_target" "${SCENARIOS[@]}"
+	start_target "$label" env "$@" "${BIN:-$TARGET_DIR/alloc_target}" "${SCENARIOS[@]}"
 	pid=${T_PID[$label]}
 	[ -n "$AFTER_START" ] && eval "$AFTER_START"
 	start_tool "$label" -p "$pid" "${JSON_ARGS[@]}"
@@ -62,4 +63,12 @@ mkdir -p "$TMP/privlib"
 cp "$LIBDIR/libc.so.6" "$TMP/privlib/libc.so.6"
 AFTER_START='rm -f "$TMP/privlib/libc.so.6"' \
 	run_case private_libc libc.so.6 LD_LIBRARY_PATH="$TMP/privlib"
+
+# Statically linked: the executable itself defines malloc and free.
+if cc -static -O2 -g -fomit-frame-pointer -pthread "$ROOT/tests/targets/alloc_target.c" \
+	-o "$TMP/alloc_static" 2>"$TMP/static.err"; then
+	BIN=$TMP/alloc_static AFTER_START="" run_case static alloc_static PATH="$PATH"
+else
+	fail "cannot link a static alloc_target: $(grep -m1 error "$TMP/static.err")"
+fi
 finish
