@@ -28,7 +28,7 @@ CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing
 LDLIBS := -lbpf -lelf -lz -lcapstone -lstdc++ $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
-USER_MODULES := opts procmaps elfobj symtab syms report placement probes targets collect tracer
+USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets collect tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
@@ -37,7 +37,7 @@ UNIT_TESTS := opts procmaps syms report placement probes
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
-test_report_OBJS := report
+test_report_OBJS := report report_json
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj placement
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "report.h"
 
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
@@ -49,6 +50,11 @@ static const char *const drop_labels[DROP_COUNT] = {
 #undef AS_DROP_LABEL
 };
 
+const char *report__drop_label(enum drop_reason r)
+{
+	return r < DROP_COUNT ? drop_labels[r] : "?";
+}
+
 struct report *report__new(enum report_sort sort, unsigned int top)
 {
 	struct report *r;
@@ -79,18 +85,11 @@ void report__free(struct report *r)
 /* Grows *arr to hold at least n elements of size sz; 0 or -ENOMEM. */
 static int reserve(void **arr, size_t *cap, size_t n, size_t sz)
 {
-	size_t ncap = *cap ? *cap : 64;
-	void *p;
+	void *p = array_grow(*arr, cap, n, sz);
 
-	if (n <= *cap)
-		return 0;
-	while (ncap < n)
-		ncap *= 2;
-	p = reallocarray(*arr, ncap, sz);
 	if (!p)
 		return -ENOMEM;
 	*arr = p;
-	*cap = ncap;
 	return 0;
 }
 
@@ -487,157 +486,4 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 		"PROCESS");
 	for (i = 0; i < nrows; i++)
 		print_text_row(f, i + 1, &rows[i]);
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * JSON text must be UTF-8, and comm is whatever bytes the process chose. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	__u32 cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* A JSON string of at most n bytes of s; invalid UTF-8 becomes U+FFFD. */
-static void json_str(FILE *f, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i, len;
-
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	n = strnlen(s, n);
-	fputc('"', f);
-	for (i = 0; i < n; i += len) {
-		len = utf8_len(p + i, n - i);
-		if (!len) {
-			fputs("\\ufffd", f);
-			len = 1;
-		} else if (p[i] == '"' || p[i] == '\\') {
-			fprintf(f, "\\%c", p[i]);
-		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			fprintf(f, "\\u%04x", p[i]);
-		} else {
-			fwrite(p + i, 1, len, f);
-		}
-	}
-	fputc('"', f);
-}
-
-/* Three decimals without printf's %f, which follows LC_NUMERIC and would
- * write "2,500" under a locale with a decimal comma. */
-static void json_num(FILE *f, double v)
-{
-	long long m;
-
-	if (!isfinite(v)) {
-		fputs("null", f);
-		return;
-	}
-	if (v >= 9e15 || v <= -9e15) {
-		fprintf(f, "%.0f", v);
-		return;
-	}
-	m = (long long)((v < 0 ? -v : v) * 1000 + 0.5);
-	fprintf(f, "%s%lld.%03lld", v < 0 && m ? "-" : "", m / 1000, m % 1000);
-}
-
-static void json_frames(FILE *f, const struct report_row *row)
-{
-	size_t i;
-
-	fputs("\"frames\":[", f);
-	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++) {
-		const struct sym_frame *fr = &row->frames[i];
-
-		fprintf(f, "%s{\"addr\":\"0x%llx\",\"symbol\":", i ? "," : "",
-			(unsigned long long)fr->addr);
-		json_str(f, fr->symbol, SIZE_MAX);
-		fprintf(f, ",\"offset\":%llu,\"module\":", (unsigned long long)fr->offset);
-		json_str(f, fr->module, SIZE_MAX);
-		fputc('}', f);
-	}
-	fputc(']', f);
-}
-
-static void json_site(FILE *f, const struct report_row *row)
-{
-	fprintf(f, "{\"pid\":%u,\"comm\":", row->site.pid);
-	json_str(f, row->site.comm, sizeof(row->site.comm));
-	fprintf(f, ",\"exited\":%s,\"live_bytes\":%lld,\"live_objects\":%lld,\"growth_bytes\":%lld",
-		row->site.exited ? "true" : "false", (long long)row->live_bytes,
-		(long long)row->live_objects, (long long)row->growth_bytes);
-	fputs(",\"growth_rate\":", f);
-	json_num(f, row->growth_rate);
-	fprintf(f, ",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,",
-		(unsigned long long)row->allocs, (unsigned long long)row->frees,
-		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes);
-	json_frames(f, row);
-	fputc('}', f);
-}
-
-void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
-			size_t nrows)
-{
-	const struct {
-		const char *key;
-		double v;
-	} rates[] = {
-		{"alloc_rate", hdr->alloc_rate},
-		{"free_rate", hdr->free_rate},
-		{"alloc_bytes_rate", hdr->alloc_bytes_rate},
-		{"free_bytes_rate", hdr->free_bytes_rate},
-	};
-	time_t t = (time_t)hdr->time;
-	char when[32] = "";
-	struct tm tm;
-	size_t i;
-
-	if (gmtime_r(&t, &tm))
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "{\"time\":\"%s\",\"interval_s\":", when);
-	json_num(f, hdr->interval_s);
-	fprintf(f, ",\"final\":%s,\"targets\":", hdr->final ? "true" : "false");
-	json_str(f, hdr->targets, SIZE_MAX);
-	fprintf(f, ",\"live_bytes\":%lld,\"live_change\":%lld", (long long)hdr->live_bytes,
-		(long long)hdr->live_change);
-	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
-		fprintf(f, ",\"%s\":", rates[i].key);
-		json_num(f, rates[i].v);
-	}
-	fprintf(f, ",\"nsites\":%zu,\"drops\":{", hdr->nsites);
-	for (i = 0; i < DROP_COUNT; i++)
-		fprintf(f, "%s\"%s\":%llu", i ? "," : "", drop_labels[i],
-			(unsigned long long)hdr->drops[i]);
-	fputs("},\"sites\":[", f);
-	for (i = 0; i < nrows; i++) {
-		if (i)
-			fputc(',', f);
-		json_site(f, &rows[i]);
-	}
-	fputs("]}\n", f);
 }

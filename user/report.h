@@ -78,6 +78,9 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
 			size_t nrows);
 
+/* The counter's name in reports ("live_full", ...). */
+const char *report__drop_label(enum drop_reason r);
+
 /* "1.5 KiB", "12.0 MiB", "512 B": base 1024, one decimal above 1 KiB. */
 void report__fmt_bytes(char *buf, size_t len, double bytes);
 
