@@ -5,8 +5,8 @@
 
 #include <stdlib.h>
 
-/* buf with room for need elements of elem bytes (maybe moved; capacity
- * doubles from 16), or NULL with buf and *cap intact. */
+/* buf with room for need (>= 1) elements of elem bytes (maybe moved;
+ * capacity doubles from 16), or NULL with buf and *cap intact. */
 static inline void *array_grow(void *buf, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap = *cap ? *cap : 16;

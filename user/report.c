@@ -85,8 +85,11 @@ void report__free(struct report *r)
 /* Grows *arr to hold at least n elements of size sz; 0 or -ENOMEM. */
 static int reserve(void **arr, size_t *cap, size_t n, size_t sz)
 {
-	void *p = array_grow(*arr, cap, n, sz);
+	void *p;
 
+	if (n <= *cap)
+		return 0; /* also n == 0 with nothing allocated yet */
+	p = array_grow(*arr, cap, n, sz);
 	if (!p)
 		return -ENOMEM;
 	*arr = p;

@@ -152,6 +152,26 @@ static void test_first_snapshot(void **state)
 	report__free(r);
 }
 
+/* Before anything was allocated: a fresh report with no site at all is
+ * still a report (nothing to rank, nothing allocated), not an error. */
+static void test_empty_first_report(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_header hdr = {.interval_s = 1.0};
+	struct report_row *rows = NULL;
+	size_t n = 99;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(report__finish(r, &hdr, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(hdr.nsites, 0);
+	assert_int_equal(hdr.live_bytes, 0);
+	assert_int_equal(report__finish(r, &hdr, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	report__free(r);
+}
+
 static void test_deltas_across_snapshots(void **state)
 {
 	struct report *r = report__new(SORT_GROWTH, 10);
@@ -761,6 +781,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt_bytes),
 		cmocka_unit_test(test_first_snapshot),
+		cmocka_unit_test(test_empty_first_report),
 		cmocka_unit_test(test_deltas_across_snapshots),
 		cmocka_unit_test(test_key_includes_pid),
 		cmocka_unit_test(test_counter_restart),
