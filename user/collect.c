@@ -10,15 +10,19 @@
 #include "array.h"
 #include "collect.h"
 
-int collect__load_syms(struct collector *c, __u32 pid)
+/* (Re)reads pid's mappings, opening its files through its own root. */
+static int snapshot_pid(struct collector *c, __u32 pid)
 {
 	char maps[64], root[64];
 
-	if (syms__has_pid(c->syms, pid))
-		return 0;
 	snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
 	snprintf(root, sizeof(root), "/proc/%u/root", pid);
 	return syms__load_pid(c->syms, pid, maps, root);
+}
+
+int collect__load_syms(struct collector *c, __u32 pid)
+{
+	return syms__has_pid(c->syms, pid) ? 0 : snapshot_pid(c, pid);
 }
 
 static int read_sites(struct collector *c)
@@ -66,12 +70,8 @@ static void symbolize(struct collector *c, struct report_row *row)
 
 		/* A library loaded after the snapshot: re-read the mappings once. */
 		if (err == -ENOENT && !reloaded && !row->site.exited) {
-			char maps[64], root[64];
-
 			reloaded = true;
-			snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
-			snprintf(root, sizeof(root), "/proc/%u/root", pid);
-			if (!syms__load_pid(c->syms, pid, maps, root))
+			if (!snapshot_pid(c, pid))
 				err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
 		}
 		/* Past the immediate caller, an address outside any mapped
