@@ -133,6 +133,11 @@ static __always_inline __u32 take_slot(void)
 
 	if (bpf_map_pop_elem(&free_slots, &slot) == 0)
 		return slot;
+	/* Bump only while slots remain: bumping on every attempt once the
+	 * table is full would wrap the counter and hand out live slots again.
+	 * Racing CPUs overshoot by at most their number, far from a wrap. */
+	if (next_slot >= AS_SITES_MAX)
+		return AS_SITES_MAX;
 	slot = __sync_fetch_and_add(&next_slot, 1);
 	return slot < AS_SITES_MAX ? slot : AS_SITES_MAX;
 }
