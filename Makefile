@@ -25,31 +25,36 @@ BPF_CFLAGS := -g -O2 -Wall -Werror=undef -target bpf -mcpu=v3 -D__TARGET_ARCH_$(
 	-Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) $(EXTRA_CFLAGS)
-LDLIBS := -lbpf -lelf -lz -lcapstone -lstdc++ $(EXTRA_LDFLAGS)
+LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
-USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets collect tracer
+USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets \
+	collect cfi unwtab unwind tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement probes
+UNIT_TESTS := opts procmaps syms report placement probes cfi
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
 test_report_OBJS := report report_json
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj placement
+test_cfi_OBJS := cfi elfobj
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
-	$(FIXTURES)/symfix.stripped $(FIXTURES)/symfix.debug
+	$(FIXTURES)/symfix.stripped $(FIXTURES)/symfix.debug $(FIXTURES)/cfifix \
+	$(FIXTURES)/libcfirules.so $(FIXTURES)/libcfirules_far.so $(FIXTURES)/libcfirules_dbg.so \
+	$(FIXTURES)/libcfirules_dbg.debug $(FIXTURES)/libcfirules_dbg.stripped
 
 # Target programs for integration tests and the benchmark: built -O2 without
 # frame pointers (as distributions build) and -O0 with them.
-TARGETS := alloc_target bench_target
+TARGETS := alloc_target bench_target deep_target
 TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
-	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so
+	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
+	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/cache_target
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -110,10 +115,42 @@ $(FIXTURES)/symfix.stripped: $(FIXTURES)/symfix $(FIXTURES)/symfix.debug
 	$(call msg,OBJCOPY,$@)
 	$(Q)objcopy --strip-all --add-gnu-debuglink=$(FIXTURES)/symfix.debug $< $@
 
+# Unwind-table fixtures: a -O2 program without frame pointers (rbp-based,
+# rsp-based and > 32 KiB frames, lazy-binding PLT), and hand-written CFI in
+# .eh_frame, at addresses beyond 32 bits, and in .debug_frame: in the file,
+# then only in a compressed separate debug file.
+$(FIXTURES)/cfifix: tests/unit/fixtures/cfifix.c | $(FIXTURES)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -fasynchronous-unwind-tables -fno-stack-clash-protection \
+		-fcf-protection=none -Wl,-z,lazy $< -o $@
+$(FIXTURES)/libcfirules.so: tests/unit/fixtures/cfi_rules.S | $(FIXTURES)
+	$(call msg,AS,$@)
+	$(Q)$(CC) -shared -nostdlib $< -o $@
+$(FIXTURES)/libcfirules_far.so: tests/unit/fixtures/cfi_rules.S | $(FIXTURES)
+	$(call msg,AS,$@)
+	$(Q)$(CC) -shared -nostdlib -Wl,-Ttext-segment=0x100000000 $< -o $@
+$(FIXTURES)/libcfirules_dbg.so: tests/unit/fixtures/cfi_rules.S | $(FIXTURES)
+	$(call msg,AS,$@)
+	$(Q)$(CC) -shared -nostdlib -DDEBUG_FRAME $< -o $@
+$(FIXTURES)/libcfirules_dbg.debug: $(FIXTURES)/libcfirules_dbg.so
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --only-keep-debug --compress-debug-sections=zlib-gabi $< $@
+$(FIXTURES)/libcfirules_dbg.stripped: $(FIXTURES)/libcfirules_dbg.so
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --strip-debug $< $@
+
 # Target programs
 $(OUTPUT)/targets/libtarget_dl.so: tests/targets/target_dl.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
+$(OUTPUT)/targets/libdeep_dl.so: tests/targets/deep_dl.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
+$(OUTPUT)/targets/deep_target $(OUTPUT)/targets/deep_target_fp: tests/targets/target_io.h
+$(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
+		| $(OUTPUT)/targets
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(TARGET_NOFP_CFLAGS) $< -o $@
 $(OUTPUT)/targets/%_fp: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_FP_CFLAGS) $< -ldl -o $@
@@ -146,6 +183,16 @@ test: deps
 .PHONY: bench
 bench: all
 	$(Q)scripts/bench.sh
+
+# Tools: cfi_bench times unwind-table builds (scripts/bench.sh quotes it).
+TOOLS := $(OUTPUT)/tools/cfi_bench
+.PHONY: tools
+tools: $(TOOLS)
+$(OUTPUT)/tools:
+	$(Q)mkdir -p $@
+$(OUTPUT)/tools/cfi_bench: tests/bench/cfi_bench.c $(OUTPUT)/user/cfi.o | $(OUTPUT)/tools
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $^ $(LDLIBS) -o $@
 
 .PHONY: vmlinux
 vmlinux:

@@ -7,7 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "allocscope.h"
-#include "stack.bpf.h"
+#include "unwind.bpf.h"
 
 #define E2BIG  7
 #define EEXIST 17
@@ -78,13 +78,6 @@ struct {
 } procs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stack_trace);
-} scratch SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } events SEC(".maps");
@@ -110,18 +103,16 @@ static __always_inline void notify(enum task_event_type type, __u32 tgid)
 }
 
 /* Takes the stack into the per-CPU scratch and returns its id, 0 on failure. */
-static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 fn_start,
+static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __u64 fn_start,
 					struct stack_trace **out)
 {
-	__u32 zero = 0;
-	struct stack_trace *st = bpf_map_lookup_elem(&scratch, &zero);
+	bool rescan;
+	struct stack_trace *st = capture_stack(ctx, tgid, fn_start, &rescan);
 
 	if (!st)
 		return 0;
-	if (!capture_stack(ctx, fn_start, st)) {
-		count_drop(DROP_STACK_FAULT);
-		return 0;
-	}
+	if (rescan)
+		notify(TASK_EV_RESCAN, tgid);
 	*out = st;
 	return hash_stack(st);
 }
@@ -381,7 +372,7 @@ int alloc_exit(struct pt_regs *ctx)
 	}
 	if (addr && in.size >= min_size && in.size <= max_size) {
 		struct stack_trace *st = NULL;
-		__u64 stack_id = take_stack(ctx, in.fn_start, &st);
+		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, &st);
 
 		if (stack_id && st)
 			track_block(tgid, addr, in.size, stack_id, st);
@@ -446,6 +437,7 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	struct purge_ctx pc = {.tgid = task->tgid};
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	bpf_map_delete_elem(&unw_procs, &pc.tgid);
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
 		return 0;
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
@@ -464,6 +456,8 @@ int BPF_PROG(proc_exec, struct task_struct *task)
 
 	if (in)
 		in->sp = 0;
+	/* The old image's mappings are gone; the loader sends the new ones. */
+	bpf_map_delete_elem(&unw_procs, &pc.tgid);
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
 		return 0;
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);

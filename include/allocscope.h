@@ -8,9 +8,12 @@
 #include <linux/types.h>
 #endif
 
-/* Frames kept per stack: [0] is the allocator function, [1] its caller. */
-#define AS_MAX_FRAMES 32
-#define AS_COMM_LEN   16
+/* Frames kept per stack: [0] is the allocator function, [1] its caller's
+ * return address, then one return address per frame further out. */
+#define AS_MAX_FRAMES	 128
+#define AS_DEPTH_DEFAULT 64 /* return addresses walked by default */
+#define AS_DEPTH_MAX	 (AS_MAX_FRAMES - 1)
+#define AS_COMM_LEN	 16
 
 /* Default table sizes; the loader may resize them before load. */
 #define AS_LIVE_MAX   (1 << 20)
@@ -63,7 +66,6 @@ enum alloc_shape {
 	X(LIVE_FULL, "live_full")	      /* live table full: allocation not tracked */        \
 	X(SITE_FULL, "site_full")	      /* site table full: allocation not counted */        \
 	X(STACK_FULL, "stack_full")	      /* stack table full: site has no stack */            \
-	X(STACK_FAULT, "stack_fault")	      /* caller's return address unreadable */             \
 	X(INFLIGHT_FULL, "inflight_full")     /* no room to remember a call in flight */           \
 	X(MISSING_ENTRY, "missing_entry")     /* return seen without its entry */                  \
 	X(STALE_ENTRY, "stale_entry")	      /* entry whose return never came */                  \
@@ -130,6 +132,7 @@ enum task_event_type {
 	TASK_EV_EXIT = 1,
 	TASK_EV_EXEC = 2,
 	TASK_EV_FIRST_SITE = 3, /* first site of a process nobody attached to (whole system) */
+	TASK_EV_RESCAN = 4,	/* a stack reached code outside the known mappings */
 };
 
 /* Ring-buffer record: a traced process appeared, exited or replaced its image. */
@@ -139,6 +142,78 @@ struct task_event {
 	char comm[AS_COMM_LEN];
 };
 
+/* Why a stack walk ended before the outermost frame. X(enum suffix, label). */
+#define AS_UNWIND_STOPS(X)                                                                         \
+	X(NO_MAPPING, "no_mapping")   /* pc outside every known executable mapping */              \
+	X(NO_CFI, "no_cfi")	      /* no unwind row covers pc */                                \
+	X(UNSUPPORTED, "unsupported") /* a CFA or register rule the walker cannot follow */        \
+	X(READ_FAULT, "read_fault")   /* the stack could not be read */                            \
+	X(BAD_FRAME, "bad_frame")     /* the caller's frame is not above the callee's */           \
+	X(DEPTH_CAP, "depth_cap")     /* more frames than the depth limit */
+
+#define AS_ENUM_STOP(id, label) UNWIND_STOP_##id,
+/* clang-format off */
+enum unwind_stop {
+	AS_UNWIND_STOPS(AS_ENUM_STOP)
+	UNWIND_STOP_COUNT,
+};
+/* clang-format on */
+#undef AS_ENUM_STOP
+
+/* One unwind row: from pc (an address in the file's own ELF address space)
+ * up to the next row's pc, how to find the caller's frame. x86-64 only. */
+enum unw_cfa {
+	UNW_CFA_NONE = 0,  /* no CFI covers these addresses: stop (NO_CFI) */
+	UNW_CFA_RSP = 1,   /* CFA = rsp + cfa_off */
+	UNW_CFA_RBP = 2,   /* CFA = rbp + cfa_off */
+	UNW_CFA_RSP8 = 3,  /* CFA = rsp + 8 * cfa_off (frames of 32 KiB and more) */
+	UNW_CFA_PLT = 4,   /* CFA = rsp + 8 + ((pc & 15) >= cfa_off ? 8 : 0): a PLT entry */
+	UNW_CFA_END = 5,   /* return address undefined: the outermost frame */
+	UNW_CFA_UNSUP = 6, /* a rule the walker cannot follow: stop (UNSUPPORTED) */
+};
+
+enum unw_rbp {
+	UNW_RBP_SAME = 0,  /* the caller's rbp is the current rbp */
+	UNW_RBP_CFA = 1,   /* the caller's rbp is saved at CFA + 8 * rbp_off8 */
+	UNW_RBP_UNDEF = 2, /* the caller's rbp is unknown (walker sets 0) */
+};
+
+/* The return address is always at CFA - 8 (other rules compile to UNSUP). */
+struct unw_row {
+	__u32 pc;
+	__s16 cfa_off;
+	__u8 kind; /* enum unw_cfa | enum unw_rbp << 4 */
+	__s8 rbp_off8;
+};
+
+#define UNW_ROW_CFA(r)	       ((r)->kind & 0xf)
+#define UNW_ROW_RBP(r)	       ((r)->kind >> 4)
+#define UNW_ROW_KIND(cfa, rbp) ((__u8)((cfa) | ((rbp) << 4)))
+
+/* Unwind tables: rows of one file each, in an array of maps. */
+#define AS_UNW_TABLES	4096
+#define AS_UNW_NO_TABLE 0xffffffffu /* mapping without CFI: frame-pointer rule */
+/* Executable mappings per process the walker knows. */
+#define AS_UNW_MAPPINGS 256
+
+struct unw_mapping {
+	__u64 start;
+	__u64 end;
+	__u64 bias;  /* address in the process - address in the file */
+	__u32 table; /* index in unwind_tables, or AS_UNW_NO_TABLE */
+	__u32 nrows;
+};
+
+/* unw_procs: tgid -> its executable mappings, sorted by start. */
+struct unw_proc {
+	__u64 rescan_after_ns; /* no new rescan request before this time */
+	__u32 nr;
+	__u32 pad;
+	struct unw_mapping maps[AS_UNW_MAPPINGS];
+};
+
+_Static_assert(sizeof(struct unw_row) == 8, "unw_row layout");
+_Static_assert(sizeof(struct unw_mapping) == 32, "unw_mapping layout");
 _Static_assert(sizeof(struct task_event) == 24, "task_event layout");
 _Static_assert(sizeof(struct stack_trace) == 8 * AS_MAX_FRAMES + 8, "stack_trace layout");
 

@@ -106,8 +106,8 @@ static int push_id(__u64 **ids, size_t *nr, size_t *cap, __u64 id)
 static void collect_stacks(struct collector *c)
 {
 	struct site_key key, next, *prev = NULL;
-	__u64 id, nid, *prev_id = NULL, *refs = NULL, *cand = NULL;
-	size_t nrefs = 0, refcap = 0, ncand = 0, candcap = 0;
+	__u64 id, nid, *prev_id = NULL, *refs = NULL, *cand = NULL, *doomed = NULL;
+	size_t nrefs = 0, refcap = 0, ncand = 0, candcap = 0, ndoomed = 0, doomcap = 0;
 
 	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
 		key = next;
@@ -119,15 +119,19 @@ static void collect_stacks(struct collector *c)
 	while (bpf_map_get_next_key(c->stacks_fd, prev_id, &nid) == 0) {
 		id = nid;
 		if (!bsearch(&id, refs, nrefs, sizeof(*refs), cmp_u64)) {
+			/* Deleted after the walk: deleting the predecessor
+			 * would restart it from the first key. */
 			if (bsearch(&id, c->unreferenced, c->nunreferenced, sizeof(id), cmp_u64)) {
-				if (!bpf_map_delete_elem(c->stacks_fd, &id))
-					continue; /* continue from the same predecessor */
+				if (push_id(&doomed, &ndoomed, &doomcap, id))
+					goto cleanup;
 			} else if (push_id(&cand, &ncand, &candcap, id)) {
 				goto cleanup;
 			}
 		}
 		prev_id = &id;
 	}
+	for (size_t i = 0; i < ndoomed; i++)
+		bpf_map_delete_elem(c->stacks_fd, &doomed[i]);
 	qsort(cand, ncand, sizeof(*cand), cmp_u64);
 	free(c->unreferenced);
 	c->unreferenced = cand;
@@ -137,6 +141,7 @@ static void collect_stacks(struct collector *c)
 cleanup:
 	free(refs);
 	free(cand);
+	free(doomed);
 }
 
 void collect__free(struct collector *c)
@@ -150,21 +155,33 @@ void collect__free(struct collector *c)
  * processes' snapshots. */
 static void forget_exited(struct collector *c)
 {
-	struct site_key key, next, *prev = NULL;
+	struct site_key key, next, *prev = NULL, *doomed = NULL, *grown;
+	size_t ndoomed = 0, cap = 0;
 	struct proc_entry *p;
 	__u32 slot;
 
+	/* Collect first, then delete: a walk that deletes as it goes restarts
+	 * from the first key each time, quadratic in the number of sites. */
 	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
 		key = next;
+		prev = &key;
 		p = targets__find(c->procs, key.tgid);
-		if (p && p->exited && !bpf_map_lookup_elem(c->sites_fd, &key, &slot) &&
-		    !bpf_map_delete_elem(c->sites_fd, &key)) {
+		if (!p || !p->exited)
+			continue;
+		grown = array_grow(doomed, &cap, ndoomed + 1, sizeof(*doomed));
+		if (!grown)
+			break;
+		doomed = grown;
+		doomed[ndoomed++] = key;
+	}
+	for (size_t i = 0; i < ndoomed; i++) {
+		if (!bpf_map_lookup_elem(c->sites_fd, &doomed[i], &slot) &&
+		    !bpf_map_delete_elem(c->sites_fd, &doomed[i])) {
 			bpf_map_update_elem(c->free_slots_fd, NULL, &slot, BPF_ANY);
 			c->stale_stacks = true;
-			continue; /* restart-safe: next lookup from the same prev */
 		}
-		prev = &key;
 	}
+	free(doomed);
 	for (size_t i = 0; i < c->procs->nr;) {
 		p = &c->procs->procs[i];
 		if (p->exited) {

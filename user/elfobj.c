@@ -102,6 +102,11 @@ bool elfobj__is_dyn(const struct elfobj *o)
 	return o->type == ET_DYN;
 }
 
+int elfobj__fd(const struct elfobj *o)
+{
+	return o->fd;
+}
+
 size_t elfobj__segments(const struct elfobj *o, const struct elf_seg **segs)
 {
 	*segs = o->segs;

@@ -31,6 +31,8 @@ struct elf_seg {
 /* NULL and errno set on failure (ENOENT, ENOEXEC for non-ELF, ...). */
 struct elfobj *elfobj__open(const char *path);
 void elfobj__close(struct elfobj *o);
+/* The open file, e.g. for libdw; owned by o. */
+int elfobj__fd(const struct elfobj *o);
 /* ET_DYN (PIE or shared object) vs ET_EXEC. */
 bool elfobj__is_dyn(const struct elfobj *o);
 /* Lowest PT_LOAD p_vaddr - p_offset pair, for load-bias computation:

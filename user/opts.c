@@ -35,6 +35,8 @@ enum {
 	OPT_PROBE_MODE,
 	OPT_PLACEMENT,
 	OPT_ATTACH,
+	OPT_MAX_DEPTH,
+	OPT_UNWIND,
 	OPT_USAGE,
 };
 
@@ -50,6 +52,8 @@ static const struct config defaults = {
 	.probe_mode = PROBE_MODE_FULL,
 	.placement = PLACEMENT_AUTO,
 	.live_max = AS_LIVE_MAX,
+	.max_depth = AS_DEPTH_DEFAULT,
+	.unwind = UNWIND_CFI,
 };
 
 static const char doc[] =
@@ -117,6 +121,15 @@ static const struct argp_option options[] = {
 	{"max-live-blocks", OPT_LIVE_MAX, "N", 0,
 	 "Track up to N allocated blocks at once; blocks beyond are dropped and counted "
 	 "(1024-67108864, default 1048576)",
+	 GRP_TRACE},
+	{"max-depth", OPT_MAX_DEPTH, "N", 0,
+	 "Walk at most N callers above the allocator (1-127, default 64); deeper stacks are "
+	 "cut and counted as depth_cap",
+	 GRP_TRACE},
+	{"unwind", OPT_UNWIND, "HOW", 0,
+	 "'cfi' (default) unwinds with each binary's call frame information, so stacks are "
+	 "whole without frame pointers; 'fp' follows frame pointers only (cheaper, but code "
+	 "built without them shows only the allocator's caller)",
 	 GRP_TRACE},
 	{"verbose", 'v', NULL, 0,
 	 "Show setup details, probe placement, drop counters and libbpf debug messages; "
@@ -314,6 +327,7 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 	static const char *const modes[] = {"full", "noop", NULL};
 	static const char *const places[] = {"auto", "entry", NULL};
 	static const char *const attaches[] = {"auto", "perf", NULL};
+	static const char *const unwinds[] = {"cfi", "fp", NULL};
 	struct config *cfg = ctx->cfg;
 	int i;
 
@@ -342,6 +356,11 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 		if ((i = parse_choice(ctx, "attach", arg, attaches, "auto or perf")) < 0)
 			return EINVAL;
 		cfg->attach = i;
+		return 0;
+	case OPT_UNWIND:
+		if ((i = parse_choice(ctx, "unwind", arg, unwinds, "cfi or fp")) < 0)
+			return EINVAL;
+		cfg->unwind = i;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -409,6 +428,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if ((e = parse_count(ctx, "max-live-blocks", arg, LIVE_MIN, LIVE_LIMIT, true, &v)))
 			return e;
 		cfg->live_max = v;
+		return 0;
+	case OPT_MAX_DEPTH:
+		if ((e = parse_count(ctx, "max-depth", arg, 1, AS_DEPTH_MAX, false, &v)))
+			return e;
+		cfg->max_depth = v;
 		return 0;
 	case OPT_MIN_SIZE:
 		return parse_size(ctx, "min-size", arg, &cfg->min_size);

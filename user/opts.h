@@ -36,6 +36,11 @@ enum placement_mode {
 	PLACEMENT_ENTRY, /* always the function's first instruction */
 };
 
+enum unwind_mode {
+	UNWIND_CFI, /* CFI tables: whole stacks without frame pointers */
+	UNWIND_FP,  /* frame pointers only: cheaper, short stacks for most binaries */
+};
+
 #define MAX_PIDS 1024
 
 struct config {
@@ -56,6 +61,8 @@ struct config {
 	enum placement_mode placement; /* --placement auto|entry */
 	enum attach_mode attach;       /* --attach auto|perf */
 	__u32 live_max;		       /* --max-live-blocks, default AS_LIVE_MAX */
+	__u32 max_depth;	       /* --max-depth, default AS_DEPTH_DEFAULT */
+	enum unwind_mode unwind;       /* --unwind cfi|fp */
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.

@@ -50,9 +50,20 @@ static const char *const drop_labels[DROP_COUNT] = {
 #undef AS_DROP_LABEL
 };
 
+static const char *const stop_labels[UNWIND_STOP_COUNT] = {
+#define AS_STOP_LABEL(id, label) [UNWIND_STOP_##id] = label,
+	AS_UNWIND_STOPS(AS_STOP_LABEL)
+#undef AS_STOP_LABEL
+};
+
 const char *report__drop_label(enum drop_reason r)
 {
 	return r < DROP_COUNT ? drop_labels[r] : "?";
+}
+
+const char *report__stop_label(enum unwind_stop s)
+{
+	return s < UNWIND_STOP_COUNT ? stop_labels[s] : "?";
 }
 
 struct report *report__new(enum report_sort sort, unsigned int top)
@@ -392,24 +403,26 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 	fputc('\n', f);
 }
 
-static void print_drops(FILE *f, const __u64 *drops)
+/* "title: label N, label N" wrapped under 100 columns, or "title: none". */
+static void print_counters(FILE *f, const char *title, const __u64 *counts,
+			   const char *const *labels, int n_counts)
 {
-	size_t col;
+	size_t col, indent;
 	bool any = false;
 	int i;
 
-	col = fprintf(f, "drops:");
-	for (i = 0; i < DROP_COUNT; i++) {
+	col = indent = fprintf(f, "%s:", title);
+	for (i = 0; i < n_counts; i++) {
 		char item[64];
 		int n;
 
-		if (!drops[i])
+		if (!counts[i])
 			continue;
-		n = snprintf(item, sizeof(item), " %s %llu", drop_labels[i],
-			     (unsigned long long)drops[i]);
+		n = snprintf(item, sizeof(item), " %s %llu", labels[i],
+			     (unsigned long long)counts[i]);
 		if (any && col + 1 + n > TEXT_COLS) {
-			fputs(",\n      ", f);
-			col = 6;
+			fprintf(f, ",\n%*s", (int)indent, "");
+			col = indent;
 		} else if (any) {
 			fputc(',', f);
 			col++;
@@ -444,7 +457,8 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	/* two lines: with large values all of it on one line passes 100 columns */
 	fprintf(f, "live %s (%s)  sites %zu\n", live, change, hdr->nsites);
 	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
-	print_drops(f, hdr->drops);
+	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT);
+	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT);
 	fputc('\n', f);
 }
 

@@ -59,6 +59,7 @@ struct report_header {
 	size_t nsites;		 /* sites known in total */
 	bool final;		 /* the last report (Ctrl-C, --count, --duration) */
 	__u64 drops[DROP_COUNT]; /* cumulative, filled by the caller */
+	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
 };
 
 struct report;
@@ -80,6 +81,7 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 
 /* The counter's name in reports ("live_full", ...). */
 const char *report__drop_label(enum drop_reason r);
+const char *report__stop_label(enum unwind_stop s);
 
 /* "1.5 KiB", "12.0 MiB", "512 B": base 1024, one decimal above 1 KiB. */
 void report__fmt_bytes(char *buf, size_t len, double bytes);

@@ -152,6 +152,10 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 	for (i = 0; i < DROP_COUNT; i++)
 		fprintf(f, "%s\"%s\":%llu", i ? "," : "", report__drop_label(i),
 			(unsigned long long)hdr->drops[i]);
+	fputs("},\"truncated_stacks\":{", f);
+	for (i = 0; i < UNWIND_STOP_COUNT; i++)
+		fprintf(f, "%s\"%s\":%llu", i ? "," : "", report__stop_label(i),
+			(unsigned long long)hdr->stops[i]);
 	fputs("},\"sites\":[", f);
 	for (i = 0; i < nrows; i++) {
 		if (i)

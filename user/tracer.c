@@ -18,6 +18,7 @@
 #include "procmaps.h"
 #include "probes.h"
 #include "tracer.h"
+#include "unwind.h"
 
 /* How often --comm looks for new processes (reads every /proc/PID/comm), and
  * whole-system mode for new allocator objects (reads every /proc/PID/maps). */
@@ -42,12 +43,14 @@ struct tracer {
 	struct probe_progs progs;
 	struct proc_table procs;
 	struct collector coll;
+	struct unwinder *unwinder; /* NULL with --unwind fp */
 	struct plan_entry *plans;
 	size_t nplans;
 	struct attached_object *objs;
 	size_t nobjs;
 	FILE *out;
 	bool said_waiting;
+	bool starting; /* attaching to the targets named on the command line */
 	char desc[128];
 };
 
@@ -216,6 +219,9 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	}
 	e->attached = true;
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &pid, &one, BPF_ANY);
+	/* Targets named at start wait for their tables (no report is due yet),
+	 * so their first stacks are whole; later ones never hold up a report. */
+	unwinder__scan(t->unwinder, pid, t->starting);
 	collect__load_syms(&t->coll, pid);
 	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
 		nprobes, modules);
@@ -321,6 +327,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (ev->type == TASK_EV_FIRST_SITE) {
 		targets__get(&t->procs, ev->tgid);
 		collect__load_syms(&t->coll, ev->tgid);
+		if (!e || !e->attached)
+			unwinder__scan(t->unwinder, ev->tgid, false);
+		return 0;
+	}
+	if (ev->type == TASK_EV_RESCAN) {
+		/* New code (dlopen): build its tables. The report rereads the
+		 * mappings itself when it meets an address it cannot place. */
+		unwinder__scan(t->unwinder, ev->tgid, false);
 		return 0;
 	}
 	if (ev->type == TASK_EV_EXIT) {
@@ -331,6 +345,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (!strcmp(e->comm, "?"))
 			memcpy(e->comm, ev->comm, sizeof(e->comm));
 		e->exited = true;
+		unwinder__forget(t->unwinder, ev->tgid);
 		if (e->attached)
 			fprintf(stderr, "allocscope: pid %u (%s) exited\n", e->pid, e->comm);
 		probes__detach(&e->links);
@@ -339,6 +354,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	/* exec: the BPF side purged the old image's state; the new image may
 	 * use another allocator, so targets are planned again. */
 	syms__drop_pid(t->coll.syms, ev->tgid);
+	unwinder__forget(t->unwinder, ev->tgid);
 	t->coll.stale_stacks = true;
 	if (!e || !e->attached) {
 		if (e)
@@ -386,6 +402,8 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->min_size = cfg->min_size;
 	skel->rodata->max_size = cfg->max_size;
 	skel->rodata->self_tgid = getpid();
+	skel->rodata->max_depth = cfg->max_depth;
+	skel->rodata->unwind_cfi = cfg->unwind == UNWIND_CFI;
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
 	if (cfg->probe_mode == PROBE_MODE_NOOP)
 		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
@@ -423,6 +441,15 @@ static int load_bpf(struct tracer *t)
 	if (!t->rb) {
 		fprintf(stderr, "allocscope: failed to create ring buffer: %s\n", strerror(errno));
 		return EXIT_RUNTIME;
+	}
+	if (cfg->unwind == UNWIND_CFI) {
+		t->unwinder = unwinder__new(bpf_map__fd(skel->maps.unwind_tables),
+					    bpf_map__fd(skel->maps.unw_procs), verbose);
+		if (!t->unwinder) {
+			fprintf(stderr, "allocscope: failed to start the unwinder: %s\n",
+				strerror(errno));
+			return EXIT_RUNTIME;
+		}
 	}
 	return EXIT_OK;
 }
@@ -492,12 +519,14 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.counters_fd = bpf_map__fd(t->skel->maps.counters);
 	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
+	t->starting = true;
 	for (size_t i = 0; i < cfg->npids; i++) {
 		status = attach_pid(t, cfg->pids[i]);
 		if (status)
 			goto fail;
 	}
 	rescan(t);
+	t->starting = false;
 	*out = t;
 	return EXIT_OK;
 fail:
@@ -516,6 +545,7 @@ static int report(struct tracer *t, double interval_s, bool final)
 	describe_targets(t);
 	hdr.targets = t->desc;
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
+	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	return collect__report(&t->coll, &hdr);
 }
 
@@ -583,6 +613,7 @@ void tracer__close(struct tracer *t)
 	if (!t)
 		return;
 	targets__free(&t->procs);
+	unwinder__free(t->unwinder);
 	for (size_t i = 0; i < t->nobjs; i++)
 		probes__detach(&t->objs[i].links);
 	free(t->objs);

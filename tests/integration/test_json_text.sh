@@ -7,12 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 
 HEADER_KEYS="time interval_s final targets live_bytes live_change alloc_rate free_rate
-alloc_bytes_rate free_bytes_rate nsites drops sites"
+alloc_bytes_rate free_bytes_rate nsites drops truncated_stacks sites"
 SITE_KEYS="pid comm exited live_bytes live_objects growth_bytes growth_rate allocs frees
 alloc_bytes free_bytes frames"
 FRAME_KEYS="addr symbol offset module"
-DROP_KEYS="live_full site_full stack_full stack_fault inflight_full missing_entry stale_entry
+DROP_KEYS="live_full site_full stack_full inflight_full missing_entry stale_entry
 untracked_free event_lost calloc_overflow"
+STOP_KEYS="no_mapping no_cfi unsupported read_fault bad_frame depth_cap"
 
 pykeys()
 {
@@ -61,6 +62,13 @@ assert_json "json: every report has every header key" "$js" \
 	"[i for i, r in enumerate(reports) if not set([$(pykeys "$HEADER_KEYS")]) <= set(r)]" "[]"
 assert_json "json: drop counters" "$js" \
 	"[k for k in [$(pykeys "$DROP_KEYS")] if not isinstance(last['drops'].get(k), int)]" "[]"
+assert_json "json: no unknown drop counter" "$js" \
+	"sorted(set(last['drops']) - set([$(pykeys "$DROP_KEYS")]))" "[]"
+assert_json "json: truncated-stack counters" "$js" \
+	"[k for k in [$(pykeys "$STOP_KEYS")] if not isinstance(last['truncated_stacks'].get(k), int)]" \
+	"[]"
+assert_json "json: alloc_target's stacks all reach the outermost frame" "$js" \
+	"sum(last['truncated_stacks'].values())" 0
 assert_json "json: site keys" "$js" \
 	"[k for k in [$(pykeys "$SITE_KEYS")] for _, s in every_site() if k not in s][:5]" \
 	"[]"

@@ -228,6 +228,17 @@ static void want_live_min(struct config *c)
 	c->live_max = 1024;
 }
 
+static void want_depth(struct config *c)
+{
+	c->max_depth = 127;
+}
+
+static void want_fp(struct config *c)
+{
+	c->unwind = UNWIND_FP;
+	c->max_depth = 8;
+}
+
 static void want_output(struct config *c)
 {
 	c->output = "-x";
@@ -273,8 +284,12 @@ static const struct valid_case {
 	{"--attach=perf", want_perf},
 	{"--max-live-blocks 4M", want_live},
 	{"--max-live-blocks 1024", want_live_min},
+	{"--max-depth 127", want_depth},
+	{"--unwind fp --max-depth=8", want_fp},
 	{"-o -x", want_output}, /* a value may start with '-' */
-	{"--format text --probe-mode full --placement auto --attach auto", want_none},
+	{"--format text --probe-mode full --placement auto --attach auto --unwind cfi --max-depth "
+	 "64",
+	 want_none},
 };
 
 static void test_valid(void **state)
@@ -304,7 +319,11 @@ static const struct invalid_case {
 	{"--frob=1", "unknown option '--frob'"},
 	{"-x", "unknown option '-x'"},
 	{"-vx", "unknown option '-x'"},
-	{"--m 1", "option '--m' is ambiguous: --min-size, --max-size, --max-live-blocks"},
+	{"--m 1",
+	 "option '--m' is ambiguous: --min-size, --max-size, --max-live-blocks, --max-depth"},
+	{"--max-depth 0", "invalid --max-depth '0': expected a number from 1 to 127"},
+	{"--max-depth 128", "invalid --max-depth '128': expected a number from 1 to 127"},
+	{"--unwind dwarf", "invalid --unwind 'dwarf': expected cfi or fp"},
 	{"--pid", "option '--pid' needs a value (PID[,PID...])"},
 	{"-p", "option '-p' needs a value (PID[,PID...])"},
 	{"-v -i", "option '-i' needs a value (SECS)"},
@@ -425,7 +444,8 @@ static void test_help(void **state)
 		"--pid",       "--comm",    "--interval", "--count",	       "--duration",
 		"--top",       "--sort",    "--min-size", "--max-size",	       "--format",
 		"--output",    "--verbose", "--help",	  "--max-live-blocks", "--probe-mode",
-		"--placement", "--usage",   "--version",  "--attach",
+		"--placement", "--usage",   "--version",  "--attach",	       "--max-depth",
+		"--unwind",
 	};
 	static const char *const sections[] = {
 		"USAGE: allocscope [OPTIONS]",

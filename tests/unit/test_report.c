@@ -721,6 +721,8 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	snapshot(r, s1, 4, 10.0, hdr, rows, n);
 	snapshot(r, s2, 5, 10.0, hdr, rows, n);
 	hdr->drops[DROP_UNTRACKED_FREE] = 12;
+	hdr->stops[UNWIND_STOP_NO_MAPPING] = 2;
+	hdr->stops[UNWIND_STOP_DEPTH_CAP] = 7;
 
 	for (i = 0; i < *n; i++) {
 		const struct sym_frame *fr = NULL;

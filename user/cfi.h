@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Compiles one ELF file's call-frame information (.eh_frame or .debug_frame)
+ * into the sorted unwind rows the BPF walker binary-searches (struct unw_row). */
+#ifndef CFI_H
+#define CFI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "allocscope.h"
+
+struct cfi_stats {
+	size_t fdes;	      /* FDEs compiled (those covering executable segments) */
+	size_t rows;	      /* rows in the table, after merging */
+	size_t unsupported;   /* CFI rows (before merging) compiled to UNW_CFA_UNSUP */
+	size_t signal_frames; /* FDEs of signal trampolines (their rows are UNSUP) */
+};
+
+struct cfi_table {
+	struct unw_row *rows; /* sorted by pc, no two neighbours equal */
+	size_t nr;
+	struct cfi_stats stats;
+	bool from_debug_frame;
+};
+
+/* Compiles fd's .eh_frame (else .debug_frame of fd, else .debug_frame of
+ * debug_fd when >= 0) into rows sorted by pc: equal neighbours merged, a
+ * UNW_CFA_NONE row at every gap after an FDE's end. Addresses are the file's
+ * own (p_vaddr). 0, -ENOENT when the file has no CFI, -E2BIG when an address
+ * does not fit 32 bits, -ENOEXEC for a file that is not ELF, or -errno. */
+int cfi_table__build(int fd, int debug_fd, struct cfi_table *out);
+void cfi_table__free(struct cfi_table *t);
+/* The row covering pc (the last row with row.pc <= pc), or NULL. */
+const struct unw_row *cfi_table__find(const struct cfi_table *t, __u32 pc);
+
+#endif /* CFI_H */

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unwind tables of files, in the kernel's unwind_tables array of maps. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "allocscope.h"
+#include "array.h"
+#include "cfi.h"
+#include "unwtab.h"
+
+/* Rows per batched update: bounds the key array. */
+#define LOAD_BATCH (1 << 16)
+/* The walker's binary search covers 2^23 rows. */
+#define MAX_ROWS (1u << 23)
+
+struct unwtab {
+	int tables_fd;
+	struct unwtab_file **files;
+	size_t nfiles;
+	size_t files_cap;
+	__u8 used[AS_UNW_TABLES]; /* table ids in use */
+};
+
+struct unwtab *unwtab__new(int tables_fd)
+{
+	struct unwtab *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->tables_fd = tables_fd;
+	return t;
+}
+
+static void drop_file(struct unwtab *t, struct unwtab_file *f)
+{
+	if (f->table != AS_UNW_NO_TABLE) {
+		bpf_map_delete_elem(t->tables_fd, &f->table);
+		t->used[f->table] = 0;
+	}
+	free(f->ids);
+	free(f);
+}
+
+void unwtab__free(struct unwtab *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nfiles; i++)
+		drop_file(t, t->files[i]);
+	free(t->files);
+	free(t);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static struct unwtab_file *find_by_id(struct unwtab *t, struct file_id id)
+{
+	for (size_t i = 0; i < t->nfiles; i++)
+		for (size_t j = 0; j < t->files[i]->nids; j++)
+			if (file_id__eq(t->files[i]->ids[j], id))
+				return t->files[i];
+	return NULL;
+}
+
+static struct unwtab_file *find_by_build_id(struct unwtab *t, const __u8 *bid, int len)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct unwtab_file *f = t->files[i];
+
+		if (len > 0 && f->build_id_len == len && !memcmp(f->build_id, bid, len))
+			return f;
+	}
+	return NULL;
+}
+
+static int add_id(struct unwtab_file *f, struct file_id id)
+{
+	size_t cap = f->nids; /* exact: ids rarely exceed one */
+	struct file_id *ids = array_grow(f->ids, &cap, f->nids + 1, sizeof(*ids));
+
+	if (!ids)
+		return -ENOMEM;
+	f->ids = ids;
+	f->ids[f->nids++] = id;
+	return 0;
+}
+
+static int free_table_id(struct unwtab *t, __u32 *id)
+{
+	for (__u32 i = 0; i < AS_UNW_TABLES; i++) {
+		if (!t->used[i]) {
+			t->used[i] = 1;
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Copies rows into a new inner array and publishes it as table id. */
+static int load_rows(struct unwtab *t, __u32 id, const struct unw_row *rows, __u32 nrows)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	__u32 *keys = NULL, n = nrows < LOAD_BATCH ? nrows : LOAD_BATCH;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "unw_rows", sizeof(__u32), sizeof(*rows), nrows,
+			    &opts);
+	if (fd < 0)
+		return -errno;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (__u32 done = 0; done < nrows; done += n) {
+		__u32 count = nrows - done < n ? nrows - done : n;
+
+		for (__u32 i = 0; i < count; i++)
+			keys[i] = done + i;
+		if (bpf_map_update_batch(fd, keys, rows + done, &count, NULL)) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
+	if (bpf_map_update_elem(t->tables_fd, &id, &fd, BPF_ANY))
+		err = -errno;
+cleanup:
+	free(keys);
+	close(fd); /* the array of maps holds its own reference */
+	return err;
+}
+
+/* Compiles the CFI of o (or of its separate debug file) into table f. */
+static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o,
+		       const char *path)
+{
+	struct cfi_table cfi = {};
+	struct elfobj *dbg = NULL;
+	double start = now_ms();
+	int err;
+
+	err = cfi_table__build(elfobj__fd(o), -1, &cfi);
+	if (err == -ENOENT) {
+		dbg = elfobj__open_debug(o, "", path);
+		if (dbg)
+			err = cfi_table__build(elfobj__fd(o), elfobj__fd(dbg), &cfi);
+	}
+	f->table = AS_UNW_NO_TABLE;
+	if (err || !cfi.nr || cfi.nr > MAX_ROWS)
+		goto cleanup; /* no usable CFI: the walker follows frame pointers */
+	err = free_table_id(t, &f->table);
+	if (!err)
+		err = load_rows(t, f->table, cfi.rows, cfi.nr);
+	if (err) {
+		if (err != -ENOSPC)
+			t->used[f->table] = 0;
+		f->table = AS_UNW_NO_TABLE;
+		goto cleanup;
+	}
+	f->nrows = cfi.nr;
+cleanup:
+	f->build_ms = now_ms() - start;
+	cfi_table__free(&cfi);
+	elfobj__close(dbg);
+	return err;
+}
+
+static struct unwtab_file *new_file(struct unwtab *t, struct elfobj *o)
+{
+	struct unwtab_file *f = calloc(1, sizeof(*f)), **files;
+	const struct elf_seg *segs;
+	int len;
+
+	files = array_grow(t->files, &t->files_cap, t->nfiles + 1, sizeof(*files));
+	if (!f || !files) {
+		free(f);
+		return NULL;
+	}
+	t->files = files;
+	len = elfobj__build_id(o, f->build_id, sizeof(f->build_id));
+	f->build_id_len = len > 0 ? len : 0;
+	f->nsegs = elfobj__segments(o, &segs);
+	if (f->nsegs > UNWTAB_MAX_SEGS)
+		f->nsegs = UNWTAB_MAX_SEGS;
+	memcpy(f->segs, segs, f->nsegs * sizeof(*segs));
+	f->table = AS_UNW_NO_TABLE;
+	t->files[t->nfiles++] = f;
+	return f;
+}
+
+int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_file **out)
+{
+	struct file_id id = procmaps__file_id(v);
+	struct unwtab_file *f = find_by_id(t, id);
+	__u8 bid[20];
+	char path[64];
+	struct elfobj *o;
+	int len, err = 0;
+
+	if (f)
+		goto found;
+	/* map_files reaches deleted files and other mount namespaces. */
+	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	o = elfobj__open(path);
+	if (!o)
+		return -errno;
+	len = elfobj__build_id(o, bid, sizeof(bid));
+	f = find_by_build_id(t, bid, len);
+	if (!f) {
+		f = new_file(t, o);
+		if (!f) {
+			err = -ENOMEM;
+			goto close;
+		}
+		/* v->path (as mapped) finds a debug file beside it, if any. */
+		build_table(t, f, o, v->path);
+	}
+	err = add_id(f, id);
+close:
+	elfobj__close(o);
+	if (err)
+		return err;
+found:
+	f->refs++;
+	*out = f;
+	return 0;
+}
+
+void unwtab__put(struct unwtab *t, struct unwtab_file *f)
+{
+	if (!f || --f->refs)
+		return;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		if (t->files[i] == f) {
+			t->files[i] = t->files[--t->nfiles];
+			break;
+		}
+	}
+	drop_file(t, f);
+}
+
+int unwtab__bias(const struct unwtab_file *f, const struct vma *v, __u64 *bias)
+{
+	for (size_t i = 0; i < f->nsegs; i++) {
+		const struct elf_seg *s = &f->segs[i];
+
+		if (v->offset >= s->offset && v->offset < s->offset + s->filesz) {
+			*bias = v->start - (s->vaddr + (v->offset - s->offset));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void unwtab__totals(const struct unwtab *t, size_t *tables, size_t *rows)
+{
+	*tables = *rows = 0;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		if (t->files[i]->table == AS_UNW_NO_TABLE)
+			continue;
+		(*tables)++;
+		*rows += t->files[i]->nrows;
+	}
+}
