@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Unwind tables of files, in the kernel's unwind_tables array of maps. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct unwtab {
 	size_t nfiles;
 	size_t files_cap;
 	__u8 used[AS_UNW_TABLES]; /* table ids in use */
+	__u64 puts;		  /* a clock for last_put */
 };
 
 struct unwtab *unwtab__new(int tables_fd)
@@ -238,17 +240,41 @@ found:
 	return 0;
 }
 
+static void remove_file(struct unwtab *t, size_t i)
+{
+	struct unwtab_file *f = t->files[i];
+
+	t->files[i] = t->files[--t->nfiles];
+	drop_file(t, f);
+}
+
+/* Frees the longest-idle unused tables until the idle ones fit the budget. */
+static void evict_idle(struct unwtab *t)
+{
+	for (;;) {
+		size_t idle_rows = 0, oldest = SIZE_MAX;
+
+		for (size_t i = 0; i < t->nfiles; i++) {
+			const struct unwtab_file *f = t->files[i];
+
+			if (f->refs)
+				continue;
+			idle_rows += f->nrows;
+			if (oldest == SIZE_MAX || f->last_put < t->files[oldest]->last_put)
+				oldest = i;
+		}
+		if (oldest == SIZE_MAX || idle_rows <= UNWTAB_IDLE_ROWS)
+			return;
+		remove_file(t, oldest);
+	}
+}
+
 void unwtab__put(struct unwtab *t, struct unwtab_file *f)
 {
 	if (!f || --f->refs)
 		return;
-	for (size_t i = 0; i < t->nfiles; i++) {
-		if (t->files[i] == f) {
-			t->files[i] = t->files[--t->nfiles];
-			break;
-		}
-	}
-	drop_file(t, f);
+	f->last_put = ++t->puts;
+	evict_idle(t);
 }
 
 int unwtab__bias(const struct unwtab_file *f, const struct vma *v, __u64 *bias)

@@ -25,9 +25,14 @@ struct unwtab_file {
 	size_t nsegs;
 	size_t refs;
 	double build_ms;
+	__u64 last_put; /* when refs last fell to 0, for eviction order */
 };
 
 struct unwtab;
+
+/* Tables no process uses are kept (short-lived processes come back with the
+ * same libc) while their rows stay under this many. */
+#define UNWTAB_IDLE_ROWS (1u << 20)
 
 /* tables_fd: the unwind_tables array of maps. NULL and errno on failure. */
 struct unwtab *unwtab__new(int tables_fd);
