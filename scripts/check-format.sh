@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 bad=0
-for f in user/*.[ch] include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/unit/*.c tests/targets/*.c; do
+for f in user/*.[ch] include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/unit/*.c tests/targets/*.c tests/bench/*.c; do
 	if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
 		echo "needs formatting: $f"
 		bad=1

@@ -150,8 +150,8 @@ static void add_mapping(struct unwinder *u, struct unw_proc *p, struct unwtab_fi
 	m->nrows = f->nrows;
 }
 
-static void describe(__u32 tgid, const struct unw_proc *p,
-		     struct unwtab_file **files, size_t nfiles, size_t skipped_maps)
+static void describe(__u32 tgid, const struct unw_proc *p, struct unwtab_file **files,
+		     size_t nfiles, size_t skipped_maps)
 {
 	size_t rows = 0, tables = 0;
 	double ms = 0;

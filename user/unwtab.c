@@ -144,9 +144,10 @@ cleanup:
 }
 
 /* Compiles the CFI of o (or of its separate debug file) into table f. */
-static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o,
+static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o, __u32 pid,
 		       const char *path)
 {
+	char root[32];
 	struct cfi_table cfi = {};
 	struct elfobj *dbg = NULL;
 	double start = now_ms();
@@ -154,7 +155,9 @@ static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o
 
 	err = cfi_table__build(elfobj__fd(o), -1, &cfi);
 	if (err == -ENOENT) {
-		dbg = elfobj__open_debug(o, "", path);
+		/* The target's own /usr/lib/debug, seen through its root. */
+		snprintf(root, sizeof(root), "/proc/%u/root", pid);
+		dbg = elfobj__open_debug(o, root, path);
 		if (dbg)
 			err = cfi_table__build(elfobj__fd(o), elfobj__fd(dbg), &cfi);
 	}
@@ -227,7 +230,7 @@ int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_
 			goto close;
 		}
 		/* v->path (as mapped) finds a debug file beside it, if any. */
-		build_table(t, f, o, v->path);
+		build_table(t, f, o, pid, v->path);
 	}
 	err = add_id(f, id);
 close:

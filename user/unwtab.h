@@ -16,7 +16,7 @@
 
 struct unwtab_file {
 	__u8 build_id[20];
-	int build_id_len; /* 0: keyed by file ids only */
+	int build_id_len;    /* 0: keyed by file ids only */
 	struct file_id *ids; /* every (device, inode) seen holding this file */
 	size_t nids;
 	__u32 table; /* index in unwind_tables; AS_UNW_NO_TABLE: no CFI */
