@@ -3,12 +3,14 @@
 # Installs the Debian packages allocscope builds and tests with, when missing.
 set -euo pipefail
 
-# Build: compilers, libbpf + bpftool (skeletons), libelf/zlib (ELF symbols),
+# Build: compilers, libbpf + bpftool (skeletons), libelf/zlib (ELF symbols), libdw (CFI),
 # capstone (probe placement), g++'s libstdc++ (C++ demangling). Tests: cmocka,
 # python3 (JSON assertions), util-linux's setpriv (unprivileged runs), jemalloc and
-# tcmalloc (targets using another allocator).
-packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev
-	libcmocka-dev binutils python3 util-linux procps libjemalloc2 libtcmalloc-minimal4)
+# tcmalloc (targets using another allocator), gdb (the reference stacks of the stack truth
+# test), libc6-dbg (glibc's static functions by name, e.g. __libc_start_call_main).
+packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
+	libcapstone-dev libcmocka-dev binutils python3 util-linux procps libjemalloc2
+	libtcmalloc-minimal4 gdb libc6-dbg)
 
 missing=()
 for p in "${packages[@]}"; do
