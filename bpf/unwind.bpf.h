@@ -13,6 +13,10 @@
 #define ROW_SEARCH_STEPS  23
 #define MAP_SEARCH_STEPS  9
 #define RESCAN_BACKOFF_NS (200ULL * 1000 * 1000)
+/* Stack bytes copied per read: each bpf_probe_read_user costs far more
+ * than the bytes it moves, so frames are served from one copy. */
+#define WIN_WORDS 64
+#define WIN_SMALL 2 /* retry size near the top of the stack, where a full copy faults */
 
 _Static_assert((AS_MAX_FRAMES & (AS_MAX_FRAMES - 1)) == 0, "frame index is masked");
 _Static_assert((AS_UNW_MAPPINGS & (AS_UNW_MAPPINGS - 1)) == 0, "mapping index is masked");
@@ -56,10 +60,12 @@ struct walk_state {
 	__u64 ip;
 	__u64 sp;
 	__u64 bp;
-	__u32 limit;  /* frames allowed in st.pcs */
-	__u32 stop;   /* enum unwind_stop; UNWIND_STOP_COUNT while none */
-	__u32 rescan; /* pc left the known mappings */
-	__u32 pad;
+	__u32 limit;	/* frames allowed in st.pcs */
+	__u32 stop;	/* enum unwind_stop; UNWIND_STOP_COUNT while none */
+	__u32 rescan;	/* pc left the known mappings */
+	__u32 win_len;	/* valid words in win */
+	__u64 win_base; /* user address of win[0] */
+	__u64 win[WIN_WORDS];
 };
 
 struct {
@@ -140,6 +146,28 @@ static __always_inline const struct unw_row *find_row(void *rows, __u32 nrows, _
 	return bpf_map_lookup_elem(rows, &mid);
 }
 
+/* Reads the aligned stack word at addr through the window, refilling it
+ * from addr upwards (callers are further up). 0 or -1. */
+static __always_inline int read_word(struct walk_state *ws, __u64 addr, __u64 *out)
+{
+	__u64 idx = (addr - ws->win_base) / 8;
+
+	if (addr & 7)
+		return bpf_probe_read_user(out, 8, (void *)addr) ? -1 : 0;
+	if (addr < ws->win_base || idx >= ws->win_len) {
+		if (!bpf_probe_read_user(ws->win, sizeof(ws->win), (void *)addr))
+			ws->win_len = WIN_WORDS;
+		else if (!bpf_probe_read_user(ws->win, WIN_SMALL * 8, (void *)addr))
+			ws->win_len = WIN_SMALL;
+		else
+			return -1;
+		ws->win_base = addr;
+		idx = 0;
+	}
+	*out = ws->win[idx & (WIN_WORDS - 1)];
+	return 0;
+}
+
 /* Moves to the caller: its return address becomes the next frame. */
 static __always_inline long walk_to_caller(struct walk_state *ws, __u64 cfa, __u64 ra, __u64 bp)
 {
@@ -160,20 +188,19 @@ static __always_inline long walk_to_caller(struct walk_state *ws, __u64 cfa, __u
 /* Code without CFI: follow rbp while it points up this thread's stack. */
 static __always_inline long fp_step(struct walk_state *ws)
 {
-	__u64 frame[2]; /* saved rbp, return address */
-	__u64 sp = ws->sp, bp = ws->bp;
+	__u64 sp = ws->sp, bp = ws->bp, next_bp, ra;
 
 	if (bp <= sp || bp - sp > FP_MAX_SPAN || (bp & 7))
 		return walk_stop(ws, UNWIND_STOP_BAD_FRAME);
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)bp))
+	if (read_word(ws, bp, &next_bp) || read_word(ws, bp + 8, &ra))
 		return walk_stop(ws, UNWIND_STOP_READ_FAULT);
-	return walk_to_caller(ws, bp + 16, frame[1], frame[0]);
+	return walk_to_caller(ws, bp + 16, ra, next_bp);
 }
 
 /* ip: the frame's address (a return address), for the PLT rule. */
 static __always_inline long cfi_step(struct walk_state *ws, const struct unw_row *row, __u64 ip)
 {
-	__u64 sp = ws->sp, bp = ws->bp, cfa, ra, saved[2];
+	__u64 sp = ws->sp, bp = ws->bp, cfa, ra;
 	__s64 off = row->cfa_off;
 
 	switch (UNW_ROW_CFA(row)) {
@@ -201,21 +228,14 @@ static __always_inline long cfi_step(struct walk_state *ws, const struct unw_row
 
 	switch (UNW_ROW_RBP(row)) {
 	case UNW_RBP_CFA:
-		if (row->rbp_off8 == -2) {
-			/* The usual push rbp right below the return address:
-			 * one read for both. */
-			if (bpf_probe_read_user(saved, sizeof(saved), (void *)(cfa - 16)))
-				return walk_stop(ws, UNWIND_STOP_READ_FAULT);
-			return walk_to_caller(ws, cfa, saved[1], saved[0]);
-		}
-		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + row->rbp_off8 * 8)))
+		if (read_word(ws, cfa + row->rbp_off8 * 8, &bp))
 			return walk_stop(ws, UNWIND_STOP_READ_FAULT);
 		break;
 	case UNW_RBP_UNDEF:
 		bp = 0;
 		break;
 	}
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+	if (read_word(ws, cfa - 8, &ra))
 		return walk_stop(ws, UNWIND_STOP_READ_FAULT);
 	return walk_to_caller(ws, cfa, ra, bp);
 }
@@ -275,6 +295,7 @@ static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __
 	ws->limit = max_depth + 1 < AS_MAX_FRAMES ? max_depth + 1 : AS_MAX_FRAMES;
 	ws->stop = UNWIND_STOP_COUNT;
 	ws->rescan = 0;
+	ws->win_len = 0;
 	if (unwind_cfi)
 		w.proc = bpf_map_lookup_elem(&unw_procs, &tgid);
 	bpf_loop(max_depth, unwind_step, &w, 0);
