@@ -321,6 +321,8 @@ stop_tool()
 #   drop(name)                      last["drops"][name]
 #   frame(s, i)                     frames[i] of site s, {} if it has none
 #   every_site()                    (report index, site) over every report
+#   syms(s)                         the symbols of site s's frames, innermost first
+#   through(r, fn, pid=None)        sites of report r whose stack passes through function fn
 # Prints the result; exits 2 with a message if a line is not a JSON object.
 json_eval()
 {
@@ -370,6 +372,13 @@ def frame(s, i):
 
 def every_site():
     return [(i, s) for i, r in enumerate(reports) for s in r.get("sites", [])]
+
+def syms(s):
+    return [f.get("symbol") for f in s.get("frames") or []]
+
+def through(r, fn, pid=None):
+    return [s for s in r.get("sites", [])
+            if (pid is None or s.get("pid") == pid) and fn in syms(s)]
 
 res = eval(expr)
 if isinstance(res, bool):
