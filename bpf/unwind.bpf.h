@@ -299,8 +299,11 @@ static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __
 	if (unwind_cfi)
 		w.proc = bpf_map_lookup_elem(&unw_procs, &tgid);
 	bpf_loop(max_depth, unwind_step, &w, 0);
-	if (ws->stop < UNWIND_STOP_COUNT)
+	ws->st.cut = 0;
+	if (ws->stop < UNWIND_STOP_COUNT) {
 		__sync_fetch_and_add(&unwind_stops[ws->stop], 1);
+		ws->st.cut = ws->stop + 1;
+	}
 	if (ws->rescan && w.proc) {
 		__u64 now = bpf_ktime_get_ns();
 

@@ -102,7 +102,7 @@ struct site_stats {
 struct stack_trace {
 	__u64 pcs[AS_MAX_FRAMES];
 	__u32 nr;
-	__u32 pad;
+	__u32 cut; /* 0: walked to the outermost frame; else enum unwind_stop + 1 */
 };
 
 /* live: one entry per tracked block */

@@ -64,6 +64,7 @@ static void symbolize(struct collector *c, struct report_row *row)
 	if (bpf_map_lookup_elem(c->stacks_fd, &row->site.stack_id, &st) || st.nr > AS_MAX_FRAMES)
 		return;
 	collect__load_syms(c, pid);
+	row->cut = st.cut <= UNWIND_STOP_COUNT ? st.cut : 0;
 	for (__u32 i = 0; i < st.nr; i++) {
 		struct sym_frame *f = &row->frames[row->nframes];
 		int err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);

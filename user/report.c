@@ -484,6 +484,9 @@ static void print_text_row(FILE *f, size_t rank, const struct report_row *row)
 		fprintf(f, "%*s[no stack]\n", FRAME_INDENT, "");
 	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++)
 		print_frame(f, &row->frames[i]);
+	if (row->cut)
+		fprintf(f, "%*s... stack cut here (%s)\n", FRAME_INDENT, "",
+			report__stop_label(row->cut - 1));
 	fputc('\n', f);
 }
 

@@ -43,6 +43,7 @@ struct report_row {
 	__u64 alloc_bytes;  /* in this interval */
 	__u64 free_bytes;   /* in this interval */
 	size_t nframes;	    /* filled by the caller before printing */
+	__u32 cut;	    /* stack_trace.cut: why the stack ends early, 0 if whole */
 	struct sym_frame frames[AS_MAX_FRAMES];
 };
 
@@ -56,9 +57,9 @@ struct report_header {
 	double free_rate;
 	double alloc_bytes_rate;
 	double free_bytes_rate;
-	size_t nsites;		 /* sites known in total */
-	bool final;		 /* the last report (Ctrl-C, --count, --duration) */
-	__u64 drops[DROP_COUNT]; /* cumulative, filled by the caller */
+	size_t nsites;			/* sites known in total */
+	bool final;			/* the last report (Ctrl-C, --count, --duration) */
+	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
 	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
 };
 

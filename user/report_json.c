@@ -101,6 +101,10 @@ static void json_frames(FILE *f, const struct report_row *row)
 		fputc('}', f);
 	}
 	fputc(']', f);
+	if (row->cut)
+		fprintf(f, ",\"stack_cut\":\"%s\"", report__stop_label(row->cut - 1));
+	else
+		fputs(",\"stack_cut\":null", f);
 }
 
 static void json_site(FILE *f, const struct report_row *row)

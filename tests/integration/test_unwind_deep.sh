@@ -114,6 +114,11 @@ done
 mapfile -t -O ${#want[@]} want < <(libc_tail "$B")
 assert_json "$B: deep_dl_leaf top site: frames" "$OUT" "(lambda s: $FRAMES)($TOP)" \
 	"$(pylist "${want[@]}")"
+assert_json "$B: deep_dl_leaf top site: stack not cut" "$OUT" "${TOP}['stack_cut']" None
+# A site cut short says why, so the reader knows its stack is partial.
+assert_json "$B: deep_dl_leaf cut sites say no_mapping" "$OUT" \
+	"sorted(set(s['stack_cut'] for s in sites(last, $PID, 'deep_dl_leaf') if len(s['frames']) < 11))" \
+	"$(json_eval "$OUT" "'[]' if len(sites(last, $PID, 'deep_dl_leaf')) == 1 else \"['no_mapping']\"")"
 log "$B: deep_dl_leaf sites (objects, frames): $(json_eval "$OUT" \
 	"[(s['live_objects'], len(s['frames'])) for s in sites(last, $PID, 'deep_dl_leaf')]")"
 stop_target t

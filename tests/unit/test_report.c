@@ -737,6 +737,7 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 			break;
 		case 0xd4:
 			fr = worker_frames, nfr = 2;
+			(*rows)[i].cut = UNWIND_STOP_NO_MAPPING + 1;
 			break;
 		}
 		(*rows)[i].nframes = nfr;
