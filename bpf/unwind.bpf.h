@@ -30,7 +30,8 @@ __u64 unwind_stops[UNWIND_STOP_COUNT] = {};
 /* Unwind rows of one file, sorted by pc; every file's table has its size. */
 struct unw_rows {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	/* any size; filled by the loader through mmap */
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
 	/* by size: clang emits the row type to BTF only as a declaration */

@@ -186,6 +186,10 @@ static int attach_pid(struct tracer *t, __u32 pid)
 		status = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	/* Tables before probes. Targets named at start wait for theirs (no
+	 * report is due yet), so their first stacks are whole; later ones
+	 * never hold up a report. */
+	unwinder__scan(t->unwinder, pid, t->starting);
 	for (size_t i = 0; i < maps.nr; i++) {
 		const struct vma *v = &maps.vmas[i];
 		struct plan_entry *p;
@@ -219,9 +223,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	}
 	e->attached = true;
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &pid, &one, BPF_ANY);
-	/* Targets named at start wait for their tables (no report is due yet),
-	 * so their first stacks are whole; later ones never hold up a report. */
-	unwinder__scan(t->unwinder, pid, t->starting);
+
 	collect__load_syms(&t->coll, pid);
 	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
 		nprobes, modules);
@@ -229,6 +231,7 @@ cleanup:
 	/* Kept, marked, so --comm rescans neither retry nor report it again. */
 	if (status != EXIT_OK && e && !e->attached) {
 		probes__detach(&e->links);
+		unwinder__forget(t->unwinder, pid);
 		e->untraceable = true;
 	}
 	procmaps__free(&maps);

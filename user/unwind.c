@@ -199,6 +199,7 @@ static void scan(struct unwinder *u, __u32 tgid)
 		}
 		add_mapping(u, p, &files, &nfiles, &cap, tgid, v);
 	}
+	unwtab__publish(u->tables);
 	changed = p->nr != k->nmaps || memcmp(p->maps, k->maps, p->nr * sizeof(p->maps[0]));
 	p->rescan_after_ns = changed ? 0 : monotonic_ns() + IDLE_RESCAN_NS;
 	bpf_map_update_elem(u->procs_fd, &tgid, p, BPF_ANY);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 
 #include "allocscope.h"
@@ -14,8 +15,6 @@
 #include "cfi.h"
 #include "unwtab.h"
 
-/* Rows per batched update: bounds the key array. */
-#define LOAD_BATCH (1 << 16)
 /* The walker's binary search covers 2^23 rows. */
 #define MAX_ROWS (1u << 23)
 
@@ -26,6 +25,13 @@ struct unwtab {
 	size_t files_cap;
 	__u8 used[AS_UNW_TABLES]; /* table ids in use */
 	__u64 puts;		  /* a clock for last_put */
+	/* Tables built but not yet in unwind_tables: inserted together, as
+	 * each insert into an array of maps waits for an RCU grace period. */
+	__u32 *pending_ids;
+	int *pending_fds;
+	size_t npending;
+	size_t pending_cap;
+	size_t pending_fd_cap;
 };
 
 struct unwtab *unwtab__new(int tables_fd)
@@ -51,6 +57,9 @@ void unwtab__free(struct unwtab *t)
 {
 	if (!t)
 		return;
+	unwtab__publish(t);
+	free(t->pending_ids);
+	free(t->pending_fds);
 	for (size_t i = 0; i < t->nfiles; i++)
 		drop_file(t, t->files[i]);
 	free(t->files);
@@ -109,37 +118,59 @@ static int free_table_id(struct unwtab *t, __u32 *id)
 	return -ENOSPC;
 }
 
-/* Copies rows into a new inner array and publishes it as table id. */
+/* Copies rows into a new inner array, to be published as table id by
+ * unwtab__publish. The array is filled through mmap: an update syscall per
+ * row would cost more than compiling the rows. */
 static int load_rows(struct unwtab *t, __u32 id, const struct unw_row *rows, __u32 nrows)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	__u32 *keys = NULL, n = nrows < LOAD_BATCH ? nrows : LOAD_BATCH;
-	int fd, err = 0;
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = ((size_t)nrows * sizeof(*rows) + 4095) & ~(size_t)4095;
+	size_t cap = t->pending_cap;
+	__u32 *ids;
+	int *fds, fd;
+	void *mem;
 
+	ids = array_grow(t->pending_ids, &t->pending_cap, t->npending + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	t->pending_ids = ids;
+	fds = array_grow(t->pending_fds, &cap, t->npending + 1, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	t->pending_fds = fds;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "unw_rows", sizeof(__u32), sizeof(*rows), nrows,
 			    &opts);
 	if (fd < 0)
 		return -errno;
-	keys = malloc(n * sizeof(*keys));
-	if (!keys) {
-		err = -ENOMEM;
-		goto cleanup;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		close(fd);
+		return -errno;
 	}
-	for (__u32 done = 0; done < nrows; done += n) {
-		__u32 count = nrows - done < n ? nrows - done : n;
+	memcpy(mem, rows, (size_t)nrows * sizeof(*rows));
+	munmap(mem, len);
+	t->pending_ids[t->npending] = id;
+	t->pending_fds[t->npending++] = fd;
+	return 0;
+}
 
-		for (__u32 i = 0; i < count; i++)
-			keys[i] = done + i;
-		if (bpf_map_update_batch(fd, keys, rows + done, &count, NULL)) {
-			err = -errno;
-			goto cleanup;
-		}
+int unwtab__publish(struct unwtab *t)
+{
+	__u32 count = t->npending;
+	int err = 0;
+
+	if (!count)
+		return 0;
+	if (bpf_map_update_batch(t->tables_fd, t->pending_ids, t->pending_fds, &count, NULL)) {
+		/* Kernels without batch ops on arrays of maps: one by one. */
+		for (size_t i = 0; i < t->npending; i++)
+			if (bpf_map_update_elem(t->tables_fd, &t->pending_ids[i],
+						&t->pending_fds[i], BPF_ANY))
+				err = -errno;
 	}
-	if (bpf_map_update_elem(t->tables_fd, &id, &fd, BPF_ANY))
-		err = -errno;
-cleanup:
-	free(keys);
-	close(fd); /* the array of maps holds its own reference */
+	for (size_t i = 0; i < t->npending; i++)
+		close(t->pending_fds[i]); /* the array of maps holds its own reference */
+	t->npending = 0;
 	return err;
 }
 

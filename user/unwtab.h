@@ -42,6 +42,9 @@ void unwtab__free(struct unwtab *t);
  * built on first sight; takes a reference. 0 or -errno. */
 int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_file **out);
 void unwtab__put(struct unwtab *t, struct unwtab_file *f);
+/* Puts the tables built since the last call into the kernel's array of
+ * maps, in one update; call before handing out their ids. 0 or -errno. */
+int unwtab__publish(struct unwtab *t);
 
 /* v's load bias: address in the process - address in the file. */
 int unwtab__bias(const struct unwtab_file *f, const struct vma *v, __u64 *bias);
