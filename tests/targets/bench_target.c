@@ -96,7 +96,8 @@ int main(int argc, char **argv)
 
 	if (argc > 3 || (argc > 1 && parse_arg(argv[1], ~0UL, &n)) ||
 	    (argc > 2 && parse_arg(argv[2], 1000, &depth))) {
-		fprintf(stderr, "usage: bench_target [PAIRS [DEPTH]]   (DEPTH 1-1000, default 1)\n");
+		fprintf(stderr,
+			"usage: bench_target [PAIRS [DEPTH]]   (DEPTH 1-1000, default 1)\n");
 		return 2;
 	}
 	snprintf(buf, sizeof(buf), "pid %d\n", (int)getpid());
