@@ -65,7 +65,7 @@ run_deep()
 	shift
 	start_target t "$BIN" "$@"
 	PID=${T_PID[t]}
-	start_tool s -p "$PID" "${JSON_ARGS[@]}"
+	start_tool s -p "$PID" "${JSON_ARGS[@]}" ${TOOL_ARGS:-}
 	wait_tracing s "$PID"
 	for s in "$@"; do
 		run_scenario t "$s"
@@ -129,4 +129,15 @@ run_deep "$TARGET_DIR/deep_target_fp" deep3 deep5 deep8
 check_deep
 stop_target t
 assert_eq "$B: target exit status" 0 $?
+# --max-depth 4: malloc and four callers, the cut said and counted once per allocation.
+TOOL_ARGS="--max-depth 4" run_deep "$TARGET_DIR/deep_target" deep8
+assert_json "$B --max-depth 4: d8_leaf site: frames" "$OUT" \
+	"[$FRAMES for s in sites(last, $PID, 'd8_leaf')]" \
+	"[$(pylist "malloc (libc.so.6)" "d8_leaf ($B)" "d8_g ($B)" "d8_f ($B)" "d8_e ($B)")]"
+assert_json "$B --max-depth 4: d8_leaf site: stack_cut" "$OUT" \
+	"[s['stack_cut'] for s in sites(last, $PID, 'd8_leaf')]" "['depth_cap']"
+assert_json "$B --max-depth 4: truncated_stacks.depth_cap" "$OUT" \
+	"last['truncated_stacks']['depth_cap']" 80
+stop_target t
+
 finish
