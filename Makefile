@@ -34,7 +34,7 @@ USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement probes cfi
+UNIT_TESTS := opts procmaps syms report placement probes cfi pyline
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
@@ -42,6 +42,7 @@ test_report_OBJS := report report_json
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj placement
 test_cfi_OBJS := cfi elfobj
+test_pyline_OBJS := pyline
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
