@@ -147,7 +147,8 @@ $(OUTPUT)/targets/libtarget_dl.so: tests/targets/target_dl.c | $(OUTPUT)/targets
 $(OUTPUT)/targets/libdeep_dl.so: tests/targets/deep_dl.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
-$(OUTPUT)/targets/deep_target $(OUTPUT)/targets/deep_target_fp: tests/targets/target_io.h
+$(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) $(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)): \
+	tests/targets/target_io.h
 $(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
 		| $(OUTPUT)/targets
 	$(call msg,CXX,$@)

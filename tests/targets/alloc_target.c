@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "target_io.h"
+
 /* Call sites must stay real calls: not inlined, not cloned (a clone would be named
  * "leak_malloc.constprop.0"), not elided, not turned into a tail jump to the allocator. */
 #define SITE	  __attribute__((noinline, noclone))
@@ -31,77 +33,6 @@ static void *volatile early[10];
 
 #define UNTRACKED_COUNT 10
 #define UNTRACKED_SIZE	700
-
-/*
- * Output and input avoid stdio, which allocates its buffers lazily: a buffer
- * malloc'd on the first "done" line would show up as an extra site.
- */
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, buf, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		memmove(buf, buf + w, n - w);
-		n -= w;
-	}
-}
-
-static char inbuf[4096];
-static size_t inlen;
-
-/* True if a whole line is already buffered; consumes it. */
-static bool take_line(void)
-{
-	char *nl = memchr(inbuf, '\n', inlen);
-
-	if (!nl)
-		return false;
-	inlen -= nl + 1 - inbuf;
-	memmove(inbuf, nl + 1, inlen);
-	return true;
-}
-
-/* Waits up to timeout_ms (-1: forever) for a line on stdin.
- * 1: a line, 0: timeout, -1: EOF or error. */
-static int wait_line(int timeout_ms)
-{
-	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		if (take_line())
-			return 1;
-		r = poll(&pfd, 1, timeout_ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (inlen == sizeof(inbuf))
-			inlen = 0; /* an absurdly long line: forget it */
-		n = read(STDIN_FILENO, inbuf + inlen, sizeof(inbuf) - inlen);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		inlen += n;
-	}
-}
 
 /* leak_malloc: 1000 x malloc(100), kept: 100000 B, 1000 objects. */
 SITE void leak_malloc(void)
@@ -486,12 +417,6 @@ SITE void exec_into_calloc(void)
 	say("error: exec %s\n", exe);
 }
 
-struct scenario {
-	const char *name;
-	void (*fn)(void);
-	const char *desc;
-};
-
 static const struct scenario scenarios[] = {
 	{"leak_malloc", leak_malloc, "1000 x malloc(100) kept: 100000 B, 1000 objects"},
 	{"churn", churn, "100000 x malloc(64) + free: 0 B live, 100000 allocs"},
@@ -515,68 +440,18 @@ static const struct scenario scenarios[] = {
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-static const struct scenario *find_scenario(const char *name)
+/* untracked_free frees blocks allocated before any tracer could attach. */
+static void prepare(const struct scenario *const *run, int nrun)
 {
-	for (size_t i = 0; i < NSCENARIOS; i++)
-		if (!strcmp(scenarios[i].name, name))
-			return &scenarios[i];
-	return NULL;
-}
-
-static void usage(int fd)
-{
-	dprintf(fd, "usage: alloc_target [--no-wait] SCENARIO...\n"
-		    "       alloc_target --list\n"
-		    "Prints \"pid <PID>\", then runs each scenario after a line on stdin\n"
-		    "(\"done <scenario>\" after each), then exits after one more line or EOF.\n");
+	for (int i = 0; i < nrun; i++) {
+		if (run[i]->fn == untracked_free) {
+			early_alloc();
+			return;
+		}
+	}
 }
 
 int main(int argc, char **argv)
 {
-	const struct scenario *run[64];
-	bool wait = true;
-	int nrun = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--list")) {
-			for (size_t j = 0; j < NSCENARIOS; j++)
-				say("%-18s %s\n", scenarios[j].name, scenarios[j].desc);
-			return 0;
-		} else if (!strcmp(argv[i], "--no-wait")) {
-			wait = false;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(STDOUT_FILENO);
-			return 0;
-		} else if (!find_scenario(argv[i])) {
-			dprintf(STDERR_FILENO, "alloc_target: unknown scenario '%s'\n", argv[i]);
-			usage(STDERR_FILENO);
-			return 2;
-		} else if (nrun == 64) {
-			dprintf(STDERR_FILENO, "alloc_target: at most 64 scenarios\n");
-			return 2;
-		} else {
-			run[nrun++] = find_scenario(argv[i]);
-		}
-	}
-	if (!nrun) {
-		usage(STDERR_FILENO);
-		return 2;
-	}
-	for (int i = 0; i < nrun; i++) {
-		if (run[i]->fn == untracked_free) {
-			early_alloc();
-			break;
-		}
-	}
-
-	say("pid %d\n", (int)getpid());
-	for (int i = 0; i < nrun; i++) {
-		if (wait && wait_line(-1) < 0)
-			return 0;
-		run[i]->fn();
-		say("done %s\n", run[i]->name);
-	}
-	if (wait)
-		wait_line(-1);
-	return 0;
+	return target_main("alloc_target", scenarios, NSCENARIOS, argc, argv, prepare);
 }

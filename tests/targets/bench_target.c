@@ -9,38 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "target_io.h"
+
 static void *volatile sink;
-
-/* Waits for a line (or EOF) on stdin without stdio, which would allocate a buffer. */
-static void wait_line(void)
-{
-	char c;
-	ssize_t n;
-
-	for (;;) {
-		n = read(STDIN_FILENO, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || c == '\n')
-			return;
-	}
-}
-
-static void say(const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len) {
-		ssize_t w = write(STDOUT_FILENO, s, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		len -= w;
-	}
-}
 
 __attribute__((noinline, noclone)) void bench_pairs(unsigned long n)
 {
@@ -91,7 +62,6 @@ int main(int argc, char **argv)
 {
 	unsigned long n = 1000000, depth = 1;
 	struct timespec t0, t1;
-	char buf[128];
 	double ns;
 
 	if (argc > 3 || (argc > 1 && parse_arg(argv[1], ~0UL, &n)) ||
@@ -100,9 +70,8 @@ int main(int argc, char **argv)
 			"usage: bench_target [PAIRS [DEPTH]]   (DEPTH 1-1000, default 1)\n");
 		return 2;
 	}
-	snprintf(buf, sizeof(buf), "pid %d\n", (int)getpid());
-	say(buf);
-	wait_line();
+	say("pid %d\n", (int)getpid());
+	wait_line(-1);
 
 	/* Warm the allocator's tcache so the first pair does not pay for arena setup. */
 	run_pairs(depth, 1000);
@@ -111,8 +80,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (double)n;
 
-	snprintf(buf, sizeof(buf), "ns_per_pair %.1f\n", ns);
-	say(buf);
-	wait_line();
+	say("ns_per_pair %.1f\n", ns);
+	wait_line(-1);
 	return 0;
 }

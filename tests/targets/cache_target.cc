@@ -12,14 +12,19 @@
 #define FN	  __attribute__((noinline, noclone))
 #define BARRIER() asm volatile("" ::: "memory")
 
-namespace app {
+namespace app
+{
 
-class Cache {
-public:
+class Cache
+{
+      public:
 	FN void put(const std::string &key, std::size_t size);
-	std::size_t entries() const { return entries_.size(); }
+	std::size_t entries() const
+	{
+		return entries_.size();
+	}
 
-private:
+      private:
 	std::unordered_map<std::string, std::vector<char>> entries_;
 };
 
@@ -33,11 +38,12 @@ void Cache::put(const std::string &key, std::size_t size)
 	entries_[key] = std::move(value);
 }
 
-class Server {
-public:
+class Server
+{
+      public:
 	FN int handle(int request);
 
-private:
+      private:
 	Cache cache_;
 };
 
@@ -68,30 +74,17 @@ FN static void serve_requests(void)
 	}
 }
 
+static const struct scenario scenarios[] = {
+	{"fill", serve_requests, "100 requests into a cache that never evicts"},
+};
+
+/* Before "pid": the server object is not part of what a tracer sees. */
+static void prepare(const struct scenario *const *, int)
+{
+	server = new app::Server;
+}
+
 int main(int argc, char **argv)
 {
-	bool wait = true;
-
-	if (argc == 3 && !strcmp(argv[1], "--no-wait")) {
-		wait = false;
-		argv++;
-	} else if (argc != 2) {
-		argv[1] = NULL;
-	}
-	if (!argv[1] || strcmp(argv[1], "fill")) {
-		dprintf(STDERR_FILENO, "usage: cache_target [--no-wait] fill\n"
-				       "Prints \"pid <PID>\", runs fill after a line on stdin\n"
-				       "(then prints \"done fill\"), exits after one more line.\n");
-		return 2;
-	}
-	/* Before "pid": the server object is not part of what a tracer sees. */
-	server = new app::Server;
-	say("pid %d\n", (int)getpid());
-	if (wait && wait_line() < 0)
-		return 0;
-	serve_requests();
-	say("done fill\n");
-	if (wait)
-		wait_line();
-	return 0;
+	return target_main("cache_target", scenarios, 1, argc, argv, prepare);
 }

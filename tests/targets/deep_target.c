@@ -229,12 +229,6 @@ FN void dl_a(void)
 		sink = dl_b(fn);
 }
 
-struct scenario {
-	const char *name;
-	void (*fn)(void);
-	const char *desc;
-};
-
 static const struct scenario scenarios[] = {
 	{"deep3", d3_a, "main -> d3_a -> d3_b -> d3_leaf: 30 x malloc(333) kept"},
 	{"deep5", d5_a, "main -> d5_a ... d5_d -> d5_leaf: 50 x malloc(555) kept"},
@@ -244,50 +238,7 @@ static const struct scenario scenarios[] = {
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-static const struct scenario *find_scenario(const char *name)
-{
-	for (size_t i = 0; i < NSCENARIOS; i++)
-		if (!strcmp(scenarios[i].name, name))
-			return &scenarios[i];
-	return NULL;
-}
-
-static void usage(void)
-{
-	dprintf(STDERR_FILENO,
-		"usage: deep_target [--no-wait] SCENARIO... (at most 16; --list)\n"
-		"Prints \"pid <PID>\", then runs each scenario after a line on stdin\n"
-		"(\"done <scenario>\" after each), then exits after one more line.\n");
-}
-
 int main(int argc, char **argv)
 {
-	const struct scenario *run[16];
-	bool wait = true;
-	int nrun = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--list")) {
-			for (size_t j = 0; j < NSCENARIOS; j++)
-				say("%-8s %s\n", scenarios[j].name, scenarios[j].desc);
-			return 0;
-		} else if (!strcmp(argv[i], "--no-wait")) {
-			wait = false;
-		} else if (!find_scenario(argv[i]) || nrun == 16) {
-			usage();
-			return 2;
-		} else {
-			run[nrun++] = find_scenario(argv[i]);
-		}
-	}
-	say("pid %d\n", (int)getpid());
-	for (int i = 0; i < nrun; i++) {
-		if (wait && wait_line() < 0)
-			return 0;
-		run[i]->fn();
-		say("done %s\n", run[i]->name);
-	}
-	if (wait)
-		wait_line();
-	return 0;
+	return target_main("deep_target", scenarios, NSCENARIOS, argc, argv, NULL);
 }
