@@ -8,27 +8,8 @@
 
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
 
-# 200 x b"x" * 100000 per "go": 100033 B each (PyBytesObject header + data + NUL), too large
-# for pymalloc (512 B at most), so PyObject_Malloc passes each one to malloc.
-write_script()
-{
-	cat >"$TMP/leak.py" <<'EOF'
-import os, sys
-SIZE = 100000
-keep = []
-
-def leak(n):
-    for _ in range(n):
-        keep.append(b"x" * SIZE)
-
-print("pid %d" % os.getpid(), flush=True)
-for line in sys.stdin:
-    if line.strip() != "go":
-        break
-    leak(200)
-    print("done leak", flush=True)
-EOF
-}
+# The leaking script: 200 x 100033-byte bytes objects per "go", each through malloc.
+LEAK_PY=$ROOT/tests/targets/py_leak.py
 
 FRAMES="[f.get('symbol') + ' (' + f.get('module', '?') + ')' for f in s['frames']]"
 
@@ -45,7 +26,7 @@ check_version()
 	lib=libpython$v.so.1.0
 	exe=$(basename "$(readlink -f "$py")")
 	ldd "$py" | grep -q "$lib" || { fail "$py does not link $lib"; return; }
-	start_target "py$v" "$py" "$TMP/leak.py"
+	start_target "py$v" "$py" "$LEAK_PY"
 	PID=${T_PID[py$v]}
 	start_tool "s$v" -p "$PID" "${JSON_ARGS[@]}"
 	wait_tracing "s$v" "$PID"
@@ -84,7 +65,6 @@ for v in 3.9 3.11 3.12 3.13; do
 	done
 done
 [ ${#pys[@]} -gt 0 ] || skip "no pyenv python 3.9, 3.11, 3.12 or 3.13 under $PYENV_VERSIONS"
-write_script
 for py in "${pys[@]}"; do
 	check_version "$py"
 done

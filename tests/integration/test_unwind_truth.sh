@@ -142,29 +142,14 @@ gdb_frames cache 3000 "$TARGET_DIR/cache_target" fill
 tool_frames cache "$TARGET_DIR/cache_target" fill fill
 truth cache
 
-# python: 100033-byte bytes objects (see test_unwind_python.sh), three of 3.9 .. 3.13.
-cat >"$TMP/leak.py" <<'EOF'
-import os, sys
-SIZE = 100000
-keep = []
-
-def leak(n):
-    for _ in range(n):
-        keep.append(b"x" * SIZE)
-
-print("pid %d" % os.getpid(), flush=True)
-for line in sys.stdin:
-    if line.strip() != "go":
-        break
-    leak(200)
-    print("done leak", flush=True)
-EOF
+# python: 100033-byte bytes objects (tests/targets/py_leak.py), three of 3.9 .. 3.13.
+LEAK_PY=$ROOT/tests/targets/py_leak.py
 n=0
 for v in 3.9 3.11 3.12 3.13; do
 	for py in "$PYENV_VERSIONS/$v".*/bin/python3; do
 		[ -x "$py" ] || continue
-		gdb_frames "python$v" 100033 "$py" "$TMP/leak.py"
-		tool_frames "python$v" "$py" leak "$TMP/leak.py"
+		gdb_frames "python$v" 100033 "$py" "$LEAK_PY"
+		tool_frames "python$v" "$py" leak "$LEAK_PY"
 		truth "python$v"
 		n=$((n + 1))
 		break
