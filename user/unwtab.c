@@ -30,8 +30,8 @@ struct unwtab {
 	__u32 *pending_ids;
 	int *pending_fds;
 	size_t npending;
-	size_t pending_cap;
-	size_t pending_fd_cap;
+	size_t pending_cap;    /* of pending_ids */
+	size_t pending_fd_cap; /* of pending_fds */
 };
 
 struct unwtab *unwtab__new(int tables_fd)
@@ -125,7 +125,6 @@ static int load_rows(struct unwtab *t, __u32 id, const struct unw_row *rows, __u
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	size_t len = ((size_t)nrows * sizeof(*rows) + 4095) & ~(size_t)4095;
-	size_t cap = t->pending_cap;
 	__u32 *ids;
 	int *fds, fd;
 	void *mem;
@@ -134,7 +133,7 @@ static int load_rows(struct unwtab *t, __u32 id, const struct unw_row *rows, __u
 	if (!ids)
 		return -ENOMEM;
 	t->pending_ids = ids;
-	fds = array_grow(t->pending_fds, &cap, t->npending + 1, sizeof(*fds));
+	fds = array_grow(t->pending_fds, &t->pending_fd_cap, t->npending + 1, sizeof(*fds));
 	if (!fds)
 		return -ENOMEM;
 	t->pending_fds = fds;
