@@ -104,8 +104,7 @@ static bool privileged(void)
 static void mapped_path(char *buf, size_t len, __u32 pid, const struct vma *v)
 {
 	if (strstr(v->path, " (deleted)"))
-		snprintf(buf, len, "/proc/%u/map_files/%llx-%llx", pid,
-			 (unsigned long long)v->start, (unsigned long long)v->end);
+		procmaps__map_files_path(buf, len, pid, v);
 	else
 		snprintf(buf, len, "/proc/%u/root%s", pid, v->path);
 }

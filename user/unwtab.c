@@ -246,8 +246,7 @@ int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_
 	if (f)
 		goto found;
 	/* map_files reaches deleted files and other mount namespaces. */
-	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
-		 (unsigned long long)v->start, (unsigned long long)v->end);
+	procmaps__map_files_path(path, sizeof(path), pid, v);
 	o = elfobj__open(path);
 	if (!o)
 		return -errno;
