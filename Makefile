@@ -29,12 +29,12 @@ LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
 USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets \
-	collect cfi unwtab unwind tracer
+	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement probes cfi pyline
+UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
@@ -43,6 +43,8 @@ test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj placement
 test_cfi_OBJS := cfi elfobj
 test_pyline_OBJS := pyline
+test_pydecode_OBJS := pydecode
+test_pyoffsets_OBJS := pyoffsets
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

@@ -88,7 +88,7 @@ static __always_inline void count_drop(enum drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
-static __always_inline void notify(enum task_event_type type, __u32 tgid)
+static __always_inline void notify_stack(enum task_event_type type, __u32 tgid, __u64 stack_id)
 {
 	struct task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -98,16 +98,23 @@ static __always_inline void notify(enum task_event_type type, __u32 tgid)
 	}
 	e->type = type;
 	e->tgid = tgid;
+	e->stack_id = stack_id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Takes the stack into the per-CPU scratch and returns its id, 0 on failure. */
+static __always_inline void notify(enum task_event_type type, __u32 tgid)
+{
+	notify_stack(type, tgid, 0);
+}
+
+/* Takes the stack into the per-CPU scratch and returns its id, 0 on failure.
+ * *py: the stack holds Python frames. */
 static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __u64 fn_start,
-					struct stack_trace **out)
+					struct stack_trace **out, bool *py)
 {
 	bool rescan;
-	struct stack_trace *st = capture_stack(ctx, tgid, fn_start, &rescan);
+	struct stack_trace *st = capture_stack(ctx, tgid, fn_start, &rescan, py);
 
 	if (!st)
 		return 0;
@@ -135,7 +142,8 @@ static __always_inline __u32 take_slot(void)
 
 /* The slot of (tgid, stack), created with its stack on first sight; only new
  * sites touch the stacks map. AS_SITES_MAX when the tables are full. */
-static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct stack_trace *st)
+static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct stack_trace *st,
+				      bool py)
 {
 	struct site_key key = {.stack_id = stack_id, .tgid = tgid};
 	struct site_stats *c;
@@ -158,9 +166,13 @@ static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct s
 	if (!c)
 		return AS_SITES_MAX;
 	__builtin_memset(c, 0, sizeof(*c)); /* the slot may have served a gone site */
-	if (!bpf_map_lookup_elem(&stacks, &stack_id) &&
-	    bpf_map_update_elem(&stacks, &stack_id, st, BPF_NOEXIST) == -E2BIG)
-		count_drop(DROP_STACK_FULL);
+	if (!bpf_map_lookup_elem(&stacks, &stack_id)) {
+		err = bpf_map_update_elem(&stacks, &stack_id, st, BPF_NOEXIST);
+		if (err == -E2BIG)
+			count_drop(DROP_STACK_FULL);
+		else if (!err && py)
+			notify_stack(TASK_EV_PY_STACK, tgid, stack_id);
+	}
 	if (bpf_map_update_elem(&sites, &key, &slot, BPF_NOEXIST) == 0)
 		return slot;
 	/* Another CPU created it first (or the table is full): give ours back. */
@@ -188,14 +200,14 @@ static __always_inline void release_block(__u32 tgid, __u64 addr)
 }
 
 static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
-					const struct stack_trace *st)
+					const struct stack_trace *st, bool py)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct live_block b = {.size = size};
 	struct site_stats *c;
 	int err;
 
-	b.slot = site_get(tgid, stack_id, st);
+	b.slot = site_get(tgid, stack_id, st, py);
 	c = bpf_map_lookup_elem(&counters, &b.slot);
 	if (!c) {
 		count_drop(DROP_SITE_FULL);
@@ -372,10 +384,11 @@ int alloc_exit(struct pt_regs *ctx)
 	}
 	if (addr && in.size >= min_size && in.size <= max_size) {
 		struct stack_trace *st = NULL;
-		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, &st);
+		bool py = false;
+		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, &st, &py);
 
 		if (stack_id && st)
-			track_block(tgid, addr, in.size, stack_id, st);
+			track_block(tgid, addr, in.size, stack_id, st, py);
 	}
 	return 0;
 }

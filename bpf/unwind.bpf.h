@@ -66,7 +66,10 @@ struct walk_state {
 	__u32 rescan;	/* pc left the known mappings */
 	__u32 win_len;	/* valid words in win */
 	__u64 win_base; /* user address of win[0] */
+	__u32 at_eval;	/* stopped at the Python interpreter's eval loop */
+	__u32 pad;
 	__u64 win[WIN_WORDS];
+	__u64 pybuf[16]; /* one Python frame, read whole */
 };
 
 struct {
@@ -81,7 +84,10 @@ struct {
 struct walk {
 	struct walk_state *ws;
 	struct unw_proc *proc;
+	const struct py_proc *py; /* the process runs CPython */
 };
+
+#include "python.bpf.h"
 
 static __always_inline long walk_stop(struct walk_state *ws, enum unwind_stop why)
 {
@@ -252,6 +258,11 @@ static long unwind_step(__u32 index, void *ctx)
 	__u64 elf_pc;
 	void *rows;
 
+	/* The interpreter's frames are replaced by the Python frames it runs. */
+	if (w->py && pc >= w->py->eval_start && pc < w->py->eval_end) {
+		ws->at_eval = 1;
+		return 1;
+	}
 	if (!unwind_cfi)
 		return fp_step(ws);
 	if (!w->proc)
@@ -275,16 +286,18 @@ static long unwind_step(__u32 index, void *ctx)
 
 /* Walks the stack into the per-CPU scratch: pcs[0] = fn_start, pcs[1] the
  * caller's return address, then the frames above it. Returns the trace, or
- * NULL. *rescan: pc left the known mappings and a rescan is due. ctx:
+ * NULL. *rescan: pc left the known mappings and a rescan is due; *py: Python
+ * frames replaced the interpreter's. ctx:
  * registers at the return probe. */
 static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __u32 tgid,
-							 __u64 fn_start, bool *rescan)
+							 __u64 fn_start, bool *rescan, bool *py)
 {
 	__u32 zero = 0;
 	struct walk w = {.ws = bpf_map_lookup_elem(&walk_scratch, &zero)};
 	struct walk_state *ws = w.ws;
 
 	*rescan = false;
+	*py = false;
 	if (!ws)
 		return NULL;
 	ws->ip = PT_REGS_IP(ctx);
@@ -297,9 +310,25 @@ static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __
 	ws->stop = UNWIND_STOP_COUNT;
 	ws->rescan = 0;
 	ws->win_len = 0;
+	ws->at_eval = 0;
 	if (unwind_cfi)
 		w.proc = bpf_map_lookup_elem(&unw_procs, &tgid);
+	w.py = bpf_map_lookup_elem(&py_procs, &tgid);
 	bpf_loop(max_depth, unwind_step, &w, 0);
+	if (ws->at_eval && w.py) {
+		__u32 nr = ws->st.nr;
+
+		ws->st.nr = nr - 1; /* the eval loop's own frame */
+		*py = py_capture(ws, w.py) > 0;
+		if (!*py) {
+			/* No Python frames on this thread: walk on natively. */
+			ws->st.nr = nr;
+			ws->stop = UNWIND_STOP_COUNT;
+			ws->at_eval = 0;
+			w.py = NULL;
+			bpf_loop(max_depth, unwind_step, &w, 0);
+		}
+	}
 	ws->st.cut = 0;
 	if (ws->stop < UNWIND_STOP_COUNT) {
 		__sync_fetch_and_add(&unwind_stops[ws->stop], 1);

@@ -133,6 +133,7 @@ enum task_event_type {
 	TASK_EV_EXEC = 2,
 	TASK_EV_FIRST_SITE = 3, /* first site of a process nobody attached to (whole system) */
 	TASK_EV_RESCAN = 4,	/* a stack reached code outside the known mappings */
+	TASK_EV_PY_STACK = 5,	/* a new stack with Python frames: name them while they live */
 };
 
 /* Ring-buffer record: a traced process appeared, exited or replaced its image. */
@@ -140,6 +141,7 @@ struct task_event {
 	__u32 type; /* enum task_event_type */
 	__u32 tgid;
 	char comm[AS_COMM_LEN];
+	__u64 stack_id; /* TASK_EV_PY_STACK */
 };
 
 /* Why a stack walk ended before the outermost frame. X(enum suffix, label). */
@@ -212,9 +214,67 @@ struct unw_proc {
 	struct unw_mapping maps[AS_UNW_MAPPINGS];
 };
 
+/* Python frames ride in stack_trace.pcs: a word with bit 63 set is one
+ * frame, the code object's address >> 3 above the byte offset of its current
+ * instruction (as user/pyline.h counts it). User addresses are below 2^47. */
+#define AS_PY_FRAME_BIT (1ULL << 63)
+#define AS_PY_OFF_BITS	19
+#define AS_PY_OFF_MAX	((1U << AS_PY_OFF_BITS) - 1)
+#define AS_PY_FRAME(code, off)                                                                     \
+	(AS_PY_FRAME_BIT | (((__u64)(code) >> 3) << AS_PY_OFF_BITS) | ((off)&AS_PY_OFF_MAX))
+#define AS_PY_FRAME_CODE(w) ((((w) & ~AS_PY_FRAME_BIT) >> AS_PY_OFF_BITS) << 3)
+#define AS_PY_FRAME_OFF(w)  ((__u32)((w)&AS_PY_OFF_MAX))
+#define AS_PY_FRAMES_MAX    64	   /* Python frames walked per stack */
+#define AS_PY_THREADS_MAX   64	   /* thread states searched when the TLS lookup fails */
+#define AS_PY_NONE	    0xffff /* an offset the version does not have */
+
+/* Frame 0 of a mapping site: the system call instead of an allocator's address. */
+enum map_call {
+	MAP_CALL_MMAP = 1,
+	MAP_CALL_MREMAP = 2,
+	MAP_CALL_BRK = 3,
+};
+#define AS_MAP_CALL_MAX 15 /* frame-0 values up to this name a system call */
+
+/* How a frame tells its current instruction. */
+enum py_instr {
+	PY_INSTR_LASTI_BYTES = 0, /* 3.6-3.9: int f_lasti, a byte offset */
+	PY_INSTR_LASTI_UNITS = 1, /* 3.10: int f_lasti, in 2-byte code units */
+	PY_INSTR_POINTER = 2,	  /* 3.11+: pointer to the code unit, inside the code object */
+};
+
+/* Byte offsets of the CPython structures the BPF walk reads; AS_PY_NONE where
+ * a version lacks the field. user/pyoffsets.c holds them per version. */
+struct py_offsets {
+	__u16 interp_tstate_head; /* PyInterpreterState: first thread state */
+	__u16 tstate_next;
+	__u16 tstate_thread_id; /* pthread_self() of the thread */
+	__u16 tstate_frame;	/* frame (<3.11), cframe (3.11, 3.12), current_frame (3.13) */
+	__u16 cframe_frame;	/* _PyCFrame.current_frame (3.11, 3.12) */
+	__u16 frame_back;	/* f_back / previous */
+	__u16 frame_code;	/* f_code / f_executable */
+	__u16 frame_instr;	/* f_lasti / prev_instr / instr_ptr */
+	__u16 frame_owner;	/* owner (char, 3.12+) */
+	__u16 code_adaptive;	/* first code unit inside the code object (3.11+) */
+	__u8 instr_kind;	/* enum py_instr */
+	__u8 shim_owner;	/* owner of C-stack shim frames to skip; 0xff none */
+	__u16 pad;
+};
+
+/* py_procs: tgid -> where its interpreter keeps the running thread's frames. */
+struct py_proc {
+	__u64 key_addr;	   /* the pthread key (an int) of the interpreter's thread states */
+	__u64 interp_head; /* address of the pointer to the first interpreter */
+	__u64 eval_start;  /* _PyEval_EvalFrameDefault, as mapped */
+	__u64 eval_end;
+	__u32 tsd_base; /* thread pointer + tsd_base + 16 * key: the key's slot; 0 unknown */
+	__u32 tsd_keys; /* keys with a slot there (glibc: 32) */
+	struct py_offsets off;
+};
+
 _Static_assert(sizeof(struct unw_row) == 8, "unw_row layout");
 _Static_assert(sizeof(struct unw_mapping) == 32, "unw_mapping layout");
-_Static_assert(sizeof(struct task_event) == 24, "task_event layout");
+_Static_assert(sizeof(struct task_event) == 32, "task_event layout");
 _Static_assert(sizeof(struct stack_trace) == 8 * AS_MAX_FRAMES + 8, "stack_trace layout");
 
 #endif /* ALLOCSCOPE_H */

@@ -54,9 +54,47 @@ static int read_sites(struct collector *c)
 	return 0;
 }
 
+static void python_frame(const struct py_frame *pf, __u64 word, struct sym_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->addr = word;
+	f->file = pf && pf->file ? pf->file : "?";
+	f->symbol = pf && pf->function ? pf->function : "[unknown]";
+	f->line = pf ? pf->line : 0;
+	f->module = "python";
+}
+
+/* Native frames of the interpreter itself (its eval loop's callees, such as
+ * list_resize) give way to the Python frames; C extensions' frames stay. */
+static bool interpreter_frame(const struct pyproc *pp, const struct sym_frame *f)
+{
+	const char *base = strrchr(pp->path, '/');
+
+	return f->module && !strcmp(f->module, base ? base + 1 : pp->path);
+}
+
+static bool has_python(const struct stack_trace *st)
+{
+	for (__u32 i = 0; i < st->nr && i < AS_MAX_FRAMES; i++)
+		if (st->pcs[i] & AS_PY_FRAME_BIT)
+			return true;
+	return false;
+}
+
+void collect__name_py_stack(struct collector *c, __u32 pid, __u64 stack_id)
+{
+	struct stack_trace st;
+
+	if (c->pysym && !bpf_map_lookup_elem(c->stacks_fd, &stack_id, &st) &&
+	    st.nr <= AS_MAX_FRAMES)
+		pysym__stack(c->pysym, pid, stack_id, &st);
+}
+
 static void symbolize(struct collector *c, struct report_row *row)
 {
 	__u32 pid = row->site.pid;
+	const struct pyproc *pp = c->pysym ? pysym__proc(c->pysym, pid) : NULL;
+	const struct py_frame *py = NULL;
 	struct stack_trace st;
 	bool reloaded = false;
 
@@ -65,10 +103,18 @@ static void symbolize(struct collector *c, struct report_row *row)
 		return;
 	collect__load_syms(c, pid);
 	row->cut = st.cut <= UNWIND_STOP_COUNT ? st.cut : 0;
+	if (pp && has_python(&st))
+		py = pysym__stack(c->pysym, pid, row->site.stack_id, &st);
 	for (__u32 i = 0; i < st.nr; i++) {
 		struct sym_frame *f = &row->frames[row->nframes];
-		int err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
+		int err;
 
+		if (st.pcs[i] & AS_PY_FRAME_BIT) {
+			python_frame(py ? &py[i] : NULL, st.pcs[i], f);
+			row->nframes++;
+			continue;
+		}
+		err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
 		/* A library loaded after the snapshot: re-read the mappings once. */
 		if (err == -ENOENT && !reloaded && !row->site.exited) {
 			reloaded = true;
@@ -79,6 +125,8 @@ static void symbolize(struct collector *c, struct report_row *row)
 		 * file means the frame-pointer chain went astray: stop there. */
 		if (i > 1 && (err == -ENOENT || f->module[0] == '['))
 			break;
+		if (py && i > 0 && interpreter_frame(pp, f))
+			continue;
 		row->nframes++;
 	}
 }
@@ -187,6 +235,8 @@ static void forget_exited(struct collector *c)
 		p = &c->procs->procs[i];
 		if (p->exited) {
 			syms__drop_pid(c->syms, p->pid);
+			if (c->pysym)
+				pysym__drop_pid(c->pysym, p->pid);
 			targets__remove(c->procs, p->pid);
 			continue;
 		}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "opts.h"
+#include "pysym.h"
 #include "report.h"
 #include "syms.h"
 #include "targets.h"
@@ -18,6 +19,7 @@ struct collector {
 	int stacks_fd;
 	struct proc_table *procs;
 	struct syms *syms;
+	struct pysym *pysym; /* names Python frames of the processes running CPython */
 	struct report *report;
 	FILE *out;
 	enum report_format format;
@@ -30,6 +32,8 @@ void collect__free(struct collector *c);
 
 /* Makes sure pid's mappings are snapshotted for symbolization. */
 int collect__load_syms(struct collector *c, __u32 pid);
+/* A new stack of pid with Python frames: name them while their code lives. */
+void collect__name_py_stack(struct collector *c, __u32 pid, __u64 stack_id);
 /* hdr: time, interval_s, targets, final and drops filled by the caller. */
 int collect__report(struct collector *c, struct report_header *hdr);
 

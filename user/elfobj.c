@@ -168,9 +168,10 @@ bool elfobj__has_symtab(const struct elfobj *o)
 	return find_section(o->elf, SHT_SYMTAB, NULL) != NULL;
 }
 
-/* Walks the defined function symbols of the first section of type (SHT_SYMTAB
- * or SHT_DYNSYM); stops at and returns cb's first non-zero result. */
-static int walk_syms(struct elfobj *o, GElf_Word type,
+/* Walks the defined function (or, with objects, data object) symbols of the
+ * first section of type (SHT_SYMTAB or SHT_DYNSYM); stops at and returns
+ * cb's first non-zero result. */
+static int walk_syms(struct elfobj *o, GElf_Word type, bool objects,
 		     int (*cb)(const struct elf_func *f, void *ctx), void *ctx)
 {
 	Elf_Scn *scn = find_section(o->elf, type, NULL);
@@ -195,7 +196,7 @@ static int walk_syms(struct elfobj *o, GElf_Word type,
 		if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF)
 			continue;
 		st = GELF_ST_TYPE(sym.st_info);
-		if (st != STT_FUNC && st != STT_GNU_IFUNC)
+		if (objects ? st != STT_OBJECT : st != STT_FUNC && st != STT_GNU_IFUNC)
 			continue;
 		f.name = elf_strptr(o->elf, sh.sh_link, sym.st_name);
 		if (!f.name || !f.name[0])
@@ -217,9 +218,9 @@ static int walk_syms(struct elfobj *o, GElf_Word type,
 int elfobj__for_each_func(struct elfobj *o, int (*cb)(const struct elf_func *f, void *ctx),
 			  void *ctx)
 {
-	int err = walk_syms(o, SHT_SYMTAB, cb, ctx);
+	int err = walk_syms(o, SHT_SYMTAB, false, cb, ctx);
 
-	return err ? err : walk_syms(o, SHT_DYNSYM, cb, ctx);
+	return err ? err : walk_syms(o, SHT_DYNSYM, false, cb, ctx);
 }
 
 struct find_ctx {
@@ -245,6 +246,16 @@ int elfobj__find_func(struct elfobj *o, const char *name, struct elf_func *out)
 	struct find_ctx c = {.name = name, .len = strcspn(name, "@"), .out = out};
 
 	return elfobj__for_each_func(o, match_func, &c) == 1 ? 0 : -ENOENT;
+}
+
+int elfobj__find_object(struct elfobj *o, const char *name, struct elf_func *out)
+{
+	struct find_ctx c = {.name = name, .len = strcspn(name, "@"), .out = out};
+
+	if (walk_syms(o, SHT_DYNSYM, true, match_func, &c) == 1 ||
+	    walk_syms(o, SHT_SYMTAB, true, match_func, &c) == 1)
+		return 0;
+	return -ENOENT;
 }
 
 int elfobj__read(struct elfobj *o, __u64 off, void *buf, size_t len)

@@ -51,6 +51,9 @@ int elfobj__find_func(struct elfobj *o, const char *name, struct elf_func *out);
  * a non-zero return from cb stops the walk and is returned. */
 int elfobj__for_each_func(struct elfobj *o, int (*cb)(const struct elf_func *f, void *ctx),
 			  void *ctx);
+/* A defined STT_OBJECT symbol named name, .dynsym first. 0 or -ENOENT. */
+int elfobj__find_object(struct elfobj *o, const char *name, struct elf_func *out);
+
 /* Reads len bytes at file offset off. 0 or -errno (-EIO when short). */
 int elfobj__read(struct elfobj *o, __u64 off, void *buf, size_t len);
 /* GNU build-id (raw bytes); returns its length, or -ENOENT. */

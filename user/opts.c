@@ -37,6 +37,9 @@ enum {
 	OPT_ATTACH,
 	OPT_MAX_DEPTH,
 	OPT_UNWIND,
+	OPT_NO_PYTHON,
+	OPT_CHILDREN,
+	OPT_NO_MAPPINGS,
 	OPT_USAGE,
 };
 
@@ -54,6 +57,8 @@ static const struct config defaults = {
 	.live_max = AS_LIVE_MAX,
 	.max_depth = AS_DEPTH_DEFAULT,
 	.unwind = UNWIND_CFI,
+	.python = true,
+	.mappings = true,
 };
 
 static const char doc[] =
@@ -94,6 +99,10 @@ static const struct argp_option options[] = {
 	 GRP_TARGET},
 	{"comm", 'c', "NAME", 0,
 	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
+	{"children", OPT_CHILDREN, NULL, 0,
+	 "With --pid: also trace the processes they fork from now on (multiprocessing "
+	 "workers), and theirs",
+	 GRP_TARGET},
 
 	{NULL, 0, NULL, OPTION_DOC, "Reports:", GRP_REPORT},
 	{"interval", 'i', "SECS", 0, "Seconds between reports (default 10, at most 86400)",
@@ -130,6 +139,14 @@ static const struct argp_option options[] = {
 	 "'cfi' (default) unwinds with each binary's call frame information, so stacks are "
 	 "whole without frame pointers; 'fp' follows frame pointers only (cheaper, but code "
 	 "built without them shows only the allocator's caller)",
+	 GRP_TRACE},
+	{"no-python", OPT_NO_PYTHON, NULL, 0,
+	 "Keep the interpreter's C frames in stacks of CPython processes instead of showing "
+	 "the Python frames (file:line function) they run",
+	 GRP_TRACE},
+	{"no-mappings", OPT_NO_MAPPINGS, NULL, 0,
+	 "Do not trace mmap, mremap, munmap and brk (memory the heap probes never see, such as "
+	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"verbose", 'v', NULL, 0,
 	 "Show setup details, probe placement, drop counters and libbpf debug messages; "
@@ -446,6 +463,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'v':
 		cfg->verbose++;
 		return 0;
+	case OPT_NO_PYTHON:
+		cfg->python = false;
+		return 0;
+	case OPT_NO_MAPPINGS:
+		cfg->mappings = false;
+		return 0;
+	case OPT_CHILDREN:
+		cfg->children = true;
+		return 0;
 	case 'h':
 	case OPT_USAGE:
 	case 'V':
@@ -589,6 +615,9 @@ static int validate(struct parse_ctx *ctx)
 
 	if (cfg->npids && cfg->comm[0])
 		return usage_error(ctx, "--pid and --comm cannot be combined");
+	if (cfg->children && !cfg->npids && !cfg->comm[0])
+		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
+					"without them every process is traced already");
 	if (cfg->min_size > cfg->max_size)
 		return usage_error(
 			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",

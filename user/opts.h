@@ -63,6 +63,9 @@ struct config {
 	__u32 live_max;		       /* --max-live-blocks, default AS_LIVE_MAX */
 	__u32 max_depth;	       /* --max-depth, default AS_DEPTH_DEFAULT */
 	enum unwind_mode unwind;       /* --unwind cfi|fp */
+	bool python;		       /* Python frames; --no-python clears */
+	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
+	bool children;		       /* --children: follow forks of --pid targets */
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.

@@ -370,6 +370,27 @@ static size_t fit(const char *s, size_t room)
 	return room;
 }
 
+/* "sessions.py:42 on_message": the file's last component, as tracebacks
+ * are read; JSON keeps the whole path. */
+static void print_python_frame(FILE *f, const struct sym_frame *fr)
+{
+	const char *base = strrchr(fr->file, '/');
+	char where[64];
+	size_t room;
+
+	snprintf(where, sizeof(where), "%s:%d ", base ? base + 1 : fr->file, fr->line);
+	fprintf(f, "%*s", FRAME_INDENT, "");
+	put_clean(f, where, sizeof(where));
+	room = TEXT_COLS - FRAME_INDENT - strlen(where);
+	if (strlen(fr->symbol) <= room) {
+		put_clean(f, fr->symbol, room);
+	} else {
+		put_clean(f, fr->symbol, fit(fr->symbol, room - 3));
+		fputs("...", f);
+	}
+	fputc('\n', f);
+}
+
 static void print_frame(FILE *f, const struct sym_frame *fr)
 {
 	const size_t width = TEXT_COLS - FRAME_INDENT;
@@ -378,6 +399,10 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 	const char *sym = fr->symbol;
 	size_t room, n;
 
+	if (fr->file) {
+		print_python_frame(f, fr);
+		return;
+	}
 	/* Without a symbol the address is the one thing a user can look up. */
 	if (!sym || !strcmp(sym, "[unknown]")) {
 		snprintf(name, sizeof(name), "0x%llx", (unsigned long long)fr->addr);
@@ -459,6 +484,11 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
 	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT);
+	if (hdr->py_no_thread)
+		fprintf(f,
+			"python: %llu allocations in the interpreter without a thread state "
+			"(native stacks)\n",
+			(unsigned long long)hdr->py_no_thread);
 	fputc('\n', f);
 }
 

@@ -98,6 +98,11 @@ static void json_frames(FILE *f, const struct report_row *row)
 		json_str(f, fr->symbol, SIZE_MAX);
 		fprintf(f, ",\"offset\":%llu,\"module\":", (unsigned long long)fr->offset);
 		json_str(f, fr->module, SIZE_MAX);
+		if (fr->file) {
+			fputs(",\"file\":", f);
+			json_str(f, fr->file, SIZE_MAX);
+			fprintf(f, ",\"line\":%d", fr->line);
+		}
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -160,7 +165,8 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 	for (i = 0; i < UNWIND_STOP_COUNT; i++)
 		fprintf(f, "%s\"%s\":%llu", i ? "," : "", report__stop_label(i),
 			(unsigned long long)hdr->stops[i]);
-	fputs("},\"sites\":[", f);
+	fprintf(f, "},\"python_no_thread\":%llu,\"sites\":[",
+		(unsigned long long)hdr->py_no_thread);
 	for (i = 0; i < nrows; i++) {
 		if (i)
 			fputc(',', f);

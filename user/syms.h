@@ -15,6 +15,8 @@ struct sym_frame {
 	const char *symbol; /* demangled; "[unknown]" when no symbol covers addr */
 	__u64 offset;	    /* addr - symbol start (0 when unknown) */
 	const char *module; /* basename of the mapped file, "[unknown]" if unmapped */
+	const char *file;   /* a Python frame's source file (symbol: its function), else NULL */
+	int line;	    /* a Python frame's line, 0 when unknown */
 };
 
 struct syms *syms__new(void);

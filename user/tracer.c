@@ -17,6 +17,7 @@
 #include "collect.h"
 #include "procmaps.h"
 #include "probes.h"
+#include "pyproc.h"
 #include "tracer.h"
 #include "unwind.h"
 
@@ -165,6 +166,53 @@ static const char *basename_of(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* A process running CPython gets Python frames in its stacks. One that runs
+ * an interpreter we cannot follow keeps native stacks, and says why. */
+static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *maps)
+{
+	struct pyproc pp;
+	char why[PATH_MAX + 128] = "";
+	int err;
+
+	if (!t->cfg->python)
+		return;
+	err = pyproc__inspect(pid, maps, &pp, why, sizeof(why));
+	if (err == -ENOENT)
+		return;
+	if (err) {
+		fprintf(stderr, "allocscope: pid %u: %s; its stacks stay native\n", pid,
+			why[0] ? why : strerror(-err));
+		return;
+	}
+	err = pysym__add_pid(t->coll.pysym, pid, &pp);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(t->skel->maps.py_procs), &pid, &pp.bpf,
+					  BPF_ANY);
+	if (err) {
+		fprintf(stderr, "allocscope: pid %u: cannot follow CPython: %s\n", pid,
+			strerror(errno));
+		return;
+	}
+	fprintf(stderr, "allocscope: pid %u runs CPython %d.%d (%s): Python frames on\n", pid,
+		pp.major, pp.minor, pp.path);
+	if (verbose)
+		fprintf(stderr,
+			"allocscope: pid %u: eval loop %#llx-%#llx, thread key at %#llx, "
+			"key slots at tp+%#x (%u), interpreters at %#llx\n",
+			pid, (unsigned long long)pp.bpf.eval_start,
+			(unsigned long long)pp.bpf.eval_end, (unsigned long long)pp.bpf.key_addr,
+			pp.bpf.tsd_base, pp.bpf.tsd_keys, (unsigned long long)pp.bpf.interp_head);
+}
+
+static void follow_python_pid(struct tracer *t, __u32 pid)
+{
+	struct procmaps maps = {};
+
+	if (t->cfg->python && !procmaps__read_pid(pid, &maps))
+		follow_python(t, pid, &maps);
+	procmaps__free(&maps);
+}
+
 /* Attaches to every allocator pid maps. Returns an exit status. */
 static int attach_pid(struct tracer *t, __u32 pid)
 {
@@ -189,6 +237,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	 * report is due yet), so their first stacks are whole; later ones
 	 * never hold up a report. */
 	unwinder__scan(t->unwinder, pid, t->starting);
+	follow_python(t, pid, &maps);
 	for (size_t i = 0; i < maps.nr; i++) {
 		const struct vma *v = &maps.vmas[i];
 		struct plan_entry *p;
@@ -329,8 +378,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (ev->type == TASK_EV_FIRST_SITE) {
 		targets__get(&t->procs, ev->tgid);
 		collect__load_syms(&t->coll, ev->tgid);
-		if (!e || !e->attached)
+		if (!e || !e->attached) {
 			unwinder__scan(t->unwinder, ev->tgid, false);
+			follow_python_pid(t, ev->tgid);
+		}
+		return 0;
+	}
+	if (ev->type == TASK_EV_PY_STACK) {
+		collect__name_py_stack(&t->coll, ev->tgid, ev->stack_id);
 		return 0;
 	}
 	if (ev->type == TASK_EV_RESCAN) {
@@ -356,6 +411,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	/* exec: the BPF side purged the old image's state; the new image may
 	 * use another allocator, so targets are planned again. */
 	syms__drop_pid(t->coll.syms, ev->tgid);
+	pysym__drop_pid(t->coll.pysym, ev->tgid);
 	unwinder__forget(t->unwinder, ev->tgid);
 	t->coll.stale_stacks = true;
 	if (!e || !e->attached) {
@@ -509,8 +565,9 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	}
 	t->coll = (struct collector){.procs = &t->procs, .out = t->out, .format = cfg->format};
 	t->coll.syms = syms__new();
+	t->coll.pysym = pysym__new();
 	t->coll.report = report__new(cfg->sort, cfg->top);
-	if (!t->coll.syms || !t->coll.report) {
+	if (!t->coll.syms || !t->coll.pysym || !t->coll.report) {
 		status = EXIT_RUNTIME;
 		goto fail;
 	}
@@ -548,6 +605,7 @@ static int report(struct tracer *t, double interval_s, bool final)
 	hdr.targets = t->desc;
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
+	hdr.py_no_thread = t->skel->bss->py_no_thread;
 	return collect__report(&t->coll, &hdr);
 }
 
@@ -623,6 +681,7 @@ void tracer__close(struct tracer *t)
 	ring_buffer__free(t->rb);
 	allocscope_bpf__destroy(t->skel);
 	syms__free(t->coll.syms);
+	pysym__free(t->coll.pysym);
 	report__free(t->coll.report);
 	collect__free(&t->coll);
 	if (t->out && t->out != stdout)

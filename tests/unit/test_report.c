@@ -525,9 +525,9 @@ static void test_many_sites(void **state)
 static void test_json_escaping(void **state)
 {
 	static const struct sym_frame frames[] = {
-		{0x7f0000001000ULL, "operator new(unsigned long)", 4, "lib\"x\".so"},
-		{0xffffffffffffff00ULL, "tab\there\nnl", 0, "a\\b"},
-		{0x1234, "[unknown]", 0, "[unknown]"},
+		{0x7f0000001000ULL, "operator new(unsigned long)", 4, "lib\"x\".so", NULL, 0},
+		{0xffffffffffffff00ULL, "tab\there\nnl", 0, "a\\b", NULL, 0},
+		{0x1234, "[unknown]", 0, "[unknown]", NULL, 0},
 	};
 	struct report_header hdr = {.time = T0, .interval_s = 1, .targets = "comm \"x\""};
 	struct report_row row = {.site = {.pid = 1, .stack_id = 1}};
@@ -591,8 +591,8 @@ static void test_text_details(void **state)
 	memset(sym, 'x', sizeof(sym) - 1);
 	sym[sizeof(sym) - 1] = '\0';
 	row.nframes = 2;
-	row.frames[0] = (struct sym_frame){0x1000, sym, 0x1c, "libfoo.so"};
-	row.frames[1] = (struct sym_frame){0x2000, "f", 0, sym};
+	row.frames[0] = (struct sym_frame){0x1000, sym, 0x1c, "libfoo.so", NULL, 0};
+	row.frames[1] = (struct sym_frame){0x2000, "f", 0, sym, NULL, 0};
 	/* the widest row the columns are sized for: 7-digit pid (pid_max
 	 * 4194304), 15-character comm, exited, 4-digit values in every unit */
 	row.site.pid = 4194303;
@@ -678,19 +678,26 @@ static void assert_golden(const char *name, const char *out)
 }
 
 static const struct sym_frame leak_frames[] = {
-	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6"},
-	{0x55d0c0a0123cULL, "leak_small", 0x1c, "alloc_target"},
-	{0x55d0c0a01455ULL, "main", 0x55, "alloc_target"},
+	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6", NULL, 0},
+	{0x55d0c0a0123cULL, "leak_small", 0x1c, "alloc_target", NULL, 0},
+	{0x55d0c0a01455ULL, "main", 0x55, "alloc_target", NULL, 0},
 };
 static const struct sym_frame churn_frames[] = {
-	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6"},
+	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6", NULL, 0},
 	{0x7f3a12f00010ULL, "std::vector<int, std::allocator<int> >::_M_realloc_insert", 0x30,
-	 "libstdc++.so.6"},
-	{0x55d0c0a01300ULL, "[unknown]", 0, "alloc_target"},
+	 "libstdc++.so.6", NULL, 0},
+	{0x55d0c0a01300ULL, "[unknown]", 0, "alloc_target", NULL, 0},
+};
+/* A CPython site: the allocator, then Python frames in place of the interpreter's. */
+static const struct sym_frame python_frames[] = {
+	{0x7f3a12e4a300ULL, "realloc", 0, "libc.so.6", NULL, 0},
+	{AS_PY_FRAME(0x7f3a10000040ULL, 36), "SessionStore.on_message", 0, "python",
+	 "/srv/app/sessions.py", 42},
+	{AS_PY_FRAME(0x7f3a10000400ULL, 120), "consume", 0, "python", "/srv/app/sessions.py", 57},
 };
 static const struct sym_frame worker_frames[] = {
-	{0x7f3a12e4a200ULL, "calloc", 0, "libc.so.6"},
-	{0x7f3a12aa0000ULL, "[unknown]", 0, "[unknown]"},
+	{0x7f3a12e4a200ULL, "calloc", 0, "libc.so.6", NULL, 0},
+	{0x7f3a12aa0000ULL, "[unknown]", 0, "[unknown]", NULL, 0},
 };
 
 /* Two processes over two reports: a leak, a churning site that shrank, a
@@ -723,6 +730,7 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	hdr->drops[DROP_UNTRACKED_FREE] = 12;
 	hdr->stops[UNWIND_STOP_NO_MAPPING] = 2;
 	hdr->stops[UNWIND_STOP_DEPTH_CAP] = 7;
+	hdr->py_no_thread = 3;
 
 	for (i = 0; i < *n; i++) {
 		const struct sym_frame *fr = NULL;
@@ -734,6 +742,9 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 			break;
 		case 0xb2:
 			fr = churn_frames, nfr = 3;
+			break;
+		case 0xe5:
+			fr = python_frames, nfr = 3;
 			break;
 		case 0xd4:
 			fr = worker_frames, nfr = 2;

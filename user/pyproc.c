@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elfobj.h"
+#include "procmem.h"
+#include "pydecode.h"
+#include "pyproc.h"
+
+#define CODE_BYTES 96 /* enough for each decoded function's lookup */
+
+/* _Py_DebugOffsets of 3.13 (Include/internal/pycore_runtime.h), up to the
+ * fields read here: the first member of _PyRuntime, for debuggers. */
+struct debug_offsets_313 {
+	char cookie[8];
+	__u64 version;
+	__u64 free_threaded;
+	__u64 runtime_size, runtime_finalizing, runtime_interpreters_head;
+	__u64 interp_size, interp_id, interp_next, interp_threads_head, interp_rest[9];
+	__u64 tstate_size, tstate_prev, tstate_next, tstate_interp, tstate_current_frame,
+		tstate_thread_id, tstate_native_thread_id, tstate_datastack_chunk, tstate_status;
+	__u64 frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_localsplus,
+		frame_owner;
+	__u64 code_size, code_filename, code_name, code_qualname, code_linetable, code_firstlineno,
+		code_argcount, code_localsplusnames, code_localspluskinds, code_adaptive;
+};
+
+/* One ELF file as mapped in the process. */
+struct mapped_elf {
+	struct elfobj *o;
+	__u64 bias; /* process address - ELF address */
+};
+
+static int say(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -ENOTSUP;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static int open_mapped(pid_t pid, const struct procmaps *maps, const struct vma *v,
+		       struct mapped_elf *out)
+{
+	const struct elf_seg *segs;
+	char path[PATH_MAX];
+	size_t n;
+
+	procmaps__map_files_path(path, sizeof(path), pid, v);
+	out->o = elfobj__open(path);
+	if (!out->o)
+		return -errno;
+	n = elfobj__segments(out->o, &segs);
+	for (size_t i = 0; i < n; i++) {
+		if (v->offset >= segs[i].offset && v->offset < segs[i].offset + segs[i].filesz) {
+			out->bias = v->start - (segs[i].vaddr + (v->offset - segs[i].offset));
+			return 0;
+		}
+	}
+	(void)maps;
+	elfobj__close(out->o);
+	out->o = NULL;
+	return -ENOEXEC;
+}
+
+/* via_slot: a GOT slot, which in these functions holds &_PyRuntime. The
+ * symbol is used when known: a process caught while starting may not have
+ * relocated the slot yet. */
+static __u64 resolve(pid_t pid, const struct mapped_elf *m, const struct x86_ref *r, __u64 runtime)
+{
+	__u64 at = r->vaddr + m->bias;
+
+	if (r->via_slot)
+		at = runtime ? runtime : procmem__ptr(pid, at);
+	return at ? at + r->disp : 0;
+}
+
+/* The code of function name, read from the file. */
+static int read_code(struct mapped_elf *m, const char *name, __u8 *buf, __u64 *vaddr)
+{
+	struct elf_func f;
+	int err = elfobj__find_func(m->o, name, &f);
+
+	if (err)
+		return err;
+	*vaddr = f.vaddr;
+	return elfobj__read(m->o, f.file_off, buf, CODE_BYTES);
+}
+
+/* "python3.11", "libpython3.6m.so.1.0", "python3.13t": version and the
+ * free-threaded suffix. */
+static bool version_from_name(const char *name, int *major, int *minor, bool *threaded)
+{
+	const char *p = strstr(name, "python");
+	char *end;
+
+	if (!p || p[6] < '0' || p[6] > '9')
+		return false;
+	*major = strtol(p + 6, &end, 10);
+	if (*end != '.')
+		return false;
+	*minor = strtol(end + 1, &end, 10);
+	*threaded = *end == 't';
+	return true;
+}
+
+static int read_version(struct mapped_elf *m, const char *path, struct pyproc *out, char *why,
+			size_t len)
+{
+	struct elf_func sym;
+	bool threaded = false;
+	__u32 hex;
+
+	/* Py_Version (3.11+) is PY_VERSION_HEX, whatever the file is called. */
+	if (!elfobj__find_object(m->o, "Py_Version", &sym) &&
+	    !elfobj__read(m->o, sym.file_off, &hex, sizeof(hex))) {
+		out->major = hex >> 24;
+		out->minor = (hex >> 16) & 0xff;
+		version_from_name(base_name(path), &(int){0}, &(int){0}, &threaded);
+	} else if (!version_from_name(base_name(path), &out->major, &out->minor, &threaded)) {
+		return say(why, len, "cannot tell the CPython version of %s", path);
+	}
+	if (threaded)
+		return say(why, len, "%s is a free-threaded CPython build, which is not supported",
+			   path);
+	return 0;
+}
+
+/* 3.13+: the interpreter describes its own layout. */
+static int apply_debug_offsets(pid_t pid, __u64 runtime, struct pyproc *out, char *why, size_t len)
+{
+	struct debug_offsets_313 d;
+	struct py_layout *l = &out->layout;
+
+	if (procmem__read(pid, runtime, &d, sizeof(d)) || memcmp(d.cookie, "xdebugpy", 8))
+		return say(why, len, "%s: no _Py_DebugOffsets at _PyRuntime", out->path);
+	if ((d.version >> 24) != 3 || (int)((d.version >> 16) & 0xff) != out->minor)
+		return say(why, len, "%s: _Py_DebugOffsets is for version %#llx", out->path,
+			   (unsigned long long)d.version);
+	if (d.free_threaded)
+		return say(why, len, "%s is a free-threaded CPython build, which is not supported",
+			   out->path);
+	l->runtime_interp_head = d.runtime_interpreters_head;
+	l->walk.interp_tstate_head = d.interp_threads_head;
+	l->walk.tstate_next = d.tstate_next;
+	l->walk.tstate_thread_id = d.tstate_thread_id;
+	l->walk.tstate_frame = d.tstate_current_frame;
+	l->walk.cframe_frame = AS_PY_NONE;
+	l->walk.frame_back = d.frame_previous;
+	l->walk.frame_code = d.frame_executable;
+	l->walk.frame_instr = d.frame_instr_ptr;
+	l->walk.frame_owner = d.frame_owner;
+	l->walk.code_adaptive = d.code_adaptive;
+	l->code_filename = d.code_filename;
+	l->code_name = d.code_name;
+	l->code_qualname = d.code_qualname;
+	l->code_firstlineno = d.code_firstlineno;
+	l->code_linetable = d.code_linetable;
+	return 0;
+}
+
+/* glibc's slot of a pthread key, from the process's own libc. */
+static void find_tsd(pid_t pid, const struct procmaps *maps, struct py_proc *bpf)
+{
+	for (size_t i = 0; i < maps->nr && !bpf->tsd_base; i++) {
+		const struct vma *v = &maps->vmas[i];
+		const char *name = base_name(v->path);
+		struct mapped_elf m;
+		__u8 code[CODE_BYTES];
+		__u64 vaddr;
+
+		if (!v->exec || (strncmp(name, "libc.so", 7) && strncmp(name, "libc-2", 6) &&
+				 strncmp(name, "libpthread", 10)))
+			continue;
+		if (open_mapped(pid, maps, v, &m))
+			continue;
+		if (!read_code(&m, "pthread_getspecific", code, &vaddr) &&
+		    pydecode__tsd(code, sizeof(code), &bpf->tsd_base, &bpf->tsd_keys))
+			bpf->tsd_base = 0;
+		elfobj__close(m.o);
+	}
+}
+
+/* The mapping of the file defining the eval loop, opened. */
+static int find_interpreter(pid_t pid, const struct procmaps *maps, struct mapped_elf *m,
+			    struct elf_func *eval, const struct vma **where)
+{
+	char exe[PATH_MAX], link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	for (size_t i = 0; i < maps->nr; i++) {
+		const struct vma *v = &maps->vmas[i];
+
+		if (!v->exec || v->path[0] != '/')
+			continue;
+		if (strncmp(base_name(v->path), "libpython", 9) && strcmp(v->path, exe))
+			continue;
+		if (open_mapped(pid, maps, v, m))
+			continue;
+		if (!elfobj__find_func(m->o, "_PyEval_EvalFrameDefault", eval)) {
+			*where = v;
+			return 0;
+		}
+		elfobj__close(m->o);
+	}
+	return -ENOENT;
+}
+
+int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, char *why,
+		    size_t whylen)
+{
+	struct mapped_elf m = {};
+	struct elf_func eval, sym;
+	const struct py_layout *known;
+	const struct vma *v;
+	struct x86_ref ref;
+	__u8 code[CODE_BYTES];
+	__u64 vaddr, runtime = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = find_interpreter(pid, maps, &m, &eval, &v);
+	if (err)
+		return err;
+	snprintf(out->path, sizeof(out->path), "%s", v->path);
+	out->module = procmaps__file_id(v);
+	err = read_version(&m, v->path, out, why, whylen);
+	if (err)
+		goto cleanup;
+	known = pyoffsets__find(out->major, out->minor);
+	if (!known) {
+		err = say(why, whylen, "CPython %d.%d (%s) is not supported: 3.6 to 3.13 are",
+			  out->major, out->minor, v->path);
+		goto cleanup;
+	}
+	out->layout = *known;
+	if (!elfobj__find_object(m.o, "_PyRuntime", &sym))
+		runtime = sym.vaddr + m.bias;
+	if (out->minor >= 13) {
+		err = apply_debug_offsets(pid, runtime, out, why, whylen);
+		if (err)
+			goto cleanup;
+	}
+	out->bpf.off = out->layout.walk;
+	out->bpf.eval_start = eval.vaddr + m.bias;
+	out->bpf.eval_end = eval.vaddr + eval.size + m.bias;
+	if (!read_code(&m, "PyGILState_GetThisThreadState", code, &vaddr) &&
+	    !pydecode__tss_key(code, sizeof(code), vaddr, &ref))
+		out->bpf.key_addr = resolve(pid, &m, &ref, runtime);
+	if (!read_code(&m, "PyInterpreterState_Head", code, &vaddr) &&
+	    !pydecode__interp_head(code, sizeof(code), vaddr, &ref))
+		out->bpf.interp_head = resolve(pid, &m, &ref, runtime);
+	if (!elfobj__find_object(m.o, "PyCode_Type", &sym))
+		out->code_type = sym.vaddr + m.bias;
+	if (out->bpf.key_addr)
+		find_tsd(pid, maps, &out->bpf);
+	if (!out->bpf.tsd_base && !out->bpf.interp_head) {
+		err = say(why, whylen, "%s: cannot find how CPython %d.%d keeps its thread states",
+			  v->path, out->major, out->minor);
+		goto cleanup;
+	}
+cleanup:
+	elfobj__close(m.o);
+	return err;
+}
