@@ -441,6 +441,8 @@ static long purge_sites(struct bpf_map *map, struct site_key *key, __u32 *slot,
 	return 0;
 }
 
+#include "mappings.bpf.h"
+
 /* The last thread of a process is gone: its blocks are gone with it. Sites
  * stay so the next report can show what the process held; the loader
  * deletes them after that report. */
@@ -451,9 +453,12 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
+	bpf_map_delete_elem(&py_procs, &pc.tgid);
+	bpf_map_delete_elem(&targets, &pc.tgid);
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
 		return 0;
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
+	bpf_for_each_map_elem(&mappings, purge_mappings, &pc, 0);
 	bpf_map_delete_elem(&procs, &pc.tgid);
 	notify(TASK_EV_EXIT, pc.tgid);
 	return 0;
@@ -471,9 +476,11 @@ int BPF_PROG(proc_exec, struct task_struct *task)
 		in->sp = 0;
 	/* The old image's mappings are gone; the loader sends the new ones. */
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
+	bpf_map_delete_elem(&py_procs, &pc.tgid);
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
 		return 0;
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
+	bpf_for_each_map_elem(&mappings, purge_mappings, &pc, 0);
 	bpf_for_each_map_elem(&sites, purge_sites, &pc, 0);
 	bpf_map_delete_elem(&procs, &pc.tgid);
 	notify(TASK_EV_EXEC, pc.tgid);

@@ -139,7 +139,42 @@ static long py_frame_step(__u32 index, void *ctx)
 	return 0;
 }
 
-/* Appends the current thread's Python frames, innermost first; the count. */
+struct compact {
+	struct walk_state *ws;
+	const struct py_proc *py;
+	__u32 native_end; /* pcs below this are native frames */
+	__u32 out;
+};
+
+static long compact_step(__u32 i, void *ctx)
+{
+	struct compact *c = ctx;
+	struct stack_trace *st = &c->ws->st;
+	__u64 pc;
+
+	if (i >= st->nr)
+		return 1;
+	pc = st->pcs[i & (AS_MAX_FRAMES - 1)];
+	if (i && i < c->native_end && pc - 1 >= c->py->text_start && pc - 1 < c->py->text_end)
+		return 0;
+	st->pcs[c->out & (AS_MAX_FRAMES - 1)] = pc;
+	c->out++;
+	return 0;
+}
+
+/* Drops the interpreter's own C frames (list_resize, the arena allocator…)
+ * from the native part: the Python frames say where the code is, and every
+ * path through the interpreter from one Python line is then one site. */
+static __always_inline void drop_interpreter_frames(struct walk_state *ws, const struct py_proc *py,
+						    __u32 native_end)
+{
+	struct compact c = {.ws = ws, .py = py, .native_end = native_end};
+
+	bpf_loop(AS_MAX_FRAMES, compact_step, &c, 0);
+	ws->st.nr = c.out;
+}
+
+/* Appends the current thread's Python frames, innermost first; whether any. */
 static __always_inline __u32 py_capture(struct walk_state *ws, const struct py_proc *py)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -158,7 +193,10 @@ static __always_inline __u32 py_capture(struct walk_state *ws, const struct py_p
 		frame = read_ptr(frame + py->off.cframe_frame);
 	pw.frame = frame;
 	bpf_loop(AS_PY_FRAMES_MAX, py_frame_step, &pw, 0);
-	return ws->st.nr - before;
+	if (ws->st.nr == before)
+		return 0;
+	drop_interpreter_frames(ws, py, before);
+	return 1;
 }
 
 #endif /* PYTHON_BPF_H */

@@ -134,6 +134,7 @@ enum task_event_type {
 	TASK_EV_FIRST_SITE = 3, /* first site of a process nobody attached to (whole system) */
 	TASK_EV_RESCAN = 4,	/* a stack reached code outside the known mappings */
 	TASK_EV_PY_STACK = 5,	/* a new stack with Python frames: name them while they live */
+	TASK_EV_FORK = 6,	/* a target forked this new process (--children, --comm) */
 };
 
 /* Ring-buffer record: a traced process appeared, exited or replaced its image. */
@@ -267,6 +268,8 @@ struct py_proc {
 	__u64 interp_head; /* address of the pointer to the first interpreter */
 	__u64 eval_start;  /* _PyEval_EvalFrameDefault, as mapped */
 	__u64 eval_end;
+	__u64 text_start; /* the interpreter's code: its own frames give way to Python's */
+	__u64 text_end;
 	__u32 tsd_base; /* thread pointer + tsd_base + 16 * key: the key's slot; 0 unknown */
 	__u32 tsd_keys; /* keys with a slot there (glibc: 32) */
 	struct py_offsets off;

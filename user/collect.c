@@ -25,33 +25,131 @@ int collect__load_syms(struct collector *c, __u32 pid)
 	return syms__has_pid(c->syms, pid) ? 0 : snapshot_pid(c, pid);
 }
 
+static __u64 hash_mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+
+static __u64 hash_text(__u64 h, const char *s)
+{
+	while (s && *s)
+		h = hash_mix(h, (unsigned char)*s++);
+	return hash_mix(h, 0);
+}
+
+static bool has_python(const struct stack_trace *st);
+
+/* Python stacks that read the same in a report (other instructions of the
+ * same lines) are one site: the key of what is shown, remembered with one
+ * of the stacks behind it. 0 for other stacks. */
+static __u64 python_key(struct collector *c, __u32 pid, __u64 stack_id)
+{
+	const struct py_frame *pf;
+	struct stack_trace st;
+	struct stack_alias *grown;
+	__u64 h = 0x9e3779b97f4a7c15ULL ^ pid;
+	size_t at;
+
+	if (!c->pysym || !pysym__proc(c->pysym, pid) ||
+	    bpf_map_lookup_elem(c->stacks_fd, &stack_id, &st) || st.nr > AS_MAX_FRAMES ||
+	    !has_python(&st))
+		return 0;
+	pf = pysym__stack(c->pysym, pid, stack_id, &st);
+	if (!pf)
+		return 0;
+	for (__u32 i = 0; i < st.nr; i++) {
+		if (!(st.pcs[i] & AS_PY_FRAME_BIT)) {
+			h = hash_mix(h, st.pcs[i]);
+			continue;
+		}
+		h = hash_text(h, pf[i].file);
+		h = hash_text(h, pf[i].function);
+		h = hash_mix(h, pf[i].line);
+	}
+	h = hash_mix(h, st.cut);
+	for (at = 0; at < c->naliases && c->aliases[at].key != h; at++)
+		;
+	if (at == c->naliases) {
+		grown = array_grow(c->aliases, &c->aliases_cap, c->naliases + 1, sizeof(*grown));
+		if (!grown)
+			return 0;
+		c->aliases = grown;
+		c->aliases[c->naliases++] = (struct stack_alias){.key = h, .stack_id = stack_id};
+	}
+	return h;
+}
+
+/* The stack to show for a report key. */
+static __u64 real_stack(const struct collector *c, __u64 key)
+{
+	for (size_t i = 0; i < c->naliases; i++)
+		if (c->aliases[i].key == key)
+			return c->aliases[i].stack_id;
+	return key;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct report_site *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+static void add_stats(struct site_stats *to, const struct site_stats *from)
+{
+	to->alloc_bytes += from->alloc_bytes;
+	to->allocs += from->allocs;
+	to->free_bytes += from->free_bytes;
+	to->frees += from->frees;
+}
+
 static int read_sites(struct collector *c)
 {
 	struct site_key key, next, *prev = NULL;
-	struct report_site site;
+	struct report_site *all = NULL, *grown;
+	size_t n = 0, cap = 0, i, j;
 	struct proc_entry *p;
+	__u64 merged;
 	__u32 slot;
-	int err;
+	int err = 0;
 
 	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		memset(&site, 0, sizeof(site));
+		grown = array_grow(all, &cap, n + 1, sizeof(*all));
+		if (!grown) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		all = grown;
+		memset(&all[n], 0, sizeof(all[n]));
 		if (bpf_map_lookup_elem(c->sites_fd, &key, &slot) ||
-		    bpf_map_lookup_elem(c->counters_fd, &slot, &site.stats))
+		    bpf_map_lookup_elem(c->counters_fd, &slot, &all[n].stats))
 			continue; /* deleted meanwhile */
-		site.stack_id = key.stack_id;
-		site.pid = key.tgid;
+		merged = python_key(c, key.tgid, key.stack_id);
+		all[n].stack_id = merged ? merged : key.stack_id;
+		all[n].pid = key.tgid;
 		p = targets__get(c->procs, key.tgid);
 		if (p) {
-			site.exited = p->exited;
-			memcpy(site.comm, p->comm, sizeof(site.comm));
+			all[n].exited = p->exited;
+			memcpy(all[n].comm, p->comm, sizeof(all[n].comm));
 		}
-		err = report__add(c->report, &site);
-		if (err)
-			return err;
+		n++;
 	}
-	return 0;
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_site);
+	for (i = 0; i < n && !err; i = j) {
+		for (j = i + 1; j < n && !cmp_site(&all[i], &all[j]); j++)
+			add_stats(&all[i].stats, &all[j].stats);
+		err = report__add(c->report, &all[i]);
+	}
+cleanup:
+	free(all);
+	return err;
 }
 
 static void python_frame(const struct py_frame *pf, __u64 word, struct sym_frame *f)
@@ -98,17 +196,33 @@ static void symbolize(struct collector *c, struct report_row *row)
 	struct stack_trace st;
 	bool reloaded = false;
 
+	__u64 stack_id = real_stack(c, row->site.stack_id);
+
 	row->nframes = 0;
-	if (bpf_map_lookup_elem(c->stacks_fd, &row->site.stack_id, &st) || st.nr > AS_MAX_FRAMES)
+	if (bpf_map_lookup_elem(c->stacks_fd, &stack_id, &st) || st.nr > AS_MAX_FRAMES)
 		return;
 	collect__load_syms(c, pid);
 	row->cut = st.cut <= UNWIND_STOP_COUNT ? st.cut : 0;
 	if (pp && has_python(&st))
-		py = pysym__stack(c->pysym, pid, row->site.stack_id, &st);
+		py = pysym__stack(c->pysym, pid, stack_id, &st);
 	for (__u32 i = 0; i < st.nr; i++) {
 		struct sym_frame *f = &row->frames[row->nframes];
 		int err;
 
+		if (!i && st.pcs[0] <= AS_MAP_CALL_MAX) {
+			static const char *const calls[] = {[MAP_CALL_MMAP] = "mmap",
+							    [MAP_CALL_MREMAP] = "mremap",
+							    [MAP_CALL_BRK] = "brk"};
+			const char *name = st.pcs[0] < sizeof(calls) / sizeof(*calls)
+						   ? calls[st.pcs[0]]
+						   : NULL;
+
+			*f = (struct sym_frame){.addr = st.pcs[0],
+						.symbol = name ? name : "[unknown]",
+						.module = "syscall"};
+			row->nframes++;
+			continue;
+		}
 		if (st.pcs[i] & AS_PY_FRAME_BIT) {
 			python_frame(py ? &py[i] : NULL, st.pcs[i], f);
 			row->nframes++;
@@ -195,6 +309,9 @@ cleanup:
 
 void collect__free(struct collector *c)
 {
+	free(c->aliases);
+	c->aliases = NULL;
+	c->naliases = 0;
 	free(c->unreferenced);
 	c->unreferenced = NULL;
 	c->nunreferenced = 0;

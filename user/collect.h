@@ -12,6 +12,12 @@
 #include "syms.h"
 #include "targets.h"
 
+/* A report key standing for several Python stacks, and one of them. */
+struct stack_alias {
+	__u64 key;
+	__u64 stack_id;
+};
+
 struct collector {
 	int sites_fd;	   /* (pid, stack) -> slot */
 	int counters_fd;   /* slot -> struct site_stats */
@@ -26,6 +32,8 @@ struct collector {
 	bool stale_stacks;   /* sites were deleted: some stacks may be unreferenced */
 	__u64 *unreferenced; /* stacks no site referred to at the previous pass */
 	size_t nunreferenced;
+	struct stack_alias *aliases; /* Python stacks shown as one site */
+	size_t naliases, aliases_cap;
 };
 
 void collect__free(struct collector *c);

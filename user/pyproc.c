@@ -260,6 +260,8 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 	out->bpf.off = out->layout.walk;
 	out->bpf.eval_start = eval.vaddr + m.bias;
 	out->bpf.eval_end = eval.vaddr + eval.size + m.bias;
+	out->bpf.text_start = v->start;
+	out->bpf.text_end = v->end;
 	if (!read_code(&m, "PyGILState_GetThisThreadState", code, &vaddr) &&
 	    !pydecode__tss_key(code, sizeof(code), vaddr, &ref))
 		out->bpf.key_addr = resolve(pid, &m, &ref, runtime);

@@ -403,6 +403,12 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 		print_python_frame(f, fr);
 		return;
 	}
+	if (fr->addr <= AS_MAP_CALL_MAX) { /* a mapping site: the system call */
+		fprintf(f, "%*s", FRAME_INDENT, "");
+		put_clean(f, fr->symbol, width);
+		fputs(" (system call)\n", f);
+		return;
+	}
 	/* Without a symbol the address is the one thing a user can look up. */
 	if (!sym || !strcmp(sym, "[unknown]")) {
 		snprintf(name, sizeof(name), "0x%llx", (unsigned long long)fr->addr);
@@ -484,6 +490,13 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
 	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT);
+	if (hdr->reserved_maps > 0) {
+		report__fmt_bytes(live, sizeof(live), hdr->reserved_bytes);
+		fprintf(f,
+			"allocator reservations: %s in %lld mappings (malloc's own arenas and "
+			"chunks, not sites)\n",
+			live, (long long)hdr->reserved_maps);
+	}
 	if (hdr->py_no_thread)
 		fprintf(f,
 			"python: %llu allocations in the interpreter without a thread state "

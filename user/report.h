@@ -61,7 +61,9 @@ struct report_header {
 	bool final;			/* the last report (Ctrl-C, --count, --duration) */
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
 	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
-	__u64 py_no_thread; /* allocations in the interpreter without its thread state */
+	__u64 py_no_thread;   /* allocations in the interpreter without its thread state */
+	__s64 reserved_bytes; /* mapped by allocators for themselves (glibc arenas), live */
+	__s64 reserved_maps;
 };
 
 struct report;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -271,6 +272,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	}
 	e->attached = true;
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &pid, &one, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.targets), &pid, &one, BPF_ANY);
 
 	collect__load_syms(&t->coll, pid);
 	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
@@ -384,6 +386,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 		}
 		return 0;
 	}
+	if (ev->type == TASK_EV_FORK) {
+		/* --comm: only while it still has the name (an exec may follow). */
+		if ((!e || !e->attached) &&
+		    (t->cfg->children || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))) {
+			fprintf(stderr, "allocscope: pid %u forked from a target\n", ev->tgid);
+			attach_pid(t, ev->tgid);
+		}
+		return 0;
+	}
 	if (ev->type == TASK_EV_PY_STACK) {
 		collect__name_py_stack(&t->coll, ev->tgid, ev->stack_id);
 		return 0;
@@ -445,6 +456,57 @@ static void describe_targets(struct tracer *t)
 	}
 }
 
+/* The syscall tracepoints of mmap, mremap, munmap and brk. */
+#define MAPPING_PROGS 7
+
+struct mapping_prog {
+	struct bpf_program *prog;
+	struct bpf_link **link; /* in the skeleton, which detaches it on destroy */
+};
+
+static void mapping_progs(struct allocscope_bpf *skel, struct mapping_prog out[MAPPING_PROGS])
+{
+#define MAPPING_PROG(name)                                                                         \
+	{                                                                                          \
+		skel->progs.name, &skel->links.name                                                \
+	}
+	const struct mapping_prog all[MAPPING_PROGS] = {
+		MAPPING_PROG(mmap_enter),   MAPPING_PROG(mmap_exit),   MAPPING_PROG(munmap_enter),
+		MAPPING_PROG(mremap_enter), MAPPING_PROG(mremap_exit), MAPPING_PROG(brk_enter),
+		MAPPING_PROG(brk_exit),
+	};
+#undef MAPPING_PROG
+
+	memcpy(out, all, sizeof(all));
+}
+
+/* libbpf finds tracepoints in tracefs, which hosts do not always mount. */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/events", F_OK))
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+}
+
+static int attach_mappings(struct allocscope_bpf *skel)
+{
+	struct mapping_prog progs[MAPPING_PROGS];
+
+	ensure_tracefs();
+	mapping_progs(skel, progs);
+	for (size_t i = 0; i < MAPPING_PROGS; i++) {
+		*progs[i].link = bpf_program__attach(progs[i].prog);
+		if (!*progs[i].link) {
+			fprintf(stderr,
+				"allocscope: failed to attach the %s tracepoint: %s "
+				"(--no-mappings runs without it)\n",
+				bpf_program__name(progs[i].prog), strerror(errno));
+			return EXIT_NO_KERNEL_SUPPORT;
+		}
+	}
+	return EXIT_OK;
+}
+
 static int load_bpf(struct tracer *t)
 {
 	const struct config *cfg = t->cfg;
@@ -462,6 +524,16 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->max_depth = cfg->max_depth;
 	skel->rodata->unwind_cfi = cfg->unwind == UNWIND_CFI;
+	skel->rodata->trace_mappings = cfg->mappings;
+	skel->rodata->trace_everyone = !cfg->npids && !cfg->comm[0];
+	skel->rodata->follow_forks = cfg->children || cfg->comm[0];
+	if (!cfg->mappings) {
+		struct mapping_prog progs[MAPPING_PROGS];
+
+		mapping_progs(skel, progs);
+		for (size_t i = 0; i < MAPPING_PROGS; i++)
+			bpf_program__set_autoload(progs[i].prog, false);
+	}
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
 	if (cfg->probe_mode == PROBE_MODE_NOOP)
 		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
@@ -494,6 +566,17 @@ static int load_bpf(struct tracer *t)
 		fprintf(stderr, "allocscope: failed to attach process tracepoints: %s\n",
 			strerror(errno));
 		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	skel->links.proc_fork = bpf_program__attach(skel->progs.proc_fork);
+	if (!skel->links.proc_fork) {
+		fprintf(stderr, "allocscope: failed to attach the fork tracepoint: %s\n",
+			strerror(errno));
+		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	if (cfg->mappings) {
+		err = attach_mappings(skel);
+		if (err)
+			return err;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, t, NULL);
 	if (!t->rb) {
@@ -606,6 +689,8 @@ static int report(struct tracer *t, double interval_s, bool final)
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
+	hdr.reserved_bytes = t->skel->bss->reserved_bytes;
+	hdr.reserved_maps = t->skel->bss->reserved_maps;
 	return collect__report(&t->coll, &hdr);
 }
 

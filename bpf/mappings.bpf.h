@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Memory the heap probes never see: anonymous mmap, mremap and brk growth of
+ * target processes, from the syscall tracepoints. A mapping made outside any
+ * allocator call (CPython's 1 MiB object arenas, a program's own mmap) is
+ * charged to the stack that made it, like a heap block. One made inside a
+ * traced allocator call (glibc's arena heaps, its mmapped large chunks) is an
+ * allocator reservation: counted apart, never as a site, since the blocks
+ * carved from it are counted by the heap probes already. */
+#ifndef MAPPINGS_BPF_H
+#define MAPPINGS_BPF_H
+
+#define MAP_ANONYMOUS 0x20
+#define MAP_SHARED    0x01
+#define RESERVED_SLOT 0xffffffffu /* mapping_block.slot of an allocator reservation */
+
+const volatile bool trace_mappings = true;
+const volatile bool trace_everyone = false; /* whole-system mode: every process is a target */
+const volatile bool follow_forks = false;   /* --children, --comm: announce targets' forks */
+
+/* Allocator reservations alive now, summed over the targets (cumulative
+ * counters would not survive exits; these are adjusted on them). */
+__s64 reserved_bytes = 0;
+__s64 reserved_maps = 0;
+
+/* Processes traced: the syscall tracepoints fire for every process, and
+ * return at once for those not in here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_PROCS_MAX);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct mapping_block {
+	__u64 len;
+	__u32 slot; /* the site's counters, or RESERVED_SLOT */
+	__u32 pad;
+};
+
+/* Tracked mappings by start address; a live_key, so exit purges them alike. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AS_LIVE_MAX / 4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct live_key);
+	__type(value, struct mapping_block);
+} mappings SEC(".maps");
+
+/* A mapping call between its syscall entry and exit. */
+struct map_pending {
+	__u64 len;
+	__u64 old_addr; /* mremap: the old mapping; brk: the old break */
+	__u32 call;	/* enum map_call; 0 when the call is not tracked */
+	__u32 in_alloc; /* made inside a traced allocator call */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct map_pending);
+} map_calls SEC(".maps");
+
+static __always_inline bool is_target(__u32 tgid)
+{
+	return trace_mappings && tgid != self_tgid &&
+	       (trace_everyone || bpf_map_lookup_elem(&targets, &tgid));
+}
+
+static __always_inline bool in_allocator(struct task_struct *task)
+{
+	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
+
+	return in && in->sp;
+}
+
+static __always_inline void begin_call(enum map_call call, __u64 len, __u64 old_addr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct map_pending *mc;
+
+	mc = bpf_task_storage_get(&map_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!mc)
+		return;
+	mc->len = len;
+	mc->old_addr = old_addr;
+	mc->in_alloc = in_allocator(task);
+	mc->call = call;
+}
+
+static __always_inline struct map_pending *end_call(void)
+{
+	struct map_pending *mc = bpf_task_storage_get(&map_calls, bpf_get_current_task_btf(), 0, 0);
+
+	if (!mc || !mc->call)
+		return NULL;
+	return mc;
+}
+
+/* Charges len bytes at addr to the caller's stack, or to the reservations. */
+static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enum map_call call,
+					  bool in_alloc)
+{
+	struct live_key key = {.addr = addr, .tgid = tgid};
+	struct mapping_block b = {.len = len, .slot = RESERVED_SLOT};
+	struct pt_regs regs;
+	struct stack_trace *st = NULL;
+	struct site_stats *c;
+	bool py = false;
+	__u64 stack_id;
+	__u8 one = 1;
+
+	if (in_alloc) {
+		if (bpf_map_update_elem(&mappings, &key, &b, BPF_ANY)) {
+			count_drop(DROP_LIVE_FULL);
+			return;
+		}
+		/* so that exit purges this process's reservations */
+		bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
+		__sync_fetch_and_add(&reserved_bytes, len);
+		__sync_fetch_and_add(&reserved_maps, 1);
+		return;
+	}
+	/* The registers the process entered the kernel with: the walk starts
+	 * in the libc wrapper that made the system call. */
+	if (bpf_probe_read_kernel(&regs, sizeof(regs),
+				  (void *)bpf_task_pt_regs(bpf_get_current_task_btf())))
+		return;
+	stack_id = take_stack(&regs, tgid, call, &st, &py);
+	if (!stack_id || !st)
+		return;
+	b.slot = site_get(tgid, stack_id, st, py);
+	c = bpf_map_lookup_elem(&counters, &b.slot);
+	if (!c) {
+		count_drop(DROP_SITE_FULL);
+		return;
+	}
+	if (bpf_map_update_elem(&mappings, &key, &b, BPF_ANY)) {
+		count_drop(DROP_LIVE_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&c->alloc_bytes, len);
+	__sync_fetch_and_add(&c->allocs, 1);
+}
+
+/* [addr, addr + len) is unmapped: a tracked mapping starting at addr gives
+ * back what it loses; the rest of it stays tracked. */
+static __always_inline void untrack_mapping(__u32 tgid, __u64 addr, __u64 len)
+{
+	struct live_key key = {.addr = addr, .tgid = tgid};
+	struct mapping_block *m = bpf_map_lookup_elem(&mappings, &key), rest;
+	struct site_stats *c;
+	__u64 gone;
+
+	if (!m)
+		return;
+	gone = len < m->len ? len : m->len;
+	rest = *m;
+	rest.len = m->len - gone;
+	if (m->slot == RESERVED_SLOT) {
+		__sync_fetch_and_add(&reserved_bytes, -(__s64)gone);
+		if (!rest.len)
+			__sync_fetch_and_add(&reserved_maps, -1);
+	} else {
+		c = bpf_map_lookup_elem(&counters, &m->slot);
+		if (c) {
+			__sync_fetch_and_add(&c->free_bytes, gone);
+			if (!rest.len)
+				__sync_fetch_and_add(&c->frees, 1);
+		}
+	}
+	bpf_map_delete_elem(&mappings, &key);
+	if (rest.len) {
+		key.addr = addr + gone;
+		bpf_map_update_elem(&mappings, &key, &rest, BPF_ANY);
+	}
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 flags = ctx->args[3];
+
+	/* Anonymous private memory only: file mappings are not heap. */
+	if (!is_target(tgid) || !(flags & MAP_ANONYMOUS) || (flags & MAP_SHARED))
+		return 0;
+	begin_call(MAP_CALL_MMAP, ctx->args[1], 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct map_pending *mc;
+	long ret = ctx->ret;
+
+	if (!is_target(tgid) || !(mc = end_call()))
+		return 0;
+	mc->call = 0;
+	if (ret < 0 && ret > -4096)
+		return 0;
+	track_mapping(tgid, ret, mc->len, MAP_CALL_MMAP, mc->in_alloc);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int munmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (is_target(tgid))
+		untrack_mapping(tgid, ctx->args[0], ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mremap")
+int mremap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct live_key key = {.addr = ctx->args[0], .tgid = tgid};
+
+	/* Only mappings we track: their bytes move to the new place. */
+	if (!is_target(tgid) || !bpf_map_lookup_elem(&mappings, &key))
+		return 0;
+	begin_call(MAP_CALL_MREMAP, ctx->args[2], ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int mremap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct map_pending *mc;
+	long ret = ctx->ret;
+
+	if (!is_target(tgid) || !(mc = end_call()))
+		return 0;
+	mc->call = 0;
+	if (ret < 0 && ret > -4096)
+		return 0;
+	/* The old mapping is gone (moved or resized in place); the new one
+	 * belongs to whoever resized it. */
+	untrack_mapping(tgid, mc->old_addr, ~0ULL);
+	track_mapping(tgid, ret, mc->len, MAP_CALL_MREMAP, mc->in_alloc);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_brk")
+int brk_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!is_target(tgid))
+		return 0;
+	begin_call(MAP_CALL_BRK, 0, BPF_CORE_READ(task, mm, brk));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_brk")
+int brk_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct map_pending *mc;
+	__u64 now = ctx->ret, old;
+
+	if (!is_target(tgid) || !(mc = end_call()))
+		return 0;
+	mc->call = 0;
+	old = mc->old_addr;
+	/* Growth is a mapping at the old break; shrinking unmaps the top. */
+	if (now > old)
+		track_mapping(tgid, old, now - old, MAP_CALL_BRK, mc->in_alloc);
+	else if (now < old)
+		untrack_mapping(tgid, now, old - now);
+	return 0;
+}
+
+static long purge_mappings(struct bpf_map *map, struct live_key *key, struct mapping_block *m,
+			   struct purge_ctx *pc)
+{
+	if (key->tgid != pc->tgid)
+		return 0;
+	if (m->slot == RESERVED_SLOT) {
+		__sync_fetch_and_add(&reserved_bytes, -(__s64)m->len);
+		__sync_fetch_and_add(&reserved_maps, -1);
+	}
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+/* --children and --comm: a target's new process is announced so the loader
+ * attaches to it; it inherits the parent's mappings, and with them its
+ * unwind and interpreter records, so its first stacks are whole. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct unw_proc *up;
+	struct py_proc *pp;
+	__u8 one = 1;
+
+	if (!follow_forks || child->pid != ctgid || !bpf_map_lookup_elem(&targets, &ptgid))
+		return 0;
+	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	up = bpf_map_lookup_elem(&unw_procs, &ptgid);
+	if (up)
+		bpf_map_update_elem(&unw_procs, &ctgid, up, BPF_ANY);
+	pp = bpf_map_lookup_elem(&py_procs, &ptgid);
+	if (pp)
+		bpf_map_update_elem(&py_procs, &ctgid, pp, BPF_ANY);
+	notify(TASK_EV_FORK, ctgid);
+	return 0;
+}
+
+#endif /* MAPPINGS_BPF_H */
