@@ -10,6 +10,7 @@
 #   found      1, or 0 when no site matches (then only found and count follow)
 #   count      how many sites matched
 #   final      the report's "final" flag (true/false)
+#   no_thread  the report's python_no_thread count
 #   live_bytes, live_objects, growth_bytes, allocs, frees   the site's fields
 #   per_object live_bytes // live_objects (0 without live objects)
 #   alloc      frames[0] as "symbol (module)"
@@ -128,6 +129,7 @@ def main(argv):
     print("found=%d" % (1 if sites else 0))
     print("count=%d" % len(sites))
     print("final=%s" % ("true" if last.get("final") else "false"))
+    print("no_thread=%s" % last.get("python_no_thread"))
     if not sites:
         return
     s = sites[0]

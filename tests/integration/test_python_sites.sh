@@ -12,8 +12,8 @@
 
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
 # The interpreters, as pyenv version prefixes; each one absent is logged and left out.
-PY_VERSIONS="3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13"
-DEBIAN_PY=/usr/bin/python3.11
+PY_VERSIONS=${PY_VERSIONS:-"3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13"}
+DEBIAN_PY=${DEBIAN_PY-/usr/bin/python3.11}
 
 SESSIONS_PY=$ROOT/tests/targets/py_sessions.py
 LOADER_PY=$ROOT/tests/targets/py_loader.py
@@ -164,10 +164,10 @@ check_sessions()
 	[ "${v#3.}" -ge 11 ] && cls=Consumer.
 	start_target "$t" "$py" "$SESSIONS_PY"
 	pid=${T_PID[$t]}
-	trace "$t" "$pid" "$label"
+	trace "$t-tool" "$pid" "$label"
 	kill_target "$t"
-	says_python "$label" "$t" "$pid" "$v"
-	pick "${S_OUT[$t]}" "$pid" --python
+	says_python "$label" "$t-tool" "$pid" "$v"
+	pick "${S_OUT[$t-tool]}" "$pid" --python
 	found "$label: top Python site" || return
 	expect "$label: top Python site: allocator" alloc "malloc (libc.so.6)"
 	expect "$label: top Python site: frame after the allocator" next python
@@ -192,12 +192,12 @@ check_loader()
 	l_call=$(marker_line "$LOADER_PY" "load call")
 	start_target "$t" "$py" "$LOADER_PY"
 	pid=${T_PID[$t]}
-	trace "$t" "$pid" "$label" "$t" load
+	trace "$t-tool" "$pid" "$label" "$t" load
 	size=$(sed -n 's/^loaded \([0-9]*\)$/\1/p' "${T_OUT[$t]}")
 	stop_target "$t"
 	assert_eq "$label: target exit status" 0 $?
-	says_python "$label" "$t" "$pid" "$v"
-	pick "${S_OUT[$t]}" "$pid"
+	says_python "$label" "$t-tool" "$pid" "$v"
+	pick "${S_OUT[$t-tool]}" "$pid"
 	found "$label: top site" || return
 	expect_match "$label: top site: allocator" alloc '^(malloc|realloc) \(libc\.so\.6\)$'
 	expect "$label: top site: frame after the allocator" next python
@@ -217,11 +217,12 @@ check_threads()
 	l_beta=$(marker_line "$THREADS_PY" "beta append")
 	start_target "$t" "$py" "$THREADS_PY"
 	pid=${T_PID[$t]}
-	trace "$t" "$pid" "$label"
+	trace "$t-tool" "$pid" "$label"
 	stop_target "$t"
 	assert_eq "$label: target exit status" 0 $?
-	says_python "$label" "$t" "$pid" "$v"
-	out=${S_OUT[$t]}
+	says_python "$label" "$t-tool" "$pid" "$v"
+	out=${S_OUT[$t-tool]}
+	pick "$out" "$pid"; log "$label: python_no_thread ${SITE[no_thread]}"
 	# A str of N characters: N B, a NUL and the header (48 B, 40 B from 3.12).
 	pick "$out" "$pid" --first alpha_worker
 	if found "$label: top alpha_worker site"; then

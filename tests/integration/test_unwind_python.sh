@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Whole stacks through CPython built without frame pointers (pyenv's -O3 builds linking
-# libpython3.X.so): a script's large bytes objects, from the eval loop up to _start.
+# Whole native stacks (--no-python) through CPython built without frame pointers (pyenv's
+# -O3 builds linking libpython3.X.so): a script's large bytes objects, eval loop to _start.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +28,7 @@ check_version()
 	ldd "$py" | grep -q "$lib" || { fail "$py does not link $lib"; return; }
 	start_target "py$v" "$py" "$LEAK_PY"
 	PID=${T_PID[py$v]}
-	start_tool "s$v" -p "$PID" "${JSON_ARGS[@]}"
+	start_tool "s$v" -p "$PID" --no-python "${JSON_ARGS[@]}"
 	wait_tracing "s$v" "$PID"
 	run_scenario "py$v" leak
 	stop_tool "s$v" INT 5 "python $v"

@@ -70,7 +70,7 @@ tool_frames()
 	shift 3
 	start_target "$name" "$bin" "$@"
 	pid=${T_PID[$name]}
-	start_tool "s$name" -p "$pid" "${JSON_ARGS[@]}"
+	start_tool "s$name" -p "$pid" --no-python "${JSON_ARGS[@]}"
 	wait_tracing "s$name" "$pid"
 	run_scenario "$name" "$scen"
 	stop_tool "s$name" INT 5 "$name"

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Python target for the worker and arena tests, in the targets' protocol: prints "pid <PID>",
+# then per "go" line runs the scenario named on the command line:
+#   fork   forks WORKERS multiprocessing workers; each keeps LEAK 700-character strings
+#          (749-byte str objects, past pymalloc's 512 bytes: malloc) and says it is done
+#   small  keeps SMALL tuples of small objects: pymalloc carves them from 1 MiB arenas
+#          (256 KiB before 3.10) that it maps with mmap, never through malloc
+# "quit" (or EOF) ends it and its workers.
+import multiprocessing, os, sys, time
+WORKERS = 2
+LEAK = 300
+SMALL = 200000
+small_keep = []
+
+def worker_loop(ready, stop):
+    time.sleep(0.3)  # the tracer attaches to a new process within milliseconds
+    kept = []
+    for i in range(LEAK):
+        kept.append(str(i % 10) * 700)  # WORKER_LEAK_LINE
+    ready.set()
+    stop.wait()
+
+def fork_workers():
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    workers = []
+    for _ in range(WORKERS):
+        ready = ctx.Event()
+        p = ctx.Process(target=worker_loop, args=(ready, stop))
+        p.start()
+        workers.append((p, ready))
+    for p, ready in workers:
+        ready.wait(20)
+    return stop, [p for p, _ in workers]
+
+def keep_small(n):
+    for i in range(n):
+        small_keep.append((i, -i))  # SMALL_LINE
+
+print("pid %d" % os.getpid(), flush=True)
+stop, workers = None, []
+for line in sys.stdin:
+    if line.strip() != "go":
+        break
+    if sys.argv[1] == "fork":
+        stop, workers = fork_workers()
+    else:
+        keep_small(SMALL)
+    print("done %s" % sys.argv[1], flush=True)
+if stop:
+    stop.set()
+    for p in workers:
+        p.join(5)
