@@ -4,7 +4,8 @@
 # empty probes at the tool's places (the floor), under allocscope, with entry probes, and
 # with the stack walk at several depths (--unwind cfi against --unwind fp, which stops at
 # the first frame of code built without frame pointers). Then the unwinder's memory for a
-# Python process and the time to build unwind tables for large binaries.
+# Python process, the time to build unwind tables for large binaries, and the cost of Python
+# frames (scripts/bench-python.sh).
 #
 # Rounds interleave the modes so drift in the machine hits them alike; medians are reported.
 # Environment: BENCH_PAIRS (1000000), BENCH_ENTRY_PAIRS (100000), BENCH_DEEP_PAIRS (200000),
@@ -424,3 +425,5 @@ echo
 python_memory
 echo
 table_builds
+echo
+"$ROOT/scripts/bench-python.sh"

@@ -82,7 +82,7 @@ arenas()
 		"$out" "(lambda b: (b % $arena, b >= 24 << 20))(sum(s['live_bytes'] for s in $all))" \
 		"(0, True)"
 	assert_json "$tag: mmap site's frames: the system call, libc's wrapper, Python" "$out" \
-		"[(f['symbol'], f['module']) for f in $site[0]['frames']][:2]" \
+		"[(f['symbol'], f['module']) for f in ${site}[0]['frames']][:2]" \
 		"[('mmap', 'syscall'), ('mmap', 'libc.so.6')]"
 	kill_target "a$tag"
 }
