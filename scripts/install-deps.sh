@@ -7,9 +7,10 @@ set -euo pipefail
 # capstone (probe placement), g++'s libstdc++ (C++ demangling). Tests: cmocka,
 # python3 (JSON assertions), util-linux's setpriv (unprivileged runs), jemalloc and
 # tcmalloc (targets using another allocator), gdb (the reference stacks of the stack truth
-# test), libc6-dbg (glibc's static functions by name, e.g. __libc_start_call_main).
+# test), libc6-dbg (glibc's static functions by name, e.g. __libc_start_call_main),
+# python3.11 (Debian's LTO-built interpreter, one of the Python targets).
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
-	libcapstone-dev libcmocka-dev binutils python3 util-linux procps libjemalloc2
+	libcapstone-dev libcmocka-dev binutils python3 python3.11 util-linux procps libjemalloc2
 	libtcmalloc-minimal4 gdb libc6-dbg)
 
 missing=()

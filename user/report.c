@@ -493,8 +493,8 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	if (hdr->reserved_maps > 0) {
 		report__fmt_bytes(live, sizeof(live), hdr->reserved_bytes);
 		fprintf(f,
-			"allocator reservations: %s in %lld mappings (malloc's own arenas and "
-			"chunks, not sites)\n",
+			"allocator reservations: %s in %lld mmap/brk calls (malloc's own heap; its "
+			"blocks are the sites)\n",
 			live, (long long)hdr->reserved_maps);
 	}
 	if (hdr->py_no_thread)

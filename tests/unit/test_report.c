@@ -731,6 +731,8 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	hdr->stops[UNWIND_STOP_NO_MAPPING] = 2;
 	hdr->stops[UNWIND_STOP_DEPTH_CAP] = 7;
 	hdr->py_no_thread = 3;
+	hdr->reserved_bytes = 13 * MiB + 512 * 1024;
+	hdr->reserved_maps = 104;
 
 	for (i = 0; i < *n; i++) {
 		const struct sym_frame *fr = NULL;
