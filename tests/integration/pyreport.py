@@ -17,6 +17,7 @@
 #   next       "python" if frames[1] is a Python frame, else frames[1] as "symbol (module)"
 #   py0, py1   the first and second Python frames (innermost first) as the text report
 #              shows them, "basename:line function"; empty if there are fewer
+#   py_last    the last (outermost) Python frame
 #   py0_file   the first Python frame's full file name
 #   pystack    every Python frame, innermost first, joined by " | "
 #   stack      every frame, for failure messages
@@ -55,7 +56,6 @@ def per_object(s):
 
 def describe(s):
     fr = s.get("frames") or []
-    py = [f for f in fr if is_py(f)]
     return "live %d B in %d objects (%d B each), growth %d B: %s" % (
         s.get("live_bytes", 0), s.get("live_objects", 0), per_object(s),
         s.get("growth_bytes", 0), " <- ".join(show_frame(f) for f in fr) or "(no frames)")
@@ -143,6 +143,7 @@ def main(argv):
                        else show_frame(fr[1]) if len(fr) > 1 else ""))
     print("py0=%s" % (show_frame(py[0]) if py else ""))
     print("py1=%s" % (show_frame(py[1]) if len(py) > 1 else ""))
+    print("py_last=%s" % (show_frame(py[-1]) if py else ""))
     print("py0_file=%s" % (py[0].get("file", "") if py else ""))
     print("pystack=%s" % " | ".join(show_frame(f) for f in py))
     print("stack=%s" % describe(s))

@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Python frames: in a CPython process a site's stack is the allocator in libc.so.6, then the
 # Python frames it runs (file, line, function), innermost first. Three scripts, each on
-# every pyenv CPython 3.6-3.13 and Debian's python3.11: a worker keeping 700 B strs per
-# message (exact lines, Class.method qualnames on 3.11+), a start-up loader growing one
-# string by concatenation (attached before it starts), and two threads allocating different
-# sizes from different functions (each thread's allocations under its own function).
+# every pyenv CPython 3.6-3.13 and Debian's python3.11, in JSON reports: a worker keeping
+# 700 B strs per message (exact lines, Class.method qualnames on 3.11+), a start-up loader
+# growing one string by concatenation (attached before it starts), and two threads
+# allocating different sizes from different functions (each thread's allocations under its
+# own function). Then the worker once in a text report.
+#
+# PY_VERSIONS (pyenv version prefixes) and DEBIAN_PY (empty: none) choose the interpreters.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
-# The interpreters, as pyenv version prefixes; each one absent is logged and left out.
+# The interpreters: pyenv version prefixes and a system python; each one absent is logged
+# and left out.
 PY_VERSIONS=${PY_VERSIONS:-"3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13"}
 DEBIAN_PY=${DEBIAN_PY-/usr/bin/python3.11}
 
@@ -32,13 +36,14 @@ declare -A SITE   # the site pick chose, by pyreport.py's keys
 PICK_OUT=         # the report file and pid of the last pick, for failure messages
 PICK_PID=
 
-# marker_line FILE TEXT: the number of the line of FILE that ends in "# site: TEXT".
-marker_line()
+# marker VAR FILE TEXT: sets VAR to the number of the line of FILE that ends in
+# "# site: TEXT".
+marker()
 {
 	local n
-	n=$(grep -n -- "# site: $2\$" "$1" | cut -d: -f1)
-	[[ "$n" =~ ^[0-9]+$ ]] || die "$(basename "$1"): no single line ends in '# site: $2'"
-	printf '%s\n' "$n"
+	n=$(grep -n -- "# site: $3\$" "$2" | cut -d: -f1)
+	[[ "$n" =~ ^[0-9]+$ ]] || die "$(basename "$2"): no single line ends in '# site: $3'"
+	printf -v "$1" '%s' "$n"
 }
 
 # pick FILE PID [pyreport.py options]: fills SITE with the top matching site.
@@ -56,15 +61,15 @@ pick()
 	[ "$rc" -eq 0 ] || SITE[found]="pyreport.py failed ($rc): $out"
 }
 
-# The Python sites of the last pick's report, for failure messages.
+# The top sites of the last pick's report, for failure messages.
 show_sites()
 {
-	printf '    the report'"'"'s top Python sites of pid %s:\n' "$PICK_PID"
-	"$REPORT_PY" "$PYREPORT" "$PICK_OUT" "$PICK_PID" --python --dump 8 2>&1 |
+	printf '    the report'"'"'s top sites of pid %s, by live bytes:\n' "$PICK_PID"
+	"$REPORT_PY" "$PYREPORT" "$PICK_OUT" "$PICK_PID" --dump 8 2>&1 |
 		cut -c1-400 | sed 's/^/      /'
 }
 
-# found WHAT: passes if pick found a site; else fails, showing the report's Python sites.
+# found WHAT: passes if pick found a site; else fails, showing the report's top sites.
 found()
 {
 	if [ "${SITE[found]}" = 1 ]; then
@@ -82,7 +87,7 @@ none()
 		pass "$1: none"
 		return
 	fi
-	fail "$1: expected none, found ${SITE[count]:-?}, the top one: ${SITE[found]}"
+	fail "$1: expected none, found ${SITE[count]:-?} (${SITE[found]}); the top one:"
 	printf '    site: %s\n' "${SITE[stack]}"
 }
 
@@ -155,11 +160,7 @@ says_python()
 # is the 700 B strs kept in Consumer.on_message, called from Consumer.consume.
 check_sessions()
 {
-	local label="$1 sessions" py=$2 v=$3 t=$4-sessions pid cls=
-	local l_append l_consume l_loop
-	l_append=$(marker_line "$SESSIONS_PY" "on_message append")
-	l_consume=$(marker_line "$SESSIONS_PY" "consume call")
-	l_loop=$(marker_line "$SESSIONS_PY" "main loop")
+	local label="$1 sessions" py=$2 v=$3 t=$4-sessions pid cls='' want
 	# co_qualname from 3.11 on, co_name before.
 	[ "${v#3.}" -ge 11 ] && cls=Consumer.
 	start_target "$t" "$py" "$SESSIONS_PY"
@@ -172,24 +173,48 @@ check_sessions()
 	expect "$label: top Python site: allocator" alloc "malloc (libc.so.6)"
 	expect "$label: top Python site: frame after the allocator" next python
 	expect "$label: top Python site: first Python frame" py0 \
-		"py_sessions.py:$l_append ${cls}on_message"
+		"py_sessions.py:$L_APPEND ${cls}on_message"
 	expect "$label: top Python site: its file" py0_file "$SESSIONS_PY"
 	expect "$label: top Python site: second Python frame" py1 \
-		"py_sessions.py:$l_consume ${cls}consume"
-	expect "$label: top Python site: Python frames" pystack \
-		"py_sessions.py:$l_append ${cls}on_message | py_sessions.py:$l_consume ${cls}consume | py_sessions.py:$l_loop <module>"
+		"py_sessions.py:$L_CONSUME ${cls}consume"
+	want="py_sessions.py:$L_APPEND ${cls}on_message | py_sessions.py:$L_CONSUME ${cls}consume"
+	expect "$label: top Python site: Python frames" pystack "$want | py_sessions.py:$L_LOOP <module>"
 	expect_range "$label: top Python site: live objects" live_objects 500
 	# A 700-character str: 700 B, a NUL and the header (48 B, 40 B from 3.12).
 	expect_range "$label: top Python site: live bytes per object" per_object 700 760
+}
+
+# check_text LABEL PYTHON VERSION TAG: the text report shows py_sessions.py's Python frames
+# under the allocator as "file:line function" lines, innermost first.
+check_text()
+{
+	local label="$1 sessions, text report" py=$2 v=$3 t=$4-text pid cls='' want got
+	[ "${v#3.}" -ge 11 ] && cls=Consumer.
+	start_target "$t" "$py" "$SESSIONS_PY"
+	pid=${T_PID[$t]}
+	start_tool "$t-tool" -p "$pid" -d "$RUN_SECS" -s live -T 5
+	wait_tracing "$t-tool" "$pid"
+	wait_tool "$t-tool" $((RUN_SECS + 20)) || stop_tool "$t-tool" INT 5 "$label"
+	kill_target "$t"
+	assert_eq "$label: allocscope exit status" 0 "$TOOL_RC"
+	want="malloc+0x0 (libc.so.6) | py_sessions.py:$L_APPEND ${cls}on_message"
+	want="$want | py_sessions.py:$L_CONSUME ${cls}consume | py_sessions.py:$L_LOOP <module>"
+	got=$(sed 's/^ *//' "${S_OUT[$t-tool]}" |
+		grep -x -B1 -A2 -F "py_sessions.py:$L_APPEND ${cls}on_message" | head -4 |
+		paste -sd'|' | sed 's/|/ | /g')
+	if [ "$got" = "$want" ]; then
+		pass "$label: frame lines = $got"
+	else
+		fail "$label: expected the frame lines '$want', got '$got'"
+		show "${S_OUT[$t-tool]}" 30
+	fi
 }
 
 # check_loader LABEL PYTHON VERSION TAG: py_loader.py's string, grown by concatenation at
 # start-up (after allocscope attached), is the top site by live bytes, in load_all.
 check_loader()
 {
-	local label="$1 loader" py=$2 v=$3 t=$4-loader pid size l_concat l_call
-	l_concat=$(marker_line "$LOADER_PY" "concat")
-	l_call=$(marker_line "$LOADER_PY" "load call")
+	local label="$1 loader" py=$2 v=$3 t=$4-loader pid size
 	start_target "$t" "$py" "$LOADER_PY"
 	pid=${T_PID[$t]}
 	trace "$t-tool" "$pid" "$label" "$t" load
@@ -202,19 +227,22 @@ check_loader()
 	expect_match "$label: top site: allocator" alloc '^(malloc|realloc) \(libc\.so\.6\)$'
 	expect "$label: top site: frame after the allocator" next python
 	expect "$label: top site: Python frames" pystack \
-		"py_loader.py:$l_concat load_all | py_loader.py:$l_call <module>"
+		"py_loader.py:$L_CONCAT load_all | py_loader.py:$L_CALL <module>"
 	expect "$label: top site: its file" py0_file "$LOADER_PY"
+	if [ -z "$size" ]; then
+		fail "$label: the target printed no 'loaded <length>' line"
+		show "${T_OUT[$t]}"
+		return
+	fi
 	expect_range "$label: top site: live bytes (the string has $size characters)" live_bytes \
-		"${size:-1}"
+		"$size"
 }
 
 # check_threads LABEL PYTHON VERSION TAG: py_threads.py's 1000-character strs are under
 # alpha_worker, its 2000-character ones under beta_worker, never the other way round.
 check_threads()
 {
-	local label="$1 threads" py=$2 v=$3 t=$4-threads pid out l_alpha l_beta
-	l_alpha=$(marker_line "$THREADS_PY" "alpha append")
-	l_beta=$(marker_line "$THREADS_PY" "beta append")
+	local label="$1 threads" py=$2 v=$3 t=$4-threads pid out
 	start_target "$t" "$py" "$THREADS_PY"
 	pid=${T_PID[$t]}
 	trace "$t-tool" "$pid" "$label"
@@ -222,13 +250,19 @@ check_threads()
 	assert_eq "$label: target exit status" 0 $?
 	says_python "$label" "$t-tool" "$pid" "$v"
 	out=${S_OUT[$t-tool]}
-	pick "$out" "$pid"; log "$label: python_no_thread ${SITE[no_thread]}"
+	# The workers allocate in Python code, each with its own thread state.
+	pick "$out" "$pid"
+	assert_eq "$label: allocations without a thread state (python_no_thread)" 0 \
+		"${SITE[no_thread]}"
 	# A str of N characters: N B, a NUL and the header (48 B, 40 B from 3.12).
 	pick "$out" "$pid" --first alpha_worker
 	if found "$label: top alpha_worker site"; then
 		expect "$label: top alpha_worker site: allocator" alloc "malloc (libc.so.6)"
 		expect "$label: top alpha_worker site: first Python frame" py0 \
-			"py_threads.py:$l_alpha alpha_worker"
+			"py_threads.py:$L_ALPHA alpha_worker"
+		# The bottom of the worker thread's stack, not the main thread's <module>.
+		expect_match "$label: top alpha_worker site: last Python frame" py_last \
+			'^threading\.py:[0-9]+ (Thread\.)?_bootstrap$'
 		expect_range "$label: top alpha_worker site: live objects" live_objects 100
 		expect_range "$label: top alpha_worker site: live bytes per object" per_object 1000 1100
 	fi
@@ -236,7 +270,10 @@ check_threads()
 	if found "$label: top beta_worker site"; then
 		expect "$label: top beta_worker site: allocator" alloc "malloc (libc.so.6)"
 		expect "$label: top beta_worker site: first Python frame" py0 \
-			"py_threads.py:$l_beta beta_worker"
+			"py_threads.py:$L_BETA beta_worker"
+		# The bottom of the worker thread's stack, not the main thread's <module>.
+		expect_match "$label: top beta_worker site: last Python frame" py_last \
+			'^threading\.py:[0-9]+ (Thread\.)?_bootstrap$'
 		expect_range "$label: top beta_worker site: live objects" live_objects 100
 		expect_range "$label: top beta_worker site: live bytes per object" per_object 2000 2100
 	fi
@@ -247,32 +284,46 @@ check_threads()
 	none "$label: sites through beta_worker with 10+ objects of ~1000 B"
 }
 
+# py_version PYTHON: sets V (3.11) and LABEL ("python 3.11.7", with the path outside pyenv).
+py_version()
+{
+	local full
+	full=$("$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') ||
+		{ fail "$1 does not run"; return 1; }
+	V=${full%.*}
+	LABEL="python $full"
+	[[ "$1" == "$PYENV_VERSIONS"/* ]] || LABEL="$LABEL ($1)"
+}
+
 # check_python PYTHON TAG: the three scripts on one interpreter.
 check_python()
 {
-	local py=$1 tag=$2 v full label
-	v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])') ||
-		{ fail "$py does not run"; return; }
-	full=$("$py" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
-	label="python $full"
-	[[ "$py" == "$PYENV_VERSIONS"/* ]] || label="$label ($py)"
-	check_sessions "$label" "$py" "$v" "$tag"
-	check_loader "$label" "$py" "$v" "$tag"
-	check_threads "$label" "$py" "$v" "$tag"
+	py_version "$1" || return
+	check_sessions "$LABEL" "$1" "$V" "$2"
+	check_loader "$LABEL" "$1" "$V" "$2"
+	check_threads "$LABEL" "$1" "$V" "$2"
 }
 
 setup
+# The lines the sites must name.
+marker L_APPEND "$SESSIONS_PY" "on_message append"
+marker L_CONSUME "$SESSIONS_PY" "consume call"
+marker L_LOOP "$SESSIONS_PY" "main loop"
+marker L_CONCAT "$LOADER_PY" "concat"
+marker L_CALL "$LOADER_PY" "load call"
+marker L_ALPHA "$THREADS_PY" "alpha append"
+marker L_BETA "$THREADS_PY" "beta append"
 pys=()
 for v in $PY_VERSIONS; do
-	found=
+	have=
 	for d in "$PYENV_VERSIONS/$v".*; do
-		[ -x "$d/bin/python3" ] && pys+=("$d/bin/python3") && found=1 && break
+		[ -x "$d/bin/python3" ] && pys+=("$d/bin/python3") && have=1 && break
 	done
-	[ -n "$found" ] || log "no pyenv python $v under $PYENV_VERSIONS: not tested"
+	[ -n "$have" ] || log "no pyenv python $v under $PYENV_VERSIONS: not tested"
 done
 if [ -x "$DEBIAN_PY" ]; then
 	pys+=("$DEBIAN_PY")
-else
+elif [ -n "$DEBIAN_PY" ]; then
 	log "no $DEBIAN_PY: not tested"
 fi
 [ ${#pys[@]} -gt 0 ] || skip "no python $PY_VERSIONS under $PYENV_VERSIONS, and no $DEBIAN_PY"
@@ -281,4 +332,6 @@ for py in "${pys[@]}"; do
 	n=$((n + 1))
 	check_python "$py" "p$n"
 done
+# Text reports show the same frames: once, on the last interpreter.
+py_version "${pys[-1]}" && check_text "$LABEL" "${pys[-1]}" "$V" text
 finish

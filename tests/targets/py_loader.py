@@ -4,7 +4,7 @@
 # before the load), then builds one string with data = data + open(path).read() over the
 # files (the growing string, far above pymalloc's 512 B, is realloc'ed or malloc'ed at that
 # line), prints "loaded <len>" and "done load", and keeps it until the next line or EOF. The
-# test finds the line it expects by its "# site:" comment. Runs on 3.6+.
+# test finds the lines it expects by their "# site:" comments. Runs on 3.6+.
 import os, shutil, sys, tempfile
 
 NFILES = 16

@@ -4,7 +4,7 @@
 # Consumer.on_message() in a loop, which keeps a fresh 700-character str per message
 # (payload * 700 at run time: 700 B plus the str header, above pymalloc's 512 B, so a malloc
 # each). The test finds the lines it expects by their "# site:" comments. Runs on 3.6+.
-import os, sys, time
+import os, time
 
 NSESSIONS = 16
 BATCH = 20
