@@ -311,7 +311,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	pp = bpf_map_lookup_elem(&py_procs, &ptgid);
 	if (pp)
 		bpf_map_update_elem(&py_procs, &ctgid, pp, BPF_ANY);
-	notify(TASK_EV_FORK, ctgid);
+	notify_stack(TASK_EV_FORK, ctgid, ptgid); /* the parent rides in stack_id */
 	return 0;
 }
 

@@ -142,7 +142,7 @@ struct task_event {
 	__u32 type; /* enum task_event_type */
 	__u32 tgid;
 	char comm[AS_COMM_LEN];
-	__u64 stack_id; /* TASK_EV_PY_STACK */
+	__u64 stack_id; /* TASK_EV_PY_STACK; TASK_EV_FORK: the parent's tgid */
 };
 
 /* Why a stack walk ended before the outermost frame. X(enum suffix, label). */

@@ -175,7 +175,8 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 	char why[PATH_MAX + 128] = "";
 	int err;
 
-	if (!t->cfg->python)
+	/* A fork inherited its parent's interpreter (see TASK_EV_FORK). */
+	if (!t->cfg->python || pysym__proc(t->coll.pysym, pid))
 		return;
 	err = pyproc__inspect(pid, maps, &pp, why, sizeof(why));
 	if (err == -ENOENT)
@@ -390,7 +391,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 		/* --comm: only while it still has the name (an exec may follow). */
 		if ((!e || !e->attached) &&
 		    (t->cfg->children || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))) {
+			const struct pyproc *parent = pysym__proc(t->coll.pysym, ev->stack_id);
+
 			fprintf(stderr, "allocscope: pid %u forked from a target\n", ev->tgid);
+			/* Same mappings as the parent: its interpreter, without a second look. */
+			if (parent)
+				pysym__add_pid(t->coll.pysym, ev->tgid, parent);
 			attach_pid(t, ev->tgid);
 		}
 		return 0;

@@ -13,7 +13,7 @@ SMALL = 200000
 small_keep = []
 
 def worker_loop(ready, stop):
-    time.sleep(0.3)  # the tracer attaches to a new process within milliseconds
+    time.sleep(1.0)  # the tracer attaches to a new process shortly after its fork
     kept = []
     for i in range(LEAK):
         kept.append(str(i % 10) * 700)  # WORKER_LEAK_LINE
