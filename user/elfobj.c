@@ -113,6 +113,17 @@ size_t elfobj__segments(const struct elfobj *o, const struct elf_seg **segs)
 	return o->nr_segs;
 }
 
+int elfobj__bias(const struct elf_seg *segs, size_t nsegs, __u64 start, __u64 off, __u64 *bias)
+{
+	for (size_t i = 0; i < nsegs; i++) {
+		if (off >= segs[i].offset && off < segs[i].offset + segs[i].filesz) {
+			*bias = start - (segs[i].vaddr + (off - segs[i].offset));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int elfobj__vaddr_of_offset(const struct elfobj *o, __u64 file_off, __u64 *vaddr)
 {
 	size_t i;

@@ -42,6 +42,11 @@ int elfobj__offset_of_vaddr(const struct elfobj *o, __u64 vaddr, __u64 *file_off
 /* The PT_LOAD segments in program-header order (valid while o is open), so a
  * caller can cache them and compute biases after closing the file. */
 size_t elfobj__segments(const struct elfobj *o, const struct elf_seg **segs);
+/* The load bias (address in the process - address in the file) of a mapping
+ * of the file at start from file offset off, given the file's PT_LOAD
+ * segments: the segment holding off decides. 0 or -ENOENT. */
+int elfobj__bias(const struct elf_seg *segs, size_t nsegs, __u64 start, __u64 off, __u64 *bias);
+
 /* Whether the file has a .symtab (stripped files only keep .dynsym). */
 bool elfobj__has_symtab(const struct elfobj *o);
 /* A *defined* STT_FUNC/STT_GNU_IFUNC symbol named name (version suffix "@..."

@@ -52,8 +52,7 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static int open_mapped(pid_t pid, const struct procmaps *maps, const struct vma *v,
-		       struct mapped_elf *out)
+static int open_mapped(pid_t pid, const struct vma *v, struct mapped_elf *out)
 {
 	const struct elf_seg *segs;
 	char path[PATH_MAX];
@@ -64,13 +63,8 @@ static int open_mapped(pid_t pid, const struct procmaps *maps, const struct vma 
 	if (!out->o)
 		return -errno;
 	n = elfobj__segments(out->o, &segs);
-	for (size_t i = 0; i < n; i++) {
-		if (v->offset >= segs[i].offset && v->offset < segs[i].offset + segs[i].filesz) {
-			out->bias = v->start - (segs[i].vaddr + (v->offset - segs[i].offset));
-			return 0;
-		}
-	}
-	(void)maps;
+	if (!elfobj__bias(segs, n, v->start, v->offset, &out->bias))
+		return 0;
 	elfobj__close(out->o);
 	out->o = NULL;
 	return -ENOEXEC;
@@ -185,7 +179,7 @@ static void find_tsd(pid_t pid, const struct procmaps *maps, struct py_proc *bpf
 		if (!v->exec || (strncmp(name, "libc.so", 7) && strncmp(name, "libc-2", 6) &&
 				 strncmp(name, "libpthread", 10)))
 			continue;
-		if (open_mapped(pid, maps, v, &m))
+		if (open_mapped(pid, v, &m))
 			continue;
 		if (!read_code(&m, "pthread_getspecific", code, &vaddr) &&
 		    pydecode__tsd(code, sizeof(code), &bpf->tsd_base, &bpf->tsd_keys))
@@ -211,7 +205,7 @@ static int find_interpreter(pid_t pid, const struct procmaps *maps, struct mappe
 			continue;
 		if (strncmp(base_name(v->path), "libpython", 9) && strcmp(v->path, exe))
 			continue;
-		if (open_mapped(pid, maps, v, m))
+		if (open_mapped(pid, v, m))
 			continue;
 		if (!elfobj__find_func(m->o, "_PyEval_EvalFrameDefault", eval)) {
 			*where = v;

@@ -311,15 +311,7 @@ void unwtab__put(struct unwtab *t, struct unwtab_file *f)
 
 int unwtab__bias(const struct unwtab_file *f, const struct vma *v, __u64 *bias)
 {
-	for (size_t i = 0; i < f->nsegs; i++) {
-		const struct elf_seg *s = &f->segs[i];
-
-		if (v->offset >= s->offset && v->offset < s->offset + s->filesz) {
-			*bias = v->start - (s->vaddr + (v->offset - s->offset));
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return elfobj__bias(f->segs, f->nsegs, v->start, v->offset, bias);
 }
 
 void unwtab__totals(const struct unwtab *t, size_t *tables, size_t *rows)
