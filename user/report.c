@@ -370,24 +370,28 @@ static size_t fit(const char *s, size_t room)
 	return room;
 }
 
+/* A function name in room columns, shortened with "..." when longer. */
+static void put_name(FILE *f, const char *name, size_t room)
+{
+	if (strlen(name) <= room) {
+		put_clean(f, name, room);
+	} else {
+		put_clean(f, name, fit(name, room - 3));
+		fputs("...", f);
+	}
+}
+
 /* "sessions.py:42 on_message": the file's last component, as tracebacks
  * are read; JSON keeps the whole path. */
 static void print_python_frame(FILE *f, const struct sym_frame *fr)
 {
 	const char *base = strrchr(fr->file, '/');
 	char where[64];
-	size_t room;
 
 	snprintf(where, sizeof(where), "%s:%d ", base ? base + 1 : fr->file, fr->line);
 	fprintf(f, "%*s", FRAME_INDENT, "");
 	put_clean(f, where, sizeof(where));
-	room = TEXT_COLS - FRAME_INDENT - strlen(where);
-	if (strlen(fr->symbol) <= room) {
-		put_clean(f, fr->symbol, room);
-	} else {
-		put_clean(f, fr->symbol, fit(fr->symbol, room - 3));
-		fputs("...", f);
-	}
+	put_name(f, fr->symbol, TEXT_COLS - FRAME_INDENT - strlen(where));
 	fputc('\n', f);
 }
 
@@ -424,12 +428,7 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 	/* shorten the symbol, not the offset and module after it */
 	room = width - strlen(tail);
 	fprintf(f, "%*s", FRAME_INDENT, "");
-	if (strlen(sym) <= room) {
-		put_clean(f, sym, room);
-	} else {
-		put_clean(f, sym, fit(sym, room - 3));
-		fputs("...", f);
-	}
+	put_name(f, sym, room);
 	put_clean(f, tail, sizeof(tail));
 	fputc('\n', f);
 }
