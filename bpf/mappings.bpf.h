@@ -88,13 +88,19 @@ static __always_inline void begin_call(enum map_call call, __u64 len, __u64 old_
 	mc->call = call;
 }
 
-static __always_inline struct map_pending *end_call(void)
+/* The call begun at this syscall's entry, now closed; NULL when none was
+ * begun or the call failed (ret is -errno). */
+static __always_inline struct map_pending *end_call(__u32 tgid, long ret)
 {
-	struct map_pending *mc = bpf_task_storage_get(&map_calls, bpf_get_current_task_btf(), 0, 0);
+	struct map_pending *mc;
 
+	if (!is_target(tgid))
+		return NULL;
+	mc = bpf_task_storage_get(&map_calls, bpf_get_current_task_btf(), 0, 0);
 	if (!mc || !mc->call)
 		return NULL;
-	return mc;
+	mc->call = 0;
+	return ret < 0 && ret > -4096 ? NULL : mc;
 }
 
 /* Charges len bytes at addr to the caller's stack, or to the reservations. */
@@ -193,15 +199,10 @@ SEC("tracepoint/syscalls/sys_exit_mmap")
 int mmap_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct map_pending *mc;
-	long ret = ctx->ret;
+	struct map_pending *mc = end_call(tgid, ctx->ret);
 
-	if (!is_target(tgid) || !(mc = end_call()))
-		return 0;
-	mc->call = 0;
-	if (ret < 0 && ret > -4096)
-		return 0;
-	track_mapping(tgid, ret, mc->len, MAP_CALL_MMAP, mc->in_alloc);
+	if (mc)
+		track_mapping(tgid, ctx->ret, mc->len, MAP_CALL_MMAP, mc->in_alloc);
 	return 0;
 }
 
@@ -232,18 +233,14 @@ SEC("tracepoint/syscalls/sys_exit_mremap")
 int mremap_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct map_pending *mc;
-	long ret = ctx->ret;
+	struct map_pending *mc = end_call(tgid, ctx->ret);
 
-	if (!is_target(tgid) || !(mc = end_call()))
-		return 0;
-	mc->call = 0;
-	if (ret < 0 && ret > -4096)
+	if (!mc)
 		return 0;
 	/* The old mapping is gone (moved or resized in place); the new one
 	 * belongs to whoever resized it. */
 	untrack_mapping(tgid, mc->old_addr, ~0ULL);
-	track_mapping(tgid, ret, mc->len, MAP_CALL_MREMAP, mc->in_alloc);
+	track_mapping(tgid, ctx->ret, mc->len, MAP_CALL_MREMAP, mc->in_alloc);
 	return 0;
 }
 
@@ -263,12 +260,11 @@ SEC("tracepoint/syscalls/sys_exit_brk")
 int brk_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct map_pending *mc;
+	struct map_pending *mc = end_call(tgid, 0); /* brk returns the break, never -errno */
 	__u64 now = ctx->ret, old;
 
-	if (!is_target(tgid) || !(mc = end_call()))
+	if (!mc)
 		return 0;
-	mc->call = 0;
 	old = mc->old_addr;
 	/* Growth is a mapping at the old break; shrinking unmaps the top. */
 	if (now > old)
