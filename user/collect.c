@@ -39,7 +39,29 @@ static __u64 hash_text(__u64 h, const char *s)
 	return hash_mix(h, 0);
 }
 
-static bool has_python(const struct stack_trace *st);
+static bool has_python(const struct stack_trace *st)
+{
+	for (__u32 i = 0; i < st->nr && i < AS_MAX_FRAMES; i++)
+		if (st->pcs[i] & AS_PY_FRAME_BIT)
+			return true;
+	return false;
+}
+
+/* Where key is, or would go, in the aliases (sorted by key). */
+static size_t alias_at(const struct collector *c, __u64 key)
+{
+	size_t lo = 0, hi = c->naliases;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->aliases[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 /* Python stacks that read the same in a report (other instructions of the
  * same lines) are one site: the key of what is shown, remembered with one
@@ -69,25 +91,25 @@ static __u64 python_key(struct collector *c, __u32 pid, __u64 stack_id)
 		h = hash_mix(h, pf[i].line);
 	}
 	h = hash_mix(h, st.cut);
-	for (at = 0; at < c->naliases && c->aliases[at].key != h; at++)
-		;
-	if (at == c->naliases) {
-		grown = array_grow(c->aliases, &c->aliases_cap, c->naliases + 1, sizeof(*grown));
-		if (!grown)
-			return 0;
-		c->aliases = grown;
-		c->aliases[c->naliases++] = (struct stack_alias){.key = h, .stack_id = stack_id};
-	}
+	at = alias_at(c, h);
+	if (at < c->naliases && c->aliases[at].key == h)
+		return h;
+	grown = array_grow(c->aliases, &c->aliases_cap, c->naliases + 1, sizeof(*grown));
+	if (!grown)
+		return 0;
+	c->aliases = grown;
+	memmove(&c->aliases[at + 1], &c->aliases[at], (c->naliases - at) * sizeof(*grown));
+	c->aliases[at] = (struct stack_alias){.key = h, .stack_id = stack_id};
+	c->naliases++;
 	return h;
 }
 
 /* The stack to show for a report key. */
 static __u64 real_stack(const struct collector *c, __u64 key)
 {
-	for (size_t i = 0; i < c->naliases; i++)
-		if (c->aliases[i].key == key)
-			return c->aliases[i].stack_id;
-	return key;
+	size_t at = alias_at(c, key);
+
+	return at < c->naliases && c->aliases[at].key == key ? c->aliases[at].stack_id : key;
 }
 
 static int cmp_site(const void *a, const void *b)
@@ -169,14 +191,6 @@ static bool interpreter_frame(const struct pyproc *pp, const struct sym_frame *f
 	const char *base = strrchr(pp->path, '/');
 
 	return f->module && !strcmp(f->module, base ? base + 1 : pp->path);
-}
-
-static bool has_python(const struct stack_trace *st)
-{
-	for (__u32 i = 0; i < st->nr && i < AS_MAX_FRAMES; i++)
-		if (st->pcs[i] & AS_PY_FRAME_BIT)
-			return true;
-	return false;
 }
 
 void collect__name_py_stack(struct collector *c, __u32 pid, __u64 stack_id)

@@ -32,7 +32,7 @@ struct collector {
 	bool stale_stacks;   /* sites were deleted: some stacks may be unreferenced */
 	__u64 *unreferenced; /* stacks no site referred to at the previous pass */
 	size_t nunreferenced;
-	struct stack_alias *aliases; /* Python stacks shown as one site */
+	struct stack_alias *aliases; /* Python stacks shown as one site, sorted by key */
 	size_t naliases, aliases_cap;
 };
 
