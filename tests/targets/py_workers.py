@@ -4,13 +4,16 @@
 #   fork   forks WORKERS multiprocessing workers; each keeps LEAK 700-character strings
 #          (749-byte str objects, past pymalloc's 512 bytes: malloc) and says it is done
 #   small  keeps SMALL tuples of small objects: pymalloc carves them from 1 MiB arenas
-#          (256 KiB before 3.10) that it maps with mmap, never through malloc
+#          (256 KiB before 3.10) that it maps with mmap, never through malloc. The loop
+#          walks ints made at start-up, so only the appending line allocates: a new arena
+#          is then always mapped there, never at the for line.
 # "quit" (or EOF) ends it and its workers.
 import multiprocessing, os, sys, time
 WORKERS = 2
 LEAK = 300
 SMALL = 200000
 small_keep = []
+small_ints = list(range(SMALL))
 
 def worker_loop(ready, stop):
     time.sleep(1.0)  # the tracer attaches to a new process shortly after its fork
@@ -33,8 +36,8 @@ def fork_workers():
         ready.wait(20)
     return stop, [p for p, _ in workers]
 
-def keep_small(n):
-    for i in range(n):
+def keep_small(ints):
+    for i in ints:
         small_keep.append((i, -i))  # SMALL_LINE
 
 print("pid %d" % os.getpid(), flush=True)
@@ -45,7 +48,7 @@ for line in sys.stdin:
     if sys.argv[1] == "fork":
         stop, workers = fork_workers()
     else:
-        keep_small(SMALL)
+        keep_small(small_ints)
     print("done %s" % sys.argv[1], flush=True)
 if stop:
     stop.set()
