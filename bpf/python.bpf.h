@@ -7,11 +7,6 @@
 #ifndef PYTHON_BPF_H
 #define PYTHON_BPF_H
 
-#define PY_FRAME_READ 128 /* bytes read per frame: every field the walk needs */
-#define PY_FRAME_MIN  80  /* retried near the end of a 3.11+ frame chunk */
-
-_Static_assert(PY_FRAME_READ == sizeof(((struct walk_state *)0)->pybuf), "frame buffer");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AS_PROCS_MAX);
@@ -88,14 +83,14 @@ static __always_inline __u32 py_instr_offset(const struct py_offsets *off, const
 
 	switch (off->instr_kind) {
 	case PY_INSTR_LASTI_BYTES:
-		lasti = *(const __s32 *)(buf + (off->frame_instr & (PY_FRAME_READ - 4)));
+		lasti = *(const __s32 *)(buf + (off->frame_instr & (AS_PY_FRAME_READ - 4)));
 		break;
 	case PY_INSTR_LASTI_UNITS:
 		lasti = 2 * (__s64) *
-			(const __s32 *)(buf + (off->frame_instr & (PY_FRAME_READ - 4)));
+			(const __s32 *)(buf + (off->frame_instr & (AS_PY_FRAME_READ - 4)));
 		break;
 	default:
-		ptr = *(const __s64 *)(buf + (off->frame_instr & (PY_FRAME_READ - 8)));
+		ptr = *(const __s64 *)(buf + (off->frame_instr & (AS_PY_FRAME_READ - 8)));
 		lasti = ptr - (__s64)(code + off->code_adaptive);
 		break;
 	}
@@ -117,15 +112,18 @@ static long py_frame_step(__u32 index, void *ctx)
 
 	if (!pw->frame)
 		return 1;
-	if (bpf_probe_read_user(ws->pybuf, PY_FRAME_READ, (void *)pw->frame) &&
-	    bpf_probe_read_user(ws->pybuf, PY_FRAME_MIN, (void *)pw->frame)) {
+	/* A 3.11+ frame near the end of its stack chunk may have fewer than
+	 * AS_PY_FRAME_READ bytes mapped behind it: retry with just its fields. */
+	if (bpf_probe_read_user(ws->pybuf, AS_PY_FRAME_READ, (void *)pw->frame) &&
+	    bpf_probe_read_user(ws->pybuf, off->frame_read & (AS_PY_FRAME_READ - 1),
+				(void *)pw->frame)) {
 		ws->stop = UNWIND_STOP_READ_FAULT;
 		return 1;
 	}
-	code = *(const __u64 *)(buf + (off->frame_code & (PY_FRAME_READ - 8)));
-	pw->frame = *(const __u64 *)(buf + (off->frame_back & (PY_FRAME_READ - 8)));
+	code = *(const __u64 *)(buf + (off->frame_code & (AS_PY_FRAME_READ - 8)));
+	pw->frame = *(const __u64 *)(buf + (off->frame_back & (AS_PY_FRAME_READ - 8)));
 	if (off->frame_owner != AS_PY_NONE &&
-	    buf[off->frame_owner & (PY_FRAME_READ - 1)] == off->shim_owner)
+	    buf[off->frame_owner & (AS_PY_FRAME_READ - 1)] == off->shim_owner)
 		return 0;
 	if (!code)
 		return 0;

@@ -69,7 +69,7 @@ struct walk_state {
 	__u32 at_eval;	/* stopped at the Python interpreter's eval loop */
 	__u32 pad;
 	__u64 win[WIN_WORDS];
-	__u64 pybuf[16]; /* one Python frame, read whole */
+	__u64 pybuf[AS_PY_FRAME_READ / 8]; /* one Python frame, read whole */
 };
 
 struct {

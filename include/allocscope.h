@@ -228,6 +228,7 @@ struct unw_proc {
 #define AS_PY_FRAMES_MAX    64	   /* Python frames walked per stack */
 #define AS_PY_THREADS_MAX   64	   /* thread states searched when the TLS lookup fails */
 #define AS_PY_NONE	    0xffff /* an offset the version does not have */
+#define AS_PY_FRAME_READ    128	   /* bytes the walk reads at once from each frame */
 
 /* Frame 0 of a mapping site: the system call instead of an allocator's address. */
 enum map_call {
@@ -259,7 +260,7 @@ struct py_offsets {
 	__u16 code_adaptive;	/* first code unit inside the code object (3.11+) */
 	__u8 instr_kind;	/* enum py_instr */
 	__u8 shim_owner;	/* owner of C-stack shim frames to skip; 0xff none */
-	__u16 pad;
+	__u16 frame_read;	/* bytes from a frame's start that hold every field above */
 };
 
 /* py_procs: tgid -> where its interpreter keeps the running thread's frames. */

@@ -167,6 +167,21 @@ static int apply_debug_offsets(pid_t pid, __u64 runtime, struct pyproc *out, cha
 }
 
 /* glibc's slot of a pthread key, from the process's own libc. */
+/* Bytes from a frame's start up to the end of the last field the walk reads,
+ * or 0 if one lies past the PY_FRAME_READ bytes the walk reads at once. */
+static __u16 frame_read_len(const struct py_offsets *o)
+{
+	unsigned int instr_size = o->instr_kind == PY_INSTR_POINTER ? 8 : 4;
+	unsigned int ends[] = {o->frame_back + 8u, o->frame_code + 8u, o->frame_instr + instr_size,
+			       o->frame_owner != AS_PY_NONE ? o->frame_owner + 1u : 0};
+	unsigned int end = 0;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (ends[i] > end)
+			end = ends[i];
+	return end < AS_PY_FRAME_READ ? end : 0;
+}
+
 static void find_tsd(pid_t pid, const struct procmaps *maps, struct py_proc *bpf)
 {
 	for (size_t i = 0; i < maps->nr && !bpf->tsd_base; i++) {
@@ -252,6 +267,13 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 			goto cleanup;
 	}
 	out->bpf.off = out->layout.walk;
+	out->bpf.off.frame_read = frame_read_len(&out->bpf.off);
+	if (!out->bpf.off.frame_read) {
+		err = say(why, whylen,
+			  "%s: CPython %d.%d's frame fields lie past the %d bytes read", v->path,
+			  out->major, out->minor, AS_PY_FRAME_READ);
+		goto cleanup;
+	}
 	out->bpf.eval_start = eval.vaddr + m.bias;
 	out->bpf.eval_end = eval.vaddr + eval.size + m.bias;
 	out->bpf.text_start = v->start;
