@@ -57,7 +57,8 @@ FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_c
 TARGETS := alloc_target bench_target deep_target
 TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
-	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/cache_target
+	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
+	$(OUTPUT)/targets/cache_target
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -143,10 +144,7 @@ $(FIXTURES)/libcfirules_dbg.stripped: $(FIXTURES)/libcfirules_dbg.so
 	$(Q)objcopy --strip-debug $< $@
 
 # Target programs
-$(OUTPUT)/targets/libtarget_dl.so: tests/targets/target_dl.c | $(OUTPUT)/targets
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
-$(OUTPUT)/targets/libdeep_dl.so: tests/targets/deep_dl.c | $(OUTPUT)/targets
+$(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
 $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) $(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)): \

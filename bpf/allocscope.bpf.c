@@ -281,6 +281,20 @@ static __always_inline bool is_uretprobe_trampoline(__u64 addr)
 	return page && addr >= page && addr < page + 4096;
 }
 
+/* Whether the call in flight will be seen returning: its return address,
+ * at its entry rsp, is then the uretprobe trampoline. It is not when the
+ * return probe was attached after the call began (a process attached while
+ * it runs, a forked child between its entry and return links): left in
+ * place, such an entry would pass every later, deeper call off as nested in
+ * it and the process would show no allocation at all. */
+static __always_inline bool return_pending(const struct inflight *in)
+{
+	__u64 ret_addr = 0;
+
+	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)in->sp);
+	return is_uretprobe_trampoline(ret_addr);
+}
+
 /* Probes sit before any push (see user/placement.c), so rsp here is the
  * function's entry rsp. The stack is taken at the return, where the kernel
  * gives the caller's return address as ip: no user memory is read here. */
@@ -290,7 +304,7 @@ int alloc_enter(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	__u64 sp = PT_REGS_SP(ctx), ret_addr = 0;
+	__u64 sp = PT_REGS_SP(ctx);
 	struct inflight *outer;
 
 	if (tgid == self_tgid)
@@ -305,18 +319,17 @@ int alloc_enter(struct pt_regs *ctx)
 	if (outer->sp) {
 		/* Deeper: a call made by the allocator itself (realloc calling
 		 * malloc); the outer call accounts for it. */
-		if (sp < outer->sp)
+		if (sp < outer->sp && return_pending(outer))
 			return 0;
 		/* Same rsp, return address already hijacked by the outer
 		 * call's uretprobe: a tail call (glibc's realloc(NULL, n) jumps
 		 * to malloc). Both return probes will fire at the one return. */
-		bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
-		if (sp == outer->sp && is_uretprobe_trampoline(ret_addr)) {
+		if (sp == outer->sp && return_pending(outer)) {
 			__sync_fetch_and_add(&outer->tails, 1);
 			return 0;
 		}
-		/* Shallower or a fresh call at the same depth: the outer
-		 * call's return was never seen. */
+		/* Shallower, a fresh call at the same depth, or an outer call
+		 * whose return will not be seen. */
 		count_drop(DROP_STALE_ENTRY);
 	}
 
@@ -406,8 +419,12 @@ int free_enter(struct pt_regs *ctx)
 	/* free() called by the allocator itself (realloc(p, 0) frees p):
 	 * the outer call's return accounts for it. */
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	if (outer && PT_REGS_SP(ctx) < outer->sp)
-		return 0;
+	if (outer && PT_REGS_SP(ctx) < outer->sp) {
+		if (return_pending(outer))
+			return 0;
+		count_drop(DROP_STALE_ENTRY);
+		outer->sp = 0;
+	}
 	release_block(tgid, addr);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -324,13 +325,11 @@ SITE void untracked_free(void)
 	}
 }
 
-/* dlopen_leak: libtarget_dl.so's dl_leak() does 10 x malloc(1000): 10000 B, 10 objects.
- * The library is found through $ALLOC_TARGET_DL or next to this executable. */
-SITE void dlopen_leak(void)
+/* The library next to this executable, or $ENV_NAME if set. */
+static void *open_beside(const char *env_name, const char *file, int flags)
 {
 	char path[PATH_MAX + 32];
-	const char *env = getenv("ALLOC_TARGET_DL");
-	void (*fn)(void);
+	const char *env = getenv(env_name);
 	void *h;
 
 	if (env && *env) {
@@ -344,13 +343,23 @@ SITE void dlopen_leak(void)
 		slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';
-		snprintf(path, sizeof(path), "%s/libtarget_dl.so", slash ? exe : ".");
+		snprintf(path, sizeof(path), "%s/%s", slash ? exe : ".", file);
 	}
-	h = dlopen(path, RTLD_NOW);
-	if (!h) {
+	h = dlopen(path, flags);
+	if (!h)
 		say("error: dlopen %s: %s\n", path, dlerror());
+	return h;
+}
+
+/* dlopen_leak: libtarget_dl.so's dl_leak() does 10 x malloc(1000): 10000 B, 10 objects.
+ * The library is found through $ALLOC_TARGET_DL or next to this executable. */
+SITE void dlopen_leak(void)
+{
+	void *h = open_beside("ALLOC_TARGET_DL", "libtarget_dl.so", RTLD_NOW);
+	void (*fn)(void);
+
+	if (!h)
 		return;
-	}
 	fn = (void (*)(void))dlsym(h, "dl_leak");
 	if (!fn) {
 		say("error: dlsym dl_leak: %s\n", dlerror());
@@ -358,6 +367,61 @@ SITE void dlopen_leak(void)
 	}
 	fn();
 	BARRIER();
+}
+
+/* libtarget_jmpalloc.so, loaded at start-up (before a tracer attaches) when lost_return
+ * is to run: a malloc that can leave by longjmp. */
+static void *(*jmp_malloc)(size_t);
+static void (*jmp_escape_next)(jmp_buf *);
+static void *volatile deep_kept[1000];
+
+/* 1000 x malloc(100) from `depth` frames below the caller, each with 512 B of locals. */
+SITE void leak_deeper(int depth)
+{
+	volatile char pad[512];
+
+	pad[0] = (char)depth;
+	if (depth > 0) {
+		leak_deeper(depth - 1);
+	} else {
+		for (int i = 0; i < 1000; i++) {
+			deep_kept[i] = malloc(100);
+			BARRIER();
+		}
+	}
+	BARRIER();
+	(void)pad[0];
+}
+
+/* lost_return: libtarget_jmpalloc.so's malloc leaves by longjmp, so its return is never
+ * seen; then 1000 x malloc(100) kept in leak_deeper, further down the stack than that
+ * call was: 100000 B, 1000 objects, one stale_entry. */
+SITE void lost_return(void)
+{
+	static jmp_buf env;
+
+	if (!jmp_malloc || !jmp_escape_next) {
+		say("error: libtarget_jmpalloc.so not loaded\n");
+		return;
+	}
+	if (!setjmp(env)) {
+		jmp_escape_next(&env);
+		sink = jmp_malloc(16);
+	}
+	leak_deeper(8);
+	BARRIER();
+}
+
+static void load_jmp_alloc(void)
+{
+	/* RTLD_LOCAL: its malloc and free serve only the calls made through dlsym. */
+	void *h = open_beside("ALLOC_TARGET_JMPALLOC", "libtarget_jmpalloc.so",
+			      RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	jmp_malloc = (void *(*)(size_t))dlsym(h, "malloc");
+	jmp_escape_next = (void (*)(jmp_buf *))dlsym(h, "jmp_alloc_escape_next");
 }
 
 #define SLOW_LEAK_SIZE	  4096
@@ -434,20 +498,23 @@ static const struct scenario scenarios[] = {
 	{"mt_leak", mt_leak, "4 threads: 1000 x malloc(128) kept in mt_worker, churn in mt_churn"},
 	{"untracked_free", untracked_free, "frees 10 x 700 B allocated at startup"},
 	{"dlopen_leak", dlopen_leak, "dl_leak() in libtarget_dl.so: 10 x malloc(1000) kept"},
+	{"lost_return", lost_return,
+	 "a malloc left by longjmp, then 1000 x malloc(100) kept further down the stack"},
 	{"slow_leak", slow_leak, "4096 B per 10 ms in cache_insert() until a stdin line"},
 	{"exec_into_calloc", exec_into_calloc, "exec this program again, running leak_calloc"},
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-/* untracked_free frees blocks allocated before any tracer could attach. */
+/* untracked_free frees blocks allocated before any tracer could attach; lost_return's
+ * allocator must be mapped when the tracer attaches. */
 static void prepare(const struct scenario *const *run, int nrun)
 {
 	for (int i = 0; i < nrun; i++) {
-		if (run[i]->fn == untracked_free) {
+		if (run[i]->fn == untracked_free)
 			early_alloc();
-			return;
-		}
+		if (run[i]->fn == lost_return && !jmp_malloc)
+			load_jmp_alloc();
 	}
 }
 
