@@ -9,6 +9,7 @@
 
 #include "array.h"
 #include "collect.h"
+#include "path.h"
 
 /* (Re)reads pid's mappings, opening its files through its own root. */
 static int snapshot_pid(struct collector *c, __u32 pid)
@@ -188,9 +189,7 @@ static void python_frame(const struct py_frame *pf, __u64 word, struct sym_frame
  * list_resize) give way to the Python frames; C extensions' frames stay. */
 static bool interpreter_frame(const struct pyproc *pp, const struct sym_frame *f)
 {
-	const char *base = strrchr(pp->path, '/');
-
-	return f->module && !strcmp(f->module, base ? base + 1 : pp->path);
+	return f->module && !strcmp(f->module, path_base(pp->path));
 }
 
 void collect__name_py_stack(struct collector *c, __u32 pid, __u64 stack_id)

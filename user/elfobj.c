@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "elfobj.h"
+#include "path.h"
 
 #define BUILD_ID_MAX 64
 
@@ -388,7 +389,7 @@ struct elfobj *elfobj__open_debug(struct elfobj *o, const char *root, const char
 		return d;
 	if (link[0] == '/' && snprintf(buf, sizeof(buf), "%s%s", root, link) < (int)sizeof(buf))
 		d = try_debug(buf, id, id_len);
-	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	base = path_base(link);
 	for (i = 0; !d && i < (int)(sizeof(fmts) / sizeof(fmts[0])); i++) {
 		if (snprintf(buf, sizeof(buf), fmts[i], root, dir_len, path, base) <
 		    (int)sizeof(buf))

@@ -10,6 +10,7 @@
 #include "procmem.h"
 #include "pydecode.h"
 #include "pyproc.h"
+#include "path.h"
 
 #define CODE_BYTES 96 /* enough for each decoded function's lookup */
 
@@ -43,13 +44,6 @@ static int say(char *why, size_t len, const char *fmt, ...)
 	vsnprintf(why, len, fmt, ap);
 	va_end(ap);
 	return -ENOTSUP;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
 }
 
 static int open_mapped(pid_t pid, const struct vma *v, struct mapped_elf *out)
@@ -123,8 +117,8 @@ static int read_version(struct mapped_elf *m, const char *path, struct pyproc *o
 	    !elfobj__read(m->o, sym.file_off, &hex, sizeof(hex))) {
 		out->major = hex >> 24;
 		out->minor = (hex >> 16) & 0xff;
-		version_from_name(base_name(path), &(int){0}, &(int){0}, &threaded);
-	} else if (!version_from_name(base_name(path), &out->major, &out->minor, &threaded)) {
+		version_from_name(path_base(path), &(int){0}, &(int){0}, &threaded);
+	} else if (!version_from_name(path_base(path), &out->major, &out->minor, &threaded)) {
 		return say(why, len, "cannot tell the CPython version of %s", path);
 	}
 	if (threaded)
@@ -186,7 +180,7 @@ static void find_tsd(pid_t pid, const struct procmaps *maps, struct py_proc *bpf
 {
 	for (size_t i = 0; i < maps->nr && !bpf->tsd_base; i++) {
 		const struct vma *v = &maps->vmas[i];
-		const char *name = base_name(v->path);
+		const char *name = path_base(v->path);
 		struct mapped_elf m;
 		__u8 code[CODE_BYTES];
 		__u64 vaddr;
@@ -218,7 +212,7 @@ static int find_interpreter(pid_t pid, const struct procmaps *maps, struct mappe
 
 		if (!v->exec || v->path[0] != '/')
 			continue;
-		if (strncmp(base_name(v->path), "libpython", 9) && strcmp(v->path, exe))
+		if (strncmp(path_base(v->path), "libpython", 9) && strcmp(v->path, exe))
 			continue;
 		if (open_mapped(pid, v, m))
 			continue;

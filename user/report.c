@@ -10,6 +10,7 @@
 
 #include "array.h"
 #include "report.h"
+#include "path.h"
 
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
@@ -385,10 +386,9 @@ static void put_name(FILE *f, const char *name, size_t room)
  * are read; JSON keeps the whole path. */
 static void print_python_frame(FILE *f, const struct sym_frame *fr)
 {
-	const char *base = strrchr(fr->file, '/');
 	char where[64];
 
-	snprintf(where, sizeof(where), "%s:%d ", base ? base + 1 : fr->file, fr->line);
+	snprintf(where, sizeof(where), "%s:%d ", path_base(fr->file), fr->line);
 	fprintf(f, "%*s", FRAME_INDENT, "");
 	put_clean(f, where, sizeof(where));
 	put_name(f, fr->symbol, TEXT_COLS - FRAME_INDENT - strlen(where));

@@ -14,6 +14,7 @@
 #include "procmaps.h"
 #include "symtab.h"
 #include "syms.h"
+#include "path.h"
 
 #define UNKNOWN "[unknown]"
 #define ANON	"[anon]"
@@ -324,7 +325,7 @@ static int fill_info(struct syms *s, struct proc *p, const char *maps_path, cons
 	for (i = 0; i < p->maps.nr; i++) {
 		const struct vma *v = &p->maps.vmas[i];
 		struct vma_info *in = &p->info[i];
-		const char *base = strrchr(v->path, '/') ? strrchr(v->path, '/') + 1 : v->path;
+		const char *base = path_base(v->path);
 
 		if (!v->path[0])
 			in->module = ANON;

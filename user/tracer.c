@@ -21,6 +21,7 @@
 #include "pyproc.h"
 #include "tracer.h"
 #include "unwind.h"
+#include "path.h"
 
 /* How often --comm looks for new processes (reads every /proc/PID/comm), and
  * whole-system mode for new allocator objects (reads every /proc/PID/maps). */
@@ -160,13 +161,6 @@ static bool seen_before(const struct procmaps *m, size_t i)
 	return false;
 }
 
-static const char *basename_of(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /* A process running CPython gets Python frames in its stacks. One that runs
  * an interpreter we cannot follow keeps native stacks, and says why. */
 static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *maps)
@@ -261,7 +255,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 		}
 		nprobes += probes__count(&plan);
 		snprintf(modules + strlen(modules), sizeof(modules) - strlen(modules), "%s%s",
-			 modules[0] ? ", " : "", basename_of(v->path));
+			 modules[0] ? ", " : "", path_base(v->path));
 	}
 	if (!e->links.nr) {
 		fprintf(stderr,
