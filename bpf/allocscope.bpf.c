@@ -297,7 +297,8 @@ static __always_inline bool return_pending(const struct inflight *in)
 
 /* Probes sit before any push (see user/placement.c), so rsp here is the
  * function's entry rsp. The stack is taken at the return, where the kernel
- * gives the caller's return address as ip: no user memory is read here. */
+ * gives the caller's return address as ip: no user memory is read here,
+ * unless another call is in flight. */
 SEC("uprobe")
 int alloc_enter(struct pt_regs *ctx)
 {
@@ -318,14 +319,12 @@ int alloc_enter(struct pt_regs *ctx)
 	}
 	if (outer->sp) {
 		/* Deeper: a call made by the allocator itself (realloc calling
-		 * malloc); the outer call accounts for it. */
-		if (sp < outer->sp && return_pending(outer))
-			return 0;
-		/* Same rsp, return address already hijacked by the outer
-		 * call's uretprobe: a tail call (glibc's realloc(NULL, n) jumps
-		 * to malloc). Both return probes will fire at the one return. */
-		if (sp == outer->sp && return_pending(outer)) {
-			__sync_fetch_and_add(&outer->tails, 1);
+		 * malloc); the outer call accounts for it. Same rsp: a tail
+		 * call (glibc's realloc(NULL, n) jumps to malloc), and both
+		 * return probes will fire at the one return. */
+		if (sp <= outer->sp && return_pending(outer)) {
+			if (sp == outer->sp)
+				__sync_fetch_and_add(&outer->tails, 1);
 			return 0;
 		}
 		/* Shallower, a fresh call at the same depth, or an outer call

@@ -160,9 +160,8 @@ static int apply_debug_offsets(pid_t pid, __u64 runtime, struct pyproc *out, cha
 	return 0;
 }
 
-/* glibc's slot of a pthread key, from the process's own libc. */
 /* Bytes from a frame's start up to the end of the last field the walk reads,
- * or 0 if one lies past the PY_FRAME_READ bytes the walk reads at once. */
+ * or 0 if one lies past the AS_PY_FRAME_READ bytes the walk reads at once. */
 static __u16 frame_read_len(const struct py_offsets *o)
 {
 	unsigned int instr_size = o->instr_kind == PY_INSTR_POINTER ? 8 : 4;
@@ -176,6 +175,7 @@ static __u16 frame_read_len(const struct py_offsets *o)
 	return end < AS_PY_FRAME_READ ? end : 0;
 }
 
+/* glibc's slot of a pthread key, from the process's own libc. */
 static void find_tsd(pid_t pid, const struct procmaps *maps, struct py_proc *bpf)
 {
 	for (size_t i = 0; i < maps->nr && !bpf->tsd_base; i++) {
