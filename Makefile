@@ -28,7 +28,7 @@ CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing
 LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
-USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets \
+USER_MODULES := opts procmaps elfobj symtab syms textsafe report report_json placement probes targets \
 	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
@@ -38,7 +38,7 @@ UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyo
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
-test_report_OBJS := report report_json
+test_report_OBJS := report report_json textsafe
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj placement
 test_cfi_OBJS := cfi elfobj

@@ -11,6 +11,7 @@
 #include "array.h"
 #include "report.h"
 #include "path.h"
+#include "textsafe.h"
 
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
@@ -347,19 +348,6 @@ static void fmt_count_rate(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.1fM", v / 1e6);
 }
 
-/* Writes at most n bytes of s, control characters as '?': comm and symbol
- * names come from the traced process and must not drive the terminal. */
-static void put_clean(FILE *f, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && s[i]; i++) {
-		unsigned char c = s[i];
-
-		fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
-	}
-}
-
 /* Bytes of s that fit in room columns, cut before a UTF-8 continuation byte
  * so that a truncated name stays valid text. */
 static size_t fit(const char *s, size_t room)
@@ -375,9 +363,9 @@ static size_t fit(const char *s, size_t room)
 static void put_name(FILE *f, const char *name, size_t room)
 {
 	if (strlen(name) <= room) {
-		put_clean(f, name, room);
+		textsafe__put(f, name, room);
 	} else {
-		put_clean(f, name, fit(name, room - 3));
+		textsafe__put(f, name, fit(name, room - 3));
 		fputs("...", f);
 	}
 }
@@ -390,7 +378,7 @@ static void print_python_frame(FILE *f, const struct sym_frame *fr)
 
 	snprintf(where, sizeof(where), "%s:%d ", path_base(fr->file), fr->line);
 	fprintf(f, "%*s", FRAME_INDENT, "");
-	put_clean(f, where, sizeof(where));
+	textsafe__put(f, where, sizeof(where));
 	put_name(f, fr->symbol, TEXT_COLS - FRAME_INDENT - strlen(where));
 	fputc('\n', f);
 }
@@ -409,7 +397,7 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 	}
 	if (fr->addr <= AS_MAP_CALL_MAX) { /* a mapping site: the system call */
 		fprintf(f, "%*s", FRAME_INDENT, "");
-		put_clean(f, fr->symbol, width);
+		textsafe__put(f, fr->symbol, width);
 		fputs(" (system call)\n", f);
 		return;
 	}
@@ -429,7 +417,7 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 	room = width - strlen(tail);
 	fprintf(f, "%*s", FRAME_INDENT, "");
 	put_name(f, sym, room);
-	put_clean(f, tail, sizeof(tail));
+	textsafe__put(f, tail, sizeof(tail));
 	fputc('\n', f);
 }
 
@@ -474,7 +462,7 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	fprintf(f, "allocscope %s  interval %.1fs", when, hdr->interval_s);
 	if (hdr->targets) {
 		fputs("  ", f);
-		put_clean(f, hdr->targets, TEXT_COLS);
+		textsafe__put(f, hdr->targets, TEXT_COLS);
 	}
 	fputs(hdr->final ? "  (final)\n" : "\n", f);
 
@@ -519,7 +507,7 @@ static void print_text_row(FILE *f, size_t rank, const struct report_row *row)
 	snprintf(allocs, sizeof(allocs), "%llu", (unsigned long long)row->allocs);
 	snprintf(frees, sizeof(frees), "%llu", (unsigned long long)row->frees);
 	fprintf(f, ROW_FMT "%u ", nr, live, objs, growth, rate, allocs, frees, row->site.pid);
-	put_clean(f, row->site.comm, sizeof(row->site.comm));
+	textsafe__put(f, row->site.comm, sizeof(row->site.comm));
 	fputs(row->site.exited ? " [exited]\n" : "\n", f);
 
 	if (!row->nframes)

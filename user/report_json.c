@@ -7,37 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "report.h"
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * JSON text must be UTF-8, and comm is whatever bytes the process chose. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	__u32 cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
+#include "textsafe.h"
 
 /* A JSON string of at most n bytes of s; invalid UTF-8 becomes U+FFFD. */
 static void json_str(FILE *f, const char *s, size_t n)
@@ -52,7 +22,7 @@ static void json_str(FILE *f, const char *s, size_t n)
 	n = strnlen(s, n);
 	fputc('"', f);
 	for (i = 0; i < n; i += len) {
-		len = utf8_len(p + i, n - i);
+		len = textsafe__utf8_len(p + i, n - i);
 		if (!len) {
 			fputs("\\ufffd", f);
 			len = 1;

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "report.h"
+#include "textsafe.h"
 
 #define GOLDEN_DIR SOURCE_DIR "/tests/unit/golden/"
 #define KiB	   1024ULL
@@ -560,6 +561,29 @@ static void test_json_escaping(void **state)
 	assert_non_null(strstr(out, "       tab?here?nl+0x0 (a\\b)\n"));
 	assert_non_null(strstr(out, "       0x1234 ([unknown])\n"));
 	free(out);
+
+	/* C1 controls (CSI as U+009B, or a lone 0x9b byte) are escapes too;
+	 * other non-ASCII text passes */
+	memcpy(row.site.comm,
+	       "\xc2\x9b"
+	       "2J\x9b"
+	       "1m\xc3\xa9",
+	       10);
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(strstr(out, "  1 ??2J?1m\xc3\xa9\n"));
+	free(out);
+}
+
+static void test_textsafe_copy(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	assert_string_equal(textsafe__copy(buf, sizeof(buf), "a\x1b[0m"), "a?[0m");
+	/* cut at a character boundary, never inside one */
+	assert_string_equal(textsafe__copy(buf, sizeof(buf), "abcdef\xc3\xa9"), "abcdef");
+	assert_string_equal(textsafe__copy(buf, sizeof(buf), "\xc2\x85\xff"), "???");
+	assert_string_equal(textsafe__copy(buf, 1, "abc"), "");
 }
 
 static void test_text_details(void **state)
@@ -811,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_header_totals),
 		cmocka_unit_test(test_many_sites),
 		cmocka_unit_test(test_json_escaping),
+		cmocka_unit_test(test_textsafe_copy),
 		cmocka_unit_test(test_text_details),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
