@@ -8,6 +8,7 @@ CC ?= cc
 CXX ?= c++
 ARCH ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 VMLINUX_H ?= bpf/vmlinux/$(ARCH)/vmlinux.h
+comma := ,
 
 ifeq ($(V),1)
 	Q =
@@ -27,6 +28,15 @@ CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing
 	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) $(EXTRA_CFLAGS)
 LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
+# allocscope's own allocator, linked into the executable and exported from it, so every
+# malloc it and its libraries (libdw, libelf, libbpf, libc itself) make binds here and never
+# reaches the libc malloc that whole-system mode probes for every process. jemalloc's PIC
+# archive is Debian's (libjemalloc-dev); it needs libm and libdl.
+PRIVATE_MALLOC ?= /usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
+MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc \
+	malloc_usable_size
+APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
+	-lm -ldl
 
 USER_MODULES := opts procmaps elfobj symtab syms textsafe report report_json placement probes targets \
 	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
@@ -88,9 +98,12 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(APP): $(USER_OBJS) $(OUTPUT)/user/main.o
+$(APP): $(USER_OBJS) $(OUTPUT)/user/main.o $(PRIVATE_MALLOC)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) $(APP_LDLIBS) $(LDLIBS) -o $@
+
+$(PRIVATE_MALLOC):
+	$(error $@ is missing: install libjemalloc-dev (make deps))
 
 # Unit tests
 .SECONDEXPANSION:

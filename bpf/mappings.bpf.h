@@ -114,15 +114,16 @@ static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enu
 	struct site_stats *c;
 	bool py = false;
 	__u64 stack_id;
-	__u8 one = 1;
 
 	if (in_alloc) {
 		if (bpf_map_update_elem(&mappings, &key, &b, BPF_ANY)) {
 			count_drop(DROP_LIVE_FULL);
 			return;
 		}
-		/* so that exit purges this process's reservations */
-		bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
+		/* Often a new process's first event (malloc's first brk): it
+		 * must be announced like a first site, or its tables are
+		 * never built and every stack stops at its first frame. */
+		note_process(tgid);
 		__sync_fetch_and_add(&reserved_bytes, len);
 		__sync_fetch_and_add(&reserved_maps, 1);
 		return;

@@ -58,7 +58,7 @@ for d in "${DEPTHS[@]}"; do
 		MODE_DESC[$name]="the tool, malloc $d frames below main, --unwind $how"
 	done
 done
-declare -A RESULTS FRAMES
+declare -A RESULTS FRAMES TOOLCPU
 OVERLAPS=""
 
 die()
@@ -155,8 +155,11 @@ run_mode()
 		spid=$(pgrep -P "$sw" | head -1)
 	fi
 	foreign_tracer "$spid" && OVERLAPS+="$mode/$round "
+	[ -n "$spid" ] && cpu0=$(tool_cpu "$spid") && w0=$(date +%s.%N)
 	echo go >&"$fd"
 	wait_for "$log.target" '^ns_per_pair ' 600 || die "$mode: bench_target did not finish"
+	TOOL_CPU_S=
+	[ -n "$spid" ] && TOOL_CPU_S=$(cpu_per_s "$cpu0" "$(tool_cpu "$spid")" "$w0")
 	foreign_tracer "$spid" && OVERLAPS+="$mode/$round "
 	if [ -n "$spid" ]; then
 		kill -INT "$spid"
@@ -172,6 +175,19 @@ run_mode()
 	if [[ "$args" == *"--format json"* ]]; then
 		NFRAMES=$(grep '"final":true' "$log.out" | tail -1 | grep -o '"addr":' | wc -l)
 	fi
+}
+
+# tool_cpu PID: utime + stime of PID so far, in clock ticks (/proc/PID/stat).
+tool_cpu()
+{
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# cpu_per_s TICKS0 TICKS1 WALL0: CPU seconds per wall second since WALL0, 3 decimals.
+cpu_per_s()
+{
+	awk -v a="$1" -v b="$2" -v w0="$3" -v w1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.3f", (b - a) / hz / (w1 - w0) }'
 }
 
 # median "N N N": the median of space-separated numbers.
@@ -386,12 +402,43 @@ table_builds()
 	done
 }
 
+# idle_cost: allocscope's own CPU per second with --pid against a process that does nothing
+# (BENCH_IDLE_S seconds, 10 by default, after its first rescan and report were due).
+idle_cost()
+{
+	local secs=${BENCH_IDLE_S:-10} idle sw spid c0 w0 cps log=$TMP/idle
+
+	echo "allocscope's own CPU while its target is idle (goal: at most 1 % of a core):"
+	sleep 900 &
+	idle=$!
+	PIDS+=("$idle")
+	timeout -k 5 300 "$ALLOCSCOPE" -p "$idle" -i 2 >"$log.out" 2>"$log.err" </dev/null &
+	sw=$!
+	PIDS+=("$sw")
+	if ! wait_for "$log.err" "tracing pid $idle\\b" 60; then
+		echo "  skipped: allocscope did not attach:"
+		sed 's/^/    /' "$log.err" | tail -5
+		return
+	fi
+	spid=$(pgrep -P "$sw" | head -1)
+	sleep 6 # past the 5 s at which an unmoved rescan deadline once turned the poll into a spin
+	c0=$(tool_cpu "$spid")
+	w0=$(date +%s.%N)
+	sleep "$secs"
+	cps=$(cpu_per_s "$c0" "$(tool_cpu "$spid")" "$w0")
+	kill -INT "$spid"
+	wait "$sw"
+	printf '  %s CPU s per s over %s s: goal %s\n' "$cps" "$secs" "$(met "$cps" 0.01)"
+	echo "  command: $ALLOCSCOPE -p PID -i 2   (PID: sleep 900)"
+}
+
 echo "bench: $ROUNDS rounds; $PAIRS malloc(64)+free pairs ($ENTRY_PAIRS for entry," \
 	"$DEEP_PAIRS at depths ${DEPTHS[*]}) in $BENCH_TARGET"
 for round in $(seq "$ROUNDS"); do
 	for mode in "${MODES[@]}"; do
 		run_mode "$mode" "$round"
 		RESULTS[$mode]+="$NS "
+		[ -n "$TOOL_CPU_S" ] && TOOLCPU[$mode]+="$TOOL_CPU_S "
 		FRAMES[$mode]=$NFRAMES
 		printf 'bench: round %d %-10s %10s ns/pair%s\n' "$round" "$mode" "$NS" \
 			"${NFRAMES:+, $NFRAMES frames}"
@@ -399,16 +446,19 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-printf '%-10s %9s %5s %12s %10s %10s  %s\n' MODE PAIRS DEPTH "NS/PAIR" "+NS/PAIR" "x FLOOR" \
-	"ROUNDS (ns/pair)"
+printf '%-10s %9s %5s %12s %10s %10s %9s  %s\n' MODE PAIRS DEPTH "NS/PAIR" "+NS/PAIR" "x FLOOR" \
+	"TOOL CPU" "ROUNDS (ns/pair)"
 base=$(median "${RESULTS[untraced]}")
 floor=$(median "${RESULTS[floor]}")
 for mode in "${MODES[@]}"; do
 	m=$(median "${RESULTS[$mode]}")
-	printf '%-10s %9s %5s %12.1f %10.1f %10s  %s\n' "$mode" "${MODE_PAIRS[$mode]}" \
+	printf '%-10s %9s %5s %12.1f %10.1f %10s %9s  %s\n' "$mode" "${MODE_PAIRS[$mode]}" \
 		"${MODE_DEPTH[$mode]}" "$m" "$(calc "$m - $base")" \
-		"$(awk -v a="$m" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" "${RESULTS[$mode]}"
+		"$(awk -v a="$m" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
+		"$( [ -n "${TOOLCPU[$mode]}" ] && median "${TOOLCPU[$mode]}" || echo -)" "${RESULTS[$mode]}"
 done
+echo "TOOL CPU: allocscope's own utime + stime per wall second while the loop ran (median;" \
+	"1.000 = a whole core), from /proc/PID/stat"
 echo
 printf 'allocscope / floor = %s (median ns per pair, %s / %s)\n' \
 	"$(awk -v a="$(median "${RESULTS[allocscope]}")" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
@@ -427,3 +477,5 @@ echo
 table_builds
 echo
 "$ROOT/scripts/bench-python.sh"
+echo
+idle_cost

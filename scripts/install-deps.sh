@@ -8,10 +8,12 @@ set -euo pipefail
 # python3 (JSON assertions), util-linux's setpriv (unprivileged runs), jemalloc and
 # tcmalloc (targets using another allocator), gdb (the reference stacks of the stack truth
 # test), libc6-dbg (glibc's static functions by name, e.g. __libc_start_call_main),
-# python3.11 (Debian's LTO-built interpreter, one of the Python targets).
+# python3.11 (Debian's LTO-built interpreter, one of the Python targets). libjemalloc-dev:
+# allocscope's own allocator, linked into it so its allocations never reach the libc malloc
+# it probes in every process.
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
 	libcapstone-dev libcmocka-dev binutils python3 python3.11 util-linux procps libjemalloc2
-	libtcmalloc-minimal4 gdb libc6-dbg)
+	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg)
 
 missing=()
 for p in "${packages[@]}"; do

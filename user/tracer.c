@@ -2,6 +2,7 @@
 /* The tracing session and the only user of the BPF skeleton: load, attach to
  * targets as they appear, follow exits and execs, report every interval. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,9 +145,30 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	return p;
 }
 
+/* allocscope's own executable defines malloc and free (its private
+ * allocator, see the Makefile): probing it would trap allocscope's own
+ * allocations, so it is never planned. Identified as mapped in our own
+ * maps, the same (device, inode) every other process's maps show. */
+static bool is_own_executable(const struct vma *v)
+{
+	static struct file_id self;
+	static bool known;
+	struct procmaps maps = {};
+	const struct vma *own;
+
+	if (!known && !procmaps__read_pid(getpid(), &maps)) {
+		own = procmaps__find(&maps, (__u64)(unsigned long)is_own_executable);
+		if (own)
+			self = procmaps__file_id(own);
+		known = true;
+	}
+	procmaps__free(&maps);
+	return known && self.inode && file_id__eq(self, procmaps__file_id(v));
+}
+
 static bool is_code_file(const struct vma *v)
 {
-	return v->exec && v->path[0] == '/' && v->inode;
+	return v->exec && v->path[0] == '/' && v->inode && !is_own_executable(v);
 }
 
 /* A file mapped executable more than once is planned and attached once. */
@@ -694,11 +716,27 @@ static int report(struct tracer *t, double interval_s, bool final)
 	return collect__report(&t->coll, &hdr);
 }
 
+/* The wait until wake: rounded up, so the loop never wakes just before a
+ * deadline and polls again with 0; capped, so a far deadline cannot
+ * overflow the int. */
+static int poll_timeout_ms(double now, double wake)
+{
+	double ms = (wake - now) * 1000;
+
+	if (ms <= 0)
+		return 0;
+	return ms > 60000 ? 60000 : (int)ms + 1;
+}
+
 int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 {
 	const struct config *cfg = t->cfg;
+	bool scans = cfg->comm[0] || !cfg->npids; /* --comm and whole-system mode */
 	double rescan_s = cfg->comm[0] ? RESCAN_COMM_S : RESCAN_OBJECTS_S;
-	double start = now_s(), last = start, next_scan = start + rescan_s;
+	double start = now_s(), last = start;
+	/* --pid never rescans: a deadline left in the past would turn every
+	 * poll below into a busy loop. */
+	double next_scan = scans ? start + rescan_s : INFINITY;
 	double next_report = start + cfg->interval_s;
 	__u64 reports = 0;
 	bool final = false;
@@ -709,13 +747,13 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 
 		if (cfg->duration_s && start + cfg->duration_s < wake)
 			wake = start + cfg->duration_s;
-		err = ring_buffer__poll(t->rb, wake > now ? (int)((wake - now) * 1000) + 1 : 0);
+		err = ring_buffer__poll(t->rb, poll_timeout_ms(now, wake));
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "allocscope: reading events failed: %s\n", strerror(-err));
 			return EXIT_RUNTIME;
 		}
 		now = now_s();
-		if ((cfg->comm[0] || !cfg->npids) && now >= next_scan) {
+		if (scans && now >= next_scan) {
 			rescan(t);
 			next_scan = now + rescan_s;
 		}
@@ -753,14 +791,68 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 	return EXIT_OK;
 }
 
+/* The skeleton's tracepoint links, moved into l (left NULL in the skeleton,
+ * whose destroy skips them then). */
+static void take_skel_links(struct allocscope_bpf *skel, struct link_list *l)
+{
+	struct mapping_prog progs[MAPPING_PROGS];
+	struct bpf_link **links[MAPPING_PROGS + 3] = {
+		&skel->links.proc_exit, &skel->links.proc_exec, &skel->links.proc_fork};
+	size_t n = 3;
+
+	mapping_progs(skel, progs);
+	for (size_t i = 0; i < MAPPING_PROGS; i++)
+		links[n++] = progs[i].link;
+	l->links = calloc(n, sizeof(*l->links));
+	for (size_t i = 0; l->links && i < n; i++) {
+		if (!*links[i])
+			continue;
+		l->links[l->nr++] = (struct probe_link){.link = *links[i], .fd = -1};
+		*links[i] = NULL;
+	}
+	l->cap = l->nr;
+}
+
+/* Every probe and tracepoint link at once, per-target, whole-system and the
+ * skeleton's, in one parallel detach (each release waits for an RCU grace
+ * period), before anything else is freed: no process stays probed while
+ * allocscope cleans up. */
+static void detach_everything(struct tracer *t)
+{
+	size_t n = 0;
+	struct link_list *lists = calloc(t->procs.nr + t->nobjs + 1, sizeof(*lists));
+
+	if (!lists) {
+		for (size_t i = 0; i < t->nobjs; i++)
+			probes__detach(&t->objs[i].links);
+		targets__free(&t->procs);
+		return; /* the skeleton's go with it */
+	}
+	for (size_t i = 0; i < t->procs.nr; i++) {
+		lists[n++] = t->procs.procs[i].links;
+		memset(&t->procs.procs[i].links, 0, sizeof(t->procs.procs[i].links));
+	}
+	for (size_t i = 0; i < t->nobjs; i++) {
+		lists[n++] = t->objs[i].links;
+		memset(&t->objs[i].links, 0, sizeof(t->objs[i].links));
+	}
+	if (t->skel)
+		take_skel_links(t->skel, &lists[n++]);
+	probes__detach_all(lists, n);
+	free(lists);
+	targets__free(&t->procs);
+}
+
 void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
-	targets__free(&t->procs);
+	detach_everything(t);
+	if (verbose && t->skel)
+		fprintf(stderr, "allocscope: allocator probes hit by allocscope itself: %llu\n",
+			(unsigned long long)t->skel->bss->self_hits);
+	/* After the links: a table build still running cannot keep probes in. */
 	unwinder__free(t->unwinder);
-	for (size_t i = 0; i < t->nobjs; i++)
-		probes__detach(&t->objs[i].links);
 	free(t->objs);
 	free(t->plans);
 	ring_buffer__free(t->rb);

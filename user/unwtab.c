@@ -43,10 +43,14 @@ struct unwtab *unwtab__new(int tables_fd)
 	return t;
 }
 
-static void drop_file(struct unwtab *t, struct unwtab_file *f)
+/* unlink: take the table out of the kernel's array of maps. Each delete
+ * waits for an RCU grace period (~15 ms here): at teardown, where the array
+ * goes with the BPF object, 60 tables cost a second of exit. */
+static void drop_file(struct unwtab *t, struct unwtab_file *f, bool unlink)
 {
 	if (f->table != AS_UNW_NO_TABLE) {
-		bpf_map_delete_elem(t->tables_fd, &f->table);
+		if (unlink)
+			bpf_map_delete_elem(t->tables_fd, &f->table);
 		t->used[f->table] = 0;
 	}
 	free(f->ids);
@@ -61,7 +65,7 @@ void unwtab__free(struct unwtab *t)
 	free(t->pending_ids);
 	free(t->pending_fds);
 	for (size_t i = 0; i < t->nfiles; i++)
-		drop_file(t, t->files[i]);
+		drop_file(t, t->files[i], false);
 	free(t->files);
 	free(t);
 }
@@ -277,7 +281,7 @@ static void remove_file(struct unwtab *t, size_t i)
 	struct unwtab_file *f = t->files[i];
 
 	t->files[i] = t->files[--t->nfiles];
-	drop_file(t, f);
+	drop_file(t, f, true);
 }
 
 /* Frees the longest-idle unused tables until the idle ones fit the budget. */
