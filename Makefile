@@ -28,7 +28,7 @@ CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing
 LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
-USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets \
+USER_MODULES := opts procmaps mapfile elfobj symtab syms report report_json placement probes targets \
 	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
@@ -37,11 +37,11 @@ APP := $(OUTPUT)/allocscope
 UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
-test_syms_OBJS := syms symtab elfobj procmaps
+test_syms_OBJS := syms symtab elfobj mapfile procmaps
 test_report_OBJS := report report_json
 test_placement_OBJS := placement
-test_probes_OBJS := probes elfobj placement
-test_cfi_OBJS := cfi elfobj
+test_probes_OBJS := probes elfobj mapfile procmaps placement
+test_cfi_OBJS := cfi elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
