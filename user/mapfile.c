@@ -82,9 +82,8 @@ static int same_file(int fd, const struct vma *v, bool via_map_files, struct fil
 	if (fd < 0)
 		return fd;
 	err = mapfile__id(fd, id);
-	if (!err && (id->inode != v->inode ||
-		     (!via_map_files &&
-		      (id->dev_major != v->dev_major || id->dev_minor != v->dev_minor))))
+	if (!err && (id->inode != v->inode || (!via_map_files && (id->dev_major != v->dev_major ||
+								  id->dev_minor != v->dev_minor))))
 		err = -ESTALE;
 	if (err) {
 		close(fd);
@@ -102,8 +101,7 @@ int mapfile__open_maps(const char *maps_path, const char *root, const struct vma
 
 	if (mlen >= 5 && !strcmp(maps_path + mlen - 5, "/maps") &&
 	    snprintf(buf, sizeof(buf), "%.*s/map_files/%llx-%llx", (int)(mlen - 5), maps_path,
-		     (unsigned long long)v->start,
-		     (unsigned long long)v->end) < (int)sizeof(buf)) {
+		     (unsigned long long)v->start, (unsigned long long)v->end) < (int)sizeof(buf)) {
 		fd = open(buf, MAPFILE_FLAGS);
 		fd = same_file(fd < 0 ? -errno : fd, v, true, id);
 		if (fd >= 0)
@@ -114,8 +112,8 @@ int mapfile__open_maps(const char *maps_path, const char *root, const struct vma
 	 * the very file mapped. */
 	if (plen > dl && !strcmp(v->path + plen - dl, DELETED))
 		plen -= dl;
-	if (v->path[0] != '/' || snprintf(buf, sizeof(buf), "%.*s", (int)plen, v->path) >=
-					 (int)sizeof(buf))
+	if (v->path[0] != '/' ||
+	    snprintf(buf, sizeof(buf), "%.*s", (int)plen, v->path) >= (int)sizeof(buf))
 		return fd;
 	return same_file(mapfile__open_root(root, buf), v, false, id);
 }

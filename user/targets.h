@@ -14,9 +14,9 @@
 struct proc_entry {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
-	bool exited;	  /* exit seen: report its sites once more, then forget */
-	bool attached;	  /* probes attached for this pid (--pid / --comm) */
-	bool untraceable; /* attaching failed and was reported: do not retry */
+	bool exited;	    /* exit seen: report its sites once more, then forget */
+	bool attached;	    /* probes attached for this pid (--pid / --comm) */
+	bool untraceable;   /* attaching failed and was reported: do not retry */
 	unsigned int looks; /* looks that found no allocator yet (--comm retries) */
 	struct link_list links;
 };

@@ -118,8 +118,9 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	*fd = mapfile__open(pid, v, &id);
 	if (*fd < 0) {
 		if (verbose)
-			fprintf(stderr, "allocscope: pid %u: cannot open %s: %s (tried again later)\n",
-				pid, v->path, mapfile__strerror(*fd));
+			fprintf(stderr,
+				"allocscope: pid %u: cannot open %s: %s (tried again later)\n", pid,
+				v->path, mapfile__strerror(*fd));
 		return NULL;
 	}
 	for (size_t i = 0; i < t->nplans; i++)
@@ -128,8 +129,9 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	err = probes__plan_fd(*fd, t->cfg->placement, &plan);
 	if (err && err != -ENOENT) {
 		if (verbose)
-			fprintf(stderr, "allocscope: pid %u: cannot read %s: %s (tried again later)\n",
-				pid, v->path, mapfile__strerror(err));
+			fprintf(stderr,
+				"allocscope: pid %u: cannot read %s: %s (tried again later)\n", pid,
+				v->path, mapfile__strerror(err));
 		goto fail;
 	}
 	n = realloc(t->plans, (t->nplans + 1) * sizeof(*n));

@@ -475,8 +475,7 @@ static void test_root_and_deleted(void **state)
 
 	/* The deleted file's path now names another inode (an upgrade): its
 	 * symbols would be wrong, so there are none. */
-	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, NULL,
-		   4242);
+	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, NULL, 4242);
 	assert_int_equal(syms__load_pid(s, 102, maps, FIXTURE_DIR), 0);
 	assert_frame(s, 102, base + f.vaddr + 3, false, "[unknown]", 0, "libsymfix.so");
 }
