@@ -55,10 +55,13 @@ FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_c
 # Target programs for integration tests and the benchmark: built -O2 without
 # frame pointers (as distributions build) and -O0 with them.
 TARGETS := alloc_target bench_target deep_target
+# Hostile targets (tests/integration/test_hostile_files.sh).
+HOSTILE_BINS := $(OUTPUT)/targets/late_libc $(OUTPUT)/targets/pivot_exec \
+	$(OUTPUT)/targets/trunc_lib
 TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
-	$(OUTPUT)/targets/cache_target
+	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS)
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -144,6 +147,10 @@ $(FIXTURES)/libcfirules_dbg.stripped: $(FIXTURES)/libcfirules_dbg.so
 	$(Q)objcopy --strip-debug $< $@
 
 # Target programs
+# late_libc is static and stripped: no allocator symbol to find until it execs.
+$(OUTPUT)/targets/late_libc: tests/targets/late_libc.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -static -s $< -o $@
 $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@

@@ -1,0 +1,223 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Targets that control the files allocscope reads: a process in its own user and mount
+# namespace with a crafted libc bound over the libc path, one that hides its libc behind an
+# empty tmpfs, one that truncates its library as allocscope opens it, chroots and a
+# container whose debug-file path is a symlink out of it, and processes caught before ld.so
+# mapped their libc. The traced processes keep running; allocscope reads only the files
+# really mapped, never a host file through a target's symlink, and exits 0.
+
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+setup
+LIBC=$(awk '$6 ~ /\/libc\.so\.6$/ { print $6; exit }' /proc/$$/maps)
+[ -n "$LIBC" ] || skip "bash maps no libc.so.6"
+for t in late_libc pivot_exec trunc_lib; do
+	[ -x "$TARGET_DIR/$t" ] || die "$TARGET_DIR/$t not built (run make all)"
+done
+command -v objdump >/dev/null || skip "objdump not found"
+
+# A copy of alloc_target named COMM (the comm a process of it gets). Echoes its path.
+named_target()
+{
+	mkdir -p "$TMP/bin" && cp "$TARGET_DIR/alloc_target" "$TMP/bin/$1" || die "cannot copy"
+	echo "$TMP/bin/$1"
+}
+
+# check_victim LABEL OUT PID: the victim's exact sites in the final report.
+check_victim()
+{
+	assert_json "$1: victim's leak_malloc live_bytes" "$2" \
+		"ssum(last, 'live_bytes', $3, 'leak_malloc')" 100000
+	assert_json "$1: victim's leak_malloc live_objects" "$2" \
+		"ssum(last, 'live_objects', $3, 'leak_malloc')" 1000
+	assert_json "$1: victim's churn frees over all reports" "$2" \
+		"total('frees', $3, 'churn')" 100000
+}
+
+# --- 1. A crafted libc bound over the libc path in an unprivileged namespace ---------------
+# The attacker (nobody, user + mount namespace) maps the real libc, then binds a copy whose
+# `free` points into the middle of an instruction over the libc path: only its own view
+# changes. A root victim of the same comm maps the real libc.
+chmod 711 "$TMP"
+OFF=$(python3 "$ROOT/tests/integration/craft_libc.py" "$LIBC" "$TMP/crafted.so") ||
+	die "cannot craft the libc copy"
+chmod 644 "$TMP/crafted.so"
+log "crafted libc: free at +0x$OFF, inside an instruction of the real free"
+
+# start_attacker NAME COMM
+start_attacker()
+{
+	# shellcheck disable=SC2016 # expanded by the attacker's shell
+	start_target "$1" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		unshare -Urm sh -c 'mount --bind "$1" "$2" || exit 1
+			printf %s "$3" >/proc/$$/comm; echo "pid $$"; read -r _' \
+		sh "$TMP/crafted.so" "$LIBC" "$2"
+	cmp -s "/proc/${T_PID[$1]}/root$LIBC" "$TMP/crafted.so" ||
+		skip "cannot bind a file in an unprivileged user namespace here"
+}
+
+# attack_run LABEL ARGS...: the attacker and a victim of one comm, traced with ARGS
+# (%A and %V stand for their pids).
+attack_run()
+{
+	local label=$1 comm=hfy_$$ a v args=()
+	shift
+	start_attacker att "$comm"
+	start_target vic "$(named_target "$comm")" churn leak_malloc
+	a=${T_PID[att]} v=${T_PID[vic]}
+	for x in "$@"; do x=${x//%A/$a}; args+=("${x//%V/$v}"); done
+	start_tool s "${args[@]}" -v "${JSON_ARGS[@]}"
+	wait_tracing s "$a"
+	wait_tracing s "$v"
+	run_scenario vic churn 60
+	run_scenario vic leak_malloc 30
+	if target_alive vic; then
+		pass "$label: the victim is alive after 100000 frees"
+	else
+		fail "$label: the victim died"
+		show "${T_ERR[vic]}"
+	fi
+	stop_tool s INT 5 "$label"
+	assert_eq "$label: allocscope exit status" 0 "$TOOL_RC"
+	check_victim "$label" "${S_OUT[s]}" "$v"
+	stop_target vic
+	kill_target att
+}
+
+attack_run "--comm" --comm hfy_$$
+attack_run "-p A,B" -p %A,%V
+
+# --- 2. A libc hidden behind an empty tmpfs, then a victim of the same comm ---------------
+comm=hfz_$$
+# shellcheck disable=SC2016 # expanded by the hider's shell
+start_target hid unshare -m --propagation private sh -c \
+	'mount -t tmpfs none "$1" || exit 1; printf %s "$2" >/proc/$$/comm; echo "pid $$"; read -r _' \
+	sh "$(dirname "$LIBC")" "$comm"
+[ -e "/proc/${T_PID[hid]}/root$LIBC" ] && die "the hider's libc path still exists"
+start_tool h --comm "$comm" -v "${JSON_ARGS[@]}"
+wait_tracing h "${T_PID[hid]}"
+pass "hider: traced through map_files although its libc path is hidden"
+start_target vic "$(named_target "$comm")" churn leak_malloc
+wait_tracing h "${T_PID[vic]}"
+pass "hider: a victim of the same comm is traced after it"
+run_scenario vic churn 60
+run_scenario vic leak_malloc 30
+stop_tool h INT 5 hider
+assert_eq "hider: allocscope exit status" 0 "$TOOL_RC"
+check_victim hider "${S_OUT[h]}" "${T_PID[vic]}"
+stop_target vic
+kill_target hid
+
+# --- 3. A target truncating its own library while allocscope reads it -------------------
+big=
+for f in /usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0 /usr/lib/x86_64-linux-gnu/libcapstone.so.4 \
+	/usr/lib/x86_64-linux-gnu/libstdc++.so.6; do
+	[ -r "$f" ] && big=$(readlink -f "$f") && break
+done
+[ -n "$big" ] || die "no library to copy"
+cp "$big" "$TMP/big.so" || die "cannot copy $big"
+start_target tr "$TARGET_DIR/trunc_lib" "$TMP/big.so"
+wait_for_line "${T_OUT[tr]}" '^loaded$' 10 || { show "${T_ERR[tr]}"; die "trunc_lib did not load"; }
+start_tool trs -p "${T_PID[tr]}" -d 3 "${JSON_ARGS[@]}"
+wait_tool trs 60 || die "allocscope -d 3 still running after 60 s"
+assert_grep "truncate: the library was truncated while allocscope read it" "${T_OUT[tr]}" \
+	'^truncated [0-9]+$'
+assert_eq "truncate: allocscope exit status (135: SIGBUS)" 0 "$TOOL_RC"
+kill_target tr
+
+# --- 4. Chroots ------------------------------------------------------------------------------
+# make_root DIR COMM: a root holding alloc_target as /bin/COMM and copies of its libraries.
+make_root()
+{
+	local dir=$1 lib
+	mkdir -p "$dir/bin" || die "mkdir $dir"
+	cp "$TARGET_DIR/alloc_target" "$dir/bin/$2" || die "cannot copy alloc_target"
+	for lib in $(ldd "$TARGET_DIR/alloc_target" | grep -o '/[^ ]*'); do
+		mkdir -p "$dir$(dirname "$lib")" && cp "$(readlink -f "$lib")" "$dir$lib" ||
+			die "cannot copy $lib"
+	done
+}
+
+# A plain chroot: its maps show host paths (the chroot's directory and all).
+comm=hfc_$$
+make_root "$TMP/chroot" "$comm"
+start_target ch chroot "$TMP/chroot" "/bin/$comm" leak_malloc
+start_tool ch -p "${T_PID[ch]}" "${JSON_ARGS[@]}"
+wait_tracing ch "${T_PID[ch]}"
+run_scenario ch leak_malloc 30
+stop_tool ch INT 5 chroot
+assert_eq "chroot: allocscope exit status" 0 "$TOOL_RC"
+assert_json "chroot: leak_malloc live_bytes" "${S_OUT[ch]}" \
+	"ssum(last, 'live_bytes', ${T_PID[ch]}, 'leak_malloc')" 100000
+stop_target ch
+
+# A container (own mount namespace, pivot_root): the build-id path of its libc's debug file
+# is an absolute symlink to a host file, which must resolve inside the container.
+comm=hfp_$$
+root=$TMP/container
+make_root "$root" "$comm"
+bid=$(readelf -n "$LIBC" | awk '/Build ID/ { print $3; exit }')
+[ -n "$bid" ] || die "libc has no build-id"
+echo secret >"$TMP/host_secret"
+mkdir -p "$root/usr/lib/debug/.build-id/${bid:0:2}"
+ln -s "$TMP/host_secret" "$root/usr/lib/debug/.build-id/${bid:0:2}/${bid:2}.debug"
+command -v strace >/dev/null || skip "strace not found"
+start_target ct "$TARGET_DIR/pivot_exec" "$root" "/bin/$comm" leak_malloc
+REAL_ALLOCSCOPE=$ALLOCSCOPE
+cat >"$TMP/traced_allocscope" <<EOS
+#!/bin/sh
+exec strace -f -y -o "$TMP/strace.out" -e trace=open,openat,openat2 "$REAL_ALLOCSCOPE" "\$@"
+EOS
+chmod +x "$TMP/traced_allocscope"
+ALLOCSCOPE=$TMP/traced_allocscope
+start_tool ct -p "${T_PID[ct]}" -d 6 "${JSON_ARGS[@]}"
+ALLOCSCOPE=$REAL_ALLOCSCOPE
+wait_tracing ct "${T_PID[ct]}" 30
+run_scenario ct leak_malloc 30
+wait_tool ct 60 || die "allocscope -d 6 under strace still running after 60 s"
+assert_eq "container: allocscope exit status" 0 "$TOOL_RC"
+assert_json "container: leak_malloc live_bytes" "${S_OUT[ct]}" \
+	"ssum(last, 'live_bytes', ${T_PID[ct]}, 'leak_malloc')" 100000
+assert_grep "container: the build-id debug path was looked up" "$TMP/strace.out" \
+	"\\.build-id/${bid:0:2}/${bid:2}\\.debug"
+if grep -q host_secret "$TMP/strace.out"; then
+	fail "container: allocscope opened the host file the container's symlink names"
+	grep host_secret "$TMP/strace.out" | head -3 | sed 's/^/    /'
+else
+	pass "container: the host file behind the container's symlink was never opened"
+fi
+stop_target ct
+
+# --- 5. --comm: processes caught before their libc is mapped ---------------------------------
+# late_libc (static, stripped: no allocator) waits for a line, then execs alloc_target under
+# the same comm. Each is seen without an allocator first, then traced after its exec.
+comm=hfl_$$
+mkdir -p "$TMP/bin" "$TMP/dyn"
+cp "$TARGET_DIR/late_libc" "$TMP/bin/$comm" || die "cannot copy late_libc"
+cp "$TARGET_DIR/alloc_target" "$TMP/dyn/$comm" || die "cannot copy alloc_target"
+start_tool l --comm "$comm" -v "${JSON_ARGS[@]}"
+wait_for_line "${S_ERR[l]}" '[Ww]aiting' 10 || die "no waiting line"
+pids=()
+for i in 1 2 3; do
+	start_target "l$i" "$TMP/bin/$comm" "$TMP/dyn/$comm" leak_malloc
+	pid=${T_PID[l$i]}
+	wait_for_line "${S_ERR[l]}" "pid $pid .*no allocator yet" 15 ||
+		{ show "${S_ERR[l]}"; die "pid $pid: no 'no allocator yet' line"; }
+	send_line "l$i" exec
+	wait_tracing l "$pid"
+	run_scenario "l$i" leak_malloc 30
+	pids+=("$pid")
+done
+stop_tool l INT 5 late
+assert_eq "late libc: allocscope exit status" 0 "$TOOL_RC"
+assert_eq "late libc: processes traced after their exec" 3 \
+	"$(grep -cE "tracing pid ($(IFS='|'; echo "${pids[*]}")) " "${S_ERR[l]}")"
+for pid in "${pids[@]}"; do
+	assert_json "late libc: pid $pid leak_malloc live_bytes" "${S_OUT[l]}" \
+		"ssum(last, 'live_bytes', $pid, 'leak_malloc')" 100000
+done
+for i in 1 2 3; do stop_target "l$i"; done
+
+finish
