@@ -34,16 +34,18 @@ def file_off(b, vaddr):
 
 
 def mid_instruction(src, vaddr):
-    """The address one byte into the first instruction of 3+ bytes after free's first."""
+    """The address one byte into the first REX-prefixed instruction after free's first: a
+    breakpoint there makes the CPU run `REX int3`, and the kernel single-steps the rest of
+    the instruction without its prefix (a 32-bit result where 64 bits were meant)."""
     out = subprocess.run(['objdump', '-d', '--start-address=%#x' % vaddr,
                           '--stop-address=%#x' % (vaddr + 96), src],
                          capture_output=True, text=True, check=True).stdout
-    insns = [(int(m.group(1), 16), len(m.group(2).split()))
+    insns = [(int(m.group(1), 16), m.group(2).split())
              for m in re.finditer(r'^\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+)', out, re.M)]
-    for addr, length in insns[1:]:
-        if length >= 3:
+    for addr, code in insns[1:]:
+        if len(code) >= 3 and 0x40 <= int(code[0], 16) <= 0x4f:
             return addr + 1
-    sys.exit('craft_libc: no instruction of 3+ bytes in free')
+    sys.exit('craft_libc: no REX-prefixed instruction in free')
 
 
 def main():
