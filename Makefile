@@ -34,9 +34,10 @@ USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets
+UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
+test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms symtab elfobj mapfile procmaps
 test_report_OBJS := report report_json
 test_placement_OBJS := placement
