@@ -115,6 +115,13 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	struct file_id id;
 	int err;
 
+	/* A file planned before, by the identity it was opened with, that is
+	 * no allocator: nothing to attach, nothing to open (the maps line is
+	 * the kernel's word for what is mapped). */
+	*fd = -1;
+	for (size_t i = 0; i < t->nplans; i++)
+		if (t->plans[i].err && file_id__eq(t->plans[i].id, procmaps__file_id(v)))
+			return &t->plans[i];
 	*fd = mapfile__open(pid, v, &id);
 	if (*fd < 0) {
 		if (verbose)
@@ -292,6 +299,8 @@ static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 /* A --comm process with no allocator yet may be caught before ld.so mapped
  * its libc: it is looked at again (next rescan or exec) before giving up. */
 #define ATTACH_LOOKS 5
+#define STR_(x)	     #x
+#define STR(x)	     STR_(x)
 /* How long an exec'd target's new image may take to map its libraries. */
 #define LOADER_WAIT_S 0.25
 
@@ -312,8 +321,8 @@ static void no_allocator(struct tracer *t, struct proc_entry *e)
 	}
 	fprintf(stderr,
 		"allocscope: pid %u (%s) maps no object that defines malloc and free "
-		"(a stripped static executable?)%s\n",
-		e->pid, e->comm, e->looks ? "; not traced" : "");
+		"%s(a stripped static executable?)\n",
+		e->pid, e->comm, e->looks ? "after " STR(ATTACH_LOOKS) " looks " : "");
 	e->untraceable = true;
 }
 
@@ -377,11 +386,27 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	return attach_image(t, pid, 0);
 }
 
+/* How long after its start pid was found, if it started after allocscope:
+ * --comm finds new processes by reading /proc once a second. */
+static bool found_late(__u32 pid, double *late_s)
+{
+	unsigned long long started, self;
+	struct timespec ts;
+	double hz = sysconf(_SC_CLK_TCK);
+
+	if (targets__start_ticks(pid, &started) || targets__start_ticks((__u32)getpid(), &self) ||
+	    started < self || clock_gettime(CLOCK_BOOTTIME, &ts))
+		return false;
+	*late_s = ts.tv_sec + ts.tv_nsec / 1e9 - started / hz;
+	return *late_s >= 0.1;
+}
+
 static int scan_comm_cb(__u32 pid, void *ctx)
 {
 	struct tracer *t = ctx;
 	char comm[AS_COMM_LEN];
 	struct proc_entry *e;
+	double late_s;
 
 	if (pid == (__u32)getpid() || targets__read_comm(pid, comm) || strcmp(comm, t->cfg->comm))
 		return 0;
@@ -389,7 +414,11 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 	if (e && (e->attached || e->exited || e->untraceable))
 		return 0;
 	/* A process that cannot be traced is skipped, not fatal: others may. */
-	attach_pid(t, pid);
+	if (attach_pid(t, pid) == EXIT_OK && !t->starting && found_late(pid, &late_s))
+		fprintf(stderr,
+			"allocscope: pid %u was found %.1f s after it started; what it allocated "
+			"before is not seen\n",
+			pid, late_s);
 	return 0;
 }
 
