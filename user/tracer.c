@@ -304,25 +304,33 @@ static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 /* How long an exec'd target's new image may take to map its libraries. */
 #define LOADER_WAIT_S 0.25
 
+/* Said once, at the first look; the later looks only with -v. */
 static void no_allocator(struct tracer *t, struct proc_entry *e)
 {
+	bool comm = t->cfg->comm[0];
 	__u8 one = 1;
 
-	if (t->cfg->comm[0] && ++e->looks < ATTACH_LOOKS) {
+	if (!e->looks)
+		fprintf(stderr,
+			"allocscope: pid %u (%s) maps no object that defines malloc and free "
+			"(a stripped static executable?)%s\n",
+			e->pid, e->comm,
+			comm ? "; looking again after its next exec or rescan" : "");
+	e->looks++;
+	if (comm && e->looks < ATTACH_LOOKS) {
 		/* In procs, its exec is announced (TASK_EV_EXEC) and looked at
 		 * at once. */
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &e->pid, &one, BPF_ANY);
-		if (verbose)
+		if (verbose && e->looks > 1)
 			fprintf(stderr,
-				"allocscope: pid %u (%s) maps no allocator yet (still loading?); "
-				"looking again (%u of %u)\n",
+				"allocscope: pid %u (%s): no allocator yet (look %u of %u)\n",
 				e->pid, e->comm, e->looks, ATTACH_LOOKS);
 		return;
 	}
-	fprintf(stderr,
-		"allocscope: pid %u (%s) maps no object that defines malloc and free "
-		"%s(a stripped static executable?)\n",
-		e->pid, e->comm, e->looks ? "after " STR(ATTACH_LOOKS) " looks " : "");
+	if (comm && verbose)
+		fprintf(stderr,
+			"allocscope: pid %u (%s): no allocator after %u looks; not traced\n",
+			e->pid, e->comm, e->looks);
 	e->untraceable = true;
 }
 
