@@ -299,8 +299,6 @@ static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 /* A --comm process with no allocator yet may be caught before ld.so mapped
  * its libc: it is looked at again (next rescan or exec) before giving up. */
 #define ATTACH_LOOKS 5
-#define STR_(x)	     #x
-#define STR(x)	     STR_(x)
 /* How long an exec'd target's new image may take to map its libraries. */
 #define LOADER_WAIT_S 0.25
 
