@@ -120,19 +120,22 @@ section_hider()
 # --- A target truncating its own library while allocscope reads it -----------------------
 section_truncate()
 {
-	local big= f i
+	local big= f i unwind
 	for f in /usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0 /usr/lib/x86_64-linux-gnu/libcapstone.so.4 \
 		/usr/lib/x86_64-linux-gnu/libstdc++.so.6; do
 		[ -r "$f" ] && big=$(readlink -f "$f") && break
 	done
 	[ -n "$big" ] || die "no library to copy"
-	# The truncation races with allocscope's reads: three runs.
-	for i in 1 2 3; do
+	# The truncation races with allocscope's reads: three runs each with the unwinder's
+	# tables (which read the file too) and without them.
+	for i in 1 2 3 fp1 fp2 fp3; do
 		cp "$big" "$TMP/big$i.so" || die "cannot copy $big"
 		start_target tr "$TARGET_DIR/trunc_lib" "$TMP/big$i.so"
 		wait_for_line "${T_OUT[tr]}" '^loaded$' 10 ||
 			{ show "${T_ERR[tr]}"; die "trunc_lib did not load"; }
-		start_tool trs -p "${T_PID[tr]}" -d 2 "${JSON_ARGS[@]}"
+		unwind=()
+		[[ $i == fp* ]] && unwind=(--unwind fp)
+		start_tool trs -p "${T_PID[tr]}" -d 2 "${unwind[@]}" "${JSON_ARGS[@]}"
 		wait_tool trs 60 || die "allocscope -d 2 still running after 60 s"
 		assert_grep "truncate $i: the library was truncated while allocscope read it" \
 			"${T_OUT[tr]}" '^truncated [0-9]+$'
