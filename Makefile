@@ -38,20 +38,22 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps elfobj symtab syms textsafe report report_json placement probes targets \
+USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe report report_json placement probes \
+	targets \
 	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets
+UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
-test_syms_OBJS := syms symtab elfobj procmaps
+test_mapfile_OBJS := mapfile elfobj procmaps
+test_syms_OBJS := syms symtab elfobj mapfile procmaps
 test_report_OBJS := report report_json textsafe
 test_placement_OBJS := placement
-test_probes_OBJS := probes elfobj placement
-test_cfi_OBJS := cfi elfobj
+test_probes_OBJS := probes elfobj mapfile procmaps placement
+test_cfi_OBJS := cfi elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
@@ -65,10 +67,13 @@ FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_c
 # Target programs for integration tests and the benchmark: built -O2 without
 # frame pointers (as distributions build) and -O0 with them.
 TARGETS := alloc_target bench_target deep_target
+# Hostile targets (tests/integration/test_hostile_files.sh).
+HOSTILE_BINS := $(OUTPUT)/targets/late_libc $(OUTPUT)/targets/pivot_exec \
+	$(OUTPUT)/targets/trunc_lib
 TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
-	$(OUTPUT)/targets/cache_target
+	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS)
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -157,6 +162,10 @@ $(FIXTURES)/libcfirules_dbg.stripped: $(FIXTURES)/libcfirules_dbg.so
 	$(Q)objcopy --strip-debug $< $@
 
 # Target programs
+# late_libc is static and stripped: no allocator symbol to find until it execs.
+$(OUTPUT)/targets/late_libc: tests/targets/late_libc.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -static -s $< -o $@
 $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@

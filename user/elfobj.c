@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Thin libelf wrapper: function symbols of .symtab/.dynsym, file offset <->
  * virtual address through PT_LOAD segments, build-id and debuglink. */
+#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "elfobj.h"
+#include "mapfile.h"
 #include "path.h"
 
 #define BUILD_ID_MAX 64
@@ -47,7 +49,7 @@ static int read_segments(struct elfobj *o)
 	return 0;
 }
 
-struct elfobj *elfobj__open(const char *path)
+struct elfobj *elfobj__open_fd(int fd)
 {
 	struct elfobj *o;
 	struct stat st;
@@ -55,12 +57,13 @@ struct elfobj *elfobj__open(const char *path)
 	int err;
 
 	o = calloc(1, sizeof(*o));
-	if (!o)
+	if (!o) {
+		close(fd);
+		errno = ENOMEM;
 		return NULL;
-	/* O_NONBLOCK: a FIFO at path must not hang us; only regular files
-	 * are read. */
-	o->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (o->fd < 0 || fstat(o->fd, &st)) {
+	}
+	o->fd = fd;
+	if (fstat(o->fd, &st)) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -68,10 +71,18 @@ struct elfobj *elfobj__open(const char *path)
 		err = -ENOEXEC;
 		goto cleanup;
 	}
+	if (st.st_size > ELFOBJ_MAX_SIZE) {
+		err = -EFBIG;
+		goto cleanup;
+	}
 	/* elf_version() must run before any other libelf call; it is cheap
 	 * and idempotent, so no process-wide init is needed. */
 	elf_version(EV_CURRENT);
-	o->elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	/* ELF_C_READ, not ELF_C_READ_MMAP: the target may write the file, and
+	 * a mapping of a file truncated under us faults with SIGBUS where
+	 * pread just comes back short. libelf bounds every section by the
+	 * size fstat gave it. */
+	o->elf = elf_begin(o->fd, ELF_C_READ, NULL);
 	if (!o->elf || elf_kind(o->elf) != ELF_K_ELF || !gelf_getehdr(o->elf, &eh)) {
 		err = -ENOEXEC;
 		goto cleanup;
@@ -85,6 +96,15 @@ cleanup:
 	elfobj__close(o);
 	errno = -err;
 	return NULL;
+}
+
+struct elfobj *elfobj__open(const char *path)
+{
+	/* O_NONBLOCK: a FIFO at path must not hang us; only regular files
+	 * are read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	return fd < 0 ? NULL : elfobj__open_fd(fd);
 }
 
 void elfobj__close(struct elfobj *o)
@@ -343,11 +363,12 @@ const char *elfobj__debuglink(struct elfobj *o)
 	return ((const char *)d->d_buf)[0] ? d->d_buf : NULL;
 }
 
-/* o's counterpart at path if it has the symbols and, when both files carry
- * one, the same build-id. */
-static struct elfobj *try_debug(const char *path, const __u8 *id, int id_len)
+/* o's counterpart at path (inside root_fd) if it has the symbols and, when
+ * both files carry one, the same build-id. */
+static struct elfobj *try_debug(int root_fd, const char *path, const __u8 *id, int id_len)
 {
-	struct elfobj *d = elfobj__open(path);
+	int fd = mapfile__open_in(root_fd, path);
+	struct elfobj *d = fd < 0 ? NULL : elfobj__open_fd(fd);
 	__u8 did[BUILD_ID_MAX];
 	int n;
 
@@ -366,34 +387,39 @@ reject:
 
 /* The places gdb searches ("Separate Debug Files" in its manual). objcopy
  * --add-gnu-debuglink records only the basename, so an absolute link is
- * also tried by its basename in the debuglink directories. */
+ * also tried by its basename in the debuglink directories. Every candidate
+ * is resolved inside root: a container's symlink to /etc/shadow names its
+ * own /etc/shadow, never the host's. */
 struct elfobj *elfobj__open_debug(struct elfobj *o, const char *root, const char *path)
 {
-	static const char *const fmts[] = {"%s%.*s/%s", "%s%.*s/.debug/%s",
-					   "%s/usr/lib/debug%.*s/%s"};
+	static const char *const fmts[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
 	const char *link = elfobj__debuglink(o), *base, *slash = strrchr(path, '/');
 	char buf[PATH_MAX], hex[2 * BUILD_ID_MAX + 1];
-	int id_len, i, dir_len = slash ? (int)(slash - path) : 0;
+	int id_len, i, root_fd, dir_len = slash ? (int)(slash - path) : 0;
 	__u8 id[BUILD_ID_MAX];
 	struct elfobj *d = NULL;
 
+	root_fd = open(root && root[0] ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return NULL;
 	id_len = elfobj__build_id(o, id, sizeof(id));
 	if (id_len > 1) {
 		for (i = 0; i < id_len; i++)
 			sprintf(hex + 2 * i, "%02x", id[i]);
-		if (snprintf(buf, sizeof(buf), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root,
-			     hex, hex + 2) < (int)sizeof(buf))
-			d = try_debug(buf, id, id_len);
+		if (snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
+			     hex + 2) < (int)sizeof(buf))
+			d = try_debug(root_fd, buf, id, id_len);
 	}
 	if (d || !link)
-		return d;
-	if (link[0] == '/' && snprintf(buf, sizeof(buf), "%s%s", root, link) < (int)sizeof(buf))
-		d = try_debug(buf, id, id_len);
+		goto out;
+	if (link[0] == '/')
+		d = try_debug(root_fd, link, id, id_len);
 	base = path_base(link);
 	for (i = 0; !d && i < (int)(sizeof(fmts) / sizeof(fmts[0])); i++) {
-		if (snprintf(buf, sizeof(buf), fmts[i], root, dir_len, path, base) <
-		    (int)sizeof(buf))
-			d = try_debug(buf, id, id_len);
+		if (snprintf(buf, sizeof(buf), fmts[i], dir_len, path, base) < (int)sizeof(buf))
+			d = try_debug(root_fd, buf, id, id_len);
 	}
+out:
+	close(root_fd);
 	return d;
 }

@@ -28,7 +28,16 @@ struct elf_seg {
 	__u64 memsz;
 };
 
-/* NULL and errno set on failure (ENOENT, ENOEXEC for non-ELF, ...). */
+/* Files larger than this are refused (EFBIG): what is read from a file is
+ * read into memory, never mapped (see elfobj__open_fd). */
+#define ELFOBJ_MAX_SIZE (4LL << 30)
+
+/* Reads the ELF file open at fd, which it owns from then on (closed on
+ * failure too). NULL and errno set on failure (ENOEXEC for a non-ELF or
+ * non-regular file, EFBIG, ...). */
+struct elfobj *elfobj__open_fd(int fd);
+/* elfobj__open_fd of path opened O_NONBLOCK, for files allocscope names
+ * itself (tests, fixtures); a target's files go through mapfile.h. */
 struct elfobj *elfobj__open(const char *path);
 void elfobj__close(struct elfobj *o);
 /* The open file, e.g. for libdw; owned by o. */
@@ -66,10 +75,11 @@ int elfobj__build_id(struct elfobj *o, __u8 *buf, size_t len);
 /* .gnu_debuglink file name, or NULL. */
 const char *elfobj__debuglink(struct elfobj *o);
 /* The separate debug file (with .symtab) of o, which is mapped or found at
- * path (without root): <root>/usr/lib/debug/.build-id/xx/rest.debug, then
- * the debuglink name in path's directory, its .debug/ and under
- * <root>/usr/lib/debug/<dir>/. A build-id mismatch rejects a candidate.
- * NULL when none is found. */
+ * path inside the directory root ("": the host's /):
+ * /usr/lib/debug/.build-id/xx/rest.debug, then the debuglink name in path's
+ * directory, its .debug/ and under /usr/lib/debug/<dir>/, each resolved
+ * inside root (openat2 RESOLVE_IN_ROOT). A build-id mismatch rejects a
+ * candidate. NULL when none is found. */
 struct elfobj *elfobj__open_debug(struct elfobj *o, const char *root, const char *path);
 
 #endif /* ELFOBJ_H */

@@ -2,6 +2,8 @@
 /* Allocator table and attach plans: find the allocator functions in an ELF
  * object, decide each probe's place, attach uprobes with a cookie per row. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,16 +68,14 @@ static bool planned(const struct probe_plan *plan, __u64 func_off)
 	return false;
 }
 
-int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *plan)
+/* Plans from o, which is closed. */
+static int plan_elf(struct elfobj *o, enum placement_mode mode, struct probe_plan *plan)
 {
-	struct elfobj *o = elfobj__open(path);
 	struct elf_func f;
 	int err = 0;
 
 	if (!o)
 		return -errno;
-	memset(plan, 0, sizeof(*plan));
-	snprintf(plan->path, sizeof(plan->path), "%s", path);
 	for (size_t i = 0; i < ALLOC_FN_COUNT; i++) {
 		const struct alloc_fn_desc *d = &probes__fns[i];
 		struct probe_site *s = &plan->sites[plan->nsites];
@@ -97,6 +97,29 @@ int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *
 cleanup:
 	elfobj__close(o);
 	return err;
+}
+
+int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	snprintf(plan->path, sizeof(plan->path), "%s", path);
+	return plan_elf(elfobj__open(path), mode, plan);
+}
+
+int probes__plan_fd(int fd, enum placement_mode mode, struct probe_plan *plan)
+{
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	memset(plan, 0, sizeof(*plan));
+	probes__fd_path(plan, fd);
+	if (own < 0)
+		return -errno;
+	return plan_elf(elfobj__open_fd(own), mode, plan);
+}
+
+void probes__fd_path(struct probe_plan *plan, int fd)
+{
+	snprintf(plan->path, sizeof(plan->path), "/proc/self/fd/%d", fd);
 }
 
 static int push_link(struct link_list *l, struct probe_link link)

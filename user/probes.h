@@ -34,7 +34,9 @@ struct probe_site {
 };
 
 struct probe_plan {
-	char path[PATH_MAX]; /* as opened, e.g. /proc/42/root/usr/lib/.../libc.so.6 */
+	/* What the probes are attached to: "/proc/self/fd/N", the file the
+	 * plan was made from (the kernel follows the link to its inode). */
+	char path[PATH_MAX];
 	struct probe_site sites[ALLOC_FN_COUNT];
 	size_t nsites;
 };
@@ -42,6 +44,12 @@ struct probe_plan {
 /* Plans probes for every allocator function path defines. -ENOENT when it
  * does not define both malloc and free (not an allocator), or -errno. */
 int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *plan);
+/* The same from the file open at fd (still the caller's), to be attached
+ * through it (plan->path is its /proc/self/fd link). */
+int probes__plan_fd(int fd, enum placement_mode mode, struct probe_plan *plan);
+/* Points plan at the file open at fd: a cached plan is attached to the file
+ * just opened and checked, never to a path looked up again. */
+void probes__fd_path(struct probe_plan *plan, int fd);
 
 struct probe_progs {
 	struct bpf_program *enter;

@@ -110,12 +110,6 @@ int procmaps__read_pid(pid_t pid, struct procmaps *out)
 	return err;
 }
 
-void procmaps__map_files_path(char *buf, size_t len, pid_t pid, const struct vma *v)
-{
-	snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)v->start,
-		 (unsigned long long)v->end);
-}
-
 const struct vma *procmaps__find(const struct procmaps *m, __u64 addr)
 {
 	size_t lo = 0, hi = m ? m->nr : 0;

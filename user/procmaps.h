@@ -47,9 +47,6 @@ struct procmaps {
 int procmaps__parse(FILE *f, struct procmaps *out);
 /* Parses /proc/<pid>/maps: 0, -ESRCH when the process does not exist, or -errno. */
 int procmaps__read_pid(pid_t pid, struct procmaps *out);
-/* /proc/<pid>/map_files/<start>-<end>: v's file even when deleted or in another
- * mount namespace. */
-void procmaps__map_files_path(char *buf, size_t len, pid_t pid, const struct vma *v);
 /* The mapping containing addr, or NULL. */
 const struct vma *procmaps__find(const struct procmaps *m, __u64 addr);
 void procmaps__free(struct procmaps *m);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "elfobj.h"
+#include "mapfile.h"
 #include "procmem.h"
 #include "pydecode.h"
 #include "pyproc.h"
@@ -49,11 +50,15 @@ static int say(char *why, size_t len, const char *fmt, ...)
 static int open_mapped(pid_t pid, const struct vma *v, struct mapped_elf *out)
 {
 	const struct elf_seg *segs;
-	char path[PATH_MAX];
+	struct file_id id;
 	size_t n;
+	int fd;
 
-	procmaps__map_files_path(path, sizeof(path), pid, v);
-	out->o = elfobj__open(path);
+	/* The very file mapped, not whatever its path names now (mapfile.h). */
+	fd = mapfile__open(pid, v, &id);
+	if (fd < 0)
+		return fd;
+	out->o = elfobj__open_fd(fd);
 	if (!out->o)
 		return -errno;
 	n = elfobj__segments(out->o, &segs);

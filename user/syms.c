@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "array.h"
 #include "elfobj.h"
+#include "mapfile.h"
 #include "procmaps.h"
 #include "symtab.h"
 #include "syms.h"
@@ -159,34 +160,23 @@ static struct symfile *find_file(const struct syms *s, const struct vma *v, size
 	return NULL;
 }
 
-/* Opens what v maps. A deleted file is read through map_files/ next to
- * maps_path when possible (it needs CAP_SYS_ADMIN); its old path is used
- * only if it still names the same inode, not e.g. an upgraded library. */
-static struct elfobj *open_mapped(const struct vma *v, size_t path_len, const char *maps_path,
-				  const char *root)
+/* Opens what v maps (see mapfile.h): through map_files/ next to maps_path,
+ * else v's path inside root, which must then be the very file mapped (not
+ * e.g. an upgraded library, or another mount namespace's file). */
+static struct elfobj *open_mapped(const struct vma *v, const char *maps_path, const char *root)
 {
-	bool deleted = path_len != strlen(v->path);
-	size_t mlen = strlen(maps_path);
-	struct elfobj *o = NULL;
-	char buf[PATH_MAX];
-	struct stat st;
+	struct file_id id;
+	int fd = mapfile__open_maps(maps_path, root, v, &id);
 
-	if (deleted && mlen >= 5 && !strcmp(maps_path + mlen - 5, "/maps") &&
-	    snprintf(buf, sizeof(buf), "%.*s/map_files/%llx-%llx", (int)(mlen - 5), maps_path,
-		     (unsigned long long)v->start, (unsigned long long)v->end) < (int)sizeof(buf))
-		o = elfobj__open(buf);
-	if (o ||
-	    snprintf(buf, sizeof(buf), "%s%.*s", root, (int)path_len, v->path) >= (int)sizeof(buf))
-		return o;
-	if (deleted && (stat(buf, &st) || st.st_ino != v->inode))
-		return NULL;
-	return elfobj__open(buf);
+	return fd < 0 ? NULL : elfobj__open_fd(fd);
 }
 
 /* Loads v's file into the cache. Files that cannot be opened are not
- * cached: another process (another root) may still reach them. */
-static int add_file(struct syms *s, const struct vma *v, size_t path_len, const char *maps_path,
-		    const char *root, struct symfile **out)
+ * cached: another process (another root) may still reach them. The cache is
+ * keyed by v's (device, inode), which open_mapped checked the file opened
+ * against: an entry is only ever made from the file it names. */
+static int add_file(struct syms *s, const struct vma *v, const char *maps_path, const char *root,
+		    struct symfile **out)
 {
 	struct symfile *sf = NULL, **files;
 	const struct elf_seg *segs;
@@ -197,7 +187,7 @@ static int add_file(struct syms *s, const struct vma *v, size_t path_len, const 
 	*out = find_file(s, v, &pos);
 	if (*out)
 		return 0;
-	o = open_mapped(v, path_len, maps_path, root);
+	o = open_mapped(v, maps_path, root);
 	if (!o)
 		return 0;
 	files = array_grow(s->files, &s->files_cap, s->nr_files + 1, sizeof(*s->files));
@@ -301,7 +291,7 @@ static size_t path_len_of(const char *path)
  * mappings of an opened file share it. */
 static int fill_info(struct syms *s, struct proc *p, const char *maps_path, const char *root)
 {
-	size_t i, j, len;
+	size_t i, j;
 	int pass, err;
 
 	for (pass = 0; pass < 2; pass++) {
@@ -312,9 +302,8 @@ static int fill_info(struct syms *s, struct proc *p, const char *maps_path, cons
 
 			if (v->path[0] != '/' || !v->inode)
 				continue;
-			len = path_len_of(v->path);
 			if (pass == 0 && v->exec) {
-				err = add_file(s, v, len, maps_path, root, &in->file);
+				err = add_file(s, v, maps_path, root, &in->file);
 				if (err)
 					return err;
 			} else if (pass == 1 && !in->file) {

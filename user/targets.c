@@ -115,6 +115,31 @@ int targets__read_comm(__u32 pid, char comm[AS_COMM_LEN])
 	return 0;
 }
 
+int targets__start_ticks(__u32 pid, unsigned long long *ticks)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* The comm may hold spaces and parentheses: fields restart after the
+	 * last ')'; starttime is field 22, the 20th after it. */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", ticks) != 1)
+		return -EINVAL;
+	return 0;
+}
+
 bool targets__exists(__u32 pid)
 {
 	char path[64];

@@ -14,9 +14,10 @@
 struct proc_entry {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
-	bool exited;	  /* exit seen: report its sites once more, then forget */
-	bool attached;	  /* probes attached for this pid (--pid / --comm) */
-	bool untraceable; /* attaching failed and was reported: do not retry */
+	bool exited;	    /* exit seen: report its sites once more, then forget */
+	bool attached;	    /* probes attached for this pid (--pid / --comm) */
+	bool untraceable;   /* attaching failed and was reported: do not retry */
+	unsigned int looks; /* looks that found no allocator yet (--comm retries) */
 	struct link_list links;
 };
 
@@ -36,6 +37,8 @@ size_t targets__count_attached(const struct proc_table *t);
 
 /* /proc/<pid>/comm without the newline: 0 or -ESRCH. */
 int targets__read_comm(__u32 pid, char comm[AS_COMM_LEN]);
+/* When pid started, in clock ticks after boot (/proc/PID/stat field 22). */
+int targets__start_ticks(__u32 pid, unsigned long long *ticks);
 bool targets__exists(__u32 pid);
 /* Calls cb for every process in /proc (threads excluded). */
 int targets__for_each_pid(int (*cb)(__u32 pid, void *ctx), void *ctx);

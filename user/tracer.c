@@ -17,6 +17,7 @@
 
 #include "allocscope.skel.h"
 #include "collect.h"
+#include "mapfile.h"
 #include "procmaps.h"
 #include "probes.h"
 #include "pyproc.h"
@@ -103,46 +104,61 @@ static bool privileged(void)
 	       (has_cap(data, 39 /* CAP_BPF */) && has_cap(data, 38 /* CAP_PERFMON */));
 }
 
-/* Path of a mapped file as the process sees it: through its root, so a
- * container's own libc is used; deleted files through map_files. */
-static void mapped_path(char *buf, size_t len, __u32 pid, const struct vma *v)
+/* Opens the file v maps in pid (see mapfile.h) and finds its plan. Plans
+ * are per opened file (device, inode), made from that file and reused for
+ * every process mapping it. *fd: the file, for the probes to go into the
+ * very file planned; -1 with NULL when there is no plan. Failures to open or
+ * read are not remembered: another process, or a later look, may succeed. */
+static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma *v, int *fd)
 {
-	if (strstr(v->path, " (deleted)"))
-		procmaps__map_files_path(buf, len, pid, v);
-	else
-		snprintf(buf, len, "/proc/%u/root%s", pid, v->path);
-}
+	struct plan_entry *p = NULL, *n;
+	struct probe_plan plan;
+	struct file_id id;
+	int err;
 
-/* Plans are per file (device, inode): decoded once, reused by every process. */
-static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma *v)
-{
-	struct plan_entry *p, *n;
-	char path[PATH_MAX];
-
+	/* A file planned before, by the identity it was opened with, that is
+	 * no allocator: nothing to attach, nothing to open (the maps line is
+	 * the kernel's word for what is mapped). */
+	*fd = -1;
 	for (size_t i = 0; i < t->nplans; i++)
-		if (file_id__eq(t->plans[i].id, procmaps__file_id(v)))
+		if (t->plans[i].err && file_id__eq(t->plans[i].id, procmaps__file_id(v)))
 			return &t->plans[i];
+	*fd = mapfile__open(pid, v, &id);
+	if (*fd < 0) {
+		if (verbose)
+			fprintf(stderr,
+				"allocscope: pid %u: cannot open %s: %s (tried again later)\n", pid,
+				v->path, mapfile__strerror(*fd));
+		return NULL;
+	}
+	for (size_t i = 0; i < t->nplans; i++)
+		if (file_id__eq(t->plans[i].id, id))
+			return &t->plans[i];
+	err = probes__plan_fd(*fd, t->cfg->placement, &plan);
+	if (err && err != -ENOENT) {
+		if (verbose)
+			fprintf(stderr,
+				"allocscope: pid %u: cannot read %s: %s (tried again later)\n", pid,
+				v->path, mapfile__strerror(err));
+		goto fail;
+	}
 	n = realloc(t->plans, (t->nplans + 1) * sizeof(*n));
 	if (!n)
-		return NULL;
+		goto fail;
 	t->plans = n;
 	p = &t->plans[t->nplans++];
-	memset(p, 0, sizeof(*p));
-	p->id = procmaps__file_id(v);
-	mapped_path(path, sizeof(path), pid, v);
-	p->err = probes__plan(path, t->cfg->placement, &p->plan);
-	if (p->err && p->err != -ENOENT && verbose)
-		fprintf(stderr, "allocscope: cannot read %s: %s\n", path, strerror(-p->err));
-	if (!p->err && verbose) {
-		for (size_t i = 0; i < p->plan.nsites; i++) {
-			const struct probe_site *s = &p->plan.sites[i];
+	*p = (struct plan_entry){.id = id, .err = err, .plan = plan};
+	for (size_t i = 0; !err && verbose && i < p->plan.nsites; i++) {
+		const struct probe_site *s = &p->plan.sites[i];
 
-			fprintf(stderr, "allocscope: %s %s: probe at +%u (%s): %s\n", v->path,
-				probes__fns[s->fn].name, s->place.offset, s->place.insn,
-				s->place.reason);
-		}
+		fprintf(stderr, "allocscope: %s %s: probe at +%u (%s): %s\n", v->path,
+			probes__fns[s->fn].name, s->place.offset, s->place.insn, s->place.reason);
 	}
 	return p;
+fail:
+	close(*fd);
+	*fd = -1;
+	return NULL;
 }
 
 /* allocscope's own executable defines malloc and free (its private
@@ -231,8 +247,116 @@ static void follow_python_pid(struct tracer *t, __u32 pid)
 	procmaps__free(&maps);
 }
 
-/* Attaches to every allocator pid maps. Returns an exit status. */
-static int attach_pid(struct tracer *t, __u32 pid)
+/* Whether pid maps an object that defines malloc and free yet. */
+static bool maps_allocator(struct tracer *t, __u32 pid, const struct procmaps *maps)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < maps->nr && !found; i++) {
+		const struct vma *v = &maps->vmas[i];
+		struct plan_entry *p;
+		int fd;
+
+		if (!is_code_file(v) || seen_before(maps, i))
+			continue;
+		p = plan_for(t, pid, v, &fd);
+		found = p && !p->err;
+		if (fd >= 0)
+			close(fd);
+	}
+	return found;
+}
+
+/* Reads pid's maps; after an exec (wait_s > 0) until ld.so has mapped an
+ * allocator, for at most wait_s: the exec event comes before ld.so runs. */
+static int read_image(struct tracer *t, __u32 pid, double wait_s, struct procmaps *maps)
+{
+	double until = now_s() + wait_s;
+	int err;
+
+	for (;;) {
+		err = procmaps__read_pid(pid, maps);
+		if (err || !maps->nr || wait_s <= 0 || now_s() >= until ||
+		    maps_allocator(t, pid, maps))
+			return err ? err : maps->nr ? 0 : -ESRCH;
+		procmaps__free(maps);
+		usleep(2000);
+	}
+}
+
+/* Attaches every allocator object of maps, each through the file planned. */
+static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
+			  const struct procmaps *maps, char *modules, size_t len, size_t *nprobes)
+{
+	for (size_t i = 0; i < maps->nr; i++) {
+		const struct vma *v = &maps->vmas[i];
+		struct plan_entry *p;
+		struct probe_plan plan;
+		int err, fd;
+
+		if (!is_code_file(v) || seen_before(maps, i))
+			continue;
+		p = plan_for(t, pid, v, &fd);
+		if (!p || p->err) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		plan = p->plan;
+		probes__fd_path(&plan, fd);
+		err = probes__attach(&t->progs, &plan, pid, &e->links);
+		close(fd);
+		if (err) {
+			fprintf(stderr, "allocscope: failed to attach to %s in pid %u: %s\n",
+				v->path, pid, strerror(-err));
+			return err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
+		}
+		*nprobes += probes__count(&plan);
+		snprintf(modules + strlen(modules), len - strlen(modules), "%s%s",
+			 modules[0] ? ", " : "", path_base(v->path));
+	}
+	return EXIT_OK;
+}
+
+/* A --comm process with no allocator yet may be caught before ld.so mapped
+ * its libc: it is looked at again (next rescan or exec) before giving up. */
+#define ATTACH_LOOKS 5
+/* How long an exec'd target's new image may take to map its libraries. */
+#define LOADER_WAIT_S 0.25
+
+/* Said once, at the first look; the later looks only with -v. */
+static void no_allocator(struct tracer *t, struct proc_entry *e)
+{
+	bool comm = t->cfg->comm[0];
+	__u8 one = 1;
+
+	if (!e->looks)
+		fprintf(stderr,
+			"allocscope: pid %u (%s) maps no object that defines malloc and free "
+			"(a stripped static executable?)%s\n",
+			e->pid, e->comm,
+			comm ? "; looking again after its next exec or rescan" : "");
+	e->looks++;
+	if (comm && e->looks < ATTACH_LOOKS) {
+		/* In procs, its exec is announced (TASK_EV_EXEC) and looked at
+		 * at once. */
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &e->pid, &one, BPF_ANY);
+		if (verbose && e->looks > 1)
+			fprintf(stderr,
+				"allocscope: pid %u (%s): no allocator yet (look %u of %u)\n",
+				e->pid, e->comm, e->looks, ATTACH_LOOKS);
+		return;
+	}
+	if (comm && verbose)
+		fprintf(stderr,
+			"allocscope: pid %u (%s): no allocator after %u looks; not traced\n",
+			e->pid, e->comm, e->looks);
+	e->untraceable = true;
+}
+
+/* Attaches to every allocator pid maps, waiting up to wait_s for ld.so.
+ * Returns an exit status. */
+static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 {
 	struct procmaps maps = {};
 	struct proc_entry *e;
@@ -241,7 +365,7 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	__u8 one = 1;
 	int err, status = EXIT_OK;
 
-	err = procmaps__read_pid(pid, &maps);
+	err = read_image(t, pid, wait_s, &maps);
 	if (err) {
 		fprintf(stderr, "allocscope: no process with pid %u\n", pid);
 		return EXIT_NO_PROCESS;
@@ -256,34 +380,10 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	 * never hold up a report. */
 	unwinder__scan(t->unwinder, pid, t->starting);
 	follow_python(t, pid, &maps);
-	for (size_t i = 0; i < maps.nr; i++) {
-		const struct vma *v = &maps.vmas[i];
-		struct plan_entry *p;
-		struct probe_plan plan;
-
-		if (!is_code_file(v) || seen_before(&maps, i))
-			continue;
-		p = plan_for(t, pid, v);
-		if (!p || p->err)
-			continue;
-		plan = p->plan;
-		mapped_path(plan.path, sizeof(plan.path), pid, v);
-		err = probes__attach(&t->progs, &plan, pid, &e->links);
-		if (err) {
-			fprintf(stderr, "allocscope: failed to attach to %s in pid %u: %s\n",
-				v->path, pid, strerror(-err));
-			status = err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
-			goto cleanup;
-		}
-		nprobes += probes__count(&plan);
-		snprintf(modules + strlen(modules), sizeof(modules) - strlen(modules), "%s%s",
-			 modules[0] ? ", " : "", path_base(v->path));
-	}
+	status = attach_objects(t, pid, e, &maps, modules, sizeof(modules), &nprobes);
+	if (status)
+		goto cleanup;
 	if (!e->links.nr) {
-		fprintf(stderr,
-			"allocscope: pid %u (%s) maps no object that defines malloc and free "
-			"(a stripped static executable?)\n",
-			pid, e->comm);
 		status = EXIT_NO_ALLOCATOR;
 		goto cleanup;
 	}
@@ -299,10 +399,34 @@ cleanup:
 	if (status != EXIT_OK && e && !e->attached) {
 		probes__detach(&e->links);
 		unwinder__forget(t->unwinder, pid);
-		e->untraceable = true;
+		if (status == EXIT_NO_ALLOCATOR)
+			no_allocator(t, e);
+		else
+			e->untraceable = true;
 	}
 	procmaps__free(&maps);
 	return status;
+}
+
+/* Attaches to every allocator pid maps. Returns an exit status. */
+static int attach_pid(struct tracer *t, __u32 pid)
+{
+	return attach_image(t, pid, 0);
+}
+
+/* How long after its start pid was found, if it started after allocscope:
+ * --comm finds new processes by reading /proc once a second. */
+static bool found_late(__u32 pid, double *late_s)
+{
+	unsigned long long started, self;
+	struct timespec ts;
+	double hz = sysconf(_SC_CLK_TCK);
+
+	if (targets__start_ticks(pid, &started) || targets__start_ticks((__u32)getpid(), &self) ||
+	    started < self || clock_gettime(CLOCK_BOOTTIME, &ts))
+		return false;
+	*late_s = ts.tv_sec + ts.tv_nsec / 1e9 - started / hz;
+	return *late_s >= 0.1;
 }
 
 static int scan_comm_cb(__u32 pid, void *ctx)
@@ -310,6 +434,7 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 	struct tracer *t = ctx;
 	char comm[AS_COMM_LEN];
 	struct proc_entry *e;
+	double late_s;
 
 	if (pid == (__u32)getpid() || targets__read_comm(pid, comm) || strcmp(comm, t->cfg->comm))
 		return 0;
@@ -317,8 +442,23 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 	if (e && (e->attached || e->exited || e->untraceable))
 		return 0;
 	/* A process that cannot be traced is skipped, not fatal: others may. */
-	attach_pid(t, pid);
+	if (attach_pid(t, pid) == EXIT_OK && !t->starting && found_late(pid, &late_s))
+		fprintf(stderr,
+			"allocscope: pid %u was found %.1f s after it started; what it allocated "
+			"before is not seen\n",
+			pid, late_s);
 	return 0;
+}
+
+/* Whether a probe set is already attached to the file v maps. The maps line
+ * is the kernel's word for what is mapped, so it is enough to skip; a new
+ * object is opened and keyed by what was opened. */
+static bool object_attached(const struct tracer *t, const struct vma *v)
+{
+	for (size_t j = 0; j < t->nobjs; j++)
+		if (file_id__eq(t->objs[j].id, procmaps__file_id(v)))
+			return true;
+	return false;
 }
 
 /* Whole-system mode: one probe set per allocator object, for every process. */
@@ -326,38 +466,37 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 {
 	struct tracer *t = ctx;
 	struct procmaps maps = {};
-	char path[PATH_MAX];
 
 	if (procmaps__read_pid(pid, &maps))
 		return 0;
 	for (size_t i = 0; i < maps.nr; i++) {
 		const struct vma *v = &maps.vmas[i];
-		struct attached_object *o = NULL, *n;
+		struct attached_object *o, *n;
 		struct plan_entry *p;
 		struct probe_plan plan;
-		int err;
+		int err, fd;
 
-		if (!is_code_file(v))
+		if (!is_code_file(v) || object_attached(t, v))
 			continue;
-		for (size_t j = 0; j < t->nobjs && !o; j++)
-			if (file_id__eq(t->objs[j].id, procmaps__file_id(v)))
-				o = &t->objs[j];
-		if (o)
+		p = plan_for(t, pid, v, &fd);
+		if (!p || p->err) {
+			if (fd >= 0)
+				close(fd);
 			continue;
-		p = plan_for(t, pid, v);
-		if (!p || p->err)
-			continue;
+		}
 		n = realloc(t->objs, (t->nobjs + 1) * sizeof(*n));
-		if (!n)
+		if (!n) {
+			close(fd);
 			break;
+		}
 		t->objs = n;
 		o = &t->objs[t->nobjs++];
 		memset(o, 0, sizeof(*o));
-		o->id = procmaps__file_id(v);
+		o->id = p->id;
 		plan = p->plan;
-		mapped_path(path, sizeof(path), pid, v);
-		snprintf(plan.path, sizeof(plan.path), "%s", path);
+		probes__fd_path(&plan, fd);
 		err = probes__attach(&t->progs, &plan, -1, &o->links);
+		close(fd);
 		if (err)
 			fprintf(stderr, "allocscope: failed to attach to %s: %s\n", v->path,
 				strerror(-err));
@@ -383,6 +522,37 @@ static void rescan(struct tracer *t)
 	} else if (!t->cfg->npids) {
 		targets__for_each_pid(scan_objects_cb, t);
 	}
+}
+
+/* exec: the BPF side purged the old image's state; the new image may use
+ * another allocator, so targets are planned again, once ld.so has mapped
+ * its libraries. */
+static void handle_exec(struct tracer *t, const struct task_event *ev, struct proc_entry *e)
+{
+	bool wanted = !t->cfg->comm[0] || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN);
+
+	syms__drop_pid(t->coll.syms, ev->tgid);
+	pysym__drop_pid(t->coll.pysym, ev->tgid);
+	unwinder__forget(t->unwinder, ev->tgid);
+	t->coll.stale_stacks = true;
+	if (!e || e->exited)
+		return;
+	if (!e->attached) {
+		/* A --comm process still waiting for its allocator: a new
+		 * image is worth new looks. */
+		memcpy(e->comm, ev->comm, sizeof(e->comm));
+		if (!t->cfg->comm[0] || !wanted)
+			return;
+		e->untraceable = false;
+		e->looks = 0;
+		attach_image(t, ev->tgid, LOADER_WAIT_S);
+		return;
+	}
+	fprintf(stderr, "allocscope: pid %u exec'd %.16s; earlier sites dropped\n", e->pid,
+		ev->comm);
+	targets__remove(&t->procs, ev->tgid);
+	if (wanted)
+		attach_image(t, ev->tgid, LOADER_WAIT_S);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -441,22 +611,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		probes__detach(&e->links);
 		return 0;
 	}
-	/* exec: the BPF side purged the old image's state; the new image may
-	 * use another allocator, so targets are planned again. */
-	syms__drop_pid(t->coll.syms, ev->tgid);
-	pysym__drop_pid(t->coll.pysym, ev->tgid);
-	unwinder__forget(t->unwinder, ev->tgid);
-	t->coll.stale_stacks = true;
-	if (!e || !e->attached) {
-		if (e)
-			memcpy(e->comm, ev->comm, sizeof(e->comm));
-		return 0;
-	}
-	fprintf(stderr, "allocscope: pid %u exec'd %.16s; earlier sites dropped\n", e->pid,
-		ev->comm);
-	targets__remove(&t->procs, ev->tgid);
-	if (!t->cfg->comm[0] || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))
-		attach_pid(t, ev->tgid);
+	handle_exec(t, ev, e);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "allocscope.h"
 #include "array.h"
 #include "cfi.h"
+#include "mapfile.h"
 #include "unwtab.h"
 
 /* The walker's binary search covers 2^23 rows. */
@@ -242,16 +243,19 @@ int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_
 {
 	struct file_id id = procmaps__file_id(v);
 	struct unwtab_file *f = find_by_id(t, id);
+	struct file_id opened;
 	__u8 bid[20];
-	char path[64];
 	struct elfobj *o;
-	int len, err = 0;
+	int len, fd, err = 0;
 
 	if (f)
 		goto found;
-	/* map_files reaches deleted files and other mount namespaces. */
-	procmaps__map_files_path(path, sizeof(path), pid, v);
-	o = elfobj__open(path);
+	/* map_files reaches deleted files and other mount namespaces; the
+	 * file opened is checked to be v's, so ids only ever name their file. */
+	fd = mapfile__open(pid, v, &opened);
+	if (fd < 0)
+		return fd;
+	o = elfobj__open_fd(fd);
 	if (!o)
 		return -errno;
 	len = elfobj__build_id(o, bid, sizeof(bid));

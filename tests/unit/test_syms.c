@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -382,10 +383,11 @@ static void test_cpp_demangled(void **state)
 }
 
 /* Writes maps lines placing elf_path's PT_LOAD segments at base (page
- * granular, as the kernel maps them) under the name maps_name; inode 0
- * means elf_path's own. */
+ * granular, as the kernel maps them) under the name maps_name, with the
+ * device and inode of id_path (the file the name reaches; NULL: elf_path);
+ * a non-zero inode replaces its inode. */
 static void write_maps(const char *out, const char *elf_path, const char *maps_name, __u64 base,
-		       __u64 inode)
+		       const char *id_path, __u64 inode)
 {
 	const struct elf_seg *segs;
 	struct elfobj *o = elfobj__open(elf_path);
@@ -396,15 +398,16 @@ static void write_maps(const char *out, const char *elf_path, const char *maps_n
 
 	assert_non_null(o);
 	assert_non_null(f);
-	assert_int_equal(stat(elf_path, &st), 0);
+	assert_int_equal(stat(id_path ? id_path : elf_path, &st), 0);
 	n = elfobj__segments(o, &segs);
 	assert_true(n >= 2);
 	for (i = 0; i < n; i++) {
 		__u64 start = base + (segs[i].vaddr & ~0xfffULL);
 		__u64 end = base + ((segs[i].vaddr + segs[i].filesz + 0xfff) & ~0xfffULL);
 
-		fprintf(f, "%llx-%llx r-xp %08llx fd:01 %llu %s\n", (unsigned long long)start,
+		fprintf(f, "%llx-%llx r-xp %08llx %02x:%02x %llu %s\n", (unsigned long long)start,
 			(unsigned long long)end, (unsigned long long)(segs[i].offset & ~0xfffULL),
+			major(st.st_dev), minor(st.st_dev),
 			(unsigned long long)(inode ? inode : st.st_ino), maps_name);
 	}
 	fclose(f);
@@ -458,7 +461,7 @@ static void test_root_and_deleted(void **state)
 	char maps[64];
 
 	snprintf(maps, sizeof(maps), "%s/maps", sc->dir);
-	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, 0);
+	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, NULL, 0);
 
 	assert_int_equal(syms__load_pid(s, 100, maps, FIXTURE_DIR), 0);
 	assert_int_equal(syms__load_pid(s, 101, maps, FIXTURE_DIR), 0);
@@ -472,7 +475,7 @@ static void test_root_and_deleted(void **state)
 
 	/* The deleted file's path now names another inode (an upgrade): its
 	 * symbols would be wrong, so there are none. */
-	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, 4242);
+	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, NULL, 4242);
 	assert_int_equal(syms__load_pid(s, 102, maps, FIXTURE_DIR), 0);
 	assert_frame(s, 102, base + f.vaddr + 3, false, "[unknown]", 0, "libsymfix.so");
 }
@@ -524,7 +527,7 @@ static void test_build_id_debug_dir(void **state)
 	snprintf(path, sizeof(path), "%s/bin/symfix", dir);
 	copy_file(FIXTURE_DIR "/symfix.stripped", path);
 	snprintf(maps, sizeof(maps), "%s/maps", dir);
-	write_maps(maps, FIXTURE_DIR "/symfix.stripped", "/bin/symfix", base, 4242);
+	write_maps(maps, FIXTURE_DIR "/symfix.stripped", "/bin/symfix", base, path, 0);
 
 	assert_int_equal(syms__load_pid(sc->syms, 7, maps, dir), 0);
 	f = elf_func_of(FIXTURE_DIR "/symfix.debug", "fix_static_delta");
