@@ -34,7 +34,8 @@ USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets
+UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets \
+	pylayout pyname
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
@@ -45,6 +46,8 @@ test_cfi_OBJS := cfi elfobj
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
+test_pylayout_OBJS := pylayout pyoffsets
+test_pyname_OBJS := pyname
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
