@@ -35,7 +35,7 @@ APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps syms report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname
+	pylayout pyname pysym
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_syms_OBJS := syms symtab elfobj procmaps
@@ -48,6 +48,7 @@ test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
+test_pysym_OBJS := pysym pyname pyline procmem pyoffsets
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

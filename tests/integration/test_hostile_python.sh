@@ -29,7 +29,7 @@ ARGS=(-i 1 -s live -T 100 --format json)
 pyenv_python()
 {
 	local d
-	for d in $(ls -d "$PYENV_VERSIONS/3.$1".* 2>/dev/null | sort -V -r); do
+	for d in $(printf '%s\n' "$PYENV_VERSIONS/3.$1".* | sort -V -r); do
 		[ -x "$d/bin/python3.$1" ] && { echo "$d/bin/python3.$1"; return; }
 	done
 }
