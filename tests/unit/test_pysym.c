@@ -61,12 +61,25 @@ static __u64 ucs4_str(__u32 c, size_t n)
 	return (__u64)(uintptr_t)o;
 }
 
-/* A code object of 3.11's layout (user/pyoffsets.c) with an empty line table. */
-static __u64 code(__u64 file, __u64 name, int firstlineno)
+/* A bytes object of n zero bytes. */
+static __u64 bytes(__u64 n)
+{
+	__u8 *o = keep(32 + n + 1);
+
+	memcpy(o + 16, &n, 8);
+	return (__u64)(uintptr_t)o;
+}
+
+/* A code object of 3.11's layout (user/pyoffsets.c) with line table table
+ * (an empty one when 0). */
+static __u64 code_table(__u64 file, __u64 name, int firstlineno, __u64 table)
 {
 	const struct py_layout *l = pyoffsets__find(3, 11);
 	__u8 *o = keep(256);
-	__u64 type = (__u64)(uintptr_t)code_type, table = (__u64)(uintptr_t)empty_bytes;
+	__u64 type = (__u64)(uintptr_t)code_type;
+
+	if (!table)
+		table = (__u64)(uintptr_t)empty_bytes;
 
 	memcpy(o + 8, &type, 8);
 	memcpy(o + l->code_filename, &file, 8);
@@ -75,6 +88,11 @@ static __u64 code(__u64 file, __u64 name, int firstlineno)
 	memcpy(o + l->code_linetable, &table, 8);
 	memcpy(o + l->code_firstlineno, &firstlineno, 4);
 	return (__u64)(uintptr_t)o;
+}
+
+static __u64 code(__u64 file, __u64 name, int firstlineno)
+{
+	return code_table(file, name, firstlineno, 0);
 }
 
 static struct pysym *new_sym(void)
@@ -215,12 +233,39 @@ static void test_stack_budget(void **state)
 	pysym__free(s);
 }
 
+/* Line tables of 1 MiB each: the code cache is emptied when it would pass
+ * 8 MiB and the frames are still named; a larger table is not read. */
+static void test_code_budget(void **state)
+{
+	struct pysym *s = new_sym();
+	__u64 file = ascii_str("d.py"), table = bytes(1 << 20), c;
+	struct pysym_stats st;
+	const struct py_frame *f;
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		c = code_table(file, ascii_str("big"), 10 + i, table);
+		f = name_stack(s, i + 1, &c, 1);
+		assert_non_null(f);
+		assert_string_equal(f[0].function, "big");
+		assert_int_equal(f[0].line, 10 + i);
+	}
+	pysym__stats(s, &st);
+	assert_true(st.code_flushes >= 1);
+	assert_true(st.code_bytes <= 8u << 20);
+	c = code_table(file, ascii_str("huge"), 1, bytes((1 << 20) + 1));
+	f = name_stack(s, 100, &c, 1);
+	assert_non_null(f);
+	assert_string_equal(f[0].function, "[unreadable code object]");
+	pysym__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_name_cut), cmocka_unit_test(test_huge_length_bounded),
 		cmocka_unit_test(test_names_shared),  cmocka_unit_test(test_name_budget),
-		cmocka_unit_test(test_stack_budget),
+		cmocka_unit_test(test_stack_budget),  cmocka_unit_test(test_code_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
