@@ -58,9 +58,9 @@ int pylayout__check(const struct py_layout *l, char *why, size_t len)
 	if (l->code_qualname != AS_PY_NONE && l->code_qualname + 8u > PY_CODE_HEAD)
 		return refuse(why, len, "code qualname at %u lies past the %u bytes read",
 			      l->code_qualname, PY_CODE_HEAD);
-	/* the str length (PyASCIIObject.length) is read at 16 */
-	if (l->unicode_ascii_data < 24)
-		return refuse(why, len, "str data at %u overlaps the str header",
+	/* the str header read is unicode_ascii_data bytes: length at 16, then state */
+	if (l->unicode_ascii_data < 24 || l->unicode_state + 4u > l->unicode_ascii_data)
+		return refuse(why, len, "str header of %u bytes lacks its length or state",
 			      l->unicode_ascii_data);
 	if (l->walk.instr_kind > PY_INSTR_POINTER)
 		return refuse(why, len, "unknown instruction kind %u", l->walk.instr_kind);

@@ -14,7 +14,7 @@
 #define TABLE_MAX   (1 << 20)	       /* longest line table read */
 #define OB_TYPE_OFF 8
 /* Memory budgets: whatever a target's code objects hold, allocscope's copies
- * stay under these. Names: 16K names of PYNAME_MAX bytes, far more of real
+ * stay under these. Names: ~13K names of PYNAME_MAX bytes, far more of real
  * length. Code cache: the line tables kept; over budget it is emptied and
  * filled again as frames come. Stacks: ~40K stacks of 16 frames. */
 #define NAMES_BUDGET  (4u << 20)

@@ -64,6 +64,22 @@ static void test_table_passes(void **state)
 	}
 }
 
+/* The str fields are read from one header of unicode_ascii_data bytes. */
+static void test_str_header_checked(void **state)
+{
+	struct py_layout l = *pyoffsets__find(3, 12);
+	char why[160] = "";
+
+	(void)state;
+	l.unicode_state = 40; /* the header read is 40 bytes: state would lie past it */
+	assert_int_equal(pylayout__check(&l, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "str header"));
+	l = *pyoffsets__find(3, 12);
+	l.code_firstlineno = 253;
+	assert_int_equal(pylayout__check(&l, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "code firstlineno"));
+}
+
 static void test_real_offsets_kept(void **state)
 {
 	const struct py_layout *known = pyoffsets__find(3, 13);
@@ -169,6 +185,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_passes),
+		cmocka_unit_test(test_str_header_checked),
 		cmocka_unit_test(test_real_offsets_kept),
 		cmocka_unit_test(test_moved_offsets_followed),
 		cmocka_unit_test(test_hostile_offsets_refused),
