@@ -12,6 +12,11 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
+# Hang bounds only, generous: other tracers (whole-system ones too) may load the host.
+ATTACH_S=${ATTACH_S:-90}
+TOOL_TIMEOUT=${TOOL_TIMEOUT_HOSTILE:-300}
+TARGET_TIMEOUT=${TARGET_TIMEOUT_HOSTILE:-400}
+
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
 OFFSETS_PY=$ROOT/tests/targets/py_debugoffsets.py
 LONGNAMES_PY=$ROOT/tests/targets/py_longnames.py
@@ -56,7 +61,7 @@ field()
 # checks that it exited by itself with status 0.
 stop_and_check()
 {
-	stop_tool "$1" INT 10 "$2"
+	stop_tool "$1" INT 30 "$2"
 	if [ "$TOOL_RC" = 0 ]; then
 		pass "$2: allocscope exit status = 0"
 	else
@@ -79,12 +84,12 @@ check_debug_offsets()
 	liar=${T_PID[liar]}
 	honest=${T_PID[honest]}
 	start_tool offsets -p "$liar,$honest" "${ARGS[@]}"
-	wait_tracing offsets "$liar"
-	wait_tracing offsets "$honest"
-	run_scenario liar leak
-	run_scenario honest leak
+	wait_tracing offsets "$liar" "$ATTACH_S"
+	wait_tracing offsets "$honest" "$ATTACH_S"
+	run_scenario liar leak 60
+	run_scenario honest leak 60
 	# Both leaks are in a report: 200 objects of 100033 B each.
-	wait_for_line "${S_OUT[offsets]}" "\"pid\": ?$liar\\b.*\"live_objects\": ?200\\b" 30 ||
+	wait_for_line "${S_OUT[offsets]}" "\"pid\": ?$liar\\b.*\"live_objects\": ?200\\b" 60 ||
 		log "no report line shows the liar's 200 objects yet"
 	stop_and_check offsets "3.13 _Py_DebugOffsets"
 	if target_alive liar && target_alive honest; then
@@ -140,9 +145,9 @@ check_long_names()
 	start_tool names -p "$pid" "${ARGS[@]}"
 	watch_hwm "${S_PID[names]}" "$TMP/names.hwm" &
 	hwm_job=$!
-	wait_tracing names "$pid"
+	wait_tracing names "$pid" "$ATTACH_S"
 	run_scenario long leak 60
-	wait_for_line "${S_OUT[names]}" "py_longnames\\.py\", ?\"line\": ?$line\\b" 30 ||
+	wait_for_line "${S_OUT[names]}" "py_longnames\\.py\", ?\"line\": ?$line\\b" 60 ||
 		log "no report line shows py_longnames.py:$line yet"
 	stop_and_check names "long names"
 	wait "$hwm_job"
