@@ -50,7 +50,7 @@ struct pysym_stats {
 	size_t code_bytes;	  /* code cache, line tables included */
 	__u64 code_flushes;	  /* times the code cache was emptied */
 	size_t stack_bytes;	  /* named stacks */
-	__u64 stacks_unnamed;	  /* stacks left unnamed: the budget was met */
+	__u64 stacks_unnamed;	  /* lookups left unnamed: the stack budget was met */
 };
 
 /* Cache sizes and what the budgets turned away, for -v. */
