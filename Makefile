@@ -39,13 +39,14 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe report report_json placement probes \
-	targets \
-	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
+	targets collect cfi unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname \
+	pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets
+UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets \
+	pylayout pyname pysym
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -57,6 +58,9 @@ test_cfi_OBJS := cfi elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
+test_pylayout_OBJS := pylayout pyoffsets
+test_pyname_OBJS := pyname
+test_pysym_OBJS := pysym pyname pyline procmem pyoffsets
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

@@ -180,7 +180,7 @@ static void python_frame(const struct py_frame *pf, __u64 word, struct sym_frame
 	memset(f, 0, sizeof(*f));
 	f->addr = word;
 	f->file = pf && pf->file ? pf->file : "?";
-	f->symbol = pf && pf->function ? pf->function : "[unknown]";
+	f->symbol = pf && pf->function ? pf->function : PYSYM_UNNAMED;
 	f->line = pf ? pf->line : 0;
 	f->module = "python";
 }

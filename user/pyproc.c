@@ -10,26 +10,11 @@
 #include "mapfile.h"
 #include "procmem.h"
 #include "pydecode.h"
+#include "pylayout.h"
 #include "pyproc.h"
 #include "path.h"
 
 #define CODE_BYTES 96 /* enough for each decoded function's lookup */
-
-/* _Py_DebugOffsets of 3.13 (Include/internal/pycore_runtime.h), up to the
- * fields read here: the first member of _PyRuntime, for debuggers. */
-struct debug_offsets_313 {
-	char cookie[8];
-	__u64 version;
-	__u64 free_threaded;
-	__u64 runtime_size, runtime_finalizing, runtime_interpreters_head;
-	__u64 interp_size, interp_id, interp_next, interp_threads_head, interp_rest[9];
-	__u64 tstate_size, tstate_prev, tstate_next, tstate_interp, tstate_current_frame,
-		tstate_thread_id, tstate_native_thread_id, tstate_datastack_chunk, tstate_status;
-	__u64 frame_size, frame_previous, frame_executable, frame_instr_ptr, frame_localsplus,
-		frame_owner;
-	__u64 code_size, code_filename, code_name, code_qualname, code_linetable, code_firstlineno,
-		code_argcount, code_localsplusnames, code_localspluskinds, code_adaptive;
-};
 
 /* One ELF file as mapped in the process. */
 struct mapped_elf {
@@ -132,52 +117,20 @@ static int read_version(struct mapped_elf *m, const char *path, struct pyproc *o
 	return 0;
 }
 
-/* 3.13+: the interpreter describes its own layout. */
+/* 3.13+: the interpreter describes its own layout, in memory it can write:
+ * a layout that fails the checks is refused, never trusted. */
 static int apply_debug_offsets(pid_t pid, __u64 runtime, struct pyproc *out, char *why, size_t len)
 {
-	struct debug_offsets_313 d;
-	struct py_layout *l = &out->layout;
+	struct py_debug_offsets d;
+	char reason[160];
 
-	if (procmem__read(pid, runtime, &d, sizeof(d)) || memcmp(d.cookie, "xdebugpy", 8))
+	if (!runtime || procmem__read(pid, runtime, &d, sizeof(d)))
 		return say(why, len, "%s: no _Py_DebugOffsets at _PyRuntime", out->path);
-	if ((d.version >> 24) != 3 || (int)((d.version >> 16) & 0xff) != out->minor)
-		return say(why, len, "%s: _Py_DebugOffsets is for version %#llx", out->path,
-			   (unsigned long long)d.version);
-	if (d.free_threaded)
-		return say(why, len, "%s is a free-threaded CPython build, which is not supported",
-			   out->path);
-	l->runtime_interp_head = d.runtime_interpreters_head;
-	l->walk.interp_tstate_head = d.interp_threads_head;
-	l->walk.tstate_next = d.tstate_next;
-	l->walk.tstate_thread_id = d.tstate_thread_id;
-	l->walk.tstate_frame = d.tstate_current_frame;
-	l->walk.cframe_frame = AS_PY_NONE;
-	l->walk.frame_back = d.frame_previous;
-	l->walk.frame_code = d.frame_executable;
-	l->walk.frame_instr = d.frame_instr_ptr;
-	l->walk.frame_owner = d.frame_owner;
-	l->walk.code_adaptive = d.code_adaptive;
-	l->code_filename = d.code_filename;
-	l->code_name = d.code_name;
-	l->code_qualname = d.code_qualname;
-	l->code_firstlineno = d.code_firstlineno;
-	l->code_linetable = d.code_linetable;
+	if (pylayout__from_debug(&d, out->minor, &out->layout, &out->layout, reason,
+				 sizeof(reason)))
+		return say(why, len, "%s: _Py_DebugOffsets refused (%s): Python frames off",
+			   out->path, reason);
 	return 0;
-}
-
-/* Bytes from a frame's start up to the end of the last field the walk reads,
- * or 0 if one lies past the AS_PY_FRAME_READ bytes the walk reads at once. */
-static __u16 frame_read_len(const struct py_offsets *o)
-{
-	unsigned int instr_size = o->instr_kind == PY_INSTR_POINTER ? 8 : 4;
-	unsigned int ends[] = {o->frame_back + 8u, o->frame_code + 8u, o->frame_instr + instr_size,
-			       o->frame_owner != AS_PY_NONE ? o->frame_owner + 1u : 0};
-	unsigned int end = 0;
-
-	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
-		if (ends[i] > end)
-			end = ends[i];
-	return end < AS_PY_FRAME_READ ? end : 0;
 }
 
 /* glibc's slot of a pthread key, from the process's own libc. */
@@ -240,6 +193,7 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 	struct x86_ref ref;
 	__u8 code[CODE_BYTES];
 	__u64 vaddr, runtime = 0;
+	char reason[160];
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -266,11 +220,10 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 			goto cleanup;
 	}
 	out->bpf.off = out->layout.walk;
-	out->bpf.off.frame_read = frame_read_len(&out->bpf.off);
-	if (!out->bpf.off.frame_read) {
-		err = say(why, whylen,
-			  "%s: CPython %d.%d's frame fields lie past the %d bytes read", v->path,
-			  out->major, out->minor, AS_PY_FRAME_READ);
+	out->bpf.off.frame_read = pylayout__frame_read(&out->bpf.off);
+	if (pylayout__check(&out->layout, reason, sizeof(reason))) {
+		err = say(why, whylen, "%s: CPython %d.%d layout refused (%s)", v->path, out->major,
+			  out->minor, reason);
 		goto cleanup;
 	}
 	out->bpf.eval_start = eval.vaddr + m.bias;
