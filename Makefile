@@ -29,7 +29,7 @@ LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
 USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets \
-	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
+	collect cfi cfiprog unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
@@ -41,7 +41,7 @@ test_syms_OBJS := syms symtab elfobj procmaps
 test_report_OBJS := report report_json
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj placement
-test_cfi_OBJS := cfi elfobj
+test_cfi_OBJS := cfi cfiprog elfobj
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
@@ -192,7 +192,7 @@ TOOLS := $(OUTPUT)/tools/cfi_bench
 tools: $(TOOLS)
 $(OUTPUT)/tools:
 	$(Q)mkdir -p $@
-$(OUTPUT)/tools/cfi_bench: tests/bench/cfi_bench.c $(OUTPUT)/user/cfi.o | $(OUTPUT)/tools
+$(OUTPUT)/tools/cfi_bench: tests/bench/cfi_bench.c $(OUTPUT)/user/cfi.o $(OUTPUT)/user/cfiprog.o | $(OUTPUT)/tools
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $^ $(LDLIBS) -o $@
 

@@ -11,6 +11,7 @@
 
 #include "allocscope.h"
 #include "array.h"
+#include "cfi.h"
 #include "procmaps.h"
 #include "unwind.h"
 #include "unwtab.h"
@@ -139,6 +140,12 @@ static void add_mapping(struct unwinder *u, struct unw_proc *p, struct unwtab_fi
 	p->nr++;
 	if (!v->path[0] || v->path[0] == '[' || unwtab__get(u->tables, tgid, v, &f))
 		return;
+	if (u->verbose && !f->err_told && f->build_err && f->build_err != -ENOENT &&
+	    f->build_err != -ECANCELED) {
+		fprintf(stderr, "allocscope: no unwind table for %s: %s\n", v->path,
+			cfi_table__strerror(f->build_err));
+		f->err_told = true;
+	}
 	grown = array_grow(*files, cap, *nfiles + 1, sizeof(*grown));
 	if (!grown || unwtab__bias(f, v, &m->bias)) {
 		unwtab__put(u->tables, f);
@@ -282,6 +289,8 @@ void unwinder__free(struct unwinder *u)
 	if (!u)
 		return;
 	if (u->started) {
+		/* A table build under way stops within ms: exit never waits on it. */
+		unwtab__cancel(u->tables);
 		pthread_mutex_lock(&u->lock);
 		u->stopping = true;
 		pthread_cond_signal(&u->wake);

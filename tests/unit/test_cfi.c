@@ -32,7 +32,7 @@ static int build(const char *path, const char *debug_path, struct cfi_table *t)
 
 	assert_true(fd >= 0);
 	assert_true(!debug_path || dfd >= 0);
-	err = cfi_table__build(fd, dfd, t);
+	err = cfi_table__build(fd, dfd, NULL, t);
 	close(fd);
 	if (dfd >= 0)
 		close(dfd);
