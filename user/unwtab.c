@@ -47,7 +47,9 @@ struct unwtab *unwtab__new(int tables_fd)
 
 static void drop_file(struct unwtab *t, struct unwtab_file *f)
 {
-	if (f->table != AS_UNW_NO_TABLE) {
+	/* Each delete from an array of maps waits for an RCU grace period
+	 * (synchronize_rcu on 6.1): at exit, closing the array frees them all. */
+	if (f->table != AS_UNW_NO_TABLE && !atomic_load(&t->cancel)) {
 		bpf_map_delete_elem(t->tables_fd, &f->table);
 		t->used[f->table] = 0;
 	}
@@ -65,6 +67,11 @@ void unwtab__free(struct unwtab *t)
 {
 	if (!t)
 		return;
+	if (atomic_load(&t->cancel)) {
+		for (size_t i = 0; i < t->npending; i++)
+			close(t->pending_fds[i]);
+		t->npending = 0;
+	}
 	unwtab__publish(t);
 	free(t->pending_ids);
 	free(t->pending_fds);
