@@ -246,7 +246,8 @@ static int collect_fdes(struct builder *b, Elf *elf)
 			break;
 		off = next;
 	}
-	qsort(b->fdes, b->nfdes, sizeof(*b->fdes), cmp_fde);
+	if (b->nfdes)
+		qsort(b->fdes, b->nfdes, sizeof(*b->fdes), cmp_fde);
 	return 0;
 }
 
@@ -425,7 +426,9 @@ static Elf *open_elf(int fd, int *err)
 	*err = 0;
 	if (!elf || elf_kind(elf) != ELF_K_ELF)
 		*err = -ENOEXEC;
-	else if (elf_getshdrnum(elf, &n) || n > CFI_MAX_SECTIONS)
+	else if (elf_getshdrnum(elf, &n))
+		*err = -ENOEXEC;
+	else if (n > CFI_MAX_SECTIONS)
 		*err = -EFBIG;
 	return elf;
 }

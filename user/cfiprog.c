@@ -178,6 +178,13 @@ static const __u8 *block(struct reader *r, size_t *len)
 	return b;
 }
 
+/* An operand times the data alignment factor, wrapping as libdw's
+ * Dwarf_Word arithmetic does (never signed overflow on hostile input). */
+static __s64 scaled(__u64 v, const struct cfiprog_cie *cie)
+{
+	return (__s64)(v * (__u64)cie->data_align);
+}
+
 /* One instruction that does not move the location. */
 static void step(const struct cfiprog *p, struct reader *r, __u8 op, struct cfiprog_state *s,
 		 struct cfiprog_state *stack, int *depth)
@@ -189,7 +196,7 @@ static void step(const struct cfiprog *p, struct reader *r, __u8 op, struct cfip
 	switch (op & 0xc0) {
 	case DW_CFA_offset:
 		u = uleb(r);
-		rule = (struct cfiprog_reg){.how = HOW_OFFSET, .off = (__s64)(u * cie->data_align)};
+		rule = (struct cfiprog_reg){.how = HOW_OFFSET, .off = scaled(u, cie)};
 		set_reg(s, op & 0x3f, rule, &r->bad);
 		return;
 	case DW_CFA_restore:
@@ -202,7 +209,7 @@ static void step(const struct cfiprog *p, struct reader *r, __u8 op, struct cfip
 	case DW_CFA_def_cfa:
 	case DW_CFA_def_cfa_sf:
 		reg = uleb(r);
-		s->cfa_off = op == DW_CFA_def_cfa ? (__s64)uleb(r) : sleb(r) * cie->data_align;
+		s->cfa_off = op == DW_CFA_def_cfa ? (__s64)uleb(r) : scaled((__u64)sleb(r), cie);
 		s->cfa = CFA_OFFSET;
 		s->cfa_reg = reg;
 		return;
@@ -214,7 +221,7 @@ static void step(const struct cfiprog *p, struct reader *r, __u8 op, struct cfip
 	case DW_CFA_def_cfa_offset:
 	case DW_CFA_def_cfa_offset_sf:
 		s->cfa_off =
-			op == DW_CFA_def_cfa_offset ? (__s64)uleb(r) : sleb(r) * cie->data_align;
+			op == DW_CFA_def_cfa_offset ? (__s64)uleb(r) : scaled((__u64)sleb(r), cie);
 		if (s->cfa != CFA_OFFSET)
 			s->cfa = CFA_INVALID;
 		return;
@@ -231,20 +238,19 @@ static void step(const struct cfiprog *p, struct reader *r, __u8 op, struct cfip
 	case DW_CFA_val_offset:
 		reg = uleb(r);
 		rule.how = op == DW_CFA_val_offset ? HOW_VAL_OFFSET : HOW_OFFSET;
-		rule.off = (__s64)(uleb(r) * cie->data_align);
+		rule.off = scaled(uleb(r), cie);
 		set_reg(s, reg, rule, &r->bad);
 		return;
 	case DW_CFA_offset_extended_sf:
 	case DW_CFA_val_offset_sf:
 		reg = uleb(r);
 		rule.how = op == DW_CFA_val_offset_sf ? HOW_VAL_OFFSET : HOW_OFFSET;
-		rule.off = sleb(r) * cie->data_align;
+		rule.off = scaled((__u64)sleb(r), cie);
 		set_reg(s, reg, rule, &r->bad);
 		return;
 	case DW_CFA_GNU_negative_offset_extended:
 		reg = uleb(r);
-		rule = (struct cfiprog_reg){.how = HOW_OFFSET,
-					    .off = -(__s64)uleb(r) * cie->data_align};
+		rule = (struct cfiprog_reg){.how = HOW_OFFSET, .off = scaled(-uleb(r), cie)};
 		set_reg(s, reg, rule, &r->bad);
 		return;
 	case DW_CFA_register:
