@@ -137,9 +137,10 @@ static void test_every_rule_encoding(void **state)
 	}
 	/* Steps 7-12 say the same (UNSUP): one row. */
 	assert_int_equal(cfi_table__find(&t, base + 12)->pc, base + 7);
-	/* 13 unsupported steps and both rows of the signal frame, before merging. */
-	assert_int_equal(t.stats.unsupported, 15);
-	assert_int_equal(t.stats.fdes, 5);
+	/* 13 unsupported steps, both rows of the signal frame and two rows of
+	 * cfi_more, before merging. */
+	assert_int_equal(t.stats.unsupported, 17);
+	assert_int_equal(t.stats.fdes, 6);
 	cfi_table__free(&t);
 }
 
@@ -153,6 +154,30 @@ static void test_signal_frame_is_unsupported(void **state)
 	assert_int_equal(t.stats.signal_frames, 1);
 	assert_int_equal(cfi_table__find(&t, sig)->kind, UNSUP);
 	assert_int_equal(cfi_table__find(&t, sig + 1)->kind, UNSUP);
+	cfi_table__free(&t);
+}
+
+/* cfi_more: DW_CFA_restore brings back the CIE's rule; a register change of
+ * an expression CFA leaves no CFA rule; a restore_state without a remembered
+ * state makes the rest of the FDE unusable (libdw's reading, kept). */
+static void test_restore_and_malformed(void **state)
+{
+	__u64 m = func_addr(RULES, "cfi_more");
+	struct cfi_table t;
+	int i;
+
+	(void)state;
+	assert_int_equal(build(RULES, NULL, &t), 0);
+	assert_row(&t, m, UNW_CFA_RSP, 8, SAME, 0);
+	assert_row(&t, m + 1, UNW_CFA_RSP, 16, UNW_RBP_CFA, -2);
+	assert_row(&t, m + 2, UNW_CFA_RSP, 16, SAME, 0);
+	assert_int_equal(cfi_table__find(&t, m + 3)->pc, m + 2);
+	assert_row(&t, m + 4, UNW_CFA_UNSUP, 0, SAME, 0);
+	assert_row(&t, m + 5, UNW_CFA_RSP, 8, SAME, 0);
+	for (i = 6; i <= 8; i++) {
+		assert_row(&t, m + i, UNW_CFA_UNSUP, 0, SAME, 0);
+		assert_int_equal(cfi_table__find(&t, m + i)->pc, m + 6);
+	}
 	cfi_table__free(&t);
 }
 
@@ -703,6 +728,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_rule_encoding),
 		cmocka_unit_test(test_signal_frame_is_unsupported),
+		cmocka_unit_test(test_restore_and_malformed),
 		cmocka_unit_test(test_gaps_and_merged_neighbours),
 		cmocka_unit_test(test_debug_frame_matches_eh_frame),
 		cmocka_unit_test(test_separate_debug_file),
