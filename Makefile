@@ -39,8 +39,8 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe report report_json placement probes \
-	targets collect cfi unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname \
-	pysym tracer
+	targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline \
+	pyname pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
@@ -54,7 +54,7 @@ test_syms_OBJS := syms symtab elfobj mapfile procmaps
 test_report_OBJS := report report_json textsafe
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
-test_cfi_OBJS := cfi elfobj mapfile procmaps
+test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
@@ -66,7 +66,8 @@ FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
 	$(FIXTURES)/symfix.stripped $(FIXTURES)/symfix.debug $(FIXTURES)/cfifix \
 	$(FIXTURES)/libcfirules.so $(FIXTURES)/libcfirules_far.so $(FIXTURES)/libcfirules_dbg.so \
-	$(FIXTURES)/libcfirules_dbg.debug $(FIXTURES)/libcfirules_dbg.stripped
+	$(FIXTURES)/libcfirules_dbg.debug $(FIXTURES)/libcfirules_dbg.stripped \
+	$(FIXTURES)/libcfibig.so $(FIXTURES)/libcfibomb.so $(FIXTURES)/libcfibomb_frame.so
 
 # Target programs for integration tests and the benchmark: built -O2 without
 # frame pointers (as distributions build) and -O0 with them.
@@ -77,7 +78,8 @@ HOSTILE_BINS := $(OUTPUT)/targets/late_libc $(OUTPUT)/targets/pivot_exec \
 TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
-	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS)
+	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
+	$(OUTPUT)/targets/libcfibomb_dl.so
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -165,6 +167,40 @@ $(FIXTURES)/libcfirules_dbg.stripped: $(FIXTURES)/libcfirules_dbg.so
 	$(call msg,OBJCOPY,$@)
 	$(Q)objcopy --strip-debug $< $@
 
+# Hostile CFI, generated here (never committed): one FDE of 128001 rows, and
+# compressed debug sections that inflate to BOMB_MIB of zeros, beside a real
+# .debug_frame (which alone is read) or as the .debug_frame itself.
+BOMB_MIB := 256
+# bomb IN OUT OBJCOPY-ARGS: OUT is IN with a compressed zero section of BOMB_MIB
+# (a sparse file: the build writes the zeros once, into the temporary copy).
+define bomb
+	$(Q)truncate -s $(BOMB_MIB)M $(2).zero
+	$(Q)objcopy $(3) --set-section-flags $(4)=readonly,debug $(1) $(2).tmp
+	$(Q)objcopy --compress-debug-sections=zlib-gabi $(2).tmp $(2)
+	$(Q)rm -f $(2).zero $(2).tmp
+endef
+$(FIXTURES)/libcfibig.so: tests/unit/fixtures/cfi_big.S | $(FIXTURES)
+	$(call msg,AS,$@)
+	$(Q)$(CC) -shared -nostdlib $< -o $@
+$(FIXTURES)/libcfibomb.so: $(FIXTURES)/libcfirules_dbg.so
+	$(call msg,OBJCOPY,$@)
+	$(call bomb,$<,$@,--add-section .debug_ranges=$@.zero,.debug_ranges)
+$(FIXTURES)/libcfibomb_frame.so: $(FIXTURES)/libcfirules_dbg.so
+	$(call msg,OBJCOPY,$@)
+	$(call bomb,$<,$@,-R .debug_frame --add-section .debug_frame=$@.zero,.debug_frame)
+# For test_hostile_cfi.sh: dl_leak() (target_dl.c) beside the big FDE, and in a
+# library whose only CFI is .debug_frame (-nostartfiles: no crt .eh_frame), beside a compressed zero .debug_ranges.
+$(OUTPUT)/targets/libcfibig_dl.so: tests/targets/target_dl.c tests/unit/fixtures/cfi_big.S \
+		| $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $^ -o $@
+$(OUTPUT)/targets/libcfibomb_dl.so: tests/targets/target_dl.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -fPIC \
+		-shared -nostartfiles $< -o $@.dbg
+	$(call bomb,$@.dbg,$@,--add-section .debug_ranges=$@.zero,.debug_ranges)
+	$(Q)rm -f $@.dbg
+
 # Target programs
 # late_libc is static and stripped: no allocator symbol to find until it execs.
 $(OUTPUT)/targets/late_libc: tests/targets/late_libc.c | $(OUTPUT)/targets
@@ -218,7 +254,7 @@ TOOLS := $(OUTPUT)/tools/cfi_bench
 tools: $(TOOLS)
 $(OUTPUT)/tools:
 	$(Q)mkdir -p $@
-$(OUTPUT)/tools/cfi_bench: tests/bench/cfi_bench.c $(OUTPUT)/user/cfi.o | $(OUTPUT)/tools
+$(OUTPUT)/tools/cfi_bench: tests/bench/cfi_bench.c $(OUTPUT)/user/cfi.o $(OUTPUT)/user/cfiprog.o | $(OUTPUT)/tools
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $^ $(LDLIBS) -o $@
 

@@ -479,3 +479,21 @@ echo
 "$ROOT/scripts/bench-python.sh"
 echo
 idle_cost
+
+# hostile_builds: one FDE of 128001 rows (libcfibig_dl.so, which a replay of the program per
+# row took 83 s to build) beside libc, each program run once.
+hostile_builds()
+{
+	local big=$ROOT/.output/targets/libcfibig_dl.so libc
+
+	libc=$(ldd "$BENCH_TARGET" | awk '/libc\.so/ { print $3 }')
+	echo "Unwind table builds, a 128001-row FDE and libc:"
+	if [ ! -x "$CFI_BENCH" ] || [ ! -r "$big" ] || [ ! -r "$libc" ]; then
+		echo "  skipped: needs $CFI_BENCH (make tools), $big (make all) and libc"
+		return
+	fi
+	"$CFI_BENCH" "$big" "$libc" 2>&1 | sed 's/^/  /'
+	echo "  command: $CFI_BENCH $big $libc   (build_ms: the best of 3 builds)"
+}
+echo
+hostile_builds

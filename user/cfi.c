@@ -1,143 +1,166 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Compiles an ELF file's CFI into sorted unwind rows: libdw evaluates each
- * row of each FDE, and the rules the BPF walker can follow become unw_rows. */
+/* Compiles an ELF file's CFI into sorted unwind rows: each FDE's program runs
+ * once (cfiprog.c), and the rules the BPF walker can follow become unw_rows.
+ * The file is untrusted: what is read, inflated and built is capped (cfi.h). */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
 #include "cfi.h"
-
-/* x86-64 DWARF register numbers (psABI figure 3.36). */
-#define REG_RBP 6
-#define REG_RSP 7
-#define REG_RA	16
-
-/* Pointer encodings (LSB 5.0, "DWARF Exception Header Encoding"). */
-#define PE_ABSPTR 0x00
-#define PE_UDATA2 0x02
-#define PE_UDATA4 0x03
-#define PE_UDATA8 0x04
-#define PE_SDATA2 0x0a
-#define PE_SDATA4 0x0b
-#define PE_SDATA8 0x0c
-#define PE_PCREL  0x10
-#define PE_OMIT	  0xff
+#include "cfiprog.h"
 
 struct range {
 	__u64 lo, hi;
 };
 
-struct cie_enc {
-	Dwarf_Off off; /* section offset of the CIE */
-	int enc;       /* its FDEs' pointer encoding, -1 when we cannot read it */
+/* A CIE, with its initial state once an FDE needed it. */
+struct cie {
+	Dwarf_Off off; /* section offset */
+	struct cfiprog_cie info;
+	bool sized;		     /* 'z': FDEs carry an augmentation length */
+	int fde_aug;		     /* else the bytes of their augmentation data */
+	const __u8 *init, *init_end; /* initial instructions */
+	int state;		     /* 0: not run yet, 1: ok, -1: malformed */
+	struct cfiprog_state initial;
+};
+
+/* An FDE covering executable code; its program is [insn, end) of the section. */
+struct fde {
+	__u32 lo, hi;
+	__u32 cie;	 /* index in cies */
+	__u32 insn, end; /* offsets in the section; insn > end: malformed */
 };
 
 /* One CFI section being compiled. */
 struct builder {
-	Dwarf_CFI *cfi;
 	Elf_Data *data;
 	__u64 sh_addr;	    /* address of the section, for pc-relative pointers */
 	bool eh;	    /* .eh_frame (else .debug_frame) */
 	struct range *exec; /* executable PT_LOAD ranges of the file */
 	size_t nexec;
-	struct cie_enc *cies; /* in section order */
+	const atomic_bool *cancel;
+	struct cie *cies; /* in section order */
 	size_t ncies, cies_cap;
-	struct range *fdes;
+	struct fde *fdes;
 	size_t nfdes, fdes_cap;
 	struct unw_row *rows;
 	size_t nr, rows_cap;
+	size_t pushed; /* rows offered, merged or not: paces the cancel checks */
 	struct cfi_stats stats;
 };
 
-/* Bytes of a pointer in encoding enc, or -1 for the variable-length ones. */
-static int pointer_size(int enc)
+static bool cancelled(const struct builder *b)
 {
-	switch (enc & 0x0f) {
-	case PE_UDATA2:
-	case PE_SDATA2:
-		return 2;
-	case PE_UDATA4:
-	case PE_SDATA4:
-		return 4;
-	case PE_ABSPTR: /* x86-64 only: 8-byte addresses */
-	case PE_UDATA8:
-	case PE_SDATA8:
-		return 8;
-	default:
-		return -1;
-	}
+	return b->cancel && atomic_load_explicit(b->cancel, memory_order_relaxed);
 }
 
-/* The FDE pointer encoding of a CIE: its 'R' augmentation, else absolute.
- * The augmentation is read the way libdw's cie.c reads it (a "z" string may
- * carry letters it does not know; .debug_frame signal frames say "S"), so
- * both find the same FDE addresses. -1 when the encoding cannot be read. */
-static int cie_encoding(const Dwarf_CIE *cie)
+/* Reads a CIE's augmentation as libdw's cie.c does (a "z" string may carry
+ * letters it does not know; .debug_frame signal frames say "S"), so both
+ * find the same FDE addresses and instructions. */
+static void parse_augmentation(struct cie *c, const Dwarf_CIE *e)
 {
-	const __u8 *p = cie->augmentation_data;
-	const __u8 *end = p + cie->augmentation_data_size;
-	bool sized = false;
+	const __u8 *p = e->augmentation_data;
+	const __u8 *end = p + e->augmentation_data_size;
 	const char *a;
 	int size;
 
-	for (a = cie->augmentation; *a; a++) {
+	c->info.enc = DW_EH_PE_absptr;
+	for (a = e->augmentation; *a; a++) {
 		switch (*a) {
 		case 'z':
-			sized = true;
+			c->sized = true;
 			continue;
 		case 'S':
+			c->info.signal = true;
 			continue;
 		case 'R':
-			return p < end ? *p : -1;
-		case 'L':
-			p++;
+			c->info.enc = p < end ? *p++ : -1;
+			continue;
+		case 'L': /* the LSDA's encoding byte: FDEs hold a pointer */
+			size = p < end ? cfiprog__pointer_size(*p++) : -1;
+			c->fde_aug += size > 0 ? size : 0;
 			continue;
 		case 'P': /* encoding byte, then a pointer in that encoding */
-			size = p < end ? pointer_size(*p) : -1;
-			if (size < 0)
-				return -1;
+			size = p < end ? cfiprog__pointer_size(*p) : -1;
+			if (size < 0) {
+				c->info.enc = -1;
+				return;
+			}
 			p += 1 + size;
 			continue;
 		default:
-			if (sized)
+			if (c->sized)
 				continue;
 		}
 		break;
 	}
-	return PE_ABSPTR;
 }
 
-/* Reads one pointer of encoding enc at *p; pc is the address of *p. */
-static int read_pointer(const __u8 **p, const __u8 *end, int enc, __u64 pc, __u64 *val)
+static int add_cie(struct builder *b, Dwarf_Off off, const Dwarf_CIE *e)
 {
-	int size = pointer_size(enc);
-	__s64 v;
+	struct cie *c;
 
-	if (size < 0 || (enc & 0x70 && (enc & 0x70) != PE_PCREL))
-		return -ENOTSUP; /* textrel, datarel, funcrel: not used for x86-64 FDEs */
-	if (end - *p < size)
-		return -EINVAL;
-	if (size == 2) {
-		__u16 u;
-
-		memcpy(&u, *p, 2);
-		v = (enc & 0x0f) == PE_SDATA2 ? (__s64)(__s16)u : (__s64)u;
-	} else if (size == 4) {
-		__u32 u;
-
-		memcpy(&u, *p, 4);
-		v = (enc & 0x0f) == PE_SDATA4 ? (__s64)(__s32)u : (__s64)u;
-	} else {
-		memcpy(&v, *p, 8);
-	}
-	*p += size;
-	*val = (enc & 0x70) == PE_PCREL ? (__u64)v + pc : (__u64)v;
+	if (b->ncies == CFI_MAX_CIES)
+		return -EOVERFLOW;
+	c = array_grow(b->cies, &b->cies_cap, b->ncies + 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	b->cies = c;
+	c = &b->cies[b->ncies++];
+	*c = (struct cie){
+		.off = off,
+		.info = {.code_align = e->code_alignment_factor,
+			 .data_align = e->data_alignment_factor,
+			 .ra_reg = e->return_address_register},
+		.init = e->initial_instructions,
+		.init_end = e->initial_instructions_end,
+	};
+	parse_augmentation(c, e);
 	return 0;
+}
+
+/* The index of the CIE at off (CIEs precede their FDEs in practice), or -1. */
+static long find_cie(const struct builder *b, Dwarf_Off off)
+{
+	size_t lo = 0, hi = b->ncies;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->cies[mid].off == off)
+			return mid;
+		if (b->cies[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Where the FDE's instructions start, past its augmentation data; NULL
+ * when that overruns the FDE (then no address of it has a rule). */
+static const __u8 *fde_instructions(const struct cie *c, const __u8 *p, const __u8 *end)
+{
+	__u64 len = 0;
+	unsigned int shift = 0;
+
+	if (!c->sized)
+		return end - p >= c->fde_aug ? p + c->fde_aug : NULL;
+	for (;;) {
+		if (p >= end)
+			return NULL;
+		len |= shift < 64 ? (__u64)(*p & 0x7f) << shift : 0;
+		shift += 7;
+		if (!(*p++ & 0x80))
+			break;
+	}
+	return len <= (__u64)(end - p) ? p + len : NULL;
 }
 
 static bool in_exec(const struct builder *b, __u64 addr)
@@ -151,65 +174,46 @@ static bool in_exec(const struct builder *b, __u64 addr)
 	return false;
 }
 
-static int add_cie(struct builder *b, Dwarf_Off off, const Dwarf_CIE *cie)
+/* Records the FDE when it covers executable code. FDEs of code the linker
+ * discarded keep address 0 in .debug_frame: they are left out by the same
+ * test. */
+static int add_fde(struct builder *b, const Dwarf_FDE *e)
 {
-	struct cie_enc *c = array_grow(b->cies, &b->cies_cap, b->ncies + 1, sizeof(*c));
-
-	if (!c)
-		return -ENOMEM;
-	b->cies = c;
-	b->cies[b->ncies++] = (struct cie_enc){.off = off, .enc = cie_encoding(cie)};
-	return 0;
-}
-
-/* The encoding of the CIE at off (CIEs precede their FDEs in practice), or -1. */
-static int find_cie_enc(const struct builder *b, Dwarf_Off off)
-{
-	size_t lo = 0, hi = b->ncies;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (b->cies[mid].off == off)
-			return b->cies[mid].enc;
-		if (b->cies[mid].off < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-/* Records the FDE's address range when it covers executable code. FDEs of
- * code the linker discarded keep address 0 in .debug_frame: they are left
- * out by the same test. */
-static int add_fde(struct builder *b, const Dwarf_FDE *fde)
-{
-	const __u8 *p = fde->start, *base = b->data->d_buf;
-	int enc = find_cie_enc(b, fde->CIE_pointer);
+	const __u8 *p = e->start, *base = b->data->d_buf, *insn;
+	long ci = find_cie(b, e->CIE_pointer);
 	__u64 lo, len;
-	struct range *r;
+	struct fde *f;
+	int enc;
 
-	if (enc < 0 || enc == PE_OMIT)
+	enc = ci < 0 ? -1 : b->cies[ci].info.enc;
+	if (enc < 0 || enc == DW_EH_PE_omit)
 		return 0;
-	if (read_pointer(&p, fde->end, enc, b->sh_addr + (p - base), &lo) ||
-	    read_pointer(&p, fde->end, enc & 0x0f, 0, &len))
+	if (cfiprog__read_pointer(&p, e->end, enc, b->sh_addr + (p - base), &lo) ||
+	    cfiprog__read_pointer(&p, e->end, enc & 0x0f, 0, &len))
 		return 0;
 	if (!len || !in_exec(b, lo))
 		return 0;
 	if (len > UINT32_MAX || lo > UINT32_MAX - len)
 		return -E2BIG;
-	r = array_grow(b->fdes, &b->fdes_cap, b->nfdes + 1, sizeof(*r));
-	if (!r)
+	if (b->nfdes == CFI_MAX_FDES)
+		return -EOVERFLOW;
+	f = array_grow(b->fdes, &b->fdes_cap, b->nfdes + 1, sizeof(*f));
+	if (!f)
 		return -ENOMEM;
-	b->fdes = r;
-	b->fdes[b->nfdes++] = (struct range){.lo = lo, .hi = lo + len};
+	b->fdes = f;
+	insn = fde_instructions(&b->cies[ci], p, e->end);
+	b->fdes[b->nfdes++] = (struct fde){
+		.lo = lo,
+		.hi = lo + len,
+		.cie = ci,
+		.insn = insn ? insn - base : 1,
+		.end = insn ? e->end - base : 0,
+	};
 	return 0;
 }
-
-static int cmp_range(const void *a, const void *b)
+static int cmp_fde(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct fde *x = a, *y = b;
 
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
@@ -222,9 +226,12 @@ static int collect_fdes(struct builder *b, Elf *elf)
 	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
 	Dwarf_Off off = 0, next;
 	Dwarf_CFI_Entry e;
+	size_t n;
 	int ret, err;
 
-	for (;;) {
+	for (n = 0;; n++) {
+		if (n % 4096 == 0 && cancelled(b))
+			return -ECANCELED;
 		next = off;
 		ret = dwarf_next_cfi(ident, b->data, b->eh, off, &next, &e);
 		if (ret == 1)
@@ -239,135 +246,9 @@ static int collect_fdes(struct builder *b, Elf *elf)
 			break;
 		off = next;
 	}
-	qsort(b->fdes, b->nfdes, sizeof(*b->fdes), cmp_range);
+	if (b->nfdes)
+		qsort(b->fdes, b->nfdes, sizeof(*b->fdes), cmp_fde);
 	return 0;
-}
-
-/* Whether ops locate CFA + *k: libdw spells "saved at CFA+k" that way for
- * DW_CFA_offset and for an expression saying the same. */
-static bool cfa_slot(const Dwarf_Op *ops, size_t n, __s64 *k)
-{
-	if (!ops || !n || n > 2 || ops[0].atom != DW_OP_call_frame_cfa)
-		return false;
-	if (n == 1) {
-		*k = 0;
-		return true;
-	}
-	if (ops[1].atom != DW_OP_plus_uconst)
-		return false;
-	*k = (__s64)ops[1].number;
-	return true;
-}
-
-/* The PLT stubs' rule (GCC/binutils): CFA = rsp + 8 + ((rip & 15) >= N) << 3. */
-static int compile_plt(const Dwarf_Op *ops, __s16 *off)
-{
-	static const __u8 shape[9] = {DW_OP_breg7, DW_OP_breg16, DW_OP_lit15, DW_OP_and, DW_OP_lit0,
-				      DW_OP_ge,	   DW_OP_lit3,	 DW_OP_shl,   DW_OP_plus};
-	size_t i;
-
-	for (i = 0; i < 9; i++) {
-		if (i == 4 ? ops[i].atom < DW_OP_lit0 || ops[i].atom > DW_OP_lit15
-			   : ops[i].atom != shape[i])
-			return UNW_CFA_UNSUP;
-	}
-	if (ops[0].number != 8 || ops[1].number != 0)
-		return UNW_CFA_UNSUP;
-	*off = ops[4].atom - DW_OP_lit0;
-	return UNW_CFA_PLT;
-}
-
-/* The CFA rule as an enum unw_cfa, its offset in *off. */
-static int compile_cfa(Dwarf_Frame *f, __s16 *off)
-{
-	__u64 reg;
-	size_t n;
-	Dwarf_Op *ops;
-	__s64 v;
-
-	if (dwarf_frame_cfa(f, &ops, &n) || !n)
-		return UNW_CFA_UNSUP;
-	if (n == 9)
-		return compile_plt(ops, off);
-	/* DW_CFA_def_cfa comes back as DW_OP_bregx; an expression of one
-	 * DW_OP_bregN says the same. */
-	if (n != 1)
-		return UNW_CFA_UNSUP;
-	if (ops[0].atom == DW_OP_bregx) {
-		reg = ops[0].number;
-		v = (__s64)ops[0].number2;
-	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
-		reg = ops[0].atom - DW_OP_breg0;
-		v = (__s64)ops[0].number;
-	} else {
-		return UNW_CFA_UNSUP;
-	}
-	if (reg != REG_RSP && reg != REG_RBP)
-		return UNW_CFA_UNSUP;
-	if (v >= INT16_MIN && v <= INT16_MAX) {
-		*off = v;
-		return reg == REG_RSP ? UNW_CFA_RSP : UNW_CFA_RBP;
-	}
-	/* Frames of 32 KiB and more: rsp-based ones in 8-byte units. */
-	if (reg == REG_RSP && v % 8 == 0 && v / 8 >= INT16_MIN && v / 8 <= INT16_MAX) {
-		*off = v / 8;
-		return UNW_CFA_RSP8;
-	}
-	return UNW_CFA_UNSUP;
-}
-
-/* The caller's rbp as an enum unw_rbp (offset in *off8), or -1. */
-static int compile_rbp(Dwarf_Frame *f, __s8 *off8)
-{
-	Dwarf_Op mem[3], *ops;
-	size_t n;
-	__s64 k;
-
-	if (dwarf_frame_register(f, REG_RBP, mem, &ops, &n))
-		return -1;
-	/* libdw: no ops and ops == NULL is "same value" (also the x86-64 ABI
-	 * default for rbp); no ops and ops == mem is "undefined". */
-	if (!n)
-		return ops == mem ? UNW_RBP_UNDEF : UNW_RBP_SAME;
-	if (!cfa_slot(ops, n, &k) || k % 8 || k / 8 < INT8_MIN || k / 8 > INT8_MAX)
-		return -1;
-	*off8 = k / 8;
-	return UNW_RBP_CFA;
-}
-
-/* 0 when the return address is at CFA-8, 1 when it is undefined (the
- * outermost frame), -1 for any other rule. */
-static int ra_rule(Dwarf_Frame *f)
-{
-	Dwarf_Op mem[3], *ops;
-	size_t n;
-	__s64 k;
-
-	if (dwarf_frame_register(f, REG_RA, mem, &ops, &n))
-		return -1;
-	if (!n)
-		return ops == mem ? 1 : -1;
-	return cfa_slot(ops, n, &k) && k == -8 ? 0 : -1;
-}
-
-static struct unw_row compile_frame(Dwarf_Frame *f, int ra_reg, bool signal, __u32 pc)
-{
-	struct unw_row r = {.pc = pc, .kind = UNW_CFA_UNSUP};
-	int ra = ra_reg == REG_RA ? ra_rule(f) : -1;
-	int cfa, rbp;
-
-	if (signal || ra < 0)
-		return r;
-	if (ra == 1) {
-		r.kind = UNW_ROW_KIND(UNW_CFA_END, UNW_RBP_SAME);
-		return r;
-	}
-	cfa = compile_cfa(f, &r.cfa_off);
-	rbp = compile_rbp(f, &r.rbp_off8);
-	if (cfa == UNW_CFA_UNSUP || rbp < 0)
-		return (struct unw_row){.pc = pc, .kind = UNW_CFA_UNSUP};
-	r.kind = UNW_ROW_KIND(cfa, rbp);
-	return r;
 }
 
 static bool same_rule(const struct unw_row *a, const struct unw_row *b)
@@ -380,8 +261,12 @@ static int push_row(struct builder *b, struct unw_row r)
 {
 	struct unw_row *rows;
 
+	if (++b->pushed % 4096 == 0 && cancelled(b))
+		return -ECANCELED;
 	if (b->nr && same_rule(&b->rows[b->nr - 1], &r))
 		return 0;
+	if (b->nr == CFI_MAX_ROWS)
+		return -EOVERFLOW;
 	rows = array_grow(b->rows, &b->rows_cap, b->nr + 1, sizeof(*rows));
 	if (!rows)
 		return -ENOMEM;
@@ -390,60 +275,78 @@ static int push_row(struct builder *b, struct unw_row r)
 	return 0;
 }
 
+struct fde_run {
+	struct builder *b;
+	const struct cie *cie;
+	bool first;
+};
+
+/* A row of the FDE's program; s NULL: no rule from pc on. */
+static int fde_row(void *ctx, __u64 pc, const struct cfiprog_state *s)
+{
+	struct fde_run *run = ctx;
+	struct unw_row r = {.pc = pc, .kind = UNW_CFA_UNSUP};
+
+	if (s)
+		r = cfiprog__row(s, &run->cie->info, pc);
+	if (s && run->first && run->cie->info.signal)
+		run->b->stats.signal_frames++;
+	run->first = false;
+	if (UNW_ROW_CFA(&r) == UNW_CFA_UNSUP)
+		run->b->stats.unsupported++;
+	return push_row(run->b, r);
+}
+
 /* Rows for [fde->lo, fde->hi), then a NONE row at hi that the next FDE
  * replaces when it starts there. An FDE starting inside the previous one
  * takes over from its start. */
-static int compile_fde(struct builder *b, const struct range *fde)
+static int compile_fde(struct builder *b, const struct fde *fde)
 {
-	__u64 addr = fde->lo;
-	int err = 0;
+	const __u8 *sec = b->data->d_buf;
+	struct cie *c = &b->cies[fde->cie];
+	struct fde_run run = {.b = b, .cie = c, .first = true};
+	struct cfiprog p = {.sec = sec, .sec_addr = b->sh_addr, .cie = &c->info};
+	int err;
 
 	while (b->nr && b->rows[b->nr - 1].pc >= fde->lo)
 		b->nr--;
-	while (!err && addr < fde->hi) {
-		struct unw_row r = {.pc = addr, .kind = UNW_CFA_UNSUP};
-		Dwarf_Addr start, end = fde->hi;
-		Dwarf_Frame *f;
-		bool signal = false;
-		int ra_reg;
-
-		/* libdw replays the FDE's program up to addr and reports the
-		 * row holding addr as [start, end). */
-		if (dwarf_cfi_addrframe(b->cfi, addr, &f) == 0) {
-			ra_reg = dwarf_frame_info(f, &start, &end, &signal);
-			r = compile_frame(f, ra_reg, signal, addr);
-			free(f);
-		}
-		if (signal && addr == fde->lo)
-			b->stats.signal_frames++;
-		if (UNW_ROW_CFA(&r) == UNW_CFA_UNSUP)
-			b->stats.unsupported++;
-		err = push_row(b, r);
-		addr = end > addr && end < fde->hi ? end : fde->hi;
+	if (!c->state) {
+		/* Run once per CIE: the state every FDE of it starts from. */
+		cfiprog__abi_state(&c->initial);
+		c->state = cfiprog__run_cie(&p, c->init, c->init_end, &c->initial) ? -1 : 1;
 	}
+	p.initial = &c->initial;
+	if (c->state < 0 || fde->insn > fde->end)
+		err = fde_row(&run, fde->lo, NULL);
+	else
+		err = cfiprog__run_fde(&p, sec + fde->insn, sec + fde->end, fde->lo, fde->hi,
+				       fde_row, &run);
 	b->stats.fdes++;
 	if (err)
 		return err;
 	return push_row(b, (struct unw_row){.pc = fde->hi, .kind = UNW_CFA_NONE});
 }
 
-static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *sh)
+/* The section called name; -EFBIG when it is larger than we read. */
+static int find_section(Elf *elf, const char *name, Elf_Scn **out, GElf_Shdr *sh)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
+		return -ENOENT;
 	while ((scn = elf_nextscn(elf, scn))) {
 		const char *n;
 
 		if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS || !sh->sh_size)
 			continue;
 		n = elf_strptr(elf, shstrndx, sh->sh_name);
-		if (n && !strcmp(n, name))
-			return scn;
+		if (!n || strcmp(n, name))
+			continue;
+		*out = scn;
+		return sh->sh_size > CFI_MAX_SECTION ? -EFBIG : 0;
 	}
-	return NULL;
+	return -ENOENT;
 }
 
 static int read_exec_ranges(struct builder *b, Elf *elf)
@@ -463,45 +366,41 @@ static int read_exec_ranges(struct builder *b, Elf *elf)
 	return 0;
 }
 
-/* libdw reads .eh_frame through the section headers, as we do. */
-static int open_eh_frame(struct builder *b, Elf *elf)
+/* The section's bytes (read, never mapped: the file may shrink under us),
+ * inflated when compressed, if its compression header promises no more
+ * than CFI_MAX_SECTION. */
+static int read_section(struct builder *b, Elf_Scn *scn, const GElf_Shdr *sh)
 {
-	Elf_Scn *scn;
-	GElf_Shdr sh;
+	GElf_Chdr ch;
 
-	scn = find_section(elf, ".eh_frame", &sh);
-	if (!scn)
-		return -ENOENT;
+	if (sh->sh_flags & SHF_COMPRESSED) {
+		if (!gelf_getchdr(scn, &ch))
+			return -EIO;
+		if (ch.ch_size > CFI_MAX_SECTION)
+			return -EFBIG;
+		if (elf_compress(scn, 0, 0) < 0)
+			return -EINVAL;
+	}
 	b->data = elf_getdata(scn, NULL);
-	b->cfi = b->data ? dwarf_getcfi_elf(elf) : NULL;
-	if (!b->cfi)
-		return -ENOENT;
-	b->sh_addr = sh.sh_addr;
-	b->eh = true;
+	if (!b->data || !b->data->d_buf)
+		return -EIO; /* a short read: the file changed */
+	if (b->data->d_size > CFI_MAX_SECTION || b->data->d_size >= UINT32_MAX)
+		return -EFBIG;
+	b->sh_addr = sh->sh_addr;
 	return 0;
 }
 
-static int open_debug_frame(struct builder *b, Elf *elf, Dwarf **dw)
+static int open_section(struct builder *b, Elf *elf, const char *name)
 {
 	Elf_Scn *scn;
 	GElf_Shdr sh;
+	int err;
 
-	scn = find_section(elf, ".debug_frame", &sh);
-	if (!scn)
-		return -ENOENT;
-	/* Decompressed before libdw opens it, so both read the same bytes. */
-	if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
-		return -EINVAL;
-	*dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-	b->cfi = *dw ? dwarf_getcfi(*dw) : NULL;
-	b->data = elf_getdata(scn, NULL);
-	if (!b->cfi || !b->data) {
-		dwarf_end(*dw);
-		*dw = NULL;
-		return -ENOENT;
-	}
-	b->sh_addr = sh.sh_addr;
-	return 0;
+	err = find_section(elf, name, &scn, &sh);
+	if (!err)
+		err = read_section(b, scn, &sh);
+	b->eh = !err && !strcmp(name, ".eh_frame");
+	return err;
 }
 
 static int compile(struct builder *b, Elf *elf)
@@ -511,34 +410,48 @@ static int compile(struct builder *b, Elf *elf)
 
 	err = collect_fdes(b, elf);
 	for (i = 0; !err && i < b->nfdes; i++)
-		err = compile_fde(b, &b->fdes[i]);
+		err = cancelled(b) ? -ECANCELED : compile_fde(b, &b->fdes[i]);
 	if (!err && !b->stats.fdes)
 		err = -ENOENT;
 	return err;
 }
 
-int cfi_table__build(int fd, int debug_fd, struct cfi_table *out)
+/* libelf reads what it is asked for with pread (ELF_C_READ): a file that
+ * is truncated meanwhile gives a read error, never a SIGBUS. */
+static Elf *open_elf(int fd, int *err)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	size_t n;
+
+	*err = 0;
+	if (!elf || elf_kind(elf) != ELF_K_ELF)
+		*err = -ENOEXEC;
+	else if (elf_getshdrnum(elf, &n))
+		*err = -ENOEXEC;
+	else if (n > CFI_MAX_SECTIONS)
+		*err = -EFBIG;
+	return elf;
+}
+
+int cfi_table__build(int fd, int debug_fd, const atomic_bool *cancel, struct cfi_table *out)
 {
 	Elf *elf, *delf = NULL, *src;
-	struct builder b = {};
-	Dwarf *dw = NULL;
+	struct builder b = {.cancel = cancel};
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	elf_version(EV_CURRENT);
-	src = elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	err = read_exec_ranges(&b, elf);
+	src = elf = open_elf(fd, &err);
 	if (!err)
-		err = open_eh_frame(&b, elf);
+		err = read_exec_ranges(&b, elf);
+	if (!err)
+		err = open_section(&b, elf, ".eh_frame");
 	if (err == -ENOENT)
-		err = open_debug_frame(&b, elf, &dw);
+		err = open_section(&b, elf, ".debug_frame");
 	if (err == -ENOENT && debug_fd >= 0) {
-		src = delf = elf_begin(debug_fd, ELF_C_READ_MMAP, NULL);
-		err = delf ? open_debug_frame(&b, delf, &dw) : -ENOEXEC;
+		src = delf = open_elf(debug_fd, &err);
+		if (!err)
+			err = open_section(&b, delf, ".debug_frame");
 	}
 	if (!err)
 		err = compile(&b, src);
@@ -551,9 +464,6 @@ int cfi_table__build(int fd, int debug_fd, struct cfi_table *out)
 	out->from_debug_frame = !b.eh;
 	b.rows = NULL;
 cleanup:
-	if (b.eh)
-		dwarf_cfi_end(b.cfi);
-	dwarf_end(dw);
 	elf_end(delf);
 	elf_end(elf);
 	free(b.rows);
@@ -561,6 +471,25 @@ cleanup:
 	free(b.cies);
 	free(b.exec);
 	return err;
+}
+
+const char *cfi_table__strerror(int err)
+{
+	switch (err) {
+	case -EFBIG:
+		return "a CFI section over " CFI_MAX_SECTION_STR
+		       " (inflated), or too many sections";
+	case -EOVERFLOW:
+		return "more rows, FDEs or CIEs than the caps (cfi.h)";
+	case -E2BIG:
+		return "code above 4 GiB";
+	case -ECANCELED:
+		return "cancelled";
+	case -ENOENT:
+		return "no CFI";
+	default:
+		return strerror(-err);
+	}
 }
 
 void cfi_table__free(struct cfi_table *t)

@@ -11,6 +11,7 @@
 
 #include "allocscope.h"
 #include "array.h"
+#include "cfi.h"
 #include "procmaps.h"
 #include "unwind.h"
 #include "unwtab.h"
@@ -18,6 +19,10 @@
 /* After a rescan that found nothing new, unknown pcs (JIT code, a corrupt
  * stack) may ask again only this much later. */
 #define IDLE_RESCAN_NS (2ULL * 1000 * 1000 * 1000)
+/* The longest unwinder__scan waits: a process mapping many large (or
+ * hostile) files starts being traced while its tables are still built,
+ * and a signal to stop is heard meanwhile. */
+#define SCAN_WAIT_NS (5ULL * 1000 * 1000 * 1000)
 
 enum request_kind {
 	REQ_SCAN,
@@ -139,6 +144,12 @@ static void add_mapping(struct unwinder *u, struct unw_proc *p, struct unwtab_fi
 	p->nr++;
 	if (!v->path[0] || v->path[0] == '[' || unwtab__get(u->tables, tgid, v, &f))
 		return;
+	if (u->verbose && !f->err_told && f->build_err && f->build_err != -ENOENT &&
+	    f->build_err != -ECANCELED) {
+		fprintf(stderr, "allocscope: no unwind table for %s: %s\n", v->path,
+			cfi_table__strerror(f->build_err));
+		f->err_told = true;
+	}
 	grown = array_grow(*files, cap, *nfiles + 1, sizeof(*grown));
 	if (!grown || unwtab__bias(f, v, &m->bias)) {
 		unwtab__put(u->tables, f);
@@ -248,6 +259,7 @@ static void *worker(void *arg)
 struct unwinder *unwinder__new(int tables_fd, int procs_fd, int verbose)
 {
 	struct unwinder *u = calloc(1, sizeof(*u));
+	pthread_condattr_t attr;
 	int err;
 
 	if (!u)
@@ -258,7 +270,10 @@ struct unwinder *unwinder__new(int tables_fd, int procs_fd, int verbose)
 	u->scratch = malloc(sizeof(*u->scratch));
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->wake, NULL);
-	pthread_cond_init(&u->done, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* for the timed wait */
+	pthread_cond_init(&u->done, &attr);
+	pthread_condattr_destroy(&attr);
 	if (!u->tables || !u->scratch) {
 		errno = ENOMEM;
 		goto fail;
@@ -282,6 +297,8 @@ void unwinder__free(struct unwinder *u)
 	if (!u)
 		return;
 	if (u->started) {
+		/* A table build under way stops within ms: exit never waits on it. */
+		unwtab__cancel(u->tables);
 		pthread_mutex_lock(&u->lock);
 		u->stopping = true;
 		pthread_cond_signal(&u->wake);
@@ -328,17 +345,27 @@ unlock:
 
 void unwinder__scan(struct unwinder *u, __u32 tgid, bool wait)
 {
-	__u64 ticket;
+	struct timespec deadline;
+	__u64 ticket, deadline_ns;
+	bool timed_out = false;
 
 	if (!u)
 		return;
 	ticket = submit(u, tgid, REQ_SCAN);
 	if (!wait || !ticket)
 		return;
+	deadline_ns = monotonic_ns() + SCAN_WAIT_NS;
+	deadline.tv_sec = deadline_ns / 1000000000;
+	deadline.tv_nsec = deadline_ns % 1000000000;
 	pthread_mutex_lock(&u->lock);
-	while (u->completed < ticket && !u->stopping)
-		pthread_cond_wait(&u->done, &u->lock);
+	while (u->completed < ticket && !u->stopping && !timed_out)
+		timed_out = pthread_cond_timedwait(&u->done, &u->lock, &deadline) == ETIMEDOUT;
 	pthread_mutex_unlock(&u->lock);
+	if (timed_out && u->verbose)
+		fprintf(stderr,
+			"allocscope: pid %u: unwind tables still building after %llu s; "
+			"tracing starts, its stacks stop at files without a table meanwhile\n",
+			tgid, SCAN_WAIT_NS / 1000000000);
 }
 
 void unwinder__forget(struct unwinder *u, __u32 tgid)

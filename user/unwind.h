@@ -17,7 +17,8 @@ struct unwinder *unwinder__new(int tables_fd, int procs_fd, int verbose);
 void unwinder__free(struct unwinder *u);
 
 /* (Re)reads tgid's mappings and builds the tables it lacks; wait: return
- * only when done (before attaching, so the first stacks are whole). */
+ * when done (before attaching, so the first stacks are whole), or after
+ * 5 s, the builds going on. */
 void unwinder__scan(struct unwinder *u, __u32 tgid, bool wait);
 /* tgid exited or exec'd: release its tables. */
 void unwinder__forget(struct unwinder *u, __u32 tgid);

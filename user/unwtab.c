@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Unwind tables of files, in the kernel's unwind_tables array of maps. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct unwtab {
 	size_t npending;
 	size_t pending_cap;    /* of pending_ids */
 	size_t pending_fd_cap; /* of pending_fds */
+	atomic_bool cancel;    /* builds stop: the tracer is exiting */
 };
 
 struct unwtab *unwtab__new(int tables_fd)
@@ -58,10 +60,21 @@ static void drop_file(struct unwtab *t, struct unwtab_file *f, bool unlink)
 	free(f);
 }
 
+void unwtab__cancel(struct unwtab *t)
+{
+	if (t)
+		atomic_store(&t->cancel, true);
+}
+
 void unwtab__free(struct unwtab *t)
 {
 	if (!t)
 		return;
+	if (atomic_load(&t->cancel)) {
+		for (size_t i = 0; i < t->npending; i++)
+			close(t->pending_fds[i]);
+		t->npending = 0;
+	}
 	unwtab__publish(t);
 	free(t->pending_ids);
 	free(t->pending_fds);
@@ -188,15 +201,16 @@ static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o
 	double start = now_ms();
 	int err;
 
-	err = cfi_table__build(elfobj__fd(o), -1, &cfi);
+	err = cfi_table__build(elfobj__fd(o), -1, &t->cancel, &cfi);
 	if (err == -ENOENT) {
 		/* The target's own /usr/lib/debug, seen through its root. */
 		snprintf(root, sizeof(root), "/proc/%u/root", pid);
 		dbg = elfobj__open_debug(o, root, path);
 		if (dbg)
-			err = cfi_table__build(elfobj__fd(o), elfobj__fd(dbg), &cfi);
+			err = cfi_table__build(elfobj__fd(o), elfobj__fd(dbg), &t->cancel, &cfi);
 	}
 	f->table = AS_UNW_NO_TABLE;
+	f->build_err = err;
 	if (err || !cfi.nr || cfi.nr > MAX_ROWS)
 		goto cleanup; /* no usable CFI: the walker follows frame pointers */
 	err = free_table_id(t, &f->table);

@@ -25,6 +25,8 @@ struct unwtab_file {
 	size_t nsegs;
 	size_t refs;
 	double build_ms;
+	int build_err;	/* why the table was not built: 0 or -errno (cfi.h) */
+	bool err_told;	/* -v said so */
 	__u64 last_put; /* when refs last fell to 0, for eviction order */
 };
 
@@ -37,6 +39,9 @@ struct unwtab;
 /* tables_fd: the unwind_tables array of maps. NULL and errno on failure. */
 struct unwtab *unwtab__new(int tables_fd);
 void unwtab__free(struct unwtab *t);
+/* Makes the build under way, and every later one, stop soon (-ECANCELED);
+ * safe from any thread. */
+void unwtab__cancel(struct unwtab *t);
 
 /* The table of the file v maps in pid (opened through /proc/PID/map_files),
  * built on first sight; takes a reference. 0 or -errno. */

@@ -31,7 +31,7 @@ static int bench(const char *path, struct cfi_table *t, double *best_ms)
 		double start = now_ms(), ms;
 
 		cfi_table__free(t);
-		err = cfi_table__build(fd, -1, t);
+		err = cfi_table__build(fd, -1, NULL, t);
 		ms = now_ms() - start;
 		if (!i || ms < *best_ms)
 			*best_ms = ms;

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Unwind rows compiled from CFI: every rule encoding on hand-written CFI (in
  * .eh_frame, .debug_frame and a separate debug file), GCC's output for rbp-
- * and rsp-based frames and the PLT, real libc, and readelf's view of both. */
+ * and rsp-based frames and the PLT, real libraries and readelf's view of
+ * them, and hostile files: a huge FDE, compression bombs, a shrinking file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <cmocka.h>
 
 #include "cfi.h"
@@ -22,8 +26,23 @@
 #define CFIFIX	  FIXTURE_DIR "/cfifix"
 #define RULES	  FIXTURE_DIR "/libcfirules.so"
 #define RULES_DBG FIXTURE_DIR "/libcfirules_dbg.so"
+#define BIG	  FIXTURE_DIR "/libcfibig.so"
 #define SAME	  UNW_RBP_SAME
 #define UNSUP	  UNW_ROW_KIND(UNW_CFA_UNSUP, UNW_RBP_SAME)
+
+/* libelf reads the file with pread (ELF_C_READ). The first read of more
+ * than 64 KiB from shrink_fd truncates the file first, as a target truncating
+ * its own library while allocscope reads it does. */
+static int shrink_fd = -1;
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (fd == shrink_fd && n > 65536) {
+		assert_int_equal(ftruncate(fd, 0), 0);
+		shrink_fd = -1;
+	}
+	return syscall(SYS_pread64, fd, buf, n, off);
+}
 
 static int build(const char *path, const char *debug_path, struct cfi_table *t)
 {
@@ -32,7 +51,7 @@ static int build(const char *path, const char *debug_path, struct cfi_table *t)
 
 	assert_true(fd >= 0);
 	assert_true(!debug_path || dfd >= 0);
-	err = cfi_table__build(fd, dfd, t);
+	err = cfi_table__build(fd, dfd, NULL, t);
 	close(fd);
 	if (dfd >= 0)
 		close(dfd);
@@ -118,9 +137,10 @@ static void test_every_rule_encoding(void **state)
 	}
 	/* Steps 7-12 say the same (UNSUP): one row. */
 	assert_int_equal(cfi_table__find(&t, base + 12)->pc, base + 7);
-	/* 13 unsupported steps and both rows of the signal frame, before merging. */
-	assert_int_equal(t.stats.unsupported, 15);
-	assert_int_equal(t.stats.fdes, 5);
+	/* 13 unsupported steps, both rows of the signal frame and two rows of
+	 * cfi_more, before merging. */
+	assert_int_equal(t.stats.unsupported, 17);
+	assert_int_equal(t.stats.fdes, 6);
 	cfi_table__free(&t);
 }
 
@@ -134,6 +154,30 @@ static void test_signal_frame_is_unsupported(void **state)
 	assert_int_equal(t.stats.signal_frames, 1);
 	assert_int_equal(cfi_table__find(&t, sig)->kind, UNSUP);
 	assert_int_equal(cfi_table__find(&t, sig + 1)->kind, UNSUP);
+	cfi_table__free(&t);
+}
+
+/* cfi_more: DW_CFA_restore brings back the CIE's rule; a register change of
+ * an expression CFA leaves no CFA rule; a restore_state without a remembered
+ * state makes the rest of the FDE unusable (libdw's reading, kept). */
+static void test_restore_and_malformed(void **state)
+{
+	__u64 m = func_addr(RULES, "cfi_more");
+	struct cfi_table t;
+	int i;
+
+	(void)state;
+	assert_int_equal(build(RULES, NULL, &t), 0);
+	assert_row(&t, m, UNW_CFA_RSP, 8, SAME, 0);
+	assert_row(&t, m + 1, UNW_CFA_RSP, 16, UNW_RBP_CFA, -2);
+	assert_row(&t, m + 2, UNW_CFA_RSP, 16, SAME, 0);
+	assert_int_equal(cfi_table__find(&t, m + 3)->pc, m + 2);
+	assert_row(&t, m + 4, UNW_CFA_UNSUP, 0, SAME, 0);
+	assert_row(&t, m + 5, UNW_CFA_RSP, 8, SAME, 0);
+	for (i = 6; i <= 8; i++) {
+		assert_row(&t, m + i, UNW_CFA_UNSUP, 0, SAME, 0);
+		assert_int_equal(cfi_table__find(&t, m + i)->pc, m + 6);
+	}
 	cfi_table__free(&t);
 }
 
@@ -566,11 +610,125 @@ static void test_readelf_agrees(void **state)
 	cfi_table__free(&t);
 }
 
+/* Other large real libraries: C++ (libstdc++, linked by this test) and
+ * CPython's interpreter loop, when a libpython3.11 is installed. */
+static void test_readelf_agrees_more(void **state)
+{
+	const char *libs[] = {"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+			      "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"};
+	struct cfi_table t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		if (i && access(libs[i], R_OK))
+			continue;
+		assert_int_equal(build(libs[i], NULL, &t), 0);
+		assert_true(check_against_readelf(libs[i], &t) >= 10000);
+		cfi_table__free(&t);
+	}
+}
+
+/* cfi_big.S: one FDE of 128001 one-byte rows (rsp+8, rsp+16, ...), then
+ * the NONE row. Rebuilding each row's state from the FDE's start made this
+ * file take 83 s; the alarm is a hang bound, far above the milliseconds a
+ * single pass takes. */
+static void test_big_fde(void **state)
+{
+	__u64 fn = func_addr(BIG, "cfi_big_fde");
+	struct cfi_table t;
+	size_t i;
+
+	(void)state;
+	signal(SIGALRM, SIG_DFL); /* it may be inherited ignored */
+	alarm(60);
+	assert_int_equal(build(BIG, NULL, &t), 0);
+	alarm(0);
+	assert_well_formed(&t);
+	assert_int_equal(t.stats.fdes, 1);
+	assert_int_equal(t.nr, 128001 + 1);
+	for (i = 0; i < t.nr - 1; i++) {
+		const struct unw_row *r = &t.rows[i];
+
+		if (r->pc != fn + i || r->kind != UNW_ROW_KIND(UNW_CFA_RSP, SAME) ||
+		    r->cfa_off != (i % 2 ? 16 : 8))
+			fail_msg("row %zu: pc %#x kind %#x off %d", i, r->pc, r->kind, r->cfa_off);
+	}
+	assert_int_equal(t.rows[t.nr - 1].pc, fn + 128001);
+	assert_int_equal(UNW_ROW_CFA(&t.rows[t.nr - 1]), UNW_CFA_NONE);
+	cfi_table__free(&t);
+}
+
+static void test_cancelled_build(void **state)
+{
+	atomic_bool cancel = true;
+	struct cfi_table t = {.nr = 1};
+	int fd = open(BIG, O_RDONLY);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(cfi_table__build(fd, -1, &cancel, &t), -ECANCELED);
+	assert_null(t.rows);
+	assert_int_equal(t.nr, 0);
+	close(fd);
+}
+
+/* Peak RSS of this process, in MiB. */
+static long max_rss_mib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss / 1024;
+}
+
+/* Each bomb holds a zlib-gabi section that inflates to 256 MiB of zeros
+ * (Makefile BOMB_MIB). Beside a real .debug_frame, only that is read; as the
+ * .debug_frame itself, its compression header is refused. This process
+ * (libc's table and the readelf cross-checks included) stays under 64 MiB. */
+#define BOMB_RSS_MIB 64
+
+static void test_compression_bombs(void **state)
+{
+	struct cfi_table dbg, t = {.nr = 1};
+
+	(void)state;
+	assert_int_equal(build(RULES_DBG, NULL, &dbg), 0);
+	assert_int_equal(build(FIXTURE_DIR "/libcfibomb.so", NULL, &t), 0);
+	assert_tables_equal(&dbg, &t);
+	cfi_table__free(&t);
+	assert_int_equal(build(FIXTURE_DIR "/libcfibomb_frame.so", NULL, &t), -EFBIG);
+	assert_null(t.rows);
+	assert_in_range(max_rss_mib(), 1, BOMB_RSS_MIB);
+	cfi_table__free(&dbg);
+}
+
+/* A file that shrinks between its headers and its .eh_frame: a read error,
+ * where a mapped file (ELF_C_READ_MMAP) killed the reader with SIGBUS. */
+static void test_file_shrinks_while_read(void **state)
+{
+	char path[] = "/tmp/test_cfi.XXXXXX", cmd[256];
+	struct cfi_table t = {.nr = 1};
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", LIBC, path);
+	assert_int_equal(system(cmd), 0);
+	shrink_fd = fd;
+	assert_int_equal(cfi_table__build(fd, -1, NULL, &t), -EIO);
+	assert_int_equal(shrink_fd, -1);
+	assert_null(t.rows);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_rule_encoding),
 		cmocka_unit_test(test_signal_frame_is_unsupported),
+		cmocka_unit_test(test_restore_and_malformed),
 		cmocka_unit_test(test_gaps_and_merged_neighbours),
 		cmocka_unit_test(test_debug_frame_matches_eh_frame),
 		cmocka_unit_test(test_separate_debug_file),
@@ -582,6 +740,11 @@ int main(void)
 		cmocka_unit_test(test_start_is_outermost),
 		cmocka_unit_test(test_libc),
 		cmocka_unit_test(test_readelf_agrees),
+		cmocka_unit_test(test_readelf_agrees_more),
+		cmocka_unit_test(test_big_fde),
+		cmocka_unit_test(test_cancelled_build),
+		cmocka_unit_test(test_compression_bombs),
+		cmocka_unit_test(test_file_shrinks_while_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
