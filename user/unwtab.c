@@ -101,17 +101,6 @@ static struct unwtab_file *find_by_id(struct unwtab *t, struct file_id id)
 	return NULL;
 }
 
-static struct unwtab_file *find_by_build_id(struct unwtab *t, const __u8 *bid, int len)
-{
-	for (size_t i = 0; i < t->nfiles; i++) {
-		struct unwtab_file *f = t->files[i];
-
-		if (len > 0 && f->build_id_len == len && !memcmp(f->build_id, bid, len))
-			return f;
-	}
-	return NULL;
-}
-
 static int add_id(struct unwtab_file *f, struct file_id id)
 {
 	size_t cap = f->nids; /* exact: ids rarely exceed one */
@@ -234,7 +223,6 @@ static struct unwtab_file *new_file(struct unwtab *t, struct elfobj *o)
 {
 	struct unwtab_file *f = calloc(1, sizeof(*f)), **files;
 	const struct elf_seg *segs;
-	int len;
 
 	files = array_grow(t->files, &t->files_cap, t->nfiles + 1, sizeof(*files));
 	if (!f || !files) {
@@ -242,8 +230,6 @@ static struct unwtab_file *new_file(struct unwtab *t, struct elfobj *o)
 		return NULL;
 	}
 	t->files = files;
-	len = elfobj__build_id(o, f->build_id, sizeof(f->build_id));
-	f->build_id_len = len > 0 ? len : 0;
 	f->nsegs = elfobj__segments(o, &segs);
 	if (f->nsegs > UNWTAB_MAX_SEGS)
 		f->nsegs = UNWTAB_MAX_SEGS;
@@ -258,9 +244,8 @@ int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_
 	struct file_id id = procmaps__file_id(v);
 	struct unwtab_file *f = find_by_id(t, id);
 	struct file_id opened;
-	__u8 bid[20];
 	struct elfobj *o;
-	int len, fd, err = 0;
+	int fd, err = 0;
 
 	if (f)
 		goto found;
@@ -272,17 +257,16 @@ int unwtab__get(struct unwtab *t, __u32 pid, const struct vma *v, struct unwtab_
 	o = elfobj__open_fd(fd);
 	if (!o)
 		return -errno;
-	len = elfobj__build_id(o, bid, sizeof(bid));
-	f = find_by_build_id(t, bid, len);
+	/* Never shared by build-id: a process can map a file claiming another
+	 * file's build-id, and its rows would then walk every process's stacks
+	 * through that other file. */
+	f = new_file(t, o);
 	if (!f) {
-		f = new_file(t, o);
-		if (!f) {
-			err = -ENOMEM;
-			goto close;
-		}
-		/* v->path (as mapped) finds a debug file beside it, if any. */
-		build_table(t, f, o, pid, v->path);
+		err = -ENOMEM;
+		goto close;
 	}
+	/* v->path (as mapped) finds a debug file beside it, if any. */
+	build_table(t, f, o, pid, v->path);
 	err = add_id(f, id);
 close:
 	elfobj__close(o);

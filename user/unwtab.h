@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Unwind tables in the kernel, one per file: compiled once from the file's
- * CFI (cfi.c), keyed by build-id (else device and inode) so every process
- * mapping the file, in any container, shares it; freed with its last user. */
+ * CFI (cfi.c), keyed by the device and inode of the file opened, so every
+ * process mapping that file, in any container, shares it, and no other file
+ * can claim it; freed with its last user. */
 #ifndef UNWTAB_H
 #define UNWTAB_H
 
@@ -15,8 +16,6 @@
 #define UNWTAB_MAX_SEGS 8
 
 struct unwtab_file {
-	__u8 build_id[20];
-	int build_id_len;    /* 0: keyed by file ids only */
 	struct file_id *ids; /* every (device, inode) seen holding this file */
 	size_t nids;
 	__u32 table; /* index in unwind_tables; AS_UNW_NO_TABLE: no CFI */
