@@ -38,7 +38,7 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe report report_json placement probes \
+USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement probes \
 	targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline \
 	pyname pysym tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))

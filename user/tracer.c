@@ -17,6 +17,7 @@
 
 #include "allocscope.skel.h"
 #include "collect.h"
+#include "log.h"
 #include "mapfile.h"
 #include "procmaps.h"
 #include "probes.h"
@@ -126,9 +127,8 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	*fd = mapfile__open(pid, v, &id);
 	if (*fd < 0) {
 		if (verbose)
-			fprintf(stderr,
-				"allocscope: pid %u: cannot open %s: %s (tried again later)\n", pid,
-				v->path, mapfile__strerror(*fd));
+			log_msg("pid %u: cannot open %s: %s (tried again later)\n", pid, v->path,
+				mapfile__strerror(*fd));
 		return NULL;
 	}
 	for (size_t i = 0; i < t->nplans; i++)
@@ -137,9 +137,8 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	err = probes__plan_fd(*fd, t->cfg->placement, &plan);
 	if (err && err != -ENOENT) {
 		if (verbose)
-			fprintf(stderr,
-				"allocscope: pid %u: cannot read %s: %s (tried again later)\n", pid,
-				v->path, mapfile__strerror(err));
+			log_msg("pid %u: cannot read %s: %s (tried again later)\n", pid, v->path,
+				mapfile__strerror(err));
 		goto fail;
 	}
 	n = realloc(t->plans, (t->nplans + 1) * sizeof(*n));
@@ -151,8 +150,8 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 	for (size_t i = 0; !err && verbose && i < p->plan.nsites; i++) {
 		const struct probe_site *s = &p->plan.sites[i];
 
-		fprintf(stderr, "allocscope: %s %s: probe at +%u (%s): %s\n", v->path,
-			probes__fns[s->fn].name, s->place.offset, s->place.insn, s->place.reason);
+		log_msg("%s %s: probe at +%u (%s): %s\n", v->path, probes__fns[s->fn].name,
+			s->place.offset, s->place.insn, s->place.reason);
 	}
 	return p;
 fail:
@@ -214,8 +213,7 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 	if (err == -ENOENT)
 		return;
 	if (err) {
-		fprintf(stderr, "allocscope: pid %u: %s; its stacks stay native\n", pid,
-			why[0] ? why : strerror(-err));
+		log_msg("pid %u: %s; its stacks stay native\n", pid, why[0] ? why : strerror(-err));
 		return;
 	}
 	err = pysym__add_pid(t->coll.pysym, pid, &pp);
@@ -223,15 +221,13 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 		err = bpf_map_update_elem(bpf_map__fd(t->skel->maps.py_procs), &pid, &pp.bpf,
 					  BPF_ANY);
 	if (err) {
-		fprintf(stderr, "allocscope: pid %u: cannot follow CPython: %s\n", pid,
-			strerror(errno));
+		log_msg("pid %u: cannot follow CPython: %s\n", pid, strerror(errno));
 		return;
 	}
-	fprintf(stderr, "allocscope: pid %u runs CPython %d.%d (%s): Python frames on\n", pid,
-		pp.major, pp.minor, pp.path);
+	log_msg("pid %u runs CPython %d.%d (%s): Python frames on\n", pid, pp.major, pp.minor,
+		pp.path);
 	if (verbose)
-		fprintf(stderr,
-			"allocscope: pid %u: eval loop %#llx-%#llx, thread key at %#llx, "
+		log_msg("pid %u: eval loop %#llx-%#llx, thread key at %#llx, "
 			"key slots at tp+%#x (%u), interpreters at %#llx\n",
 			pid, (unsigned long long)pp.bpf.eval_start,
 			(unsigned long long)pp.bpf.eval_end, (unsigned long long)pp.bpf.key_addr,
@@ -307,8 +303,8 @@ static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 		err = probes__attach(&t->progs, &plan, pid, &e->links);
 		close(fd);
 		if (err) {
-			fprintf(stderr, "allocscope: failed to attach to %s in pid %u: %s\n",
-				v->path, pid, strerror(-err));
+			log_msg("failed to attach to %s in pid %u: %s\n", v->path, pid,
+				strerror(-err));
 			return err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
 		}
 		*nprobes += probes__count(&plan);
@@ -331,8 +327,7 @@ static void no_allocator(struct tracer *t, struct proc_entry *e)
 	__u8 one = 1;
 
 	if (!e->looks)
-		fprintf(stderr,
-			"allocscope: pid %u (%s) maps no object that defines malloc and free "
+		log_msg("pid %u (%s) maps no object that defines malloc and free "
 			"(a stripped static executable?)%s\n",
 			e->pid, e->comm,
 			comm ? "; looking again after its next exec or rescan" : "");
@@ -342,15 +337,13 @@ static void no_allocator(struct tracer *t, struct proc_entry *e)
 		 * at once. */
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &e->pid, &one, BPF_ANY);
 		if (verbose && e->looks > 1)
-			fprintf(stderr,
-				"allocscope: pid %u (%s): no allocator yet (look %u of %u)\n",
-				e->pid, e->comm, e->looks, ATTACH_LOOKS);
+			log_msg("pid %u (%s): no allocator yet (look %u of %u)\n", e->pid, e->comm,
+				e->looks, ATTACH_LOOKS);
 		return;
 	}
 	if (comm && verbose)
-		fprintf(stderr,
-			"allocscope: pid %u (%s): no allocator after %u looks; not traced\n",
-			e->pid, e->comm, e->looks);
+		log_msg("pid %u (%s): no allocator after %u looks; not traced\n", e->pid, e->comm,
+			e->looks);
 	e->untraceable = true;
 }
 
@@ -367,7 +360,7 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 
 	err = read_image(t, pid, wait_s, &maps);
 	if (err) {
-		fprintf(stderr, "allocscope: no process with pid %u\n", pid);
+		log_msg("no process with pid %u\n", pid);
 		return EXIT_NO_PROCESS;
 	}
 	e = targets__get(&t->procs, pid);
@@ -392,8 +385,7 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.targets), &pid, &one, BPF_ANY);
 
 	collect__load_syms(&t->coll, pid);
-	fprintf(stderr, "allocscope: tracing pid %u (%s): %zu probes in %s\n", pid, e->comm,
-		nprobes, modules);
+	log_msg("tracing pid %u (%s): %zu probes in %s\n", pid, e->comm, nprobes, modules);
 cleanup:
 	/* Kept, marked, so --comm rescans neither retry nor report it again. */
 	if (status != EXIT_OK && e && !e->attached) {
@@ -443,8 +435,7 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 		return 0;
 	/* A process that cannot be traced is skipped, not fatal: others may. */
 	if (attach_pid(t, pid) == EXIT_OK && !t->starting && found_late(pid, &late_s))
-		fprintf(stderr,
-			"allocscope: pid %u was found %.1f s after it started; what it allocated "
+		log_msg("pid %u was found %.1f s after it started; what it allocated "
 			"before is not seen\n",
 			pid, late_s);
 	return 0;
@@ -498,11 +489,10 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		err = probes__attach(&t->progs, &plan, -1, &o->links);
 		close(fd);
 		if (err)
-			fprintf(stderr, "allocscope: failed to attach to %s: %s\n", v->path,
-				strerror(-err));
+			log_msg("failed to attach to %s: %s\n", v->path, strerror(-err));
 		else
-			fprintf(stderr, "allocscope: tracing every process using %s: %zu probes\n",
-				v->path, probes__count(&plan));
+			log_msg("tracing every process using %s: %zu probes\n", v->path,
+				probes__count(&plan));
 	}
 	procmaps__free(&maps);
 	return 0;
@@ -513,8 +503,7 @@ static void rescan(struct tracer *t)
 	if (t->cfg->comm[0]) {
 		targets__for_each_pid(scan_comm_cb, t);
 		if (!targets__count_attached(&t->procs) && !t->said_waiting) {
-			fprintf(stderr,
-				"allocscope: no %sprocess named '%s' yet; waiting for one to start "
+			log_msg("no %sprocess named '%s' yet; waiting for one to start "
 				"(Ctrl-C to stop)\n",
 				t->procs.nr ? "traceable " : "", t->cfg->comm);
 			t->said_waiting = true;
@@ -548,8 +537,7 @@ static void handle_exec(struct tracer *t, const struct task_event *ev, struct pr
 		attach_image(t, ev->tgid, LOADER_WAIT_S);
 		return;
 	}
-	fprintf(stderr, "allocscope: pid %u exec'd %.16s; earlier sites dropped\n", e->pid,
-		ev->comm);
+	log_msg("pid %u exec'd %.16s; earlier sites dropped\n", e->pid, ev->comm);
 	targets__remove(&t->procs, ev->tgid);
 	if (wanted)
 		attach_image(t, ev->tgid, LOADER_WAIT_S);
@@ -579,7 +567,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		    (t->cfg->children || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))) {
 			const struct pyproc *parent = pysym__proc(t->coll.pysym, ev->stack_id);
 
-			fprintf(stderr, "allocscope: pid %u forked from a target\n", ev->tgid);
+			log_msg("pid %u forked from a target\n", ev->tgid);
 			/* Same mappings as the parent: its interpreter, without a second look. */
 			if (parent)
 				pysym__add_pid(t->coll.pysym, ev->tgid, parent);
@@ -607,7 +595,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		e->exited = true;
 		unwinder__forget(t->unwinder, ev->tgid);
 		if (e->attached)
-			fprintf(stderr, "allocscope: pid %u (%s) exited\n", e->pid, e->comm);
+			log_msg("pid %u (%s) exited\n", e->pid, e->comm);
 		probes__detach(&e->links);
 		return 0;
 	}
@@ -674,8 +662,7 @@ static int attach_mappings(struct allocscope_bpf *skel)
 	for (size_t i = 0; i < MAPPING_PROGS; i++) {
 		*progs[i].link = bpf_program__attach(progs[i].prog);
 		if (!*progs[i].link) {
-			fprintf(stderr,
-				"allocscope: failed to attach the %s tracepoint: %s "
+			log_msg("failed to attach the %s tracepoint: %s "
 				"(--no-mappings runs without it)\n",
 				bpf_program__name(progs[i].prog), strerror(errno));
 			return EXIT_NO_KERNEL_SUPPORT;
@@ -692,7 +679,7 @@ static int load_bpf(struct tracer *t)
 
 	skel = allocscope_bpf__open();
 	if (!skel) {
-		fprintf(stderr, "allocscope: failed to open BPF object: %s\n", strerror(errno));
+		log_msg("failed to open BPF object: %s\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	t->skel = skel;
@@ -722,32 +709,30 @@ static int load_bpf(struct tracer *t)
 						.free = skel->progs.free_enter};
 	if (cfg->attach == ATTACH_AUTO && probes__multi_supported() &&
 	    probes__use_multi(&t->progs)) {
-		fprintf(stderr, "allocscope: failed to prepare uprobe_multi programs\n");
+		log_msg("failed to prepare uprobe_multi programs\n");
 		return EXIT_RUNTIME;
 	}
 	if (verbose)
-		fprintf(stderr, "allocscope: attaching with %s\n",
+		log_msg("attaching with %s\n",
 			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes");
 	err = allocscope_bpf__load(skel);
 	if (err) {
 		char msg[128];
 
 		libbpf_strerror(err, msg, sizeof(msg));
-		fprintf(stderr, "allocscope: failed to load BPF programs: %s%s\n", msg,
+		log_msg("failed to load BPF programs: %s%s\n", msg,
 			verbose ? "" : " (-v shows the verifier log)");
 		return err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_NO_KERNEL_SUPPORT;
 	}
 	skel->links.proc_exit = bpf_program__attach(skel->progs.proc_exit);
 	skel->links.proc_exec = bpf_program__attach(skel->progs.proc_exec);
 	if (!skel->links.proc_exit || !skel->links.proc_exec) {
-		fprintf(stderr, "allocscope: failed to attach process tracepoints: %s\n",
-			strerror(errno));
+		log_msg("failed to attach process tracepoints: %s\n", strerror(errno));
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	skel->links.proc_fork = bpf_program__attach(skel->progs.proc_fork);
 	if (!skel->links.proc_fork) {
-		fprintf(stderr, "allocscope: failed to attach the fork tracepoint: %s\n",
-			strerror(errno));
+		log_msg("failed to attach the fork tracepoint: %s\n", strerror(errno));
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	if (cfg->mappings) {
@@ -757,15 +742,14 @@ static int load_bpf(struct tracer *t)
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, t, NULL);
 	if (!t->rb) {
-		fprintf(stderr, "allocscope: failed to create ring buffer: %s\n", strerror(errno));
+		log_msg("failed to create ring buffer: %s\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	if (cfg->unwind == UNWIND_CFI) {
 		t->unwinder = unwinder__new(bpf_map__fd(skel->maps.unwind_tables),
 					    bpf_map__fd(skel->maps.unw_procs), verbose);
 		if (!t->unwinder) {
-			fprintf(stderr, "allocscope: failed to start the unwinder: %s\n",
-				strerror(errno));
+			log_msg("failed to start the unwinder: %s\n", strerror(errno));
 			return EXIT_RUNTIME;
 		}
 	}
@@ -776,23 +760,23 @@ static int check_system(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->npids; i++) {
 		if (!targets__exists(cfg->pids[i])) {
-			fprintf(stderr, "allocscope: no process with pid %u\n", cfg->pids[i]);
+			log_msg("no process with pid %u\n", cfg->pids[i]);
 			return EXIT_NO_PROCESS;
 		}
 	}
 	if (!privileged()) {
-		fprintf(stderr, "allocscope: must run as root (needs CAP_BPF and CAP_PERFMON, "
-				"or CAP_SYS_ADMIN)\n");
+		log_msg("must run as root (needs CAP_BPF and CAP_PERFMON, "
+			"or CAP_SYS_ADMIN)\n");
 		return EXIT_NO_PRIVILEGE;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr, "allocscope: the kernel has no BTF (/sys/kernel/btf/vmlinux): "
-				"a kernel built with CONFIG_DEBUG_INFO_BTF=y is required\n");
+		log_msg("the kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			"a kernel built with CONFIG_DEBUG_INFO_BTF=y is required\n");
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
-		fprintf(stderr, "allocscope: the kernel has no uprobe support "
-				"(CONFIG_UPROBE_EVENTS=y is required)\n");
+		log_msg("the kernel has no uprobe support "
+			"(CONFIG_UPROBE_EVENTS=y is required)\n");
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	return EXIT_OK;
@@ -816,8 +800,7 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	if (cfg->output) {
 		t->out = fopen(cfg->output, "w");
 		if (!t->out) {
-			fprintf(stderr, "allocscope: cannot open %s: %s\n", cfg->output,
-				strerror(errno));
+			log_msg("cannot open %s: %s\n", cfg->output, strerror(errno));
 			t->out = NULL;
 			status = EXIT_RUNTIME;
 			goto fail;
@@ -904,7 +887,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 			wake = start + cfg->duration_s;
 		err = ring_buffer__poll(t->rb, poll_timeout_ms(now, wake));
 		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "allocscope: reading events failed: %s\n", strerror(-err));
+			log_msg("reading events failed: %s\n", strerror(-err));
 			return EXIT_RUNTIME;
 		}
 		now = now_s();
@@ -913,7 +896,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 			next_scan = now + rescan_s;
 		}
 		if (cfg->npids && !targets__count_attached(&t->procs)) {
-			fprintf(stderr, "allocscope: no target left to trace\n");
+			log_msg("no target left to trace\n");
 			break;
 		}
 		if (cfg->duration_s && now >= start + cfg->duration_s)
@@ -925,8 +908,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 		if (err == -EPIPE)
 			return EXIT_OK; /* e.g. `allocscope | head`: the reader has all it wanted */
 		if (err) {
-			fprintf(stderr, "allocscope: writing the report failed: %s\n",
-				strerror(-err));
+			log_msg("writing the report failed: %s\n", strerror(-err));
 			return EXIT_RUNTIME;
 		}
 		reports++;
@@ -938,8 +920,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 		ring_buffer__consume(t->rb);
 		err = report(t, now_s() - last, true);
 		if (err && err != -EPIPE) {
-			fprintf(stderr, "allocscope: writing the report failed: %s\n",
-				strerror(-err));
+			log_msg("writing the report failed: %s\n", strerror(-err));
 			return EXIT_RUNTIME;
 		}
 	}
@@ -1004,7 +985,7 @@ void tracer__close(struct tracer *t)
 		return;
 	detach_everything(t);
 	if (verbose && t->skel)
-		fprintf(stderr, "allocscope: allocator probes hit by allocscope itself: %llu\n",
+		log_msg("allocator probes hit by allocscope itself: %llu\n",
 			(unsigned long long)t->skel->bss->self_hits);
 	/* After the links: a table build still running cannot keep probes in. */
 	unwinder__free(t->unwinder);

@@ -12,6 +12,7 @@
 #include "allocscope.h"
 #include "array.h"
 #include "cfi.h"
+#include "log.h"
 #include "procmaps.h"
 #include "unwind.h"
 #include "unwtab.h"
@@ -146,8 +147,7 @@ static void add_mapping(struct unwinder *u, struct unw_proc *p, struct unwtab_fi
 		return;
 	if (u->verbose && !f->err_told && f->build_err && f->build_err != -ENOENT &&
 	    f->build_err != -ECANCELED) {
-		fprintf(stderr, "allocscope: no unwind table for %s: %s\n", v->path,
-			cfi_table__strerror(f->build_err));
+		log_msg("no unwind table for %s: %s\n", v->path, cfi_table__strerror(f->build_err));
 		f->err_told = true;
 	}
 	grown = array_grow(*files, cap, *nfiles + 1, sizeof(*grown));
@@ -174,8 +174,7 @@ static void describe(__u32 tgid, const struct unw_proc *p, struct unwtab_file **
 		rows += files[i]->nrows;
 		ms += files[i]->build_ms;
 	}
-	fprintf(stderr,
-		"allocscope: unwinding pid %u: %u code mappings, %zu tables, %zu rows "
+	log_msg("unwinding pid %u: %u code mappings, %zu tables, %zu rows "
 		"(%.1f KiB with the mapping list), tables built in %.0f ms%s\n",
 		tgid, p->nr, tables, rows,
 		(rows * sizeof(struct unw_row) + sizeof(struct unw_proc)) / 1024.0, ms,
@@ -362,8 +361,7 @@ void unwinder__scan(struct unwinder *u, __u32 tgid, bool wait)
 		timed_out = pthread_cond_timedwait(&u->done, &u->lock, &deadline) == ETIMEDOUT;
 	pthread_mutex_unlock(&u->lock);
 	if (timed_out && u->verbose)
-		fprintf(stderr,
-			"allocscope: pid %u: unwind tables still building after %llu s; "
+		log_msg("pid %u: unwind tables still building after %llu s; "
 			"tracing starts, its stacks stop at files without a table meanwhile\n",
 			tgid, SCAN_WAIT_NS / 1000000000);
 }
