@@ -17,6 +17,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 min_size = 0;
 const volatile __u64 max_size = ~0ULL;
 const volatile __u32 self_tgid = 0;
+/* --comm NAME: an exec into that name is announced at once, so a process
+ * started by anyone is traced from its first milliseconds, not at the next
+ * one-second scan of /proc. Empty otherwise. */
+const volatile char targ_comm[AS_COMM_LEN] = {};
 
 /* Cumulative, read by the loader for every report. */
 __u64 drops[DROP_COUNT] = {};
@@ -502,6 +506,23 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	return 0;
 }
 
+/* The exec'd image's name (already set when sched_process_exec fires)
+ * equals --comm's. */
+static __always_inline bool comm_is_target(struct task_struct *task)
+{
+	char comm[AS_COMM_LEN];
+
+	if (bpf_probe_read_kernel_str(comm, sizeof(comm), task->comm) < 0)
+		return false;
+	for (int i = 0; i < AS_COMM_LEN; i++) {
+		if (comm[i] != targ_comm[i])
+			return false;
+		if (!comm[i])
+			return true;
+	}
+	return true;
+}
+
 /* A new image: the old heap and its call sites no longer exist. Purged here,
  * synchronously, so the new image's first blocks are never mistaken for them. */
 SEC("tp_btf/sched_process_exec")
@@ -515,8 +536,11 @@ int BPF_PROG(proc_exec, struct task_struct *task)
 	/* The old image's mappings are gone; the loader sends the new ones. */
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
 	bpf_map_delete_elem(&py_procs, &pc.tgid);
-	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
+	if (!bpf_map_lookup_elem(&procs, &pc.tgid)) {
+		if (targ_comm[0] && comm_is_target(task))
+			notify(TASK_EV_COMM_EXEC, pc.tgid);
 		return 0;
+	}
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
 	bpf_for_each_map_elem(&mappings, purge_mappings, &pc, 0);
 	bpf_for_each_map_elem(&sites, purge_sites, &pc, 0);

@@ -575,6 +575,19 @@ static int handle_event(void *ctx, void *data, size_t size)
 		}
 		return 0;
 	}
+	if (ev->type == TASK_EV_COMM_EXEC) {
+		/* --comm: a new image of that name, from any parent. */
+		if (e && (e->attached || e->exited))
+			return 0;
+		if (e) {
+			e->untraceable = false;
+			e->looks = 0;
+		}
+		if (verbose)
+			log_msg("pid %u exec'd %.16s: attaching\n", ev->tgid, ev->comm);
+		attach_image(t, ev->tgid, LOADER_WAIT_S);
+		return 0;
+	}
 	if (ev->type == TASK_EV_PY_STACK) {
 		collect__name_py_stack(&t->coll, ev->tgid, ev->stack_id);
 		return 0;
@@ -686,6 +699,7 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->min_size = cfg->min_size;
 	skel->rodata->max_size = cfg->max_size;
 	skel->rodata->self_tgid = getpid();
+	memcpy((char *)skel->rodata->targ_comm, cfg->comm, sizeof(skel->rodata->targ_comm));
 	skel->rodata->max_depth = cfg->max_depth;
 	skel->rodata->unwind_cfi = cfg->unwind == UNWIND_CFI;
 	skel->rodata->trace_mappings = cfg->mappings;
