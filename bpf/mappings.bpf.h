@@ -11,6 +11,7 @@
 
 #define MAP_ANONYMOUS 0x20
 #define MAP_SHARED    0x01
+#define PROT_EXEC     0x04
 #define RESERVED_SLOT 0xffffffffu /* mapping_block.slot of an allocator reservation */
 
 const volatile bool trace_mappings = true;
@@ -51,7 +52,8 @@ struct map_pending {
 	__u64 len;
 	__u64 old_addr; /* mremap: the old mapping; brk: the old break */
 	__u32 call;	/* enum map_call; 0 when the call is not tracked */
-	__u32 in_alloc; /* made inside a traced allocator call */
+	__u16 in_alloc; /* made inside a traced allocator call */
+	__u16 code;	/* mmap of a file's code: not memory, but new unwind tables */
 };
 
 struct {
@@ -74,18 +76,20 @@ static __always_inline bool in_allocator(struct task_struct *task)
 	return in && in->sp && return_pending(in);
 }
 
-static __always_inline void begin_call(enum map_call call, __u64 len, __u64 old_addr)
+static __always_inline struct map_pending *begin_call(enum map_call call, __u64 len, __u64 old_addr)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct map_pending *mc;
 
 	mc = bpf_task_storage_get(&map_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!mc)
-		return;
+		return NULL;
 	mc->len = len;
 	mc->old_addr = old_addr;
 	mc->in_alloc = in_allocator(task);
+	mc->code = 0;
 	mc->call = call;
+	return mc;
 }
 
 /* The call begun at this syscall's entry, now closed; NULL when none was
@@ -188,9 +192,23 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 flags = ctx->args[3];
+	struct map_pending *mc;
 
+	if (!is_target(tgid))
+		return 0;
+	/* A file's code (ld.so loading a library, dlopen) in a process
+	 * allocscope knows: its unwind tables are read again as soon as the
+	 * mapping exists, before the code runs, so its first stacks are whole. */
+	if (!(flags & MAP_ANONYMOUS) && (ctx->args[2] & PROT_EXEC)) {
+		if (!bpf_map_lookup_elem(&procs, &tgid))
+			return 0;
+		mc = begin_call(MAP_CALL_MMAP, ctx->args[1], 0);
+		if (mc)
+			mc->code = 1;
+		return 0;
+	}
 	/* Anonymous private memory only: file mappings are not heap. */
-	if (!is_target(tgid) || !(flags & MAP_ANONYMOUS) || (flags & MAP_SHARED))
+	if (!(flags & MAP_ANONYMOUS) || (flags & MAP_SHARED))
 		return 0;
 	begin_call(MAP_CALL_MMAP, ctx->args[1], 0);
 	return 0;
@@ -202,7 +220,9 @@ int mmap_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct map_pending *mc = end_call(tgid, ctx->ret);
 
-	if (mc)
+	if (mc && mc->code)
+		notify(TASK_EV_RESCAN, tgid);
+	else if (mc)
 		track_mapping(tgid, ctx->ret, mc->len, MAP_CALL_MMAP, mc->in_alloc);
 	return 0;
 }

@@ -30,6 +30,17 @@ start_target c "$TARGET_DIR/cache_target" fill
 cpid=${T_PID[c]}
 wait_for_line "${S_ERR[s]}" "unwinding pid $cpid:" "$ATTACH_TIMEOUT" ||
 	fail "no unwind tables were built for pid $cpid (cache_target), whose first event is a brk"
+# Its first event comes while ld.so still maps libraries; each code mapping ld.so makes
+# asks for the tables again, so by main every code mapping has its table. The count the
+# unwinder reports (-v) must reach what the maps show (less [vsyscall] and [uprobes]).
+ncode=$(awk '$2 ~ /x/ && $6 != "[vsyscall]" && $6 != "[uprobes]"' "/proc/$cpid/maps" | wc -l)
+if wait_for_line "${S_ERR[s]}" "unwinding pid $cpid: $ncode code mappings" "$ATTACH_TIMEOUT"; then
+	pass "cache_target: the unwinder knows all $ncode code mappings before the scenario"
+else
+	fail "cache_target: the unwinder never reported $ncode code mappings for pid $cpid"
+	grep "unwinding pid $cpid:" "${S_ERR[s]}" | sed 's/^/    /'
+	sed 's/^/    /' "/proc/$cpid/maps"
+fi
 run_scenario c fill
 sleep 1.5
 stop_tool s INT 5
