@@ -17,9 +17,6 @@
 #include "mapfile.h"
 #include "unwtab.h"
 
-/* The walker's binary search covers 2^23 rows. */
-#define MAX_ROWS (1u << 23)
-
 struct unwtab {
 	int tables_fd;
 	struct unwtab_file **files;
@@ -200,7 +197,7 @@ static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o
 	}
 	f->table = AS_UNW_NO_TABLE;
 	f->build_err = err;
-	if (err || !cfi.nr || cfi.nr > MAX_ROWS)
+	if (err || !cfi.nr)   /* cfi.c refuses more than CFI_MAX_ROWS */
 		goto cleanup; /* no usable CFI: the walker follows frame pointers */
 	err = free_table_id(t, &f->table);
 	if (!err)
