@@ -197,8 +197,10 @@ static int build_table(struct unwtab *t, struct unwtab_file *f, struct elfobj *o
 	}
 	f->table = AS_UNW_NO_TABLE;
 	f->build_err = err;
-	if (err || !cfi.nr)   /* cfi.c refuses more than CFI_MAX_ROWS */
-		goto cleanup; /* no usable CFI: the walker follows frame pointers */
+	/* No usable CFI (cfi.c refuses more than CFI_MAX_ROWS rows): the
+	 * walker follows frame pointers. */
+	if (err || !cfi.nr)
+		goto cleanup;
 	err = free_table_id(t, &f->table);
 	if (!err)
 		err = load_rows(t, f->table, cfi.rows, cfi.nr);
