@@ -15,8 +15,8 @@ TEST_NAME=$(basename "$0" .sh)
 # scripts/bench.sh): other tests and whole-system tracers may share the machine, so each is
 # several times what an idle machine needs. A target lives at most TARGET_TIMEOUT, one tool
 # run at most TOOL_TIMEOUT.
-TARGET_TIMEOUT=${TARGET_TIMEOUT:-150}
-TOOL_TIMEOUT=${TOOL_TIMEOUT:-120}
+TARGET_TIMEOUT=${TARGET_TIMEOUT:-300}
+TOOL_TIMEOUT=${TOOL_TIMEOUT:-240}
 # How long to wait for "tracing pid" after the tool starts (BPF load, symbol tables).
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-30}
 # How long a target may take to start, to run one scenario, and to exit once told to.
@@ -337,6 +337,38 @@ stop_tool()
 	fail "${what}allocscope still running $((limit + 15)) s after SIG$sig: killed"
 	show "${S_ERR[$name]}"
 	return 1
+}
+
+# The names of allocscope's BPF programs (bpf/*.bpf.[ch]).
+ALLOCSCOPE_PROGS="alloc_enter alloc_exit free_enter noop_probe proc_exit proc_exec proc_fork
+mmap_enter mmap_exit munmap_enter mremap_enter mremap_exit brk_enter brk_exit"
+
+# bpf_progs: "id:name" of every loaded BPF program with one of allocscope's names, sorted.
+# Other allocscope runs on this machine may hold programs of the same names: a test takes
+# as its own the ones that appeared while its run started (comm -13 before during).
+bpf_progs()
+{
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+names = set(sys.argv[1].split())
+for p in json.load(sys.stdin):
+    if p.get("name") in names:
+        print("%d:%s" % (p["id"], p["name"]))
+' "$ALLOCSCOPE_PROGS" | sort
+}
+
+# progs_left PROGS: prints those of PROGS ("id:name" lines) still loaded after a wait of up
+# to EXIT_TIMEOUT: a program's memory is released after an RCU grace period.
+progs_left()
+{
+	local left deadline
+	deadline=$(deadline_ms "$EXIT_TIMEOUT")
+	while :; do
+		left=$(comm -12 <(printf '%s\n' "$1" | sed '/^$/d') <(bpf_progs))
+		[ -z "$left" ] || [ "$(date +%s%3N)" -ge "$deadline" ] && break
+		sleep 0.2
+	done
+	printf '%s' "$left" | tr '\n' ' '
 }
 
 # json_eval FILE EXPR: evaluates a Python expression over the JSON reports in FILE.
