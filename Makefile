@@ -186,6 +186,12 @@ test: deps
 bench: all
 	$(Q)scripts/bench.sh
 
+# Boots Debian 12's 6.1 kernel under qemu and runs a smoke subset of the integration tests
+# there (scripts/vmtest.sh). Not part of `test`: it downloads a kernel and takes minutes.
+.PHONY: vmtest
+vmtest: all
+	$(Q)scripts/vmtest.sh
+
 # Tools: cfi_bench times unwind-table builds (scripts/bench.sh quotes it).
 TOOLS := $(OUTPUT)/tools/cfi_bench
 .PHONY: tools
