@@ -29,7 +29,7 @@ LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 
 USER_MODULES := opts procmaps elfobj symtab syms report report_json placement probes targets \
-	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym tracer
+	collect cfi unwtab unwind procmem pyoffsets pydecode pyproc pyline pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
