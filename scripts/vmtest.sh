@@ -15,6 +15,8 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/.output/vmtest
+# The smoke subset: one run of every BPF path that differs by kernel (attach, CFI and
+# frame-pointer walks, Python frames, dlopen rescans), and the error paths.
 TESTS=${VMTEST_TESTS:-test_errors test_semantics test_unwind_deep test_python_sites}
 SEPARATE=${VMTEST_SEPARATE-test_system}
 PY=${VMTEST_PY:-3.11}
@@ -85,7 +87,8 @@ PYENV=${PYENV_ROOT:-/root/.pyenv}/versions
 cat >"$RES/run.conf" <<CONF
 ROOT='$ROOT'
 TESTS='$TESTS $SEPARATE'
-export CI=true PY_VERSIONS='$PY' DEBIAN_PY='' PYENV_ROOT='${PYENV%/versions}'
+export CI=true TIME_SCALE=4 PY_VERSIONS='$PY' DEBIAN_PY='' PYENV_ROOT='${PYENV%/versions}'
+export SEMANTICS_BINS=alloc_target
 CONF
 
 echo "vmtest: booting $KVER under qemu ($ACCEL): $TESTS${SEPARATE:+ (and $SEPARATE, apart)}"

@@ -14,15 +14,17 @@ TEST_NAME=$(basename "$0" .sh)
 # Seconds. Every bound below is a hang bound, not a speed target (those belong in
 # scripts/bench.sh): other tests and whole-system tracers may share the machine, so each is
 # several times what an idle machine needs. A target lives at most TARGET_TIMEOUT, one tool
-# run at most TOOL_TIMEOUT.
-TARGET_TIMEOUT=${TARGET_TIMEOUT:-300}
-TOOL_TIMEOUT=${TOOL_TIMEOUT:-240}
+# run at most TOOL_TIMEOUT. TIME_SCALE multiplies each of them and stop_tool's limits:
+# make vmtest sets it for the guest's emulated CPUs.
+TIME_SCALE=${TIME_SCALE:-1}
+TARGET_TIMEOUT=${TARGET_TIMEOUT:-$((300 * TIME_SCALE))}
+TOOL_TIMEOUT=${TOOL_TIMEOUT:-$((240 * TIME_SCALE))}
 # How long to wait for "tracing pid" after the tool starts (BPF load, symbol tables).
-ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-30}
+ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-$((30 * TIME_SCALE))}
 # How long a target may take to start, to run one scenario, and to exit once told to.
-START_TIMEOUT=${START_TIMEOUT:-20}
-SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-60}
-EXIT_TIMEOUT=${EXIT_TIMEOUT:-20}
+START_TIMEOUT=${START_TIMEOUT:-$((20 * TIME_SCALE))}
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-$((60 * TIME_SCALE))}
+EXIT_TIMEOUT=${EXIT_TIMEOUT:-$((20 * TIME_SCALE))}
 
 # The python3 that reads reports: the system's, found once. A pyenv shim on PATH is a shell
 # script that costs a second or more per call on a loaded machine, and tests call it often.
@@ -320,7 +322,7 @@ wait_tool()
 # and TOOL_ELAPSED (ms from the signal to the exit).
 stop_tool()
 {
-	local name=$1 sig=${2:-INT} limit=${3:-5} what=${4:+$4: } since
+	local name=$1 sig=${2:-INT} limit=$((${3:-5} * TIME_SCALE)) what=${4:+$4: } since
 	[ -n "${S_PID[$name]}" ] && alive "${S_WRAP[$name]}" &&
 		kill -"$sig" "${S_PID[$name]}" 2>/dev/null
 	since=$(date +%s%3N)
@@ -344,8 +346,6 @@ ALLOCSCOPE_PROGS="alloc_enter alloc_exit free_enter noop_probe proc_exit proc_ex
 mmap_enter mmap_exit munmap_enter mremap_enter mremap_exit brk_enter brk_exit"
 
 # bpf_progs: "id:name" of every loaded BPF program with one of allocscope's names, sorted.
-# Other allocscope runs on this machine may hold programs of the same names: a test takes
-# as its own the ones that appeared while its run started (comm -13 before during).
 bpf_progs()
 {
 	bpftool prog show -j 2>/dev/null | python3 -c '
@@ -355,6 +355,18 @@ for p in json.load(sys.stdin):
     if p.get("name") in names:
         print("%d:%s" % (p["id"], p["name"]))
 ' "$ALLOCSCOPE_PROGS" | sort
+}
+
+# tool_progs NAME: "id:name" of the BPF programs tool run NAME holds, sorted: the prog_id of
+# each of its descriptors. Other allocscope runs on this machine may load programs of the
+# same names at any moment: only these are the run's own.
+tool_progs()
+{
+	local ids
+	ids=$(cat /proc/"${S_PID[$1]}"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' |
+		sort -u)
+	[ -n "$ids" ] || return 0
+	bpf_progs | grep -E "^($(printf '%s' "$ids" | tr '\n' '|')):"
 }
 
 # progs_left PROGS: prints those of PROGS ("id:name" lines) still loaded after a wait of up
@@ -388,7 +400,8 @@ progs_left()
 # Prints the result; exits 2 with a message if a line is not a JSON object.
 json_eval()
 {
-	python3 - "$1" "$2" <<'EOF'
+	# -S: no site module, a third less start-up time, which many calls add up to.
+	python3 -S - "$1" "$2" <<'EOF'
 import json, sys
 
 path, expr = sys.argv[1], sys.argv[2]

@@ -11,11 +11,10 @@ SCENARIOS=(leak_malloc grow_realloc leak_reallocarray realloc_free churn cross_t
 setup
 start_target t "$TARGET_DIR/alloc_target" "${SCENARIOS[@]}"
 pid=${T_PID[t]}
-before=$(bpf_progs)
 start_tool s -p "$pid" -v --attach perf "${JSON_ARGS[@]}"
 out=${S_OUT[s]}
 wait_tracing s "$pid"
-ours=$(comm -13 <(echo "$before") <(bpf_progs))
+ours=$(tool_progs s)
 assert_grep "-v names the attach path" "${S_ERR[s]}" 'attaching with perf-event uprobes'
 for scen in "${SCENARIOS[@]}"; do
 	run_scenario t "$scen"
@@ -35,7 +34,6 @@ assert_json "produce (freed by another thread) live bytes" "$out" \
 	"ssum(last, 'live_bytes', $pid, 'produce')" 0
 assert_json "no missing or stale entries" "$out" \
 	"(drop('missing_entry'), drop('stale_entry'))" "(0, 0)"
-# Other allocscope runs may hold programs of the same names: ours appeared with this run.
 assert_ge "programs loaded by this run" 3 "$(printf '%s' "$ours" | grep -c .)"
 assert_eq "programs of this run left loaded after SIGINT" "" "$(progs_left "$ours")"
 stop_target t

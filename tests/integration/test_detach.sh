@@ -14,26 +14,24 @@ uprobe_events()
 	done
 }
 
-# Other allocscope runs on this machine may hold programs of the same names: only the
-# programs that appeared while ours ran are its own.
+# Other allocscope runs on this machine may hold programs of the same names: tool_progs
+# tells the run's own.
 run_one()
 {
-	local sig=$1 what=$2 pid before during ours after ev_before ev_after
+	local sig=$1 what=$2 pid ours ev_before ev_after
 	shift 2
 	start_target t "$TARGET_DIR/alloc_target" slow_leak leak_malloc
 	pid=${T_PID[t]}
-	before=$(bpf_progs)
 	ev_before=$(uprobe_events)
 	start_tool s -p "$pid" "${JSON_ARGS[@]}" "$@"
 	wait_tracing s "$pid"
 	send_line t go # slow_leak: allocates and frees every 10 ms until the next line
 	sleep 1.5
-	during=$(bpf_progs)
-	ours=$(comm -13 <(echo "$before") <(echo "$during"))
+	ours=$(tool_progs s)
 	if [ -n "$ours" ]; then
 		pass "$what: programs while tracing: $(echo "$ours" | cut -d: -f2 | sort -u | tr '\n' ' ')"
 	else
-		fail "$what: no new BPF program named one of: $ALLOCSCOPE_PROGS"
+		fail "$what: allocscope holds no BPF program named one of: $ALLOCSCOPE_PROGS"
 	fi
 
 	stop_tool s "$sig" 5 "$what" && pass "$what: exited $TOOL_ELAPSED ms after SIG$sig"
@@ -72,7 +70,7 @@ if [ -z "$(pgrep -x allocscope)" ]; then
 	fi
 else
 	log "other allocscope processes run here ($(pgrep -x allocscope | tr '\n' ' ')):" \
-		"only the programs that appeared with ours were checked"
+		"only the programs our runs held were checked"
 fi
 if [ -z "$(uprobe_events)" ]; then
 	pass "uprobe_events is empty (or absent)"
