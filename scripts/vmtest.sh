@@ -10,6 +10,8 @@
 # VMTEST_PY          the one pyenv version test_python_sites runs (default 3.11)
 # VMTEST_KERNEL_PKG  another kernel package (default: what linux-image-amd64 depends on)
 # VMTEST_ACCEL       qemu's -accel (default tcg,thread=multi); VMTEST_TIMEOUT: hang bound, s
+# VMTEST_KERNEL_ARGS kernel parameters beyond the console's (default quiet; loglevel=7 puts
+#                    the backtraces of soft lockups and oopses in the console log)
 # The kernel, initramfs, console log and results live in .output/vmtest/.
 
 set -u
@@ -22,6 +24,7 @@ SEPARATE=${VMTEST_SEPARATE-test_system}
 PY=${VMTEST_PY:-3.11}
 ACCEL=${VMTEST_ACCEL:-tcg,thread=multi}
 TIMEOUT=${VMTEST_TIMEOUT:-900}
+KARGS=${VMTEST_KERNEL_ARGS-quiet}
 # Loaded in this order by scripts/vmtest/init.
 MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet
 9pnet_virtio netfs fscache 9p overlay"
@@ -95,7 +98,7 @@ echo "vmtest: booting $KVER under qemu ($ACCEL): $TESTS${SEPARATE:+ (and $SEPARA
 start=$(date +%s)
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "$ACCEL" -cpu max -smp 2 -m 3G \
 	-kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet vmtest_script=$ROOT/scripts/vmtest/guest.sh" \
+	-append "console=ttyS0 panic=-1 $KARGS vmtest_script=$ROOT/scripts/vmtest/guest.sh" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$RES,mount_tag=results,security_model=none,multidevs=remap" \
 	-serial "file:$OUT/console.log" -display none -no-reboot -nodefaults
@@ -132,9 +135,9 @@ if [ -n "$SEPARATE" ]; then
 		report "$t"
 	done
 fi
-if ! ls "$RES"/*.rc >/dev/null 2>&1; then
-	echo "vmtest: no test ran; the console's end ($OUT/console.log):"
-	tail -20 "$OUT/console.log" | sed 's/^/    /'
+if [ "$failed" -gt 0 ] || grep -q 'BUG:\|Oops\|panic' "$OUT/console.log"; then
+	echo "vmtest: the guest console's end ($OUT/console.log):"
+	tail -8 "$OUT/console.log" | sed 's/^/    /'
 fi
 echo "vmtest: logs in $RES"
 [ "$failed" -eq 0 ]

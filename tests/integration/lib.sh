@@ -395,8 +395,9 @@ progs_left()
 #   through(r, fn, pid=None)        sites of report r whose stack passes through function fn
 #   seen(pid=None, sym=None)        sites(r, pid, sym) over every report: a report shows a
 #                                   site only while it holds live bytes or was active in the
-#                                   interval, so a site that frees all it takes (churn) may
-#                                   be in none but the one where it ran, never in `last`
+#                                   interval, so a site that frees all it takes (churn) is
+#                                   only in the reports of the intervals it ran in, maybe
+#                                   not in `last`
 # Prints the result; exits 2 with a message if a line is not a JSON object.
 json_eval()
 {
