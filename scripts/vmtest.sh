@@ -135,7 +135,7 @@ if [ -n "$SEPARATE" ]; then
 		report "$t"
 	done
 fi
-if [ "$failed" -gt 0 ] || grep -q 'BUG:\|Oops\|panic' "$OUT/console.log"; then
+if [ "$failed" -gt 0 ] || grep -q 'BUG:\|Oops\|Kernel panic' "$OUT/console.log"; then
 	echo "vmtest: the guest console's end ($OUT/console.log):"
 	tail -8 "$OUT/console.log" | sed 's/^/    /'
 fi
