@@ -38,9 +38,9 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement probes \
-	targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline \
-	pyname pysym tracer
+USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement \
+	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
+	pyline pyname pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
@@ -247,6 +247,12 @@ test: deps
 .PHONY: bench
 bench: all
 	$(Q)scripts/bench.sh
+
+# Boots Debian 12's 6.1 kernel under qemu and runs a smoke subset of the integration tests
+# there (scripts/vmtest.sh). Not part of `test`: it downloads a kernel and takes minutes.
+.PHONY: vmtest
+vmtest: all
+	$(Q)scripts/vmtest.sh
 
 # Tools: cfi_bench times unwind-table builds (scripts/bench.sh quotes it).
 TOOLS := $(OUTPUT)/tools/cfi_bench

@@ -11,11 +11,28 @@ ALLOCSCOPE=${ALLOCSCOPE:-$ROOT/.output/allocscope}
 TARGET_DIR=${TARGET_DIR:-$ROOT/.output/targets}
 TEST_NAME=$(basename "$0" .sh)
 
-# Seconds: a target lives at most TARGET_TIMEOUT, one tool run at most TOOL_TIMEOUT.
-TARGET_TIMEOUT=${TARGET_TIMEOUT:-90}
-TOOL_TIMEOUT=${TOOL_TIMEOUT:-60}
-# How long to wait for "tracing pid" after the tool starts (attach, symbol tables).
-ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-15}
+# Seconds. Every bound below is a hang bound, not a speed target (those belong in
+# scripts/bench.sh): other tests and whole-system tracers may share the machine, so each is
+# several times what an idle machine needs. A target lives at most TARGET_TIMEOUT, one tool
+# run at most TOOL_TIMEOUT. TIME_SCALE multiplies each of them and stop_tool's limits:
+# make vmtest sets it for the guest's emulated CPUs.
+TIME_SCALE=${TIME_SCALE:-1}
+TARGET_TIMEOUT=${TARGET_TIMEOUT:-$((300 * TIME_SCALE))}
+TOOL_TIMEOUT=${TOOL_TIMEOUT:-$((240 * TIME_SCALE))}
+# How long to wait for "tracing pid" after the tool starts (BPF load, symbol tables).
+ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-$((30 * TIME_SCALE))}
+# How long a target may take to start, to run one scenario, and to exit once told to.
+START_TIMEOUT=${START_TIMEOUT:-$((20 * TIME_SCALE))}
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-$((60 * TIME_SCALE))}
+EXIT_TIMEOUT=${EXIT_TIMEOUT:-$((20 * TIME_SCALE))}
+
+# The python3 that reads reports: the system's, found once. A pyenv shim on PATH is a shell
+# script that costs a second or more per call on a loaded machine, and tests call it often.
+PYTHON3=${PYTHON3:-$(PATH=/usr/bin:/bin:$PATH command -v python3)}
+python3()
+{
+	"$PYTHON3" "$@"
+}
 
 # The JSON report options every test uses (-T 100: the targets have fewer sites).
 JSON_ARGS=(-i 1 -T 100 --format json)
@@ -67,7 +84,7 @@ require_env()
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF (/sys/kernel/btf/vmlinux)"
 	[ -d /sys/bus/event_source/devices/uprobe ] || skip "kernel has no uprobe PMU"
-	command -v python3 >/dev/null || skip "python3 not found"
+	[ -x "$PYTHON3" ] || skip "python3 not found"
 	command -v timeout >/dev/null || skip "timeout not found"
 	[ -x "$ALLOCSCOPE" ] || die "$ALLOCSCOPE not built (run make all)"
 	local t
@@ -105,7 +122,9 @@ cleanup()
 		[ -z "$(jobs -rp)" ] && break
 		sleep 0.1
 	done
+	# A wrapper killed outright cannot pass the signal on: kill what it runs first.
 	for p in $(jobs -rp); do
+		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -153,15 +172,21 @@ show()
 	tail -n "$n" "$file" | cut -c1-300 | sed 's/^/    /'
 }
 
+# A target's files are $TMP/NAME.target.*, a tool run's $TMP/NAME.tool.*: a target and a tool
+# run may share a name without one's output overwriting the other's. A name is reused only
+# once its previous holder has ended.
+
 # start_target NAME BINARY SCENARIO...: starts the target on a fifo it reads "go" lines from.
 # Sets T_PID[NAME] (the target itself), T_OUT[NAME], T_ERR[NAME].
 start_target()
 {
 	local name=$1 bin=$2 fifo fd
 	shift 2
-	fifo=$TMP/$name.in
-	T_OUT[$name]=$TMP/$name.out
-	T_ERR[$name]=$TMP/$name.err
+	[ -n "${T_WRAP[$name]:-}" ] && alive "${T_WRAP[$name]}" &&
+		die "start_target $name: a target of that name is still running"
+	fifo=$TMP/$name.target.in
+	T_OUT[$name]=$TMP/$name.target.out
+	T_ERR[$name]=$TMP/$name.target.err
 	rm -f "$fifo"
 	mkfifo "$fifo" || die "mkfifo $fifo"
 	# Read-write: neither side blocks in open(), and the target never sees EOF early.
@@ -169,8 +194,8 @@ start_target()
 	T_FD[$name]=$fd
 	timeout -k 2 "$TARGET_TIMEOUT" "$bin" "$@" <"$fifo" >"${T_OUT[$name]}" 2>"${T_ERR[$name]}" &
 	T_WRAP[$name]=$!
-	wait_for_line "${T_OUT[$name]}" '^pid [0-9]+$' 5 ||
-		{ show "${T_ERR[$name]}"; die "target $name ($bin) did not start"; }
+	wait_for_line "${T_OUT[$name]}" '^pid [0-9]+$' "$START_TIMEOUT" ||
+		{ show "${T_ERR[$name]}"; die "target $name ($bin) did not start in ${START_TIMEOUT}s"; }
 	T_PID[$name]=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "${T_OUT[$name]}" | head -1)
 }
 
@@ -183,7 +208,7 @@ send_line()
 # run_scenario NAME SCENARIO [TIMEOUT_S]: sends "go" and waits for "done SCENARIO".
 run_scenario()
 {
-	local name=$1 scen=$2 t=${3:-20} out before deadline
+	local name=$1 scen=$2 t=${3:-$SCENARIO_TIMEOUT} out before deadline
 	out=${T_OUT[$name]}
 	# A scenario may run more than once: wait for one more "done" line than before.
 	before=$(grep -c "^done $scen\$" "$out")
@@ -202,14 +227,14 @@ run_scenario()
 # stop_target NAME: sends the final line and waits for the target to exit; returns its status.
 stop_target()
 {
-	local name=$1 rc fd
+	local name=$1 rc fd deadline
 	send_line "$name" quit
-	for _ in $(seq 50); do
-		alive "${T_WRAP[$name]}" || break
-		sleep 0.1
+	deadline=$(deadline_ms "$EXIT_TIMEOUT")
+	while alive "${T_WRAP[$name]}" && [ "$(date +%s%3N)" -lt "$deadline" ]; do
+		sleep 0.05
 	done
 	if alive "${T_WRAP[$name]}"; then
-		log "target $name still running 5 s after its last line: killing it"
+		log "target $name still running ${EXIT_TIMEOUT} s after its last line: killing it"
 		kill -TERM "${T_WRAP[$name]}" 2>/dev/null
 	fi
 	wait "${T_WRAP[$name]}"
@@ -239,18 +264,21 @@ target_alive()
 # Sets S_PID[NAME] (allocscope itself), S_OUT[NAME], S_ERR[NAME].
 start_tool()
 {
-	local name=$1
+	local name=$1 deadline
 	shift
-	S_OUT[$name]=$TMP/$name.out
-	S_ERR[$name]=$TMP/$name.err
-	printf '%s\n' "$ALLOCSCOPE $*" >"$TMP/$name.cmd"
+	[ -n "${S_WRAP[$name]:-}" ] && alive "${S_WRAP[$name]}" &&
+		die "start_tool $name: a tool run of that name is still running"
+	S_OUT[$name]=$TMP/$name.tool.out
+	S_ERR[$name]=$TMP/$name.tool.err
+	printf '%s\n' "$ALLOCSCOPE $*" >"$TMP/$name.tool.cmd"
 	S_START[$name]=$(date +%s%3N)
 	timeout -k 5 "$TOOL_TIMEOUT" "$ALLOCSCOPE" "$@" >"${S_OUT[$name]}" 2>"${S_ERR[$name]}" \
 		</dev/null &
 	S_WRAP[$name]=$!
 	S_PID[$name]=
 	# Signals go to allocscope itself: timeout would forward one to the whole group as well.
-	for _ in $(seq 100); do
+	deadline=$(deadline_ms "$START_TIMEOUT")
+	while [ "$(date +%s%3N)" -lt "$deadline" ]; do
 		S_PID[$name]=$(pgrep -P "${S_WRAP[$name]}" | head -1)
 		[ -n "${S_PID[$name]}" ] && break
 		alive "${S_WRAP[$name]}" || break
@@ -264,7 +292,7 @@ wait_tracing()
 	local name=$1 pid=$2 t=${3:-$ATTACH_TIMEOUT}
 	wait_for_line "${S_ERR[$name]}" "tracing pid $pid\\b" "$t" && return 0
 	show "${S_ERR[$name]}"
-	die "allocscope ($(cat "$TMP/$name.cmd")) did not report 'tracing pid $pid' in ${t}s"
+	die "allocscope ($(cat "$TMP/$name.tool.cmd")) did not report 'tracing pid $pid' in ${t}s"
 }
 
 # wait_tool NAME TIMEOUT_S: waits for the tool to exit by itself; sets TOOL_RC and
@@ -294,7 +322,7 @@ wait_tool()
 # and TOOL_ELAPSED (ms from the signal to the exit).
 stop_tool()
 {
-	local name=$1 sig=${2:-INT} limit=${3:-5} what=${4:+$4: } since
+	local name=$1 sig=${2:-INT} limit=$((${3:-5} * TIME_SCALE)) what=${4:+$4: } since
 	[ -n "${S_PID[$name]}" ] && alive "${S_WRAP[$name]}" &&
 		kill -"$sig" "${S_PID[$name]}" 2>/dev/null
 	since=$(date +%s%3N)
@@ -313,6 +341,48 @@ stop_tool()
 	return 1
 }
 
+# The names of allocscope's BPF programs (bpf/*.bpf.[ch]).
+ALLOCSCOPE_PROGS="alloc_enter alloc_exit free_enter noop_probe proc_exit proc_exec proc_fork
+mmap_enter mmap_exit munmap_enter mremap_enter mremap_exit brk_enter brk_exit"
+
+# bpf_progs: "id:name" of every loaded BPF program with one of allocscope's names, sorted.
+bpf_progs()
+{
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+names = set(sys.argv[1].split())
+for p in json.load(sys.stdin):
+    if p.get("name") in names:
+        print("%d:%s" % (p["id"], p["name"]))
+' "$ALLOCSCOPE_PROGS" | sort
+}
+
+# tool_progs NAME: "id:name" of the BPF programs tool run NAME holds, sorted: the prog_id of
+# each of its descriptors. Other allocscope runs on this machine may load programs of the
+# same names at any moment: only these are the run's own.
+tool_progs()
+{
+	local ids
+	ids=$(cat /proc/"${S_PID[$1]}"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' |
+		sort -u)
+	[ -n "$ids" ] || return 0
+	bpf_progs | grep -E "^($(printf '%s' "$ids" | tr '\n' '|')):"
+}
+
+# progs_left PROGS: prints those of PROGS ("id:name" lines) still loaded after a wait of up
+# to EXIT_TIMEOUT: a program's memory is released after an RCU grace period.
+progs_left()
+{
+	local left deadline
+	deadline=$(deadline_ms "$EXIT_TIMEOUT")
+	while :; do
+		left=$(comm -12 <(printf '%s\n' "$1" | sed '/^$/d') <(bpf_progs))
+		[ -z "$left" ] || [ "$(date +%s%3N)" -ge "$deadline" ] && break
+		sleep 0.2
+	done
+	printf '%s' "$left" | tr '\n' ' '
+}
+
 # json_eval FILE EXPR: evaluates a Python expression over the JSON reports in FILE.
 # In scope: reports (every line parsed), last (the last one, the final report), and
 #   sites(r, pid=None, sym=None)    sites of report r, by pid and frames[1].symbol
@@ -323,10 +393,16 @@ stop_tool()
 #   every_site()                    (report index, site) over every report
 #   syms(s)                         the symbols of site s's frames, innermost first
 #   through(r, fn, pid=None)        sites of report r whose stack passes through function fn
+#   seen(pid=None, sym=None)        sites(r, pid, sym) over every report: a report shows a
+#                                   site only while it holds live bytes or was active in the
+#                                   interval, so a site that frees all it takes (churn) is
+#                                   only in the reports of the intervals it ran in, maybe
+#                                   not in `last`
 # Prints the result; exits 2 with a message if a line is not a JSON object.
 json_eval()
 {
-	python3 - "$1" "$2" <<'EOF'
+	# -S: no site module, a third less start-up time, which many calls add up to.
+	python3 -S - "$1" "$2" <<'EOF'
 import json, sys
 
 path, expr = sys.argv[1], sys.argv[2]
@@ -375,6 +451,9 @@ def every_site():
 
 def syms(s):
     return [f.get("symbol") for f in s.get("frames") or []]
+
+def seen(pid=None, sym=None):
+    return [s for r in reports for s in sites(r, pid, sym)]
 
 def through(r, fn, pid=None):
     return [s for s in r.get("sites", [])

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# --comm: a process started after allocscope is picked up within two intervals and traced
-# exactly; a --comm that matches nothing waits, says so, and exits 0 on SIGINT.
+# --comm: a process started after allocscope is picked up and traced exactly; a --comm that
+# matches nothing waits, says so, and exits 0 on SIGINT. How soon a process is picked up is
+# logged, not asserted (a loaded machine delays it; scripts/bench.sh is for speed).
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +15,7 @@ run_one()
 	bin=$TMP/$comm
 	cp "$1" "$bin" || die "cannot copy $1"
 	start_tool c --comm "$comm" "${JSON_ARGS[@]}"
-	if wait_for_line "${S_ERR[c]}" '[Ww]aiting' 5; then
+	if wait_for_line "${S_ERR[c]}" '[Ww]aiting' "$ATTACH_TIMEOUT"; then
 		pass "$comm: waiting line before the target exists"
 	else
 		fail "$comm: no line saying allocscope is waiting for '$comm'"
@@ -23,16 +24,10 @@ run_one()
 	t0=$(date +%s%3N)
 	start_target t "$bin" leak_malloc
 	pid=${T_PID[t]}
-	# -i 1: two intervals, plus a little for attaching.
-	if wait_for_line "${S_ERR[c]}" "tracing pid $pid\\b" 2.5; then
-		ms=$(($(date +%s%3N) - t0))
-		pass "$comm: pid $pid picked up after $ms ms"
-	else
-		fail "$comm: 'tracing pid $pid' not seen within 2.5 s of the target's start"
-		show "${S_ERR[c]}"
-		wait_tracing c "$pid" 10
-	fi
-	run_scenario t leak_malloc 30
+	wait_tracing c "$pid"
+	ms=$(($(date +%s%3N) - t0))
+	log "$comm: pid $pid picked up after $ms ms"
+	run_scenario t leak_malloc
 	stop_tool c INT 5 "$comm"
 	assert_eq "$comm: allocscope exit status" 0 "$TOOL_RC"
 	out=${S_OUT[c]}
@@ -54,11 +49,11 @@ run_one "$TARGET_DIR/alloc_target_fp" "at_fp_$$"
 comm=at_two_$$
 cp "$TARGET_DIR/alloc_target" "$TMP/$comm" || die "cannot copy alloc_target"
 start_tool two --comm "$comm" "${JSON_ARGS[@]}"
-wait_for_line "${S_ERR[two]}" '[Ww]aiting' 5 || fail "$comm: no waiting line"
+wait_for_line "${S_ERR[two]}" '[Ww]aiting' "$ATTACH_TIMEOUT" || fail "$comm: no waiting line"
 start_target a "$TMP/$comm" leak_malloc
 start_target b "$TMP/$comm" leak_malloc
-wait_tracing two "${T_PID[a]}" 3
-wait_tracing two "${T_PID[b]}" 3
+wait_tracing two "${T_PID[a]}"
+wait_tracing two "${T_PID[b]}"
 run_scenario a leak_malloc
 run_scenario b leak_malloc
 stop_tool two INT 5 "$comm"
@@ -72,12 +67,13 @@ stop_target b
 
 # Nothing matches: allocscope keeps waiting until told to stop.
 start_tool n --comm "no_such_$$" "${JSON_ARGS[@]}"
-if wait_for_line "${S_ERR[n]}" '[Ww]aiting' 5; then
+if wait_for_line "${S_ERR[n]}" '[Ww]aiting' "$ATTACH_TIMEOUT"; then
 	pass "unmatched --comm prints a waiting line"
 else
 	fail "unmatched --comm: no waiting line"
 	show "${S_ERR[n]}"
 fi
+# Two rescans (-i 1) after the waiting line: it must still be there.
 sleep 2
 if alive "${S_WRAP[n]}"; then
 	pass "unmatched --comm keeps running"

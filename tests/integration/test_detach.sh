@@ -6,20 +6,6 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-PROG_NAMES="alloc_enter alloc_exit free_enter noop_probe proc_exit proc_exec"
-
-# progs: "id:name" of every loaded BPF program with one of allocscope's names, sorted.
-progs()
-{
-	bpftool prog show -j 2>/dev/null | python3 -c '
-import json, sys
-names = set(sys.argv[1].split())
-for p in json.load(sys.stdin):
-    if p.get("name") in names:
-        print("%d:%s" % (p["id"], p["name"]))
-' "$PROG_NAMES" | sort
-}
-
 uprobe_events()
 {
 	local f
@@ -28,39 +14,31 @@ uprobe_events()
 	done
 }
 
-# Other allocscope runs on this machine may hold programs of the same names: only the
-# programs that appeared while ours ran are its own.
+# Other allocscope runs on this machine may hold programs of the same names: tool_progs
+# tells the run's own.
 run_one()
 {
-	local sig=$1 what=$2 pid before during ours after ev_before ev_after
+	local sig=$1 what=$2 pid ours ev_before ev_after
 	shift 2
 	start_target t "$TARGET_DIR/alloc_target" slow_leak leak_malloc
 	pid=${T_PID[t]}
-	before=$(progs)
 	ev_before=$(uprobe_events)
 	start_tool s -p "$pid" "${JSON_ARGS[@]}" "$@"
 	wait_tracing s "$pid"
 	send_line t go # slow_leak: allocates and frees every 10 ms until the next line
 	sleep 1.5
-	during=$(progs)
-	ours=$(comm -13 <(echo "$before") <(echo "$during"))
+	ours=$(tool_progs s)
 	if [ -n "$ours" ]; then
 		pass "$what: programs while tracing: $(echo "$ours" | cut -d: -f2 | sort -u | tr '\n' ' ')"
 	else
-		fail "$what: no new BPF program named one of: $PROG_NAMES"
+		fail "$what: allocscope holds no BPF program named one of: $ALLOCSCOPE_PROGS"
 	fi
 
 	stop_tool s "$sig" 5 "$what" && pass "$what: exited $TOOL_ELAPSED ms after SIG$sig"
 	assert_eq "$what: exit status after SIG$sig" 0 "$TOOL_RC"
 	assert_json "$what: last report is final" "${S_OUT[s]}" "last.get('final')" true
 
-	# Program memory is released after an RCU grace period: allow a moment.
-	for _ in $(seq 20); do
-		after=$(comm -12 <(echo "$ours") <(progs))
-		[ -z "$after" ] && break
-		sleep 0.1
-	done
-	assert_eq "$what: programs left loaded" "" "$(printf "%s" "$after" | tr '\n' ' ')"
+	assert_eq "$what: programs left loaded" "" "$(progs_left "$ours")"
 	ev_after=$(uprobe_events)
 	assert_eq "$what: uprobe_events entries left" "" \
 		"$(comm -13 <(echo "$ev_before" | sort) <(echo "$ev_after" | sort) | tr '\n' ' ')"
@@ -71,7 +49,7 @@ run_one()
 		fail "$what: target died"
 	fi
 	send_line t stop
-	wait_for_line "${T_OUT[t]}" '^done slow_leak$' 5 || fail "$what: slow_leak did not finish"
+	wait_for_line "${T_OUT[t]}" '^done slow_leak$' "$SCENARIO_TIMEOUT" || fail "$what: slow_leak did not finish"
 	run_scenario t leak_malloc
 	stop_target t
 	assert_eq "$what: target exit status" 0 $?
@@ -81,13 +59,18 @@ setup
 run_one INT "SIGINT"
 run_one TERM "SIGTERM"
 run_one INT "SIGINT, --probe-mode noop" --probe-mode noop
-# The brief form of the check, when no other allocscope runs on this machine.
-sleep 0.5
+# The brief form of the check, when no other allocscope runs on this machine before or after
+# (one that ended just before may still be releasing its programs: progs_left waits).
 if [ -z "$(pgrep -x allocscope)" ]; then
-	assert_eq "no program named like allocscope's is loaded" "" "$(progs | tr '\n' ' ')"
+	left=$(progs_left "$(bpf_progs)")
+	if [ -z "$(pgrep -x allocscope)" ]; then
+		assert_eq "no program named like allocscope's is loaded" "" "$left"
+	else
+		log "another allocscope started meanwhile: only our own programs were checked"
+	fi
 else
 	log "other allocscope processes run here ($(pgrep -x allocscope | tr '\n' ' ')):" \
-		"only the programs that appeared with ours were checked"
+		"only the programs our runs held were checked"
 fi
 if [ -z "$(uprobe_events)" ]; then
 	pass "uprobe_events is empty (or absent)"

@@ -16,19 +16,19 @@ run_scenario t leak_malloc
 
 # exec: the new image prints its pid line again, then waits for a line to run leak_calloc.
 send_line t go
-deadline=$(deadline_ms 5)
+deadline=$(deadline_ms "$START_TIMEOUT")
 while [ "$(grep -c '^pid ' "${T_OUT[t]}")" -lt 2 ] && [ "$(date +%s%3N)" -lt "$deadline" ]; do
 	sleep 0.05
 done
 assert_eq "the new image announced itself" 2 "$(grep -c '^pid ' "${T_OUT[t]}")"
-if wait_for_line "${S_ERR[s]}" "pid $pid exec'd" 3; then
+if wait_for_line "${S_ERR[s]}" "pid $pid exec'd" "$ATTACH_TIMEOUT"; then
 	pass "stderr says pid $pid exec'd"
 else
-	fail "no \"pid $pid exec'd\" line on stderr within 3 s"
+	fail "no \"pid $pid exec'd\" line on stderr within $ATTACH_TIMEOUT s"
 	show "${S_ERR[s]}"
 fi
 # The new image is attached again before it allocates.
-deadline=$(deadline_ms 5)
+deadline=$(deadline_ms "$ATTACH_TIMEOUT")
 while [ "$(grep -c "tracing pid $pid " "${S_ERR[s]}")" -lt 2 ] &&
 	[ "$(date +%s%3N)" -lt "$deadline" ]; do
 	sleep 0.05

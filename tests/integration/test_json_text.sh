@@ -50,12 +50,17 @@ fi
 start_tool json -p "$pid" "${JSON_ARGS[@]}"
 wait_tracing json "$pid"
 run_scenario t leak_malloc
-sleep 2.5
+# Two interval reports after the blocks are live, then the final one.
+before=$(wc -l <"${S_OUT[json]}")
+deadline=$(deadline_ms 30)
+while [ "$(wc -l <"${S_OUT[json]}")" -lt $((before + 2)) ] && [ "$(date +%s%3N)" -lt "$deadline" ]; do
+	sleep 0.1
+done
 stop_tool json INT 5 "json"
 assert_eq "json: exit status" 0 "$TOOL_RC"
 js=${S_OUT[json]}
 n=$(json_eval "$js" 'len(reports)')
-assert_ge "json: reports, every line parsed" 2 "$n"
+assert_ge "json: reports, every line parsed" 3 "$n"
 assert_json "json: header keys" "$js" \
 	"sorted(set([$(pykeys "$HEADER_KEYS")]) - set().union(*[r.keys() for r in reports]))" "[]"
 assert_json "json: every report has every header key" "$js" \
@@ -92,41 +97,40 @@ assert_json "json: time is UTC ISO 8601" "$js" \
 	true
 assert_json "json: only the last report is final" "$js" "[r['final'] for r in reports][-3:]" \
 	"$(python3 -c "print([False, False, True][-min(3, $n):])")"
-assert_json "json: interval_s of full intervals near 1.0" "$js" \
-	"[r['interval_s'] for r in reports[:-1] if not 0.8 <= r['interval_s'] <= 1.5]" "[]"
+# Reports are due on a fixed schedule: one taken late on a loaded machine shortens the next
+# interval. The bounds catch a unit mistake (ms for s, 10x), not scheduling delays.
+assert_json "json: interval_s of full intervals of -i 1 within [0.3, 5]" "$js" \
+	"[r['interval_s'] for r in reports[:-1] if not 0.3 <= r['interval_s'] <= 5]" "[]"
 assert_json "json: targets names the pid" "$js" "'$pid' in last['targets']" true
 
 # -n 2: exactly two reports, then exit 0.
 start_tool count -p "$pid" --format json -T 100 -i 1 -n 2
-if wait_tool count 10; then
+if wait_tool count $((ATTACH_TIMEOUT + 10)); then
 	assert_eq "-n 2: exit status" 0 "$TOOL_RC"
 else
-	fail "-n 2: still running after 10 s"
+	fail "-n 2: still running after $((ATTACH_TIMEOUT + 10)) s"
 	stop_tool count INT 5
 fi
 assert_eq "-n 2: report lines" 2 "$(wc -l <"${S_OUT[count]}")"
 assert_json "-n 2: final flags" "${S_OUT[count]}" "[r['final'] for r in reports]" "[False, True]"
 
-# -d 2: ends by itself about 2 s after starting.
+# -d 2: ends by itself, 2 s after it started tracing (not before). How much later is a
+# speed matter for scripts/bench.sh; here it is only bounded, as a hang.
 start_tool dur -p "$pid" --format json -T 100 -i 1 -d 2
-if wait_for_line "${S_OUT[dur]}" '"final": *true' 10; then
-	assert_le "-d 2: ms from start to the final report" 3000 \
-		"$(($(date +%s%3N) - S_START[dur]))"
-else
-	fail "-d 2: no final report within 10 s"
-fi
-if wait_tool dur 10; then
+if wait_tool dur $((ATTACH_TIMEOUT + 10)); then
 	assert_eq "-d 2: exit status" 0 "$TOOL_RC"
-	assert_le "-d 2: ms from start to exit" 3500 "$TOOL_ELAPSED"
+	assert_ge "-d 2: ms from start to exit" 2000 "$TOOL_ELAPSED"
+	log "-d 2: exited $TOOL_ELAPSED ms after start"
 else
-	fail "-d 2: still running after 10 s"
+	fail "-d 2: still running after $((ATTACH_TIMEOUT + 10)) s"
 	stop_tool dur INT 5
 fi
 assert_json "-d 2: last report is final" "${S_OUT[dur]}" "last['final']" true
 
 # -o FILE: the reports go to the file, nothing to stdout.
 start_tool file -p "$pid" --format json -T 100 -i 1 -n 1 -o "$TMP/report.json"
-wait_tool file 10 || { fail "-o: still running after 10 s"; stop_tool file INT 5; }
+wait_tool file $((ATTACH_TIMEOUT + 10)) ||
+	{ fail "-o: still running after $((ATTACH_TIMEOUT + 10)) s"; stop_tool file INT 5; }
 assert_eq "-o: exit status" 0 "$TOOL_RC"
 assert_eq "-o: bytes on stdout" 0 "$(wc -c <"${S_OUT[file]}")"
 assert_json "-o: the file holds one final report" "$TMP/report.json" \
@@ -139,11 +143,12 @@ assert_eq "target exit status" 0 $?
 start_target h "$TARGET_DIR/alloc_target" slow_leak
 send_line h go
 t0=$(date +%s%3N)
-timeout 20 "$ALLOCSCOPE" -p "${T_PID[h]}" -i 0.3 2>"$TMP/head.err" </dev/null | head -3 \
-	>"$TMP/head.out"
+# timeout's 124 would tell a hang from a quiet exit.
+timeout $((ATTACH_TIMEOUT + 10)) "$ALLOCSCOPE" -p "${T_PID[h]}" -i 0.3 2>"$TMP/head.err" </dev/null |
+	head -3 >"$TMP/head.out"
 rc=${PIPESTATUS[0]}
 assert_eq "allocscope | head -3: exit status" 0 "$rc"
-assert_le "allocscope | head -3: ms until exit" 5000 $(($(date +%s%3N) - t0))
+log "allocscope | head -3: exited after $(($(date +%s%3N) - t0)) ms"
 assert_eq "allocscope | head -3: lines read" 3 "$(wc -l <"$TMP/head.out")"
 assert_eq "allocscope | head -3: error lines" 0 "$(grep -c '^allocscope: .*fail' "$TMP/head.err")"
 send_line h stop

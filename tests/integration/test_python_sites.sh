@@ -28,9 +28,9 @@ PYREPORT=$ROOT/tests/integration/pyreport.py
 REPORT_PY=/usr/bin/python3
 [ -x "$REPORT_PY" ] || REPORT_PY=python3
 
-# Seconds each tool run traces; one final report, sites ranked by live bytes.
-RUN_SECS=${RUN_SECS:-2}
-PY_ARGS=(-d "$RUN_SECS" -s live -T 20 --format json)
+# Each tool run reports every second until the sites a check needs are there (the targets
+# allocate at a pace a loaded machine slows down), then stops; the final report is checked.
+PY_ARGS=(-i 1 -s live -T 20 --format json)
 
 declare -A SITE   # the site pick chose, by pyreport.py's keys
 PICK_OUT=         # the report file and pid of the last pick, for failure messages
@@ -127,20 +127,39 @@ expect_range()
 	printf '    site: %s\n' "${SITE[stack]}"
 }
 
-# trace NAME PID WHAT [TARGET SCENARIO]: one allocscope run of RUN_SECS over PID, waiting for
-# "tracing pid" and, with TARGET, running its SCENARIO once attached. Returns 1 (having
-# failed the test) if allocscope did not exit by itself with status 0.
+# until_sites NAME PID SPEC...: waits up to SCENARIO_TIMEOUT for a report of tool run NAME
+# in which each SPEC (pyreport.py options, split at spaces) matches a site of PID.
+until_sites()
+{
+	local name=$1 pid=$2 spec ok deadline
+	shift 2
+	deadline=$(deadline_ms "$SCENARIO_TIMEOUT")
+	while :; do
+		ok=1
+		for spec in "$@"; do
+			# shellcheck disable=SC2086
+			"$REPORT_PY" "$PYREPORT" "${S_OUT[$name]}" "$pid" $spec 2>/dev/null |
+				grep -qx found=1 || { ok=; break; }
+		done
+		[ -n "$ok" ] && return 0
+		[ "$(date +%s%3N)" -ge "$deadline" ] && return 1
+		sleep 0.3
+	done
+}
+
+# trace NAME PID WHAT TARGET SCENARIO [SPEC...]: one allocscope run over PID. Once it traces
+# PID: with TARGET, runs its SCENARIO; with SPECs, waits for them (until_sites). Then stops
+# it. Returns 1 (having failed the test) if allocscope did not exit with status 0.
 trace()
 {
-	local name=$1 pid=$2 what=$3
+	local name=$1 pid=$2 what=$3 target=$4 scen=$5
+	shift 5
 	start_tool "$name" -p "$pid" "${PY_ARGS[@]}"
 	wait_tracing "$name" "$pid"
-	[ -n "${4:-}" ] && run_scenario "$4" "$5"
-	if ! wait_tool "$name" $((RUN_SECS + 20)); then
-		stop_tool "$name" INT 5 "$what"
-		fail "$what: allocscope -d $RUN_SECS still running $((RUN_SECS + 20)) s after start"
-		return 1
-	fi
+	[ -n "$target" ] && run_scenario "$target" "$scen"
+	[ $# -gt 0 ] && ! until_sites "$name" "$pid" "$@" &&
+		log "$what: no report with sites matching '$*' in ${SCENARIO_TIMEOUT}s"
+	stop_tool "$name" INT 5 "$what" || return 1
 	if [ "$TOOL_RC" != 0 ]; then
 		fail "$what: allocscope exit status: expected 0, got $TOOL_RC"
 		show "${S_ERR[$name]}"
@@ -165,7 +184,7 @@ check_sessions()
 	[ "${v#3.}" -ge 11 ] && cls=Consumer.
 	start_target "$t" "$py" "$SESSIONS_PY"
 	pid=${T_PID[$t]}
-	trace "$t-tool" "$pid" "$label"
+	trace "$t-tool" "$pid" "$label" "" "" "--python --min-objects 500"
 	kill_target "$t"
 	says_python "$label" "$t-tool" "$pid" "$v"
 	pick "${S_OUT[$t-tool]}" "$pid" --python
@@ -192,9 +211,11 @@ check_text()
 	[ "${v#3.}" -ge 11 ] && cls=Consumer.
 	start_target "$t" "$py" "$SESSIONS_PY"
 	pid=${T_PID[$t]}
-	start_tool "$t-tool" -p "$pid" -d "$RUN_SECS" -s live -T 5
+	start_tool "$t-tool" -p "$pid" -i 1 -s live -T 5
 	wait_tracing "$t-tool" "$pid"
-	wait_tool "$t-tool" $((RUN_SECS + 20)) || stop_tool "$t-tool" INT 5 "$label"
+	wait_for_line "${S_OUT[$t-tool]}" "py_sessions\\.py:$L_APPEND ${cls}on_message\$" \
+		"$SCENARIO_TIMEOUT"
+	stop_tool "$t-tool" INT 5 "$label"
 	kill_target "$t"
 	assert_eq "$label: allocscope exit status" 0 "$TOOL_RC"
 	want="malloc+0x0 (libc.so.6) | py_sessions.py:$L_APPEND ${cls}on_message"
@@ -245,7 +266,8 @@ check_threads()
 	local label="$1 threads" py=$2 v=$3 t=$4-threads pid out
 	start_target "$t" "$py" "$THREADS_PY"
 	pid=${T_PID[$t]}
-	trace "$t-tool" "$pid" "$label"
+	trace "$t-tool" "$pid" "$label" "" "" "--first alpha_worker --min-objects 100" \
+		"--first beta_worker --min-objects 100"
 	stop_target "$t"
 	assert_eq "$label: target exit status" 0 $?
 	says_python "$label" "$t-tool" "$pid" "$v"

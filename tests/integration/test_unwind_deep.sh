@@ -56,22 +56,40 @@ check_returns()
 	assert_eq "$B: $leaf site: frames in $B not at a call's return address" "" "${bad[*]}"
 }
 
+# code_mappings: the most code mappings allocscope's unwinder has had for PID so far (-v
+# prints a line each time it reads the process's mappings again), 0 before the first.
+code_mappings()
+{
+	sed -n "s/^allocscope: unwinding pid $PID: \([0-9]*\) code mappings.*/\1/p" "${S_ERR[s]}" |
+		sort -n | tail -1 | grep . || echo 0
+}
+
 # run_deep BINARY SCENARIO...: traces BINARY through the scenarios; OUT holds the reports.
 run_deep()
 {
-	local s
+	local s n0 deadline
 	BIN=$1
 	B=$(basename "$BIN")
 	shift
 	start_target t "$BIN" "$@"
 	PID=${T_PID[t]}
-	start_tool s -p "$PID" "${JSON_ARGS[@]}" ${TOOL_ARGS:-}
+	start_tool s -p "$PID" -v "${JSON_ARGS[@]}" ${TOOL_ARGS:-}
 	wait_tracing s "$PID"
+	wait_for_line "${S_ERR[s]}" "^allocscope: unwinding pid $PID: " "$ATTACH_TIMEOUT" ||
+		die "$B: -v printed no 'unwinding pid $PID' line"
+	n0=$(code_mappings)
 	for s in "$@"; do
 		run_scenario t "$s"
-		# The library appears in the first dl_deep: give allocscope a moment to read its
-		# unwind tables before the next run leaks through it again.
-		[ "$s" = dl_deep ] && sleep 1
+		# The library appears in the first dl_deep: wait until allocscope has read the
+		# process's mappings again, the library's among them, before the next run
+		# leaks through it.
+		[ "$s" = dl_deep ] || continue
+		deadline=$(deadline_ms "$SCENARIO_TIMEOUT")
+		while [ "$(code_mappings)" -le "$n0" ]; do
+			[ "$(date +%s%3N)" -lt "$deadline" ] && { sleep 0.05; continue; }
+			show "${S_ERR[s]}"
+			die "$B: no 'unwinding pid $PID' line with more than $n0 code mappings"
+		done
 	done
 	stop_tool s INT 5 "$B"
 	assert_eq "$B: allocscope exit status" 0 "$TOOL_RC"

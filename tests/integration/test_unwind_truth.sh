@@ -54,7 +54,7 @@ gdb_frames()
 	printf 'go\ngo\n' >"$TMP/go.txt"
 	# Stop at main first: libc is mapped then, so "malloc" is libc's, not the PLT entry.
 	# (The arguments are paths and scenario names: no quoting needed in gdb's run line.)
-	timeout -k 5 60 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+	timeout -k 5 180 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
 		-ex 'set backtrace past-main on' -ex 'break main' -ex "run ${*:2} < $TMP/go.txt" \
 		-ex "break *malloc if \$rdi == $size" -ex continue -ex "source $TMP/frames.py" \
 		-ex kill "$1" >"$TMP/$name.gdbout" 2>&1
