@@ -23,6 +23,9 @@ _Static_assert((AS_UNW_MAPPINGS & (AS_UNW_MAPPINGS - 1)) == 0, "mapping index is
 
 const volatile __u32 max_depth = AS_DEPTH_DEFAULT; /* return addresses after frame 0 */
 const volatile bool unwind_cfi = true;		   /* false: frame pointers only */
+/* false before Linux 5.17: no bpf_loop call may be reached, so the walk is a
+ * bounded frame-pointer loop and Python frames are off. */
+const volatile bool have_loop = true;
 
 /* Cumulative, read by the loader for every report. */
 __u64 unwind_stops[UNWIND_STOP_COUNT] = {};
@@ -284,6 +287,15 @@ static long unwind_step(__u32 index, void *ctx)
 	return cfi_step(ws, row, ip);
 }
 
+/* Kernels without bpf_loop: at most AS_FP_LOOP_FRAMES frame-pointer steps. */
+static __always_inline void fp_walk(struct walk_state *ws)
+{
+	for (int i = 0; i < AS_FP_LOOP_FRAMES; i++)
+		if (fp_step(ws))
+			return;
+	walk_stop(ws, UNWIND_STOP_DEPTH_CAP);
+}
+
 /* Walks the stack into the per-CPU scratch: pcs[0] = fn_start, pcs[1] the
  * caller's return address, then the frames above it. Returns the trace, or
  * NULL. *rescan: pc left the known mappings and a rescan is due; *py: Python
@@ -311,6 +323,10 @@ static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __
 	ws->rescan = 0;
 	ws->win_len = 0;
 	ws->at_eval = 0;
+	if (!have_loop) {
+		fp_walk(ws);
+		goto done;
+	}
 	if (unwind_cfi)
 		w.proc = bpf_map_lookup_elem(&unw_procs, &tgid);
 	w.py = bpf_map_lookup_elem(&py_procs, &tgid);
@@ -329,6 +345,7 @@ static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __
 			bpf_loop(max_depth, unwind_step, &w, 0);
 		}
 	}
+done:
 	ws->st.cut = 0;
 	if (ws->stop < UNWIND_STOP_COUNT) {
 		__sync_fetch_and_add(&unwind_stops[ws->stop], 1);

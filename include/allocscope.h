@@ -13,7 +13,10 @@
 #define AS_MAX_FRAMES	 128
 #define AS_DEPTH_DEFAULT 64 /* return addresses walked by default */
 #define AS_DEPTH_MAX	 (AS_MAX_FRAMES - 1)
-#define AS_COMM_LEN	 16
+/* Callers walked on kernels without bpf_loop (before 5.17), by a bounded
+ * loop the verifier follows iteration by iteration. */
+#define AS_FP_LOOP_FRAMES 32
+#define AS_COMM_LEN	  16
 
 /* Default table sizes; the loader may resize them before load. */
 #define AS_LIVE_MAX   (1 << 20)

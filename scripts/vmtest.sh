@@ -19,8 +19,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/.output/vmtest
 # The smoke subset: one run of every BPF path that differs by kernel (attach, CFI and
 # frame-pointer walks, Python frames, dlopen rescans), and the error paths.
-TESTS=${VMTEST_TESTS:-test_errors test_semantics test_unwind_deep test_python_sites}
-SEPARATE=${VMTEST_SEPARATE-test_system}
+SMOKE="test_errors test_semantics test_unwind_deep test_python_sites test_system test_no_bpf_loop"
+TESTS=${VMTEST_TESTS:-$SMOKE}
+SEPARATE=${VMTEST_SEPARATE-}
 PY=${VMTEST_PY:-3.11}
 ACCEL=${VMTEST_ACCEL:-tcg,thread=multi}
 TIMEOUT=${VMTEST_TIMEOUT:-900}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "opts.h"
+#include "kernel_features.h"
 #include "tracer.h"
 
 static volatile sig_atomic_t exiting;
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	if (status)
 		return status;
+	kernel_features__adjust(&cfg);
 
 	/* No SA_RESTART: a signal must cut the ring-buffer wait short. */
 	sigemptyset(&sa.sa_mask);

@@ -702,6 +702,7 @@ static int load_bpf(struct tracer *t)
 	memcpy((char *)skel->rodata->targ_comm, cfg->comm, sizeof(skel->rodata->targ_comm));
 	skel->rodata->max_depth = cfg->max_depth;
 	skel->rodata->unwind_cfi = cfg->unwind == UNWIND_CFI;
+	skel->rodata->have_loop = !cfg->no_bpf_loop;
 	skel->rodata->trace_mappings = cfg->mappings;
 	skel->rodata->trace_everyone = !cfg->npids && !cfg->comm[0];
 	skel->rodata->follow_forks = cfg->children || cfg->comm[0];
