@@ -994,6 +994,23 @@ static void detach_everything(struct tracer *t)
 	targets__free(&t->procs);
 }
 
+/* What the Python name caches hold and what their budgets turned away. */
+static void log_python_caches(const struct pysym *s)
+{
+	struct pysym_stats st;
+
+	pysym__stats(s, &st);
+	if (!st.reads)
+		return;
+	log_msg("Python caches: %llu code objects read (%llu cache hits); %zu names in %zu KiB "
+		"(%llu refused); code cache %zu KiB (emptied %llu times); stacks %zu KiB "
+		"(%llu lookups left unnamed)\n",
+		(unsigned long long)st.reads, (unsigned long long)st.hits, st.names,
+		st.name_bytes >> 10, (unsigned long long)st.names_refused, st.code_bytes >> 10,
+		(unsigned long long)st.code_flushes, st.stack_bytes >> 10,
+		(unsigned long long)st.stacks_unnamed);
+}
+
 void tracer__close(struct tracer *t)
 {
 	if (!t)
@@ -1002,6 +1019,8 @@ void tracer__close(struct tracer *t)
 	if (verbose && t->skel)
 		log_msg("allocator probes hit by allocscope itself: %llu\n",
 			(unsigned long long)t->skel->bss->self_hits);
+	if (verbose && t->coll.pysym)
+		log_python_caches(t->coll.pysym);
 	/* After the links: a table build still running cannot keep probes in. */
 	unwinder__free(t->unwinder);
 	free(t->objs);
