@@ -200,6 +200,9 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 	 * allocscope knows: its unwind tables are read again as soon as the
 	 * mapping exists, before the code runs, so its first stacks are whole. */
 	if (!(flags & MAP_ANONYMOUS) && (ctx->args[2] & PROT_EXEC)) {
+		/* Only the CFI walker has tables to read again. */
+		if (!unwind_cfi || !have_loop)
+			return 0;
 		if (!bpf_map_lookup_elem(&procs, &tgid))
 			return 0;
 		mc = begin_call(MAP_CALL_MMAP, ctx->args[1], 0);

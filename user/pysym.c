@@ -8,6 +8,7 @@
 #include "pylayout.h"
 #include "pyline.h"
 #include "pyname.h"
+#include "log.h"
 #include "pysym.h"
 
 #define STR_BYTES   (PYNAME_CHARS * 4) /* the widest str data read for a name */
@@ -247,8 +248,7 @@ static const char *keep_name(struct pysym *s, const char *name)
 		return kept;
 	if (!s->said_names) {
 		pynames__stats(s->names, &st);
-		fprintf(stderr,
-			"allocscope: Python name cache full (%zu names, %zu KiB): "
+		log_msg("Python name cache full (%zu names, %zu KiB): "
 			"frames of code read from now on are shown as %s\n",
 			st.names, st.bytes >> 10, NAMES_FULL);
 		s->said_names = true;
@@ -299,8 +299,7 @@ static void flush_codes(struct pysym *s)
 	s->code_bytes = 0;
 	s->code_flushes++;
 	if (!s->said_codes)
-		fprintf(stderr,
-			"allocscope: Python code cache passed %u MiB: emptied, "
+		log_msg("Python code cache passed %u MiB: emptied, "
 			"code objects are read again as needed\n",
 			CODES_BUDGET >> 20);
 	s->said_codes = true;
@@ -384,8 +383,7 @@ const struct py_frame *pysym__stack(struct pysym *s, __u32 pid, __u64 stack_id,
 	e.nr = st->nr < AS_MAX_FRAMES ? st->nr : AS_MAX_FRAMES;
 	if (s->stack_bytes + stack_cost(&e) > STACKS_BUDGET) {
 		if (!s->said_stacks)
-			fprintf(stderr,
-				"allocscope: Python stack names passed %u MiB: Python frames "
+			log_msg("Python stack names passed %u MiB: Python frames "
 				"of newer stacks are shown as %s\n",
 				STACKS_BUDGET >> 20, PYSYM_UNNAMED);
 		s->said_stacks = true;

@@ -483,7 +483,10 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		t->objs = n;
 		o = &t->objs[t->nobjs++];
 		memset(o, 0, sizeof(*o));
-		o->id = p->id;
+		/* As object_attached() compares: the maps line's identity (on
+		 * btrfs, fstat's device is the subvolume's, not the one maps
+		 * shows, and the object would be attached again each scan). */
+		o->id = procmaps__file_id(v);
 		plan = p->plan;
 		probes__fd_path(&plan, fd);
 		err = probes__attach(&t->progs, &plan, -1, &o->links);

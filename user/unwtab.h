@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Unwind tables in the kernel, one per file: compiled once from the file's
- * CFI (cfi.c), keyed by the device and inode of the file opened, so every
- * process mapping that file, in any container, shares it, and no other file
- * can claim it; freed with its last user. */
+ * CFI (cfi.c), keyed by the device and inode of the mapping (the file opened
+ * is checked to be it), so every process mapping that file, in any
+ * container, shares it; never by build-id, which any file can claim; freed
+ * with its last user. */
 #ifndef UNWTAB_H
 #define UNWTAB_H
 
