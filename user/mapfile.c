@@ -132,6 +132,6 @@ const char *mapfile__strerror(int err)
 	if (err == -ESTALE)
 		return "the file at its path is not the one it maps";
 	if (err == -ENOEXEC)
-		return "not a regular ELF file";
+		return "not a regular file";
 	return strerror(-err);
 }

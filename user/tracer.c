@@ -519,6 +519,17 @@ static void rescan(struct tracer *t)
 /* exec: the BPF side purged the old image's state; the new image may use
  * another allocator, so targets are planned again, once ld.so has mapped
  * its libraries. */
+/* A new image of a process not traced yet (e may be NULL): new looks, once
+ * ld.so has mapped its libraries. */
+static void attach_new_image(struct tracer *t, __u32 pid, struct proc_entry *e)
+{
+	if (e) {
+		e->untraceable = false;
+		e->looks = 0;
+	}
+	attach_image(t, pid, LOADER_WAIT_S);
+}
+
 static void handle_exec(struct tracer *t, const struct task_event *ev, struct proc_entry *e)
 {
 	bool wanted = !t->cfg->comm[0] || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN);
@@ -533,11 +544,8 @@ static void handle_exec(struct tracer *t, const struct task_event *ev, struct pr
 		/* A --comm process still waiting for its allocator: a new
 		 * image is worth new looks. */
 		memcpy(e->comm, ev->comm, sizeof(e->comm));
-		if (!t->cfg->comm[0] || !wanted)
-			return;
-		e->untraceable = false;
-		e->looks = 0;
-		attach_image(t, ev->tgid, LOADER_WAIT_S);
+		if (t->cfg->comm[0] && wanted)
+			attach_new_image(t, ev->tgid, e);
 		return;
 	}
 	log_msg("pid %u exec'd %.16s; earlier sites dropped\n", e->pid, ev->comm);
@@ -582,13 +590,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 		/* --comm: a new image of that name, from any parent. */
 		if (e && (e->attached || e->exited))
 			return 0;
-		if (e) {
-			e->untraceable = false;
-			e->looks = 0;
-		}
 		if (verbose)
 			log_msg("pid %u exec'd %.16s: attaching\n", ev->tgid, ev->comm);
-		attach_image(t, ev->tgid, LOADER_WAIT_S);
+		attach_new_image(t, ev->tgid, e);
 		return 0;
 	}
 	if (ev->type == TASK_EV_PY_STACK) {
