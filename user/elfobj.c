@@ -200,6 +200,16 @@ bool elfobj__has_symtab(const struct elfobj *o)
 	return find_section(o->elf, SHT_SYMTAB, NULL) != NULL;
 }
 
+/* scn's data, or NULL when it is larger than a section may be read whole. */
+static Elf_Data *bounded_data(Elf_Scn *scn, size_t max)
+{
+	GElf_Shdr sh;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_size > max)
+		return NULL;
+	return elf_getdata(scn, NULL);
+}
+
 /* Walks the defined function (or, with objects, data object) symbols of the
  * first section of type (SHT_SYMTAB or SHT_DYNSYM); stops at and returns
  * cb's first non-zero result. */
@@ -218,8 +228,10 @@ static int walk_syms(struct elfobj *o, GElf_Word type, bool objects,
 	 * data is gone (SHT_NOBITS or empty), so the data is checked too. */
 	if (!scn || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
 		return 0;
-	data = elf_getdata(scn, NULL);
-	if (!data || !data->d_buf)
+	data = bounded_data(scn, ELFOBJ_MAX_SECTION);
+	/* elf_strptr reads the whole string table: bounded the same way. */
+	if (!data || !data->d_buf ||
+	    !bounded_data(elf_getscn(o->elf, sh.sh_link), ELFOBJ_MAX_SECTION))
 		return 0;
 	n = sh.sh_size / sh.sh_entsize;
 	for (i = 0; i < n; i++) {
@@ -331,7 +343,7 @@ int elfobj__build_id(struct elfobj *o, __u8 *buf, size_t len)
 	while ((scn = elf_nextscn(o->elf, scn))) {
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
 			continue;
-		ret = note_build_id(elf_getdata(scn, NULL), buf, len);
+		ret = note_build_id(bounded_data(scn, ELFOBJ_MAX_NOTES), buf, len);
 		if (ret != -ENOENT)
 			return ret;
 	}
@@ -340,7 +352,8 @@ int elfobj__build_id(struct elfobj *o, __u8 *buf, size_t len)
 	for (i = 0; i < n; i++) {
 		Elf_Data *d;
 
-		if (!gelf_getphdr(o->elf, i, &ph) || ph.p_type != PT_NOTE)
+		if (!gelf_getphdr(o->elf, i, &ph) || ph.p_type != PT_NOTE ||
+		    ph.p_filesz > ELFOBJ_MAX_NOTES)
 			continue;
 		d = elf_getdata_rawchunk(o->elf, ph.p_offset, ph.p_filesz,
 					 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
@@ -354,7 +367,7 @@ int elfobj__build_id(struct elfobj *o, __u8 *buf, size_t len)
 const char *elfobj__debuglink(struct elfobj *o)
 {
 	Elf_Scn *scn = find_section(o->elf, SHT_NULL, ".gnu_debuglink");
-	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	Elf_Data *d = bounded_data(scn, ELFOBJ_MAX_NOTES);
 
 	/* Name, NUL, padding to 4, then a CRC32 we do not check: build-ids
 	 * are compared by the caller when both files have one. */

@@ -31,6 +31,11 @@ struct elf_seg {
 /* Files larger than this are refused (EFBIG): what is read from a file is
  * read into memory, never mapped (see elfobj__open_fd). */
 #define ELFOBJ_MAX_SIZE (4LL << 30)
+/* Sections read whole (symbol and string tables, notes): libelf allocates
+ * each in full, so a target's file could otherwise cost gigabytes. The
+ * largest .symtab here (libLLVM-14's debug file) is well under this. */
+#define ELFOBJ_MAX_SECTION (64u << 20)
+#define ELFOBJ_MAX_NOTES   (64u << 10)
 
 /* Reads the ELF file open at fd, which it owns from then on (closed on
  * failure too). NULL and errno set on failure (ENOEXEC for a non-ELF or
