@@ -10,10 +10,11 @@ set -euo pipefail
 # test), libc6-dbg (glibc's static functions by name, e.g. __libc_start_call_main),
 # python3.11 (Debian's LTO-built interpreter, one of the Python targets). libjemalloc-dev:
 # allocscope's own allocator, linked into it so its allocations never reach the libc malloc
-# it probes in every process.
+# it probes in every process. strace (which files a hostile target makes allocscope open)
+# and nodejs (a whole-system run beside a JIT process with large unwind tables): tests.
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
 	libcapstone-dev libcmocka-dev binutils python3 python3.11 util-linux procps libjemalloc2
-	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg)
+	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg strace nodejs)
 
 missing=()
 for p in "${packages[@]}"; do
