@@ -280,34 +280,53 @@ static int read_image(struct tracer *t, __u32 pid, double wait_s, struct procmap
 	}
 }
 
+/* Plans the file v maps in pid and attaches its probes for attach_pid (-1:
+ * every process) through the very file planned; links go to links (on error
+ * too, those attached so far). 0 with *count probes (0: v is no allocator),
+ * or -errno. */
+static int attach_vma(struct tracer *t, __u32 pid, const struct vma *v, pid_t attach_pid,
+		      struct link_list *links, size_t *count)
+{
+	struct probe_plan plan;
+	struct plan_entry *p;
+	int err, fd;
+
+	*count = 0;
+	p = plan_for(t, pid, v, &fd);
+	if (!p || p->err) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	plan = p->plan;
+	probes__fd_path(&plan, fd);
+	err = probes__attach(&t->progs, &plan, attach_pid, links);
+	close(fd);
+	if (!err)
+		*count = probes__count(&plan);
+	return err;
+}
+
 /* Attaches every allocator object of maps, each through the file planned. */
 static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 			  const struct procmaps *maps, char *modules, size_t len, size_t *nprobes)
 {
 	for (size_t i = 0; i < maps->nr; i++) {
 		const struct vma *v = &maps->vmas[i];
-		struct plan_entry *p;
-		struct probe_plan plan;
-		int err, fd;
+		size_t count;
+		int err;
 
 		if (!is_code_file(v) || seen_before(maps, i))
 			continue;
-		p = plan_for(t, pid, v, &fd);
-		if (!p || p->err) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		plan = p->plan;
-		probes__fd_path(&plan, fd);
-		err = probes__attach(&t->progs, &plan, pid, &e->links);
-		close(fd);
+		err = attach_vma(t, pid, v, pid, &e->links, &count);
 		if (err) {
 			log_msg("failed to attach to %s in pid %u: %s\n", v->path, pid,
 				strerror(-err));
 			return err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
 		}
-		*nprobes += probes__count(&plan);
+		if (!count)
+			continue;
+		*nprobes += count;
 		snprintf(modules + strlen(modules), len - strlen(modules), "%s%s",
 			 modules[0] ? ", " : "", path_base(v->path));
 	}
@@ -462,40 +481,31 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		return 0;
 	for (size_t i = 0; i < maps.nr; i++) {
 		const struct vma *v = &maps.vmas[i];
-		struct attached_object *o, *n;
-		struct plan_entry *p;
-		struct probe_plan plan;
-		int err, fd;
+		struct link_list links = {};
+		struct attached_object *n;
+		size_t count;
+		int err;
 
 		if (!is_code_file(v) || object_attached(t, v))
 			continue;
-		p = plan_for(t, pid, v, &fd);
-		if (!p || p->err) {
-			if (fd >= 0)
-				close(fd);
+		err = attach_vma(t, pid, v, -1, &links, &count);
+		if (!err && !count)
 			continue;
-		}
 		n = realloc(t->objs, (t->nobjs + 1) * sizeof(*n));
 		if (!n) {
-			close(fd);
+			probes__detach(&links);
 			break;
 		}
 		t->objs = n;
-		o = &t->objs[t->nobjs++];
-		memset(o, 0, sizeof(*o));
-		/* As object_attached() compares: the maps line's identity (on
-		 * btrfs, fstat's device is the subvolume's, not the one maps
-		 * shows, and the object would be attached again each scan). */
-		o->id = procmaps__file_id(v);
-		plan = p->plan;
-		probes__fd_path(&plan, fd);
-		err = probes__attach(&t->progs, &plan, -1, &o->links);
-		close(fd);
+		/* Kept after a failed attach too, so it is not retried every
+		 * scan. Remembered by the maps line's identity, as
+		 * object_attached() compares (on btrfs, fstat's device is the
+		 * subvolume's, and the object would be attached again). */
+		t->objs[t->nobjs++] = (struct attached_object){procmaps__file_id(v), links};
 		if (err)
 			log_msg("failed to attach to %s: %s\n", v->path, strerror(-err));
 		else
-			log_msg("tracing every process using %s: %zu probes\n", v->path,
-				probes__count(&plan));
+			log_msg("tracing every process using %s: %zu probes\n", v->path, count);
 	}
 	procmaps__free(&maps);
 	return 0;
