@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "test_files.h"
 #include "elfobj.h"
 #include "mapfile.h"
 
@@ -174,19 +175,6 @@ static void test_map_files(void **state)
 	}
 	assert_true(geteuid() != 0 || opened > 0);
 	procmaps__free(&m);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	char buf[8192];
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ssize_t n;
-
-	assert_true(in >= 0 && out >= 0);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, n), n);
-	close(in);
-	close(out);
 }
 
 /* The build-id path of a debug file inside a root is an absolute symlink to

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "test_files.h"
 #include "elfobj.h"
 #include "syms.h"
 
@@ -478,19 +479,6 @@ static void test_root_and_deleted(void **state)
 	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, NULL, 4242);
 	assert_int_equal(syms__load_pid(s, 102, maps, FIXTURE_DIR), 0);
 	assert_frame(s, 102, base + f.vaddr + 3, false, "[unknown]", 0, "libsymfix.so");
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	char buf[8192];
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ssize_t n;
-
-	assert_true(in >= 0 && out >= 0);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, n), n);
-	close(in);
-	close(out);
 }
 
 /* The distribution layout: the stripped file in the root, its debug file
