@@ -274,7 +274,7 @@ static int read_image(struct tracer *t, __u32 pid, double wait_s, struct procmap
 		err = procmaps__read_pid(pid, maps);
 		if (err || !maps->nr || wait_s <= 0 || now_s() >= until ||
 		    maps_allocator(t, pid, maps))
-			return err ? err : maps->nr ? 0 : -ESRCH;
+			return err ? err : maps->nr ? 0 : -ENODATA;
 		procmaps__free(maps);
 		usleep(2000);
 	}
@@ -366,6 +366,28 @@ static void no_allocator(struct tracer *t, struct proc_entry *e)
 	e->untraceable = true;
 }
 
+/* Why pid's mappings could not be had (err from read_image), said once;
+ * returns the exit status that names it. */
+static int no_image(__u32 pid, int err)
+{
+	char comm[AS_COMM_LEN] = "?";
+
+	targets__read_comm(pid, comm);
+	if (err == -EACCES || err == -EPERM) {
+		log_msg("pid %u (%s): cannot read /proc/%u/maps: %s (a process this root may not "
+			"inspect, e.g. outside its namespaces)\n",
+			pid, comm, pid, strerror(-err));
+		return EXIT_NO_PRIVILEGE;
+	}
+	if (err == -ENODATA) {
+		log_msg("pid %u (%s) maps no memory: a kernel thread has no heap to trace\n", pid,
+			comm);
+		return EXIT_NO_ALLOCATOR;
+	}
+	log_msg("no process with pid %u\n", pid);
+	return EXIT_NO_PROCESS;
+}
+
 /* Attaches to every allocator pid maps, waiting up to wait_s for ld.so.
  * Returns an exit status. */
 static int attach_image(struct tracer *t, __u32 pid, double wait_s)
@@ -378,10 +400,8 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 	int err, status = EXIT_OK;
 
 	err = read_image(t, pid, wait_s, &maps);
-	if (err) {
-		log_msg("no process with pid %u\n", pid);
-		return EXIT_NO_PROCESS;
-	}
+	if (err)
+		return no_image(pid, err);
 	e = targets__get(&t->procs, pid);
 	if (!e) {
 		status = EXIT_RUNTIME;
@@ -790,12 +810,17 @@ static int load_bpf(struct tracer *t)
 
 static int check_system(const struct config *cfg)
 {
-	for (size_t i = 0; i < cfg->npids; i++) {
-		if (!targets__exists(cfg->pids[i])) {
-			log_msg("no process with pid %u\n", cfg->pids[i]);
-			return EXIT_NO_PROCESS;
-		}
-	}
+	size_t gone = 0;
+
+	/* Among several targets, one that is gone is said and skipped. */
+	for (size_t i = 0; i < cfg->npids; i++)
+		gone += !targets__exists(cfg->pids[i]);
+	for (size_t i = 0; i < cfg->npids; i++)
+		if (!targets__exists(cfg->pids[i]))
+			log_msg("no process with pid %u%s\n", cfg->pids[i],
+				gone < cfg->npids ? "; tracing the others" : "");
+	if (cfg->npids && gone == cfg->npids)
+		return EXIT_NO_PROCESS;
 	if (!privileged()) {
 		log_msg("must run as root (needs CAP_BPF and CAP_PERFMON, "
 			"or CAP_SYS_ADMIN)\n");
@@ -855,9 +880,16 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	t->starting = true;
 	for (size_t i = 0; i < cfg->npids; i++) {
+		if (!targets__exists(cfg->pids[i]))
+			continue; /* said by check_system, or gone since */
 		status = attach_pid(t, cfg->pids[i]);
 		if (status)
 			goto fail;
+	}
+	if (cfg->npids && !targets__count_attached(&t->procs)) {
+		log_msg("no target left to trace\n");
+		status = EXIT_NO_PROCESS;
+		goto fail;
 	}
 	rescan(t);
 	t->starting = false;

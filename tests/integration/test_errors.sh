@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Exit statuses and error messages: a missing pid (2), bad options and values (64),
-# an unprivileged user (3), a target without an allocator (5), --help (0, every option listed).
+# Exit statuses and error messages: a missing pid (2), a missing pid beside a live one
+# (traced, 0), a kernel thread (5), unreadable maps (3), bad options and values (64), an
+# unprivileged user (3), a target without an allocator (5), --help (0, every option listed).
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +40,39 @@ while kill -0 "$missing" 2>/dev/null; do
 done
 expect_error "--pid $missing" 2 "$ALLOCSCOPE" --pid "$missing" -i 1
 assert_grep "--pid $missing: the message names the pid" "$ERR" "^allocscope: .*\\b$missing\\b"
+
+# A gone pid among live ones is said and skipped; the live one is traced.
+run_cmd "-p live,gone" "$ALLOCSCOPE" -p "$pid,$missing" -d 1
+assert_eq "-p live,gone: exit status" 0 "$RC"
+assert_grep "-p live,gone: the gone pid is named" "$ERR" \
+	"^allocscope: no process with pid $missing; tracing the others\$"
+assert_grep "-p live,gone: the live pid is traced" "$ERR" "^allocscope: tracing pid $pid "
+gone2=$((missing + 1))
+while kill -0 "$gone2" 2>/dev/null; do
+	gone2=$((gone2 + 1))
+done
+run_cmd "-p gone,gone" "$ALLOCSCOPE" -p "$missing,$gone2" -d 1
+assert_eq "-p gone,gone: exit status" 2 "$RC"
+assert_eq "-p gone,gone: one line per pid" 2 \
+	"$(grep -Ec "^allocscope: no process with pid ($missing|$gone2)\$" "$ERR")"
+
+# A kernel thread has no user memory: its own status (5) and message, not "no process".
+kthread=$(pgrep -x kthreadd | head -1)
+if [ -n "$kthread" ]; then
+	expect_error "-p kthreadd" 5 "$ALLOCSCOPE" -p "$kthread" -d 1
+	assert_grep "-p kthreadd: says it is a kernel thread" "$ERR" \
+		"^allocscope: pid $kthread \(kthreadd\) maps no memory: a kernel thread"
+else
+	log "no kthreadd visible here: the kernel-thread case is not run"
+fi
+# A process whose maps root may not read (pid 1 from inside a sandbox's namespaces):
+# a privilege error (3), not "no process".
+if [ -e /proc/1/maps ] && ! cat /proc/1/maps >/dev/null 2>&1; then
+	expect_error "-p 1 (maps unreadable)" 3 "$ALLOCSCOPE" -p 1 -d 1
+	assert_grep "-p 1: says why" "$ERR" "^allocscope: pid 1 \(.*\): cannot read /proc/1/maps"
+else
+	log "/proc/1/maps is readable here: the unreadable-maps case is not run"
+fi
 
 expect_error "-i abc" 64 "$ALLOCSCOPE" -p "$pid" -i abc
 expect_error "--frob" 64 "$ALLOCSCOPE" -p "$pid" --frob
