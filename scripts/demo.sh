@@ -57,8 +57,8 @@ say "Running: allocscope -p $PID -i 2 -n 3"
 echo "    Three reports, two seconds apart. Look at the top site: its LIVE bytes grow"
 echo "    by about 800 KiB per report and its stack shows cache_insert; the churn in"
 echo "    handle_request allocates far more often but does not grow. The target is"
-echo "    built like distribution binaries, without frame pointers: the allocator and its"
-echo "    exact caller are shown; deeper frames need frame pointers."
+echo "    built like distribution binaries, without frame pointers: its whole stack, down"
+echo "    to _start, comes from each file's call frame information (.eh_frame)."
 echo
 timeout -s INT -k 5 60 "$ALLOCSCOPE" -p "$PID" -i 2 -n 3
 rc=$?

@@ -11,10 +11,10 @@
 
 static volatile sig_atomic_t exiting;
 
+/* The signal's number: SIGINT from a terminal left "^C" on its line. */
 static void on_signal(int sig)
 {
-	(void)sig;
-	exiting = 1;
+	exiting = sig;
 }
 
 int main(int argc, char **argv)

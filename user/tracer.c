@@ -56,7 +56,8 @@ struct tracer {
 	size_t nobjs;
 	FILE *out;
 	bool said_waiting;
-	bool starting; /* attaching to the targets named on the command line */
+	bool starting;	 /* attaching to the targets named on the command line */
+	double counting; /* when the first probes went in: the first interval's start */
 	char desc[128];
 };
 
@@ -879,6 +880,7 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	t->starting = true;
+	t->counting = now_s();
 	for (size_t i = 0; i < cfg->npids; i++) {
 		if (!targets__exists(cfg->pids[i]))
 			continue; /* said by check_system, or gone since */
@@ -935,7 +937,9 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 	const struct config *cfg = t->cfg;
 	bool scans = cfg->comm[0] || !cfg->npids; /* --comm and whole-system mode */
 	double rescan_s = cfg->comm[0] ? RESCAN_COMM_S : RESCAN_OBJECTS_S;
-	double start = now_s(), last = start;
+	/* Counts began while attaching, which can take a while (tables):
+	 * the first interval starts there, or its rates would be inflated. */
+	double start = now_s(), last = t->counting;
 	/* --pid never rescans: a deadline left in the past would turn every
 	 * poll below into a busy loop. */
 	double next_scan = scans ? start + rescan_s : INFINITY;
@@ -982,6 +986,10 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 	if (!final) {
 		/* Events still queued (exits) belong in the final report. */
 		ring_buffer__consume(t->rb);
+		/* The terminal echoed "^C" where the cursor was: the header
+		 * starts on a line of its own. */
+		if (*exiting == SIGINT && isatty(fileno(t->out)))
+			fputc('\n', t->out);
 		err = report(t, now_s() - last, true);
 		if (err && err != -EPIPE) {
 			log_msg("writing the report failed: %s\n", strerror(-err));

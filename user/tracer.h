@@ -13,7 +13,8 @@ struct tracer;
 /* Returns an enum exit_status; on EXIT_OK *out is the ready tracer. Failures
  * are reported on stderr in one line where their context is known. */
 int tracer__open(const struct config *cfg, struct tracer **out);
-/* Runs until *exiting, --count or --duration; prints the final report. */
+/* Runs until *exiting (the number of the signal that ended it), --count or
+ * --duration; prints the final report. */
 int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting);
 /* Detaches everything; accepts NULL. */
 void tracer__close(struct tracer *t);
