@@ -96,40 +96,40 @@ size_t targets__count_attached(const struct proc_table *t)
 	return n;
 }
 
-int targets__read_comm(__u32 pid, char comm[AS_COMM_LEN])
+/* Reads at most len - 1 bytes of /proc/PID/NAME into buf, terminated; the
+ * byte count, or -ESRCH when the process (or the file) is gone or empty. */
+static ssize_t read_proc_file(__u32 pid, const char *name, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ESRCH;
-	n = read(fd, comm, AS_COMM_LEN - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return -ESRCH;
-	comm[n] = '\0';
+	buf[n] = '\0';
+	return n;
+}
+
+int targets__read_comm(__u32 pid, char comm[AS_COMM_LEN])
+{
+	if (read_proc_file(pid, "comm", comm, AS_COMM_LEN) < 0)
+		return -ESRCH;
 	comm[strcspn(comm, "\n")] = '\0';
 	return 0;
 }
 
 int targets__start_ticks(__u32 pid, unsigned long long *ticks)
 {
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
+	char buf[1024], *p;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc_file(pid, "stat", buf, sizeof(buf)) < 0)
 		return -ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
 	/* The comm may hold spaces and parentheses: fields restart after the
 	 * last ')'; starttime is field 22, the 20th after it. */
 	p = strrchr(buf, ')');
