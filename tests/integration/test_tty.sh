@@ -13,7 +13,9 @@ start_target t "$TARGET_DIR/alloc_target" leak_malloc
 pid=${T_PID[t]}
 mkfifo "$TMP/keys" || die "mkfifo"
 exec {keys}<>"$TMP/keys"
-timeout -k 2 "$TOOL_TIMEOUT" script -qfec "$ALLOCSCOPE -p $pid -i 3600" "$TMP/tty.out" \
+# script(1) runs the command through $SHELL -c: exec, so that the shell (dash under CI's
+# SHELL=/bin/sh dies of the SIGINT) is not what reports the exit status.
+timeout -k 2 "$TOOL_TIMEOUT" script -qfec "exec $ALLOCSCOPE -p $pid -i 3600" "$TMP/tty.out" \
 	<"$TMP/keys" >/dev/null 2>&1 &
 wrap=$!
 wait_for_line "$TMP/tty.out" "tracing pid $pid\\b" "$ATTACH_TIMEOUT" ||
