@@ -38,19 +38,20 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement \
+USER_MODULES := opts procmaps mapfile elfobj symtab syms srcline perfmap jitmap textsafe log report report_json placement \
 	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
 	pyline pyname pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets \
+UNIT_TESTS := opts procmaps mapfile syms perfmap report placement probes cfi pyline pydecode pyoffsets \
 	pylayout pyname pysym
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
-test_syms_OBJS := syms symtab elfobj mapfile procmaps
+test_syms_OBJS := syms symtab srcline perfmap jitmap elfobj mapfile procmaps
+test_perfmap_OBJS := perfmap mapfile
 test_report_OBJS := report report_json textsafe
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
@@ -79,7 +80,8 @@ TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
 	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
-	$(OUTPUT)/targets/libcfibomb_dl.so
+	$(OUTPUT)/targets/libcfibomb_dl.so $(OUTPUT)/targets/jit_target \
+	$(OUTPUT)/targets/alloc_target_stripped
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -206,6 +208,12 @@ $(OUTPUT)/targets/libcfibomb_dl.so: tests/targets/target_dl.c | $(OUTPUT)/target
 $(OUTPUT)/targets/late_libc: tests/targets/late_libc.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -static -s $< -o $@
+# A stripped copy (symbols gone, code bytes and offsets unchanged): its frames are named by
+# file offset, which test_frames.sh checks against alloc_target's symbol table.
+$(OUTPUT)/targets/alloc_target_stripped: $(OUTPUT)/targets/alloc_target
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
+$(OUTPUT)/targets/jit_target: tests/targets/target_io.h
 $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@

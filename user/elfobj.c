@@ -128,6 +128,11 @@ int elfobj__fd(const struct elfobj *o)
 	return o->fd;
 }
 
+struct Elf *elfobj__elf(const struct elfobj *o)
+{
+	return o->elf;
+}
+
 size_t elfobj__segments(const struct elfobj *o, const struct elf_seg **segs)
 {
 	*segs = o->segs;

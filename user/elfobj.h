@@ -47,6 +47,8 @@ struct elfobj *elfobj__open(const char *path);
 void elfobj__close(struct elfobj *o);
 /* The open file, e.g. for libdw; owned by o. */
 int elfobj__fd(const struct elfobj *o);
+/* The libelf handle (read with pread, ELF_C_READ), e.g. for libdw; owned by o. */
+struct Elf *elfobj__elf(const struct elfobj *o);
 /* ET_DYN (PIE or shared object) vs ET_EXEC. */
 bool elfobj__is_dyn(const struct elfobj *o);
 /* Lowest PT_LOAD p_vaddr - p_offset pair, for load-bias computation:

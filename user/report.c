@@ -401,11 +401,19 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 		fputs(" (system call)\n", f);
 		return;
 	}
-	/* Without a symbol the address is the one thing a user can look up. */
-	if (!sym || !strcmp(sym, "[unknown]")) {
+	if ((!sym || !strcmp(sym, "[unknown]")) && fr->path) {
+		/* Code of a file without symbols: its offset in the file, which
+		 * addr2line or a debug file can name later. */
+		sym = module;
+		n = snprintf(tail, sizeof(tail), "+0x%llx", (unsigned long long)fr->file_offset);
+	} else if (!sym || !strcmp(sym, "[unknown]")) {
+		/* Without a symbol the address is the one thing a user can look up. */
 		snprintf(name, sizeof(name), "0x%llx", (unsigned long long)fr->addr);
 		sym = name;
 		n = snprintf(tail, sizeof(tail), " (%s)", module);
+	} else if (fr->src_file) {
+		/* "leak_a3 (leak.c:21)": the line says more than the offset. */
+		n = snprintf(tail, sizeof(tail), " (%s:%d)", path_base(fr->src_file), fr->src_line);
 	} else {
 		n = snprintf(tail, sizeof(tail), "+0x%llx (%s)", (unsigned long long)fr->offset,
 			     module);

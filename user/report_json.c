@@ -72,6 +72,17 @@ static void json_frames(FILE *f, const struct report_row *row)
 			fputs(",\"file\":", f);
 			json_str(f, fr->file, SIZE_MAX);
 			fprintf(f, ",\"line\":%d", fr->line);
+		} else if (fr->src_file) {
+			fputs(",\"file\":", f);
+			json_str(f, fr->src_file, SIZE_MAX);
+			fprintf(f, ",\"line\":%d", fr->src_line);
+		}
+		if (fr->path) {
+			fputs(",\"path\":", f);
+			json_str(f, fr->path, SIZE_MAX);
+			fprintf(f, ",\"file_offset\":%llu", (unsigned long long)fr->file_offset);
+			if (fr->build_id)
+				fprintf(f, ",\"build_id\":\"%s\"", fr->build_id);
 		}
 		fputc('}', f);
 	}

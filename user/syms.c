@@ -11,15 +11,22 @@
 #include <unistd.h>
 #include "array.h"
 #include "elfobj.h"
+#include "jitmap.h"
 #include "mapfile.h"
 #include "procmaps.h"
+#include "srcline.h"
 #include "symtab.h"
 #include "syms.h"
 #include "path.h"
 
 #define UNKNOWN "[unknown]"
 #define ANON	"[anon]"
+#define JIT	"[jit]"
 #define DELETED " (deleted)"
+/* Line tables held open at once (each holds its debug sections in memory);
+ * the least recently used is closed to make room, and read again if
+ * needed. The lines already found stay interned. */
+#define MAX_OPEN_LINES 8
 
 /* Interned module names: they must outlive the snapshots naming them. */
 struct strpool {
@@ -33,16 +40,21 @@ struct symfile {
 	__u64 inode;
 	__u32 dev_major;
 	__u32 dev_minor;
-	bool dyn;
 	struct elf_seg *segs;
 	size_t nr_segs;
 	struct symtab *symtab;
+	const char *build_id; /* interned hex, or NULL */
+	struct srcline *lines;
+	bool no_lines;	 /* neither the file nor a debug file has a line table */
+	__u64 lines_use; /* syms.lines_tick at its last use */
 };
 
 /* Per-mapping data of a snapshot, parallel to procmaps.vmas. */
 struct vma_info {
 	const char *module;   /* interned */
+	const char *path;     /* interned, without " (deleted)"; NULL if not a file */
 	struct symfile *file; /* NULL: anonymous, unreadable or not ELF */
+	bool jit;	      /* executable anonymous (or memfd) memory */
 	__u64 bias;	      /* runtime address - ELF vaddr */
 	bool has_bias;
 };
@@ -51,6 +63,9 @@ struct proc {
 	__u32 pid;
 	struct procmaps maps;
 	struct vma_info *info;
+	char *maps_path; /* to open its files again for line tables */
+	char *root;
+	struct jitmap *jit; /* made on the first address in JIT code */
 };
 
 struct syms {
@@ -61,6 +76,8 @@ struct syms {
 	struct symfile **files;
 	size_t nr_files, files_cap;
 	struct strpool pool;
+	size_t nr_open_lines;
+	__u64 lines_tick;
 };
 
 static __u64 hash_str(const char *s, size_t len)
@@ -126,6 +143,7 @@ static void symfile__free(struct symfile *sf)
 		return;
 	free(sf->segs);
 	symtab__free(sf->symtab);
+	srcline__free(sf->lines);
 	free(sf);
 }
 
@@ -171,6 +189,22 @@ static struct elfobj *open_mapped(const struct vma *v, const char *maps_path, co
 	return fd < 0 ? NULL : elfobj__open_fd(fd);
 }
 
+/* o's build-id in hex, interned (NULL when it has none). */
+static int intern_build_id(struct syms *s, struct elfobj *o, const char **out)
+{
+	char hex[2 * 64 + 1];
+	__u8 id[64];
+	int n = elfobj__build_id(o, id, sizeof(id)), i;
+
+	*out = NULL;
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", id[i]);
+	*out = strpool__intern(&s->pool, hex, 2 * n);
+	return *out ? 0 : -ENOMEM;
+}
+
 /* Loads v's file into the cache. Files that cannot be opened are not
  * cached: another process (another root) may still reach them. The cache is
  * keyed by v's (device, inode), which open_mapped checked the file opened
@@ -201,7 +235,6 @@ static int add_file(struct syms *s, const struct vma *v, const char *maps_path, 
 	sf->dev_major = v->dev_major;
 	sf->dev_minor = v->dev_minor;
 	sf->inode = v->inode;
-	sf->dyn = elfobj__is_dyn(o);
 	sf->nr_segs = elfobj__segments(o, &segs);
 	sf->segs = malloc((sf->nr_segs ? sf->nr_segs : 1) * sizeof(*segs));
 	if (!sf->segs) {
@@ -214,6 +247,9 @@ static int add_file(struct syms *s, const struct vma *v, const char *maps_path, 
 		err = -errno;
 		goto cleanup;
 	}
+	err = intern_build_id(s, o, &sf->build_id);
+	if (err)
+		goto cleanup;
 	memmove(&s->files[pos + 1], &s->files[pos], (s->nr_files - pos) * sizeof(*s->files));
 	s->files[pos] = sf;
 	s->nr_files++;
@@ -252,14 +288,17 @@ static bool fits_bias(const struct symfile *sf, const struct vma *v, __u64 bias)
 /* One mapped ELF has one bias, but a file page may hold the end of one
  * PT_LOAD and the start of the next (.rodata and .data with ld's
  * -z separate-code and no RELRO), so one vma's offset can fit two segments.
- * Over a run of vmas of one file, the bias that most of them fit wins. */
+ * Over a run of vmas of one file, the bias that most of them fit wins.
+ * An ET_EXEC file is voted on too: its bias is 0 where the loader put it,
+ * but node maps its own code a second time elsewhere (V8's remapped
+ * builtins), where the bias found names the code by its file offset. */
 static void set_biases(struct proc *p, size_t lo, size_t hi)
 {
 	const struct symfile *sf = p->info[lo].file;
 	size_t i, j, k, votes, best_votes = 0;
 	__u64 best = 0, c;
 
-	for (i = lo; i < hi && sf->dyn; i++) {
+	for (i = lo; i < hi; i++) {
 		for (k = 0; k < sf->nr_segs; k++) {
 			if (!seg_bias(&sf->segs[k], &p->maps.vmas[i], &c))
 				continue;
@@ -273,7 +312,7 @@ static void set_biases(struct proc *p, size_t lo, size_t hi)
 	}
 	for (i = lo; i < hi; i++) {
 		p->info[i].bias = best;
-		p->info[i].has_bias = !sf->dyn || fits_bias(sf, &p->maps.vmas[i], best);
+		p->info[i].has_bias = fits_bias(sf, &p->maps.vmas[i], best);
 	}
 }
 
@@ -316,12 +355,22 @@ static int fill_info(struct syms *s, struct proc *p, const char *maps_path, cons
 		struct vma_info *in = &p->info[i];
 		const char *base = path_base(v->path);
 
-		if (!v->path[0])
+		/* Code in anonymous memory was written there: a JIT's. */
+		in->jit = v->exec && (!v->path[0] || !strncmp(v->path, "[anon:", 6) ||
+				      !strncmp(v->path, "/memfd:", 7));
+		if (in->jit && v->path[0] != '/')
+			in->module = JIT;
+		else if (!v->path[0])
 			in->module = ANON;
 		else
 			in->module = strpool__intern(&s->pool, base, path_len_of(base));
 		if (!in->module)
 			return -ENOMEM;
+		if (v->path[0] == '/' && v->inode) {
+			in->path = strpool__intern(&s->pool, v->path, path_len_of(v->path));
+			if (!in->path)
+				return -ENOMEM;
+		}
 	}
 	for (i = 0; i < p->maps.nr; i = j) {
 		for (j = i + 1; j < p->maps.nr && p->info[j].file == p->info[i].file; j++)
@@ -338,6 +387,9 @@ static void proc__free(struct proc *p)
 		return;
 	procmaps__free(&p->maps);
 	free(p->info);
+	free(p->maps_path);
+	free(p->root);
+	jitmap__free(p->jit);
 	free(p);
 }
 
@@ -395,6 +447,12 @@ int syms__load_pid(struct syms *s, __u32 pid, const char *maps_path, const char 
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	p->maps_path = strdup(maps_path);
+	p->root = strdup(root ? root : "");
+	if (!p->maps_path || !p->root) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	f = fopen(maps_path, "re");
 	if (!f) {
 		err = errno == ENOENT ? -ESRCH : -errno;
@@ -456,6 +514,89 @@ bool syms__has_pid(const struct syms *s, __u32 pid)
 	return found;
 }
 
+/* Makes room for one more open line table: the least recently used goes. */
+static void evict_lines(struct syms *s)
+{
+	struct symfile *lru = NULL;
+	size_t i;
+
+	if (s->nr_open_lines < MAX_OPEN_LINES)
+		return;
+	for (i = 0; i < s->nr_files; i++) {
+		if (s->files[i]->lines && (!lru || s->files[i]->lines_use < lru->lines_use))
+			lru = s->files[i];
+	}
+	if (!lru)
+		return;
+	srcline__free(lru->lines);
+	lru->lines = NULL;
+	s->nr_open_lines--;
+}
+
+/* sf's line table, from the file p maps at v or its debug file (searched
+ * inside p's root, as symtab__load does). A file that cannot be opened now
+ * is tried again later; one without lines is remembered. */
+static struct srcline *file_lines(struct syms *s, struct proc *p, const struct vma *v,
+				  struct symfile *sf)
+{
+	struct elfobj *o, *dbg;
+	char path[PATH_MAX];
+
+	if (sf->lines || sf->no_lines)
+		goto out;
+	o = open_mapped(v, p->maps_path, p->root);
+	if (!o)
+		return NULL;
+	evict_lines(s);
+	sf->lines = srcline__open(o);
+	if (!sf->lines && errno == ENOENT && (o = open_mapped(v, p->maps_path, p->root))) {
+		snprintf(path, sizeof(path), "%.*s", (int)path_len_of(v->path), v->path);
+		dbg = elfobj__open_debug(o, p->root, path);
+		elfobj__close(o);
+		sf->lines = dbg ? srcline__open(dbg) : NULL;
+		if (!dbg)
+			errno = ENOENT;
+	}
+	if (!sf->lines) {
+		sf->no_lines = errno == ENOENT || errno == EFBIG;
+		return NULL;
+	}
+	s->nr_open_lines++;
+out:
+	sf->lines_use = ++s->lines_tick;
+	return sf->lines;
+}
+
+static void find_line(struct syms *s, struct proc *p, const struct vma *v, struct symfile *sf,
+		      __u64 vaddr, struct sym_frame *out)
+{
+	struct srcline *l = file_lines(s, p, v, sf);
+	const char *file;
+	int line;
+
+	if (!l || srcline__find(l, vaddr, &file, &line))
+		return;
+	out->src_file = strpool__intern(&s->pool, file, strlen(file));
+	out->src_line = out->src_file ? line : 0;
+}
+
+/* Code a JIT wrote: named from the process's perf map when it has one. */
+static void resolve_jit(struct syms *s, struct proc *p, __u64 pc, struct sym_frame *out)
+{
+	const char *name;
+	__u64 start;
+
+	if (!p->jit)
+		p->jit = jitmap__new(p->maps_path, p->root, p->pid);
+	if (!p->jit || jitmap__find(p->jit, pc, &name, &start))
+		return;
+	name = strpool__intern(&s->pool, name, strlen(name));
+	if (!name)
+		return;
+	out->symbol = name;
+	out->offset = out->addr - start;
+}
+
 int syms__resolve(struct syms *s, __u32 pid, __u64 addr, bool is_return, struct sym_frame *out)
 {
 	/* A return address may be the first byte after a call at the very
@@ -463,22 +604,35 @@ int syms__resolve(struct syms *s, __u32 pid, __u64 addr, bool is_return, struct 
 	__u64 pc = is_return && addr ? addr - 1 : addr;
 	const struct vma_info *in;
 	const struct vma *v = NULL;
+	struct proc *p = NULL;
 	__u64 start;
 	bool found;
 	size_t pos;
 
 	*out = (struct sym_frame){.addr = addr, .symbol = UNKNOWN, .module = UNKNOWN};
 	pos = find_proc(s, pid, &found);
-	if (found)
-		v = procmaps__find(&s->procs[pos]->maps, pc);
+	if (found) {
+		p = s->procs[pos];
+		v = procmaps__find(&p->maps, pc);
+	}
 	if (!v)
 		return -ENOENT;
-	in = &s->procs[pos]->info[v - s->procs[pos]->maps.vmas];
+	in = &p->info[v - p->maps.vmas];
 	out->module = in->module;
+	if (in->path) {
+		out->path = in->path;
+		out->file_offset = addr - v->start + v->offset;
+	}
+	if (in->jit)
+		resolve_jit(s, p, pc, out);
 	if (!in->file || !in->has_bias)
 		return 0;
-	if (symtab__find(in->file->symtab, pc - in->bias, &out->symbol, &start))
-		return 0;
-	out->offset = addr - in->bias - start;
+	out->build_id = in->file->build_id;
+	if (!symtab__find(in->file->symtab, pc - in->bias, &out->symbol, &start))
+		out->offset = addr - in->bias - start;
+	/* The allocator's own frame is its entry: the line of its opening
+	 * brace says nothing. */
+	if (is_return)
+		find_line(s, p, v, in->file, pc - in->bias, out);
 	return 0;
 }

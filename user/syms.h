@@ -14,9 +14,18 @@ struct sym_frame {
 	__u64 addr;
 	const char *symbol; /* demangled; "[unknown]" when no symbol covers addr */
 	__u64 offset;	    /* addr - symbol start (0 when unknown) */
-	const char *module; /* basename of the mapped file, "[unknown]" if unmapped */
+	const char *module; /* basename of the mapped file, "[jit]" for anonymous
+			     * executable memory, "[unknown]" if unmapped */
 	const char *file;   /* a Python frame's source file (symbol: its function), else NULL */
 	int line;	    /* a Python frame's line, 0 when unknown */
+	/* Native frames in a mapped file: where addr is in it, so that a frame
+	 * without a symbol can be looked up offline (addr2line). */
+	const char *path;     /* the file as the process names it, else NULL */
+	const char *build_id; /* its GNU build-id in hex, else NULL */
+	__u64 file_offset;    /* valid when path is set */
+	/* From the DWARF line table, for return addresses: the call's line. */
+	const char *src_file; /* as compiled (often absolute), else NULL */
+	int src_line;
 };
 
 struct syms *syms__new(void);
@@ -31,7 +40,11 @@ void syms__drop_pid(struct syms *s, __u32 pid);
 bool syms__has_pid(const struct syms *s, __u32 pid);
 
 /* Resolves addr in pid. is_return: addr is a return address, so the call
- * site (addr - 1) decides the function. Strings stay valid until syms__free.
+ * site (addr - 1) decides the function, and its source line is looked up
+ * (a debug file is read on the first lookup in its module, so resolve only
+ * frames that are shown). In anonymous executable memory (a JIT's code),
+ * the function is named from the process's /tmp/perf-PID.map when there is
+ * one. Strings stay valid until syms__free.
  * 0, or -ENOENT when addr is in no known mapping (out is still filled). */
 int syms__resolve(struct syms *s, __u32 pid, __u64 addr, bool is_return, struct sym_frame *out);
 

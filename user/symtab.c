@@ -125,6 +125,32 @@ static int symbuild__finish(struct symbuild *b, struct symtab *t)
 	return 0;
 }
 
+/* A symbol without a size (hand-written assembly, _fini) covers up to the
+ * next one, but never past the end of its PT_LOAD segment: the last one
+ * would otherwise name every address beyond it, such as a second mapping
+ * of the file elsewhere ("_fini+0x7f169480d362"). */
+static void bound_sizes(struct symtab *t, const struct elfobj *o)
+{
+	const struct elf_seg *segs;
+	size_t nsegs = elfobj__segments(o, &segs), i, k;
+
+	for (i = 0; i < t->nr; i++) {
+		struct sym *sym = &t->syms[i];
+		__u64 end = i + 1 < t->nr ? t->syms[i + 1].start : 0;
+
+		if (sym->size)
+			continue;
+		for (k = 0; k < nsegs; k++) {
+			__u64 seg_end = segs[k].vaddr + segs[k].memsz;
+
+			if (sym->start >= segs[k].vaddr && sym->start < seg_end &&
+			    (!end || seg_end < end))
+				end = seg_end;
+		}
+		sym->size = end > sym->start ? end - sym->start : 1;
+	}
+}
+
 struct symtab *symtab__load(struct elfobj *o, const char *root, const char *path)
 {
 	struct symtab *t = calloc(1, sizeof(*t));
@@ -143,6 +169,8 @@ struct symtab *symtab__load(struct elfobj *o, const char *root, const char *path
 		err = elfobj__for_each_func(dbg, collect_sym, &b);
 	if (!err)
 		err = symbuild__finish(&b, t);
+	if (!err)
+		bound_sizes(t, o);
 	elfobj__close(dbg);
 	free(b.raw);
 	free(b.names);

@@ -17,7 +17,8 @@ struct symtab *symtab__load(struct elfobj *o, const char *root, const char *path
 void symtab__free(struct symtab *t);
 
 /* The function covering ELF address vaddr: a symbol covers [st_value,
- * st_value + st_size), or up to the next symbol when st_size is 0. The name
+ * st_value + st_size), or when st_size is 0 up to the next symbol or the
+ * end of its PT_LOAD segment, whichever comes first. The name
  * is demangled and stays valid until symtab__free. 0 or -ENOENT. */
 int symtab__find(struct symtab *t, __u64 vaddr, const char **name, __u64 *start);
 

@@ -39,7 +39,7 @@ static void *volatile early[10];
 SITE void leak_malloc(void)
 {
 	for (int i = 0; i < 1000; i++) {
-		kept[i] = malloc(100);
+		kept[i] = malloc(100); /* site: leak_malloc */
 		BARRIER();
 	}
 }

@@ -526,9 +526,12 @@ static void test_many_sites(void **state)
 static void test_json_escaping(void **state)
 {
 	static const struct sym_frame frames[] = {
-		{0x7f0000001000ULL, "operator new(unsigned long)", 4, "lib\"x\".so", NULL, 0},
-		{0xffffffffffffff00ULL, "tab\there\nnl", 0, "a\\b", NULL, 0},
-		{0x1234, "[unknown]", 0, "[unknown]", NULL, 0},
+		{.addr = 0x7f0000001000ULL,
+		 .symbol = "operator new(unsigned long)",
+		 .offset = 4,
+		 .module = "lib\"x\".so"},
+		{.addr = 0xffffffffffffff00ULL, .symbol = "tab\there\nnl", .module = "a\\b"},
+		{.addr = 0x1234, .symbol = "[unknown]", .module = "[unknown]"},
 	};
 	struct report_header hdr = {.time = T0, .interval_s = 1, .targets = "comm \"x\""};
 	struct report_row row = {.site = {.pid = 1, .stack_id = 1}};
@@ -615,8 +618,9 @@ static void test_text_details(void **state)
 	memset(sym, 'x', sizeof(sym) - 1);
 	sym[sizeof(sym) - 1] = '\0';
 	row.nframes = 2;
-	row.frames[0] = (struct sym_frame){0x1000, sym, 0x1c, "libfoo.so", NULL, 0};
-	row.frames[1] = (struct sym_frame){0x2000, "f", 0, sym, NULL, 0};
+	row.frames[0] = (struct sym_frame){
+		.addr = 0x1000, .symbol = sym, .offset = 0x1c, .module = "libfoo.so"};
+	row.frames[1] = (struct sym_frame){.addr = 0x2000, .symbol = "f", .module = sym};
 	/* the widest row the columns are sized for: 7-digit pid (pid_max
 	 * 4194304), 15-character comm, exited, 4-digit values in every unit */
 	row.site.pid = 4194303;
@@ -701,27 +705,52 @@ static void assert_golden(const char *name, const char *out)
 	fail_msg("%s does not match", name);
 }
 
+#define FRAME(a, sym, off, mod)                                                                    \
+	{                                                                                          \
+		.addr = (a), .symbol = (sym), .offset = (off), .module = (mod)                     \
+	}
+#define PY_FRAME(a, sym, f, l)                                                                     \
+	{                                                                                          \
+		.addr = (a), .symbol = (sym), .module = "python", .file = (f), .line = (l)         \
+	}
+
+/* A call site with a line table: "leak_small (alloc_target.c:57)". */
 static const struct sym_frame leak_frames[] = {
-	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6", NULL, 0},
-	{0x55d0c0a0123cULL, "leak_small", 0x1c, "alloc_target", NULL, 0},
-	{0x55d0c0a01455ULL, "main", 0x55, "alloc_target", NULL, 0},
+	FRAME(0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6"),
+	{.addr = 0x55d0c0a0123cULL,
+	 .symbol = "leak_small",
+	 .offset = 0x1c,
+	 .module = "alloc_target",
+	 .path = "/opt/app/alloc_target",
+	 .file_offset = 0x123c,
+	 .build_id = "9c0ffee0",
+	 .src_file = "/build/tests/targets/alloc_target.c",
+	 .src_line = 57},
+	FRAME(0x55d0c0a01455ULL, "main", 0x55, "alloc_target"),
 };
+/* Code without a symbol in a file (stripped): named by its file offset. */
 static const struct sym_frame churn_frames[] = {
-	{0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6", NULL, 0},
-	{0x7f3a12f00010ULL, "std::vector<int, std::allocator<int> >::_M_realloc_insert", 0x30,
-	 "libstdc++.so.6", NULL, 0},
-	{0x55d0c0a01300ULL, "[unknown]", 0, "alloc_target", NULL, 0},
+	FRAME(0x7f3a12e4a0e0ULL, "malloc", 0, "libc.so.6"),
+	FRAME(0x7f3a12f00010ULL, "std::vector<int, std::allocator<int> >::_M_realloc_insert", 0x30,
+	      "libstdc++.so.6"),
+	{.addr = 0x55d0c0a01300ULL,
+	 .symbol = "[unknown]",
+	 .module = "alloc_target",
+	 .path = "/opt/app/alloc_target",
+	 .file_offset = 0x1300},
 };
 /* A CPython site: the allocator, then Python frames in place of the interpreter's. */
 static const struct sym_frame python_frames[] = {
-	{0x7f3a12e4a300ULL, "realloc", 0, "libc.so.6", NULL, 0},
-	{AS_PY_FRAME(0x7f3a10000040ULL, 36), "SessionStore.on_message", 0, "python",
-	 "/srv/app/sessions.py", 42},
-	{AS_PY_FRAME(0x7f3a10000400ULL, 120), "consume", 0, "python", "/srv/app/sessions.py", 57},
+	FRAME(0x7f3a12e4a300ULL, "realloc", 0, "libc.so.6"),
+	PY_FRAME(AS_PY_FRAME(0x7f3a10000040ULL, 36), "SessionStore.on_message",
+		 "/srv/app/sessions.py", 42),
+	PY_FRAME(AS_PY_FRAME(0x7f3a10000400ULL, 120), "consume", "/srv/app/sessions.py", 57),
 };
+/* JIT code, named by the process's perf map, then without a name. */
 static const struct sym_frame worker_frames[] = {
-	{0x7f3a12e4a200ULL, "calloc", 0, "libc.so.6", NULL, 0},
-	{0x7f3a12aa0000ULL, "[unknown]", 0, "[unknown]", NULL, 0},
+	FRAME(0x7f3a12e4a200ULL, "calloc", 0, "libc.so.6"),
+	FRAME(0x3ef8c5c0a0d2ULL, "LazyCompile:*leak /srv/app.js:3", 0x12, "[jit]"),
+	FRAME(0x7f3a12aa0000ULL, "[unknown]", 0, "[jit]"),
 };
 
 /* Two processes over two reports: a leak, a churning site that shrank, a
