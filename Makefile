@@ -65,6 +65,7 @@ test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
+	$(FIXTURES)/symfix_exec \
 	$(FIXTURES)/symfix.stripped $(FIXTURES)/symfix.debug $(FIXTURES)/cfifix \
 	$(FIXTURES)/libcfirules.so $(FIXTURES)/libcfirules_far.so $(FIXTURES)/libcfirules_dbg.so \
 	$(FIXTURES)/libcfirules_dbg.debug $(FIXTURES)/libcfirules_dbg.stripped \
@@ -135,6 +136,10 @@ $(FIXTURES)/libsymfix.so: tests/unit/fixtures/symfix_lib.c | $(FIXTURES)
 $(FIXTURES)/symfix: tests/unit/fixtures/symfix.c $(FIXTURES)/libsymfix.so | $(FIXTURES)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -fPIE -pie -Wl,--build-id $< -L$(FIXTURES) -lsymfix -o $@
+# The same as ET_EXEC (its addresses fixed, bias 0 where the loader maps it).
+$(FIXTURES)/symfix_exec: tests/unit/fixtures/symfix.c $(FIXTURES)/libsymfix.so | $(FIXTURES)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-pie -no-pie $< -L$(FIXTURES) -lsymfix -o $@
 $(FIXTURES)/symfix_cpp: tests/unit/fixtures/symfix_cpp.cc | $(FIXTURES)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O1 -g -fPIE -pie $< -o $@

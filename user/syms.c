@@ -288,10 +288,10 @@ static bool fits_bias(const struct symfile *sf, const struct vma *v, __u64 bias)
 /* One mapped ELF has one bias, but a file page may hold the end of one
  * PT_LOAD and the start of the next (.rodata and .data with ld's
  * -z separate-code and no RELRO), so one vma's offset can fit two segments.
- * Over a run of vmas of one file, the bias that most of them fit wins.
- * An ET_EXEC file is voted on too: its bias is 0 where the loader put it,
- * but node maps its own code a second time elsewhere (V8's remapped
- * builtins), where the bias found names the code by its file offset. */
+ * Over a run of vmas of one file, the bias that most of them fit wins. A
+ * vma that does not fit it is a mapping of the file made by the program, not
+ * by the loader: node maps its own code a second time (V8's remapped
+ * builtins), far from where its ET_EXEC addresses say. */
 static void set_biases(struct proc *p, size_t lo, size_t hi)
 {
 	const struct symfile *sf = p->info[lo].file;
@@ -313,6 +313,11 @@ static void set_biases(struct proc *p, size_t lo, size_t hi)
 	for (i = lo; i < hi; i++) {
 		p->info[i].bias = best;
 		p->info[i].has_bias = fits_bias(sf, &p->maps.vmas[i], best);
+		/* A mapping the loader did not make: its own bias names its
+		 * bytes by their place in the file. */
+		for (k = 0; k < sf->nr_segs && !p->info[i].has_bias; k++)
+			p->info[i].has_bias =
+				seg_bias(&sf->segs[k], &p->maps.vmas[i], &p->info[i].bias);
 	}
 }
 

@@ -35,8 +35,8 @@ stop_tool text INT 5 "text"
 assert_eq "text: exit status" 0 "$TOOL_RC"
 txt=${S_OUT[text]}
 assert_grep "text: a header line mentions the interval" "$txt" 'interval'
-assert_grep "text: a frame line names leak_malloc+0x... in (alloc_target)" "$txt" \
-	'leak_malloc\+0x[0-9a-f]+.*\(alloc_target\)'
+assert_grep "text: a frame line names leak_malloc and its line (alloc_target.c:N)" "$txt" \
+	'^ +leak_malloc \(alloc_target\.c:[0-9]+\)$'
 wide=$(awk 'length($0) >= 100 { n++ } END { print n + 0 }' "$txt")
 assert_eq "text: lines of 100 columns or more" 0 "$wide"
 [ "$wide" -eq 0 ] || awk 'length($0) >= 100' "$txt" | head -3 | sed 's/^/    /'

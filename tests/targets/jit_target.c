@@ -30,13 +30,13 @@ static void *volatile kept[JIT_LEAK_COUNT];
 static void make_code(void)
 {
 	uint8_t code[] = {
-		0x55,				    /* push %rbp */
-		0x48, 0x89, 0xe5,		    /* mov %rsp,%rbp */
-		0xbf, 0, 0, 0, 0,		    /* mov $JIT_LEAK_SIZE,%edi */
-		0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, /* movabs $malloc,%rax */
-		0xff, 0xd0,			    /* call *%rax */
-		0x5d,				    /* pop %rbp */
-		0xc3,				    /* ret */
+		0x55,				       /* push %rbp */
+		0x48, 0x89, 0xe5,		       /* mov %rsp,%rbp */
+		0xbf, 0,    0,	  0, 0,		       /* mov $JIT_LEAK_SIZE,%edi */
+		0x48, 0xb8, 0,	  0, 0, 0, 0, 0, 0, 0, /* movabs $malloc,%rax */
+		0xff, 0xd0,			       /* call *%rax */
+		0x5d,				       /* pop %rbp */
+		0xc3,				       /* ret */
 	};
 	void *(*m)(size_t) = malloc;
 	uint32_t size = JIT_LEAK_SIZE;

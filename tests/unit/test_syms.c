@@ -110,6 +110,39 @@ static __u64 addr_of(const struct child *c, const char *name)
 	return 0;
 }
 
+/* The number of the line of SOURCE_DIR/rel that holds marker. */
+static int marker_line(const char *rel, const char *marker)
+{
+	char path[512], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", SOURCE_DIR, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, marker)) {
+			fclose(f);
+			return n;
+		}
+	}
+	fclose(f);
+	fail_msg("no line of %s holds %s", rel, marker);
+	return 0;
+}
+
+/* frame's source file ends in /want (the compiler records a full path). */
+static void assert_src(const struct sym_frame *fr, const char *want, int line)
+{
+	size_t n = strlen(want);
+
+	assert_non_null(fr->src_file);
+	assert_true(strlen(fr->src_file) > n && fr->src_file[strlen(fr->src_file) - n - 1] == '/');
+	assert_string_equal(fr->src_file + strlen(fr->src_file) - n, want);
+	assert_int_equal(fr->src_line, line);
+}
+
 static int load_child(struct syms *s, const struct child *c)
 {
 	char maps[64];
@@ -263,6 +296,32 @@ static void test_load_bias(void **state)
 		     "libsymfix.so");
 }
 
+/* A return address: its call's line, from the file's own line table, and
+ * where it is in the file; the allocator's frame (not a return address)
+ * gets no line. */
+static void test_line_and_file_offset(void **state)
+{
+	struct fixture *fx = *state;
+	const struct child *c = &fx->symfix;
+	struct elf_func f = elf_func_of(FIXTURE_DIR "/symfix", "fix_alpha");
+	__u64 ret = addr_of(c, "beta_ret"), alpha = addr_of(c, "fix_alpha");
+	struct sym_frame fr;
+
+	assert_int_equal(syms__resolve(fx->syms, c->pid, ret, true, &fr), 0);
+	assert_string_equal(fr.symbol, "fix_alpha");
+	assert_src(&fr, "symfix.c", marker_line("tests/unit/fixtures/symfix.c", "line: beta_ret"));
+	assert_string_equal(fr.path, FIXTURE_DIR "/symfix");
+	assert_true(fr.file_offset == f.file_off + (ret - alpha));
+	assert_non_null(fr.build_id);
+	assert_int_equal(strlen(fr.build_id), 40);
+	/* Once more: from the line table kept open. */
+	assert_int_equal(syms__resolve(fx->syms, c->pid, ret, true, &fr), 0);
+	assert_src(&fr, "symfix.c", marker_line("tests/unit/fixtures/symfix.c", "line: beta_ret"));
+	assert_int_equal(syms__resolve(fx->syms, c->pid, ret, false, &fr), 0);
+	assert_null(fr.src_file);
+	assert_int_equal(fr.src_line, 0);
+}
+
 static void test_libc_malloc(void **state)
 {
 	struct fixture *fx = *state;
@@ -351,6 +410,7 @@ static void test_snapshot_outlives_process(void **state)
 static void test_stripped_with_debuglink(void **state)
 {
 	struct syms *s = syms__new();
+	struct sym_frame fr;
 	struct child c;
 
 	(void)state;
@@ -361,6 +421,10 @@ static void test_stripped_with_debuglink(void **state)
 	assert_frame(s, c.pid, addr_of(&c, "fix_static_delta") + 4, false, "fix_static_delta", 4,
 		     "symfix.stripped");
 	assert_frame(s, c.pid, addr_of(&c, "fix_alpha"), false, "fix_alpha", 0, "symfix.stripped");
+	/* The line table too. */
+	assert_int_equal(syms__resolve(s, c.pid, addr_of(&c, "beta_ret"), true, &fr), 0);
+	assert_string_equal(fr.symbol, "fix_alpha");
+	assert_src(&fr, "symfix.c", marker_line("tests/unit/fixtures/symfix.c", "line: beta_ret"));
 	reap(&c);
 	syms__free(s);
 }
@@ -458,6 +522,7 @@ static void test_root_and_deleted(void **state)
 	struct scratch *sc = *state;
 	struct syms *s = sc->syms;
 	const __u64 base = 0x7f0012340000ULL;
+	struct sym_frame fr;
 	struct elf_func f;
 	char maps[64];
 
@@ -479,6 +544,63 @@ static void test_root_and_deleted(void **state)
 	write_maps(maps, FIXTURE_DIR "/libsymfix.so", "/libsymfix.so (deleted)", base, NULL, 4242);
 	assert_int_equal(syms__load_pid(s, 102, maps, FIXTURE_DIR), 0);
 	assert_frame(s, 102, base + f.vaddr + 3, false, "[unknown]", 0, "libsymfix.so");
+	/* Still a place in a file, for offline lookup. */
+	assert_int_equal(syms__resolve(s, 102, base + f.vaddr + 3, false, &fr), 0);
+	assert_string_equal(fr.path, "/libsymfix.so");
+	assert_true(fr.file_offset == f.file_off + 3);
+	assert_null(fr.build_id);
+}
+
+/* An ET_EXEC file mapped a second time by the program, next to where the
+ * loader put it (node does so for V8's builtins): code there is named by
+ * its file offset; bytes past the last function's segment get no name
+ * (the last symbol, _fini, has no size), and anonymous code is [jit]. */
+static void test_exec_remapped(void **state)
+{
+	struct scratch *sc = *state;
+	struct syms *s = sc->syms;
+	struct elf_func f = elf_func_of(FIXTURE_DIR "/symfix_exec", "fix_alpha");
+	const __u64 remap = 0x7f0000000000ULL;
+	const struct elf_seg *segs, *text = NULL;
+	struct elfobj *o = elfobj__open(FIXTURE_DIR "/symfix_exec");
+	struct sym_frame fr;
+	char maps[64];
+	struct stat st;
+	__u64 gap;
+	size_t i, n;
+	FILE *m;
+
+	assert_non_null(o);
+	n = elfobj__segments(o, &segs);
+	for (i = 0; i < n; i++) {
+		if (f.vaddr >= segs[i].vaddr && f.vaddr < segs[i].vaddr + segs[i].filesz)
+			text = &segs[i];
+	}
+	assert_non_null(text);
+	/* The first byte after the code, in the page that holds its end. */
+	gap = text->offset + text->filesz;
+	assert_true(gap % 4096 != 0);
+	snprintf(maps, sizeof(maps), "%s/maps", sc->dir);
+	write_maps(maps, FIXTURE_DIR "/symfix_exec", FIXTURE_DIR "/symfix_exec", 0, NULL, 0);
+	assert_int_equal(stat(FIXTURE_DIR "/symfix_exec", &st), 0);
+	m = fopen(maps, "a");
+	assert_non_null(m);
+	fprintf(m, "%llx-%llx r-xp 00000000 %02x:%02x %llu %s\n", (unsigned long long)remap,
+		(unsigned long long)(remap + ((gap + 4095) & ~4095ULL)), major(st.st_dev),
+		minor(st.st_dev), (unsigned long long)st.st_ino, FIXTURE_DIR "/symfix_exec");
+	fprintf(m, "7f0000100000-7f0000101000 rwxp 00000000 00:00 0 \n");
+	fclose(m);
+	elfobj__close(o);
+
+	assert_int_equal(syms__load_pid(s, 300, maps, ""), 0);
+	assert_frame(s, 300, f.vaddr + 1, false, "fix_alpha", 1, "symfix_exec");
+	assert_frame(s, 300, remap + f.file_off + 1, false, "fix_alpha", 1, "symfix_exec");
+	assert_frame(s, 300, remap + gap, false, "[unknown]", 0, "symfix_exec");
+	assert_int_equal(syms__resolve(s, 300, remap + gap, false, &fr), 0);
+	assert_true(fr.file_offset == gap);
+	assert_frame(s, 300, 0x7f0000100010ULL, false, "[unknown]", 0, "[jit]");
+	assert_int_equal(syms__resolve(s, 300, 0x7f0000100010ULL, false, &fr), 0);
+	assert_null(fr.path);
 }
 
 /* The distribution layout: the stripped file in the root, its debug file
@@ -592,12 +714,15 @@ int main(void)
 		cmocka_unit_test(test_library_functions),
 		cmocka_unit_test(test_return_addresses),
 		cmocka_unit_test(test_load_bias),
+		cmocka_unit_test(test_line_and_file_offset),
 		cmocka_unit_test(test_libc_malloc),
 		cmocka_unit_test(test_unmapped),
 		cmocka_unit_test(test_snapshot_outlives_process),
 		cmocka_unit_test(test_stripped_with_debuglink),
 		cmocka_unit_test(test_cpp_demangled),
 		cmocka_unit_test_setup_teardown(test_root_and_deleted, scratch_setup,
+						scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_remapped, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_build_id_debug_dir, scratch_setup,
 						scratch_teardown),
