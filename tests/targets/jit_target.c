@@ -29,15 +29,18 @@ static void *volatile kept[JIT_LEAK_COUNT];
  * one. The return address of its call is at +0x15. */
 static void make_code(void)
 {
+	/* clang-format off */
 	uint8_t code[] = {
-		0x55,				       /* push %rbp */
-		0x48, 0x89, 0xe5,		       /* mov %rsp,%rbp */
-		0xbf, 0,    0,	  0, 0,		       /* mov $JIT_LEAK_SIZE,%edi */
-		0x48, 0xb8, 0,	  0, 0, 0, 0, 0, 0, 0, /* movabs $malloc,%rax */
-		0xff, 0xd0,			       /* call *%rax */
-		0x5d,				       /* pop %rbp */
-		0xc3,				       /* ret */
+		0x55,					/* push %rbp */
+		0x48, 0x89, 0xe5,			/* mov %rsp,%rbp */
+		0xbf, 0, 0, 0, 0,			/* mov $JIT_LEAK_SIZE,%edi */
+		0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,	/* movabs $malloc,%rax */
+		0xff, 0xd0,				/* call *%rax */
+		0x5d,					/* pop %rbp */
+		0xc3,					/* ret */
 	};
+	/* clang-format on */
+
 	void *(*m)(size_t) = malloc;
 	uint32_t size = JIT_LEAK_SIZE;
 	uint8_t *page;
