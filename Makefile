@@ -38,7 +38,7 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps mapfile elfobj symtab syms srcline perfmap jitmap textsafe log report report_json placement \
+USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log report report_json placement \
 	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
 	pyline pyname pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
@@ -50,7 +50,7 @@ UNIT_TESTS := opts procmaps mapfile syms perfmap report placement probes cfi pyl
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
-test_syms_OBJS := syms symtab srcline perfmap jitmap elfobj mapfile procmaps
+test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
 test_report_OBJS := report report_json textsafe
 test_placement_OBJS := placement

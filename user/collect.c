@@ -248,9 +248,11 @@ static void symbolize(struct collector *c, struct report_row *row)
 			if (!snapshot_pid(c, pid))
 				err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
 		}
-		/* Past the immediate caller, an address outside any mapped
-		 * file means the frame-pointer chain went astray: stop there. */
-		if (i > 1 && (err == -ENOENT || f->module[0] == '['))
+		/* Past the immediate caller, an address in neither a mapped
+		 * file nor JIT code means the frame-pointer chain went
+		 * astray: stop there. */
+		if (i > 1 &&
+		    (err == -ENOENT || (f->module[0] == '[' && strcmp(f->module, SYMS_JIT))))
 			break;
 		if (py && i > 0 && interpreter_frame(pp, f))
 			continue;

@@ -15,24 +15,27 @@
 #include "mapfile.h"
 #include "procmaps.h"
 #include "srcline.h"
+#include "strpool.h"
 #include "symtab.h"
 #include "syms.h"
 #include "path.h"
 
 #define UNKNOWN "[unknown]"
 #define ANON	"[anon]"
-#define JIT	"[jit]"
 #define DELETED " (deleted)"
 /* Line tables held open at once (each holds its debug sections in memory);
  * the least recently used is closed to make room, and read again if
  * needed. The lines already found stay interned. */
 #define MAX_OPEN_LINES 8
+/* Lines found per file, kept so that the frames every report shows again
+ * need no open line table; past this many, lookups go to the table. */
+#define MAX_MEMO_LINES 4096
 
-/* Interned module names: they must outlive the snapshots naming them. */
-struct strpool {
-	char **slots; /* open addressing, cap is a power of two */
-	size_t cap;
-	size_t nr;
+/* One line lookup's result (file NULL: the table has no row there). */
+struct line_memo {
+	__u64 vaddr;
+	const char *file; /* interned */
+	int line;
 };
 
 /* One ELF file, shared by every process that maps it. */
@@ -45,8 +48,10 @@ struct symfile {
 	struct symtab *symtab;
 	const char *build_id; /* interned hex, or NULL */
 	struct srcline *lines;
-	bool no_lines;	 /* neither the file nor a debug file has a line table */
-	__u64 lines_use; /* syms.lines_tick at its last use */
+	bool no_lines;		/* neither the file nor a debug file has a line table */
+	__u64 lines_use;	/* syms.lines_tick at its last use */
+	struct line_memo *memo; /* sorted by vaddr */
+	size_t nr_memo, memo_cap;
 };
 
 /* Per-mapping data of a snapshot, parallel to procmaps.vmas. */
@@ -80,63 +85,6 @@ struct syms {
 	__u64 lines_tick;
 };
 
-static __u64 hash_str(const char *s, size_t len)
-{
-	__u64 h = 14695981039346656037ULL; /* FNV-1a */
-
-	while (len--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static int strpool__grow(struct strpool *p)
-{
-	size_t ncap = p->cap ? p->cap * 2 : 256, i, j;
-	char **ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	for (i = 0; i < p->cap; i++) {
-		if (!p->slots[i])
-			continue;
-		j = hash_str(p->slots[i], strlen(p->slots[i])) & (ncap - 1);
-		while (ns[j])
-			j = (j + 1) & (ncap - 1);
-		ns[j] = p->slots[i];
-	}
-	free(p->slots);
-	p->slots = ns;
-	p->cap = ncap;
-	return 0;
-}
-
-/* The pooled copy of s[0..len), or NULL when out of memory. */
-static const char *strpool__intern(struct strpool *p, const char *s, size_t len)
-{
-	size_t i;
-
-	if (2 * (p->nr + 1) > p->cap && strpool__grow(p))
-		return NULL;
-	for (i = hash_str(s, len) & (p->cap - 1); p->slots[i]; i = (i + 1) & (p->cap - 1)) {
-		if (!strncmp(p->slots[i], s, len) && !p->slots[i][len])
-			return p->slots[i];
-	}
-	p->slots[i] = strndup(s, len);
-	if (!p->slots[i])
-		return NULL;
-	p->nr++;
-	return p->slots[i];
-}
-
-static void strpool__free(struct strpool *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->cap; i++)
-		free(p->slots[i]);
-	free(p->slots);
-}
-
 static void symfile__free(struct symfile *sf)
 {
 	if (!sf)
@@ -144,6 +92,7 @@ static void symfile__free(struct symfile *sf)
 	free(sf->segs);
 	symtab__free(sf->symtab);
 	srcline__free(sf->lines);
+	free(sf->memo);
 	free(sf);
 }
 
@@ -364,7 +313,7 @@ static int fill_info(struct syms *s, struct proc *p, const char *maps_path, cons
 		in->jit = v->exec && (!v->path[0] || !strncmp(v->path, "[anon:", 6) ||
 				      !strncmp(v->path, "/memfd:", 7));
 		if (in->jit && v->path[0] != '/')
-			in->module = JIT;
+			in->module = SYMS_JIT;
 		else if (!v->path[0])
 			in->module = ANON;
 		else
@@ -572,17 +521,57 @@ out:
 	return sf->lines;
 }
 
+/* Where vaddr's memo is, or would go, in sf's memo. */
+static size_t memo_at(const struct symfile *sf, __u64 vaddr)
+{
+	size_t lo = 0, hi = sf->nr_memo;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sf->memo[mid].vaddr < vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void memo_add(struct symfile *sf, size_t pos, const struct line_memo *m)
+{
+	struct line_memo *nm;
+
+	if (sf->nr_memo >= MAX_MEMO_LINES)
+		return;
+	nm = array_grow(sf->memo, &sf->memo_cap, sf->nr_memo + 1, sizeof(*nm));
+	if (!nm)
+		return;
+	sf->memo = nm;
+	memmove(&nm[pos + 1], &nm[pos], (sf->nr_memo - pos) * sizeof(*nm));
+	nm[pos] = *m;
+	sf->nr_memo++;
+}
+
 static void find_line(struct syms *s, struct proc *p, const struct vma *v, struct symfile *sf,
 		      __u64 vaddr, struct sym_frame *out)
 {
-	struct srcline *l = file_lines(s, p, v, sf);
+	size_t pos = memo_at(sf, vaddr);
+	struct line_memo m = {.vaddr = vaddr};
+	struct srcline *l;
 	const char *file;
-	int line;
 
-	if (!l || srcline__find(l, vaddr, &file, &line))
-		return;
-	out->src_file = strpool__intern(&s->pool, file, strlen(file));
-	out->src_line = out->src_file ? line : 0;
+	if (pos < sf->nr_memo && sf->memo[pos].vaddr == vaddr) {
+		m = sf->memo[pos];
+	} else {
+		l = file_lines(s, p, v, sf);
+		if (!l)
+			return; /* not remembered: the file may open later */
+		if (!srcline__find(l, vaddr, &file, &m.line))
+			m.file = strpool__intern(&s->pool, file, strlen(file));
+		memo_add(sf, pos, &m);
+	}
+	out->src_file = m.file;
+	out->src_line = m.file ? m.line : 0;
 }
 
 /* Code a JIT wrote: named from the process's perf map when it has one. */

@@ -10,6 +10,9 @@
 
 struct syms;
 
+/* The module of code in anonymous executable memory: a JIT's. */
+#define SYMS_JIT "[jit]"
+
 struct sym_frame {
 	__u64 addr;
 	const char *symbol; /* demangled; "[unknown]" when no symbol covers addr */

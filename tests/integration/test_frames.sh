@@ -39,22 +39,23 @@ wait_json()
 	done
 }
 
-# jit NAME [perf_map]: a jit_target that will leak from its JIT code; sets CODE[NAME].
-declare -A CODE
+# jit NAME SCENARIO...: a jit_target; sets CODE[NAME] and DEEP[NAME], the addresses of its
+# functions that call malloc and jit_helper.
+declare -A CODE DEEP
 jit()
 {
-	start_target "$1" "$JIT" "${@:2}" jit_leak
+	start_target "$1" "$JIT" "${@:2}"
 	CODE[$1]=$(sed -n 's/^code 0x\([0-9a-f]*\) .*/\1/p' "${T_OUT[$1]}")
-	[ -n "${CODE[$1]}" ] || die "target $1 printed no code address"
+	DEEP[$1]=$(sed -n 's/^code .* 0x\([0-9a-f]*\)$/\1/p' "${T_OUT[$1]}")
+	[ -n "${CODE[$1]}" ] && [ -n "${DEEP[$1]}" ] || die "target $1 printed no code address"
 	MAPS+=("/tmp/perf-${T_PID[$1]}.map")
 }
 
-jit named perf_map
-jit bare
-jit link
-jit fifo
-jit long
-jit owner
+jit named perf_map jit_leak jit_deep
+jit bare jit_leak jit_deep
+for n in link fifo long owner; do
+	jit $n jit_leak
+done
 # Hostile maps, each in place before the JIT code runs. A symlink, here to a file that would
 # name the code: not followed.
 printf '%x 17 linked_fn\n' "0x${CODE[link]}" >"$TMP/elsewhere.map"
@@ -85,23 +86,38 @@ run_scenario named perf_map
 for n in $NAMES; do
 	run_scenario "$n" jit_leak
 done
-# Until every target's site is in a report.
+run_scenario named jit_deep
+run_scenario bare jit_deep
+# Until every target's jit_leak site (and the two jit_deep sites) are in a report.
 wait_json jit "sorted(s['pid'] for s in last['sites'] if s['live_objects'] == 300)" \
-	"$(python3 -c "print(sorted([${PIDS%,}]))")"
+	"$(python3 -c "print(sorted([${PIDS%,}, ${T_PID[named]}, ${T_PID[bare]}]))")"
 stop_tool jit INT 5 "jit"
 assert_eq "jit: allocscope exit status" 0 "$TOOL_RC"
 js=${S_OUT[jit]}
-# jit_frame NAME: frames[1] of NAME's site as (symbol, offset, module, addr - code).
+# jit_frame NAME [FRAME BYTES CODE]: frames[FRAME] (1) of NAME's site of BYTES (jit_leak's
+# 900000) as (symbol, offset, module, addr - CODE).
 jit_frame()
 {
-	json_eval "$js" "[(frame(s, 1)['symbol'], frame(s, 1)['offset'], frame(s, 1)['module'],
-		int(frame(s, 1)['addr'], 16) - 0x${CODE[$1]}) for s in sites(last, ${T_PID[$1]})
-		if s['live_objects'] == 300]"
+	local i=${2:-1}
+	json_eval "$js" "[(frame(s, $i)['symbol'], frame(s, $i)['offset'], frame(s, $i)['module'],
+		int(frame(s, $i)['addr'], 16) - 0x${4:-${CODE[$1]}}) for s in sites(last, ${T_PID[$1]})
+		if s['live_bytes'] == ${3:-900000} and s['live_objects'] == 300]"
 }
 assert_eq "jit: perf map names the JIT function" \
 	"[('jit_leak_fn', $JIT_RET, '[jit]', $JIT_RET)]" "$(jit_frame named)"
 assert_eq "jit: without a perf map, JIT code unnamed (not a file's last symbol)" \
 	"[('[unknown]', 0, '[jit]', $JIT_RET)]" "$(jit_frame bare)"
+# JIT code as a deeper caller: malloc <- jit_helper <- JIT code.
+assert_json "jit: jit_deep's frames[1] is jit_helper" "$js" \
+	"sorted((s['pid'], frame(s, 1)['symbol'], frame(s, 1)['module']) for s in last['sites']
+		if s['live_bytes'] == 600000)" \
+	"$(python3 -c "print(sorted([(${T_PID[named]}, 'jit_helper', 'jit_target'),
+		(${T_PID[bare]}, 'jit_helper', 'jit_target')]))")"
+assert_eq "jit: perf map names the JIT caller of jit_helper (frames[2])" \
+	"[('jit_deep_fn', $JIT_RET, '[jit]', $JIT_RET)]" \
+	"$(jit_frame named 2 600000 "${DEEP[named]}")"
+assert_eq "jit: without a perf map, the JIT caller of jit_helper is [jit] (frames[2])" \
+	"[('[unknown]', 0, '[jit]', $JIT_RET)]" "$(jit_frame bare 2 600000 "${DEEP[bare]}")"
 assert_eq "jit: perf map that is a symlink: not followed" \
 	"[('[unknown]', 0, '[jit]', $JIT_RET)]" "$(jit_frame link)"
 assert_eq "jit: perf map that is a FIFO: ignored" \
