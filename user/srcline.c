@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Line tables through libdw, on an Elf that elfobj read with pread: libdw
- * never opens or maps a file here, and what it reads is sized first. */
+ * never opens or maps a file here, and what it reads is sized first.
+ * libdwfl is not used for this: it opens each file itself with
+ * ELF_C_READ_MMAP_PRIVATE (libdwfl/open.c, __libdw_open_file, elfutils
+ * 0.188), so a target that truncates its file would kill allocscope with
+ * SIGBUS, and its standard debug-file search resolves paths on the host,
+ * outside the target's root (elfobj__open_debug does that search here). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
