@@ -45,12 +45,13 @@ USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps mapfile syms perfmap report placement probes cfi pyline pydecode pyoffsets \
+UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
 	pylayout pyname pysym
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
+test_srcline_OBJS := srcline elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
 test_report_OBJS := report report_json textsafe
 test_placement_OBJS := placement
