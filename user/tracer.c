@@ -253,25 +253,25 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 
 /* Whole-system mode: where pid's glibc flushes a thread's cache at its
  * exit, from the plans made for the objects attached for every process. */
-static void note_exit_frees(struct tracer *t, __u32 pid)
+static void note_exit_frees(struct tracer *t, __u32 pid, const struct procmaps *maps)
 {
 	struct exit_free_pcs pcs = {};
-	struct procmaps maps = {};
 	size_t npcs = 0;
 
-	if (procmaps__read_pid(pid, &maps))
-		return;
-	for (size_t i = 0; i < maps.nr; i++) {
-		const struct vma *v = &maps.vmas[i];
-
-		for (size_t j = 0; is_code_file(v) && j < t->nplans; j++)
-			if (!t->plans[j].err &&
-			    file_id__eq(t->plans[j].map_id, procmaps__file_id(v)))
-				exitfree__pcs(&t->plans[j].exit, &maps, t->plans[j].map_id, &pcs,
-					      &npcs);
-	}
+	/* Few plans have any (glibc's): those first, then pid's maps. */
+	for (size_t j = 0; j < t->nplans; j++)
+		if (!t->plans[j].err && t->plans[j].exit.nr)
+			exitfree__pcs(&t->plans[j].exit, maps, t->plans[j].map_id, &pcs, &npcs);
 	if (npcs)
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.exit_frees), &pid, &pcs, BPF_ANY);
+}
+
+static void note_exit_frees_pid(struct tracer *t, __u32 pid)
+{
+	struct procmaps maps = {};
+
+	if (!procmaps__read_pid(pid, &maps))
+		note_exit_frees(t, pid, &maps);
 	procmaps__free(&maps);
 }
 
@@ -609,6 +609,9 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		else
 			log_msg("tracing every process using %s: %zu probes\n", v->path, count);
 	}
+	/* Every scan, so processes that were running before allocscope (no
+	 * first-site event in time) and execs are covered too. */
+	note_exit_frees(t, pid, &maps);
 	procmaps__free(&maps);
 	return 0;
 }
@@ -681,7 +684,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (!e || !e->attached) {
 			unwinder__scan(t->unwinder, ev->tgid, false);
 			follow_python_pid(t, ev->tgid);
-			note_exit_frees(t, ev->tgid);
+			note_exit_frees_pid(t, ev->tgid);
 		}
 		return 0;
 	}
