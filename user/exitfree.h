@@ -20,9 +20,9 @@ struct exitfree {
 /* Finds them in the file open at fd (still the caller's), mapped at path
  * inside root: glibc's tcache_thread_shutdown, or the function it is
  * inlined into (__malloc_arena_thread_freeres, glibc 2.34+), from the
- * file's .symtab or its debug file. Only code there calls free directly
- * (not through the PLT) at thread exit. Stripped without a debug file:
- * none found (out->nr 0). 0 or -errno. */
+ * file's .symtab or its debug file; without either, the function that loads
+ * the flush's own error message (glibc 2.32+), bounded by its FDE. Other
+ * objects (no __libc_free) and older glibc: none (out->nr 0). 0 or -errno. */
 int exitfree__find(int fd, const char *root, const char *path, struct exitfree *out);
 
 /* Their addresses in a process whose maps map the file id: into pcs, from

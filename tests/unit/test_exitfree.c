@@ -59,6 +59,40 @@ static void test_glibc_flush_calls_free(void **state)
 	elfobj__close(o);
 }
 
+/* Without symbols (the debug file looked for under an empty root): the
+ * function found by the flush's message is the one the symbols name, up to
+ * where the next function starts. */
+static void test_glibc_flush_without_symbols(void **state)
+{
+	char root[] = "/tmp/exitfree.XXXXXX";
+	struct exitfree by_sym, by_msg;
+	struct elfobj *o = elfobj__open(LIBC);
+	struct elf_func free_fn;
+	int fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+
+	(void)state;
+	assert_non_null(o);
+	assert_true(fd >= 0);
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(exitfree__find(fd, root, LIBC, &by_msg), 0);
+	assert_int_equal(exitfree__find(fd, "", LIBC, &by_sym), 0);
+	close(fd);
+	rmdir(root);
+	assert_int_equal(by_msg.nr, 1);
+	assert_int_equal(elfobj__find_func(o, "__libc_free", &free_fn), 0);
+	assert_true(calls(o, by_msg.off[0], by_msg.len[0], free_fn.vaddr));
+	if (by_sym.nr) {
+		bool same = false;
+
+		/* Up to the next function: the symbol's size and the padding after it. */
+		for (size_t i = 0; i < by_sym.nr; i++)
+			same |= by_sym.off[i] == by_msg.off[0] && by_sym.len[i] <= by_msg.len[0] &&
+				by_msg.len[0] < by_sym.len[i] + 64;
+		assert_true(same);
+	}
+	elfobj__close(o);
+}
+
 /* Not glibc: nothing looked for. */
 static void test_other_objects_have_none(void **state)
 {
@@ -101,6 +135,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_glibc_flush_calls_free),
+		cmocka_unit_test(test_glibc_flush_without_symbols),
 		cmocka_unit_test(test_other_objects_have_none),
 		cmocka_unit_test(test_addresses_in_a_process),
 	};
