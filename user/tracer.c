@@ -16,11 +16,10 @@
 #include <bpf/libbpf.h>
 
 #include "allocscope.skel.h"
-#include "collect.h"
 #include "array.h"
 #include "binding.h"
+#include "collect.h"
 #include "exitfree.h"
-#include "linkmap.h"
 #include "log.h"
 #include "mapfile.h"
 #include "procmaps.h"
@@ -251,8 +250,8 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 			pp.bpf.tsd_base, pp.bpf.tsd_keys, (unsigned long long)pp.bpf.interp_head);
 }
 
-/* Whole-system mode: where pid's glibc flushes a thread's cache at its
- * exit, from the plans made for the objects attached for every process. */
+/* Where pid's glibc flushes a thread's cache at its exit, from the plans
+ * made so far, for processes not attached one by one (whole-system mode). */
 static void note_exit_frees(struct tracer *t, __u32 pid, const struct procmaps *maps)
 {
 	struct exit_free_pcs pcs = {};
