@@ -3,7 +3,9 @@
 # A preloaded allocator wrapper (libshim_malloc.so: malloc, calloc, realloc and free forwarding
 # to libc's through dlsym(RTLD_NEXT), as heaptrack's preload library does): each call is counted
 # once, at the wrapper, where calls bind; libc's malloc and free, reached only from inside the
-# wrapper, are not probed, so no free is taken for one of an untracked block.
+# wrapper, are not probed, so no free is taken for one of an untracked block. Both for a
+# process running before allocscope (--pid) and for one it catches as ld.so maps its
+# libraries (--comm, a process started later).
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -55,4 +57,27 @@ assert_json "memalign: frame 0 is libc's" "$out" \
 	"['libc.so.6']"
 stop_target w
 assert_eq "target exit status" 0 $?
+
+# Started after allocscope, attached at its exec: the link map is read while ld.so works.
+cp "$TARGET_DIR/alloc_target" "$TMP/shimmed"
+start_tool c --comm shimmed -v "${JSON_ARGS[@]}"
+wait_for_line "${S_ERR[c]}" '[Ww]aiting' "$ATTACH_TIMEOUT" ||
+	{ show "${S_ERR[c]}"; die "--comm shimmed: no waiting line"; }
+start_target c env LD_PRELOAD="$SHIM" "$TMP/shimmed" leak_malloc churn
+pid=${T_PID[c]}
+wait_tracing c "$pid"
+run_scenario c leak_malloc
+run_scenario c churn
+stop_tool c INT 5
+assert_eq "--comm: allocscope exit status" 0 "$TOOL_RC"
+out=${S_OUT[c]}
+assert_grep "--comm: libc's malloc and free are not probed" "${S_ERR[c]}" \
+	"pid $pid: libc.so.6: not probing malloc, calloc, realloc, free: calls bind to libshim_malloc.so's"
+assert_json "--comm: leak_malloc live bytes/objects" "$out" \
+	"(ssum(last, 'live_bytes', $pid, 'leak_malloc'), ssum(last, 'live_objects', $pid, 'leak_malloc'))" \
+	"(100000, 1000)"
+assert_json "--comm: churn allocs and frees over all reports" "$out" \
+	"(total('allocs', $pid, 'churn'), total('frees', $pid, 'churn'))" "(100000, 100000)"
+assert_json "--comm: no free taken for one of an untracked block" "$out" "drop('untracked_free')" 0
+stop_target c
 finish
