@@ -46,7 +46,7 @@ APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree
+	pylayout pyname pysym linkmap exitfree binding
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -63,6 +63,7 @@ test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
 test_linkmap_OBJS := linkmap procmaps procmem
 test_exitfree_OBJS := exitfree elfobj mapfile procmaps
+test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement procmem log textsafe
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
