@@ -40,13 +40,13 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log report report_json placement \
 	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
-	pyline pyname pysym kernel_features tracer
+	pyline pyname pysym kernel_features linkmap binding exitfree tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym
+	pylayout pyname pysym linkmap exitfree binding
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -63,6 +63,9 @@ test_pyoffsets_OBJS := pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
+test_linkmap_OBJS := linkmap procmaps procmem
+test_exitfree_OBJS := exitfree elfobj mapfile procmaps
+test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement procmem log textsafe
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
@@ -83,7 +86,7 @@ TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
 	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
 	$(OUTPUT)/targets/libcfibomb_dl.so $(OUTPUT)/targets/jit_target \
-	$(OUTPUT)/targets/alloc_target_stripped
+	$(OUTPUT)/targets/alloc_target_stripped $(OUTPUT)/targets/libshim_malloc.so
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 

@@ -86,6 +86,15 @@ struct {
 	__type(value, __u8);
 } procs SEC(".maps");
 
+/* Per process: where glibc's thread-exit tcache flush calls free. LRU: the
+ * loader fills it per target; whole-system mode fills it for every process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AS_PROCS_MAX);
+	__type(key, __u32); /* tgid */
+	__type(value, struct exit_free_pcs);
+} exit_frees SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
@@ -207,22 +216,28 @@ static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct s
 	return found ? *found : AS_SITES_MAX;
 }
 
-static __always_inline void release_block(__u32 tgid, __u64 addr)
+/* Subtracts the block at its site; false when it is not tracked. */
+static __always_inline bool release_tracked(__u32 tgid, __u64 addr)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct live_block *b = bpf_map_lookup_elem(&live, &key);
 	struct site_stats *c;
 
-	if (!b) {
-		count_drop(DROP_UNTRACKED_FREE);
-		return;
-	}
+	if (!b)
+		return false;
 	c = bpf_map_lookup_elem(&counters, &b->slot);
 	if (c) {
 		__sync_fetch_and_add(&c->free_bytes, b->size);
 		__sync_fetch_and_add(&c->frees, 1);
 	}
 	bpf_map_delete_elem(&live, &key);
+	return true;
+}
+
+static __always_inline void release_block(__u32 tgid, __u64 addr)
+{
+	if (!release_tracked(tgid, addr))
+		count_drop(DROP_UNTRACKED_FREE);
 }
 
 static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
@@ -431,6 +446,22 @@ int alloc_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Whether this free returns into glibc's thread-exit tcache flush. Only for
+ * untracked frees, so the common path reads no user memory. The probe sits
+ * before any push (user/placement.c): [rsp] is free's return address. */
+static __always_inline bool thread_exit_free(struct pt_regs *ctx, __u32 tgid)
+{
+	struct exit_free_pcs *r = bpf_map_lookup_elem(&exit_frees, &tgid);
+	__u64 ret = 0;
+
+	if (!r || bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx)))
+		return false;
+	for (int i = 0; i < AS_EXIT_FREE_RANGES; i++)
+		if (ret >= r->lo[i] && ret < r->hi[i])
+			return true;
+	return false;
+}
+
 SEC("uprobe")
 int free_enter(struct pt_regs *ctx)
 {
@@ -450,7 +481,8 @@ int free_enter(struct pt_regs *ctx)
 		count_drop(DROP_STALE_ENTRY);
 		outer->sp = 0;
 	}
-	release_block(tgid, addr);
+	if (!release_tracked(tgid, addr))
+		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
 	return 0;
 }
 

@@ -74,7 +74,8 @@ enum alloc_shape {
 	X(STALE_ENTRY, "stale_entry")	      /* entry whose return never came */                  \
 	X(UNTRACKED_FREE, "untracked_free")   /* free of a block allocated before tracing */       \
 	X(EVENT_LOST, "event_lost")	      /* process event ring full */                        \
-	X(CALLOC_OVERFLOW, "calloc_overflow") /* nmemb * size overflowed: call fails */
+	X(CALLOC_OVERFLOW, "calloc_overflow") /* nmemb * size overflowed: call fails */            \
+	X(EXIT_FREE, "thread_exit_free")      /* glibc's cache flush as a thread ends */
 
 #define AS_ENUM_DROP(id, label) DROP_##id,
 /* clang-format off */
@@ -129,6 +130,15 @@ struct inflight {
 	__u64 fn_start; /* address of the allocator function: frame 0 */
 	__u32 fn;	/* enum alloc_fn */
 	__u32 tails;	/* allocator functions it tail-called: one more return each */
+};
+
+/* exit_frees: tgid -> where glibc's thread-exit cleanup calls free (see
+ * user/exitfree.c); an untracked free returning into [lo, hi) is counted
+ * as DROP_EXIT_FREE. */
+#define AS_EXIT_FREE_RANGES 2
+struct exit_free_pcs {
+	__u64 lo[AS_EXIT_FREE_RANGES];
+	__u64 hi[AS_EXIT_FREE_RANGES];
 };
 
 enum task_event_type {

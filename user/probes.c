@@ -60,17 +60,35 @@ static void place(struct elfobj *o, const struct elf_func *f, enum placement_mod
 
 /* Aliases (glibc's aligned_alloc is memalign) share one probe: two probes
  * at one address would account each call twice. */
-static bool planned(const struct probe_plan *plan, __u64 func_off)
+static struct probe_site *planned(struct probe_plan *plan, __u64 func_off)
 {
 	for (size_t i = 0; i < plan->nsites; i++)
 		if (plan->sites[i].func_off == func_off)
-			return true;
-	return false;
+			return &plan->sites[i];
+	return NULL;
+}
+
+/* Marks in plan->exports the allocator names o's .dynsym defines. */
+static int note_export(const struct elf_func *f, void *ctx)
+{
+	struct probe_plan *plan = ctx;
+
+	if (!f->dynamic || !f->global)
+		return 0;
+	for (size_t i = 0; i < ALLOC_FN_COUNT; i++) {
+		size_t len = strlen(probes__fns[i].name);
+
+		if (!strncmp(f->name, probes__fns[i].name, len) &&
+		    (!f->name[len] || f->name[len] == '@'))
+			plan->exports |= 1u << i;
+	}
+	return 0;
 }
 
 /* Plans from o, which is closed. */
 static int plan_elf(struct elfobj *o, enum placement_mode mode, struct probe_plan *plan)
 {
+	struct probe_site *alias;
 	struct elf_func f;
 	int err = 0;
 
@@ -87,16 +105,46 @@ static int plan_elf(struct elfobj *o, enum placement_mode mode, struct probe_pla
 			}
 			continue;
 		}
-		if (planned(plan, f.file_off))
+		alias = planned(plan, f.file_off);
+		if (alias) {
+			alias->names |= 1u << d->fn;
 			continue;
+		}
 		s->fn = d->fn;
+		s->names = 1u << d->fn;
 		s->func_off = f.file_off;
 		place(o, &f, mode, d->needed, &s->place);
 		plan->nsites++;
 	}
+	elfobj__for_each_func(o, note_export, plan);
 cleanup:
 	elfobj__close(o);
 	return err;
+}
+
+void probes__bind(struct probe_plan *const *plans, size_t n, unsigned int *lost)
+{
+	unsigned int taken = 0; /* names exported by an earlier object */
+
+	for (size_t i = 0; i < n; i++) {
+		struct probe_plan *p = plans[i];
+		unsigned int shadowed = p->exports & taken;
+		size_t kept = 0;
+
+		lost[i] = 0;
+		for (size_t j = 0; j < p->nsites; j++) {
+			const struct probe_site *s = &p->sites[j];
+
+			/* An alias stays while any of its names binds here. */
+			if (!(s->names & ~shadowed)) {
+				lost[i] |= s->names;
+				continue;
+			}
+			p->sites[kept++] = *s;
+		}
+		p->nsites = kept;
+		taken |= p->exports;
+	}
 }
 
 int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *plan)

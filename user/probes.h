@@ -29,6 +29,7 @@ extern const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT];
 
 struct probe_site {
 	enum alloc_fn fn;
+	unsigned int names;	/* bits (1 << enum alloc_fn) of every name at func_off */
 	__u64 func_off;		/* file offset of the function */
 	struct placement place; /* probe at func_off + place.offset */
 };
@@ -39,6 +40,9 @@ struct probe_plan {
 	char path[PATH_MAX];
 	struct probe_site sites[ALLOC_FN_COUNT];
 	size_t nsites;
+	/* Bits (1 << enum alloc_fn) of the names its .dynsym defines: the
+	 * definitions other objects' calls can bind to. */
+	unsigned int exports;
 };
 
 /* Plans probes for every allocator function path defines. -ENOENT when it
@@ -50,6 +54,16 @@ int probes__plan_fd(int fd, enum placement_mode mode, struct probe_plan *plan);
 /* Points plan at the file open at fd: a cached plan is attached to the file
  * just opened and checked, never to a path looked up again. */
 void probes__fd_path(struct probe_plan *plan, int fd);
+
+/* Keeps in each of plans[0..n) (in the order ld.so searches the objects for
+ * a symbol: link-map order) only the probes calls can reach. A name an
+ * earlier plan exports binds there, so a later definition of it is never
+ * called by name: a preloaded wrapper's malloc wins over libc's, and libc's
+ * is reached only from inside the wrapper, where probing it would count the
+ * call twice. Definitions an object does not export (a static executable's,
+ * a library's hidden ones) bind inside it and stay. Returns, per plan in
+ * lost[i], the bits of the names it no longer probes. */
+void probes__bind(struct probe_plan *const *plans, size_t n, unsigned int *lost);
 
 struct probe_progs {
 	struct bpf_program *enter;

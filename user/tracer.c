@@ -16,7 +16,10 @@
 #include <bpf/libbpf.h>
 
 #include "allocscope.skel.h"
+#include "array.h"
+#include "binding.h"
 #include "collect.h"
+#include "exitfree.h"
 #include "log.h"
 #include "mapfile.h"
 #include "procmaps.h"
@@ -38,8 +41,10 @@ struct attached_object {
 
 struct plan_entry {
 	struct file_id id;
-	int err; /* -ENOENT: not an allocator */
+	struct file_id map_id; /* as the maps line that led to it shows it */
+	int err;	       /* -ENOENT: not an allocator */
 	struct probe_plan plan;
+	struct exitfree exit; /* glibc: where thread exit flushes its cache */
 };
 
 struct tracer {
@@ -115,6 +120,8 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 {
 	struct plan_entry *p = NULL, *n;
 	struct probe_plan plan;
+	struct exitfree exit = {};
+	char root[64];
 	struct file_id id;
 	int err;
 
@@ -142,18 +149,26 @@ static struct plan_entry *plan_for(struct tracer *t, __u32 pid, const struct vma
 				mapfile__strerror(err));
 		goto fail;
 	}
+	snprintf(root, sizeof(root), "/proc/%u/root", pid);
+	if (!err)
+		exitfree__find(*fd, root, v->path, &exit);
 	n = realloc(t->plans, (t->nplans + 1) * sizeof(*n));
 	if (!n)
 		goto fail;
 	t->plans = n;
 	p = &t->plans[t->nplans++];
-	*p = (struct plan_entry){.id = id, .err = err, .plan = plan};
+	*p = (struct plan_entry){
+		.id = id, .map_id = procmaps__file_id(v), .err = err, .plan = plan, .exit = exit};
 	for (size_t i = 0; !err && verbose && i < p->plan.nsites; i++) {
 		const struct probe_site *s = &p->plan.sites[i];
 
 		log_msg("%s %s: probe at +%u (%s): %s\n", v->path, probes__fns[s->fn].name,
 			s->place.offset, s->place.insn, s->place.reason);
 	}
+	if (!err && verbose && exit.nr)
+		log_msg("%s: untracked frees returning into its thread-exit tcache flush "
+			"(%zu function%s) count as thread_exit_free\n",
+			v->path, exit.nr, exit.nr == 1 ? "" : "s");
 	return p;
 fail:
 	close(*fd);
@@ -235,6 +250,30 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 			pp.bpf.tsd_base, pp.bpf.tsd_keys, (unsigned long long)pp.bpf.interp_head);
 }
 
+/* Where pid's glibc flushes a thread's cache at its exit, from the plans
+ * made so far, for processes not attached one by one (whole-system mode). */
+static void note_exit_frees(struct tracer *t, __u32 pid, const struct procmaps *maps)
+{
+	struct exit_free_pcs pcs = {};
+	size_t npcs = 0;
+
+	/* Few plans have any (glibc's): those first, then pid's maps. */
+	for (size_t j = 0; j < t->nplans; j++)
+		if (!t->plans[j].err && t->plans[j].exit.nr)
+			exitfree__pcs(&t->plans[j].exit, maps, t->plans[j].map_id, &pcs, &npcs);
+	if (npcs)
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.exit_frees), &pid, &pcs, BPF_ANY);
+}
+
+static void note_exit_frees_pid(struct tracer *t, __u32 pid)
+{
+	struct procmaps maps = {};
+
+	if (!procmaps__read_pid(pid, &maps))
+		note_exit_frees(t, pid, &maps);
+	procmaps__free(&maps);
+}
+
 static void follow_python_pid(struct tracer *t, __u32 pid)
 {
 	struct procmaps maps = {};
@@ -308,30 +347,71 @@ static int attach_vma(struct tracer *t, __u32 pid, const struct vma *v, pid_t at
 	return err;
 }
 
-/* Attaches every allocator object of maps, each through the file planned. */
-static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
-			  const struct procmaps *maps, char *modules, size_t len, size_t *nprobes)
+/* The allocator objects of maps, each with its plan and the file planned
+ * (open); where glibc flushes a thread's cache at its exit into pcs. */
+static struct bind_obj *allocator_objects(struct tracer *t, __u32 pid, const struct procmaps *maps,
+					  size_t *n, struct exit_free_pcs *pcs, size_t *npcs)
 {
+	struct bind_obj *objs = NULL, *grown;
+	size_t cap = 0;
+
+	*n = 0;
 	for (size_t i = 0; i < maps->nr; i++) {
 		const struct vma *v = &maps->vmas[i];
-		size_t count;
-		int err;
+		struct plan_entry *p;
+		int fd;
 
 		if (!is_code_file(v) || seen_before(maps, i))
 			continue;
-		err = attach_vma(t, pid, v, pid, &e->links, &count);
+		p = plan_for(t, pid, v, &fd);
+		grown = p && !p->err ? array_grow(objs, &cap, *n + 1, sizeof(*objs)) : NULL;
+		if (!grown) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		objs = grown;
+		objs[*n] = (struct bind_obj){.v = v, .plan = p->plan, .fd = fd};
+		probes__fd_path(&objs[(*n)++].plan, fd);
+		exitfree__pcs(&p->exit, maps, procmaps__file_id(v), pcs, npcs);
+	}
+	return objs;
+}
+
+/* Attaches the allocator functions of maps where pid's calls bind to them,
+ * each through the file planned. */
+static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
+			  const struct procmaps *maps, char *modules, size_t len, size_t *nprobes)
+{
+	struct exit_free_pcs pcs = {};
+	struct bind_obj *objs;
+	size_t n, npcs = 0;
+	int status = EXIT_OK;
+
+	objs = allocator_objects(t, pid, maps, &n, &pcs, &npcs);
+	binding__resolve(pid, maps, objs, n, verbose);
+	for (size_t i = 0; i < n; i++) {
+		const struct vma *v = objs[i].v;
+		int err = 0;
+
+		if (status == EXIT_OK && objs[i].plan.nsites)
+			err = probes__attach(&t->progs, &objs[i].plan, pid, &e->links);
+		close(objs[i].fd);
 		if (err) {
 			log_msg("failed to attach to %s in pid %u: %s\n", v->path, pid,
 				strerror(-err));
-			return err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
+			status = err == -EPERM ? EXIT_NO_PRIVILEGE : EXIT_RUNTIME;
 		}
-		if (!count)
+		if (status || !objs[i].plan.nsites)
 			continue;
-		*nprobes += count;
+		*nprobes += probes__count(&objs[i].plan);
 		snprintf(modules + strlen(modules), len - strlen(modules), "%s%s",
 			 modules[0] ? ", " : "", path_base(v->path));
 	}
-	return EXIT_OK;
+	if (npcs)
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.exit_frees), &pid, &pcs, BPF_ANY);
+	free(objs);
+	return status;
 }
 
 /* A --comm process with no allocator yet may be caught before ld.so mapped
@@ -528,6 +608,9 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 		else
 			log_msg("tracing every process using %s: %zu probes\n", v->path, count);
 	}
+	/* Every scan, so processes that were running before allocscope (no
+	 * first-site event in time) and execs are covered too. */
+	note_exit_frees(t, pid, &maps);
 	procmaps__free(&maps);
 	return 0;
 }
@@ -600,6 +683,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (!e || !e->attached) {
 			unwinder__scan(t->unwinder, ev->tgid, false);
 			follow_python_pid(t, ev->tgid);
+			note_exit_frees_pid(t, ev->tgid);
 		}
 		return 0;
 	}
@@ -645,6 +729,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 			memcpy(e->comm, ev->comm, sizeof(e->comm));
 		e->exited = true;
 		unwinder__forget(t->unwinder, ev->tgid);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.exit_frees), &ev->tgid);
 		if (e->attached)
 			log_msg("pid %u (%s) exited\n", e->pid, e->comm);
 		probes__detach(&e->links);

@@ -12,7 +12,7 @@ SITE_KEYS="pid comm exited live_bytes live_objects growth_bytes growth_rate allo
 alloc_bytes free_bytes frames"
 FRAME_KEYS="addr symbol offset module"
 DROP_KEYS="live_full site_full stack_full inflight_full missing_entry stale_entry
-untracked_free event_lost calloc_overflow"
+untracked_free event_lost calloc_overflow thread_exit_free"
 STOP_KEYS="no_mapping no_cfi unsupported read_fault bad_frame depth_cap"
 
 pykeys()

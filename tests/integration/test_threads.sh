@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Threads: a block allocated on one thread and freed on another is freed (cross_thread), and
-# four threads allocating at once are each counted exactly (mt_leak), in both builds.
+# four threads allocating at once are each counted exactly (mt_leak), in both builds. Threads
+# that end while traced (thread_exit): glibc's flush of their caches is counted as
+# thread_exit_free, not as frees of untracked blocks.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -43,7 +45,30 @@ run_one()
 	assert_eq "$b: target exit status" 0 $?
 }
 
+# glibc keeps 7 blocks per size in each thread's cache (tcache) and frees them, and the cache,
+# when the thread ends: 4 x (32 x 7 + 1) frees of blocks the program freed before.
+thread_exit()
+{
+	local pid out
+	start_target te "$TARGET_DIR/alloc_target" thread_exit
+	pid=${T_PID[te]}
+	start_tool te -p "$pid" "${JSON_ARGS[@]}"
+	wait_tracing te "$pid"
+	run_scenario te thread_exit 30
+	stop_tool te INT 5
+	assert_eq "thread_exit: allocscope exit status" 0 "$TOOL_RC"
+	out=${S_OUT[te]}
+	assert_json "thread_exit: te_fill allocs and frees, live bytes" "$out" \
+		"(total('allocs', $pid, 'te_fill'), total('frees', $pid, 'te_fill'),
+		  ssum(last, 'live_bytes', $pid, 'te_fill'))" "(1024, 1024, 0)"
+	assert_json "thread_exit: the caches' flush is counted as thread_exit_free" "$out" \
+		"drop('thread_exit_free')" 900
+	assert_json "thread_exit: no free of an untracked block" "$out" "drop('untracked_free')" 0
+	stop_target te
+}
+
 setup
 run_one "$TARGET_DIR/alloc_target"
 run_one "$TARGET_DIR/alloc_target_fp"
+thread_exit
 finish

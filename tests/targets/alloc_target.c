@@ -307,6 +307,43 @@ SITE void mt_leak(void)
 	pthread_barrier_destroy(&mt_start);
 }
 
+#define TE_SIZES 32 /* 16, 32, ... 512 B: one tcache bin each */
+#define TE_EACH	 8  /* one more than a bin holds (glibc's tcache_count, 7) */
+
+/* Each size allocated TE_EACH times, then all freed: glibc's cache keeps 7
+ * of each, until the thread ends. */
+SITE void te_fill(void)
+{
+	void *p[TE_SIZES * TE_EACH];
+
+	for (int i = 0; i < TE_SIZES * TE_EACH; i++) {
+		p[i] = malloc(16 * (i % TE_SIZES + 1));
+		ESCAPE(p[i]);
+	}
+	for (int i = 0; i < TE_SIZES * TE_EACH; i++)
+		free(p[i]);
+}
+
+static void *te_main(void *arg)
+{
+	(void)arg;
+	te_fill();
+	return NULL;
+}
+
+/* thread_exit: 4 threads each allocate and free 256 blocks of 32 sizes and end: at each
+ * end glibc frees the 7 x 32 blocks its tcache kept, and the cache itself. 0 B live. */
+SITE void thread_exit(void)
+{
+	pthread_t th[MT_THREADS];
+
+	for (long t = 0; t < MT_THREADS; t++)
+		if (pthread_create(&th[t], NULL, te_main, NULL))
+			abort();
+	for (int t = 0; t < MT_THREADS; t++)
+		pthread_join(th[t], NULL);
+}
+
 SITE void early_alloc(void)
 {
 	for (int i = 0; i < UNTRACKED_COUNT; i++) {
@@ -496,6 +533,7 @@ static const struct scenario scenarios[] = {
 	{"failed_alloc", failed_alloc, "malloc(1 << 62), calloc(SIZE_MAX / 2, 4): both NULL"},
 	{"cross_thread", cross_thread, "100 x malloc(300) in produce(), freed by another thread"},
 	{"mt_leak", mt_leak, "4 threads: 1000 x malloc(128) kept in mt_worker, churn in mt_churn"},
+	{"thread_exit", thread_exit, "4 threads: 256 x malloc + free in te_fill each, then end"},
 	{"untracked_free", untracked_free, "frees 10 x 700 B allocated at startup"},
 	{"dlopen_leak", dlopen_leak, "dl_leak() in libtarget_dl.so: 10 x malloc(1000) kept"},
 	{"lost_return", lost_return,

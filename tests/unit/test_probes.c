@@ -92,6 +92,86 @@ static void test_object_without_allocator_is_not_planned(void **state)
 	assert_int_equal(probes__plan(FIXTURE_DIR "/no-such-file", PLACEMENT_AUTO, &plan), -ENOENT);
 }
 
+/* glibc exports every name it defines; aligned_alloc and memalign are one
+ * function, one site carrying both names. */
+static void test_libc_exports_and_aliases(void **state)
+{
+	struct probe_plan plan;
+	const struct probe_site *s;
+
+	(void)state;
+	assert_int_equal(probes__plan(LIBC, PLACEMENT_AUTO, &plan), 0);
+	assert_true(plan.exports & (1u << ALLOC_FN_MALLOC));
+	assert_true(plan.exports & (1u << ALLOC_FN_FREE));
+	assert_true(plan.exports & (1u << ALLOC_FN_MEMALIGN));
+	s = site_of(&plan, ALLOC_FN_ALIGNED_ALLOC);
+	assert_non_null(s);
+	assert_int_equal(s->names, (1u << ALLOC_FN_ALIGNED_ALLOC) | (1u << ALLOC_FN_MEMALIGN));
+	assert_null(site_of(&plan, ALLOC_FN_MEMALIGN));
+}
+
+static void add_site(struct probe_plan *p, enum alloc_fn fn, unsigned int names, bool exported)
+{
+	p->sites[p->nsites++] = (struct probe_site){.fn = fn, .names = names};
+	if (exported)
+		p->exports |= names;
+}
+
+#define BIT(fn) (1u << ALLOC_FN_##fn)
+
+/* A preloaded wrapper (malloc, calloc, realloc, free) before libc: libc keeps
+ * only what the wrapper does not define; an alias stays while one of its
+ * names binds to it; a definition no object exports (a static function, a
+ * hidden one) binds inside its object and stays. */
+static void test_bind_keeps_what_calls_reach(void **state)
+{
+	struct probe_plan shim = {}, libc = {}, hidden = {};
+	struct probe_plan *plans[] = {&shim, &libc, &hidden};
+	unsigned int lost[3];
+
+	(void)state;
+	add_site(&shim, ALLOC_FN_MALLOC, BIT(MALLOC), true);
+	add_site(&shim, ALLOC_FN_CALLOC, BIT(CALLOC), true);
+	add_site(&shim, ALLOC_FN_REALLOC, BIT(REALLOC), true);
+	add_site(&shim, ALLOC_FN_FREE, BIT(FREE), true);
+	add_site(&shim, ALLOC_FN_ALIGNED_ALLOC, BIT(ALIGNED_ALLOC), true);
+	add_site(&libc, ALLOC_FN_MALLOC, BIT(MALLOC), true);
+	add_site(&libc, ALLOC_FN_FREE, BIT(FREE), true);
+	add_site(&libc, ALLOC_FN_POSIX_MEMALIGN, BIT(POSIX_MEMALIGN), true);
+	add_site(&libc, ALLOC_FN_ALIGNED_ALLOC, BIT(ALIGNED_ALLOC) | BIT(MEMALIGN), true);
+	add_site(&hidden, ALLOC_FN_MALLOC, BIT(MALLOC), false);
+	add_site(&hidden, ALLOC_FN_FREE, BIT(FREE), false);
+	probes__bind(plans, 3, lost);
+	assert_int_equal(shim.nsites, 5);
+	assert_int_equal(lost[0], 0);
+	assert_int_equal(libc.nsites, 2);
+	assert_int_equal(libc.sites[0].fn, ALLOC_FN_POSIX_MEMALIGN);
+	assert_int_equal(libc.sites[1].fn, ALLOC_FN_ALIGNED_ALLOC); /* memalign binds here */
+	assert_int_equal(lost[1], BIT(MALLOC) | BIT(FREE));
+	assert_int_equal(hidden.nsites, 2);
+	assert_int_equal(lost[2], 0);
+}
+
+/* The same objects the other way round: the first exporter wins. */
+static void test_bind_first_exporter_wins(void **state)
+{
+	struct probe_plan a = {}, b = {};
+	struct probe_plan *plans[] = {&a, &b};
+	unsigned int lost[2];
+
+	(void)state;
+	add_site(&a, ALLOC_FN_MALLOC, BIT(MALLOC), true);
+	add_site(&a, ALLOC_FN_FREE, BIT(FREE), true);
+	add_site(&b, ALLOC_FN_MALLOC, BIT(MALLOC), true);
+	add_site(&b, ALLOC_FN_FREE, BIT(FREE), true);
+	add_site(&b, ALLOC_FN_CALLOC, BIT(CALLOC), true);
+	probes__bind(plans, 2, lost);
+	assert_int_equal(a.nsites, 2);
+	assert_int_equal(b.nsites, 1);
+	assert_int_equal(b.sites[0].fn, ALLOC_FN_CALLOC);
+	assert_int_equal(lost[1], BIT(MALLOC) | BIT(FREE));
+}
+
 static void test_table_rows_match_the_enum(void **state)
 {
 	(void)state;
@@ -111,6 +191,9 @@ int main(void)
 		cmocka_unit_test(test_moved_probes_land_on_emulated_instructions),
 		cmocka_unit_test(test_entry_mode_keeps_every_probe_at_entry),
 		cmocka_unit_test(test_object_without_allocator_is_not_planned),
+		cmocka_unit_test(test_libc_exports_and_aliases),
+		cmocka_unit_test(test_bind_keeps_what_calls_reach),
+		cmocka_unit_test(test_bind_first_exporter_wins),
 		cmocka_unit_test(test_table_rows_match_the_enum),
 	};
 
