@@ -39,7 +39,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement \
-	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
+	probes targets rowkey termwidth collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
 	pyline pyname pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
@@ -51,7 +51,7 @@ test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms symtab elfobj mapfile procmaps
-test_report_OBJS := report report_json textsafe
+test_report_OBJS := report report_json textsafe rowkey
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps

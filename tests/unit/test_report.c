@@ -444,8 +444,10 @@ static void test_exited(void **state)
 	assert_non_null(strstr(out, "  2 proc2\n"));
 	free(out);
 	out = render(true, &hdr, rows, n);
-	assert_non_null(strstr(out, "{\"pid\":1,\"comm\":\"proc1\",\"exited\":true,"));
-	assert_non_null(strstr(out, "{\"pid\":2,\"comm\":\"proc2\",\"exited\":false,"));
+	assert_non_null(strstr(out, "{\"pid\":1,\"comm\":\"proc1\",\"processes\":1,\"pids\":[1],"
+				    "\"stacks\":1,\"exited\":true,"));
+	assert_non_null(strstr(out, "{\"pid\":2,\"comm\":\"proc2\",\"processes\":1,\"pids\":[2],"
+				    "\"stacks\":1,\"exited\":false,"));
 	free(out);
 	report__free(r);
 }
