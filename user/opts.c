@@ -72,14 +72,16 @@ static const char doc[] =
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
 	"shows, per site, the bytes and blocks still allocated, the change in this "
-	"interval, the allocation rate and the call stack. --format json writes one JSON "
-	"object per report per line instead.\n"
+	"interval, the allocation rate and the call stack. A Python line is one row whatever "
+	"C frames lead from it to the allocator (-v lists them). --format json writes one "
+	"JSON object per report per line instead.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo allocscope --pid 4242\n"
 	"      report process 4242 every 10 seconds until Ctrl-C\n"
 	"  sudo allocscope --comm gunicorn -i 5 -s live\n"
-	"      all gunicorn processes, every 5 seconds, ranked by live bytes\n"
+	"      all gunicorn processes, every 5 seconds, ranked by live bytes; a stack\n"
+	"      several of them have is one row (--group-by process: one per process)\n"
 	"  sudo allocscope -p 4242 --format json -o growth.jsonl -d 60\n"
 	"      one minute of JSON reports into growth.jsonl\n"
 	"  sudo allocscope\n"
@@ -157,8 +159,8 @@ static const struct argp_option options[] = {
 	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"verbose", 'v', NULL, 0,
-	 "Show setup details, probe placement, drop counters and libbpf debug messages; "
-	 "repeat for more",
+	 "Show setup details, probe placement, drop counters, the native paths under each "
+	 "Python row of text reports, and libbpf debug messages; repeat for more",
 	 GRP_TRACE},
 
 	{NULL, 0, NULL, OPTION_DOC, "Diagnostics:", GRP_DIAG},
