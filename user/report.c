@@ -553,7 +553,8 @@ static void print_counters(FILE *f, const char *title, const __u64 *counts,
 			continue;
 		n = snprintf(item, sizeof(item), " %s %llu", labels[i],
 			     (unsigned long long)counts[i]);
-		if (any && col + 1 + n > cols) {
+		/* room for this item and the comma that may follow it */
+		if (any && col + 1 + n + 1 > cols) {
 			fprintf(f, ",\n%*s", (int)indent, "");
 			col = indent;
 		} else if (any) {
@@ -653,7 +654,7 @@ static const struct {
 	[COL_FREES] = {"FREES", 8, 2},
 };
 
-#define PROCESS_MIN 16 /* "1234567 " and 8 characters of the name */
+#define PROCESS_MIN 21 /* "1234567 ", 4 columns of the name, " [exited]" */
 
 /* Which columns a row of cols shows; returns the columns they take. */
 static size_t layout(size_t cols, bool shown[NCOLS])
@@ -716,6 +717,11 @@ static void print_process(FILE *f, const struct report_row *row, size_t room)
 	memcpy(comm, row->site.comm, AS_COMM_LEN);
 	comm[AS_COMM_LEN] = '\0';
 	n = strlen(who) + strlen(exited) + strlen(more);
+	/* The name first: the count of other names goes when it would cut it. */
+	if (more[0] && n + strlen(comm) > room) {
+		more[0] = '\0';
+		n = strlen(who) + strlen(exited);
+	}
 	fputs(who, f);
 	put_name(f, comm, room > n ? room - n : 0);
 	fprintf(f, "%s%s\n", more, exited);
