@@ -161,7 +161,8 @@ static __u64 site_group(struct collector *c, __u32 pid, __u64 stack_id)
 			return key;
 	}
 keep:
-	rowkey__keep(&c->keys, pid, stack_id, key);
+	/* Out of memory, the key is only computed again next time. */
+	(void)rowkey__keep(&c->keys, pid, stack_id, key);
 	return key;
 }
 
