@@ -38,9 +38,10 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log report report_json placement \
-	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
-	pyline pyname pysym kernel_features linkmap binding exitfree tracer
+USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
+	report report_json rowkey termwidth placement probes targets collect cfi cfiprog unwtab unwind \
+	procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym kernel_features linkmap binding \
+	exitfree tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
@@ -53,7 +54,7 @@ test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
 test_srcline_OBJS := srcline elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
-test_report_OBJS := report report_json textsafe
+test_report_OBJS := report report_json textsafe rowkey
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps

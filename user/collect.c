@@ -10,6 +10,7 @@
 #include "array.h"
 #include "collect.h"
 #include "path.h"
+#include "termwidth.h"
 
 /* (Re)reads pid's mappings, opening its files through its own root. */
 static int snapshot_pid(struct collector *c, __u32 pid)
@@ -26,153 +27,12 @@ int collect__load_syms(struct collector *c, __u32 pid)
 	return syms__has_pid(c->syms, pid) ? 0 : snapshot_pid(c, pid);
 }
 
-static __u64 hash_mix(__u64 h, __u64 v)
-{
-	h ^= v;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return h ^ (h >> 31);
-}
-
-static __u64 hash_text(__u64 h, const char *s)
-{
-	while (s && *s)
-		h = hash_mix(h, (unsigned char)*s++);
-	return hash_mix(h, 0);
-}
-
 static bool has_python(const struct stack_trace *st)
 {
 	for (__u32 i = 0; i < st->nr && i < AS_MAX_FRAMES; i++)
 		if (st->pcs[i] & AS_PY_FRAME_BIT)
 			return true;
 	return false;
-}
-
-/* Where key is, or would go, in the aliases (sorted by key). */
-static size_t alias_at(const struct collector *c, __u64 key)
-{
-	size_t lo = 0, hi = c->naliases;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (c->aliases[mid].key < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Python stacks that read the same in a report (other instructions of the
- * same lines) are one site: the key of what is shown, remembered with one
- * of the stacks behind it. 0 for other stacks. */
-static __u64 python_key(struct collector *c, __u32 pid, __u64 stack_id)
-{
-	const struct py_frame *pf;
-	struct stack_trace st;
-	struct stack_alias *grown;
-	__u64 h = 0x9e3779b97f4a7c15ULL ^ pid;
-	size_t at;
-
-	if (!c->pysym || !pysym__proc(c->pysym, pid) ||
-	    bpf_map_lookup_elem(c->stacks_fd, &stack_id, &st) || st.nr > AS_MAX_FRAMES ||
-	    !has_python(&st))
-		return 0;
-	pf = pysym__stack(c->pysym, pid, stack_id, &st);
-	if (!pf)
-		return 0;
-	for (__u32 i = 0; i < st.nr; i++) {
-		if (!(st.pcs[i] & AS_PY_FRAME_BIT)) {
-			h = hash_mix(h, st.pcs[i]);
-			continue;
-		}
-		h = hash_text(h, pf[i].file);
-		h = hash_text(h, pf[i].function);
-		h = hash_mix(h, pf[i].line);
-	}
-	h = hash_mix(h, st.cut);
-	at = alias_at(c, h);
-	if (at < c->naliases && c->aliases[at].key == h)
-		return h;
-	grown = array_grow(c->aliases, &c->aliases_cap, c->naliases + 1, sizeof(*grown));
-	if (!grown)
-		return 0;
-	c->aliases = grown;
-	memmove(&c->aliases[at + 1], &c->aliases[at], (c->naliases - at) * sizeof(*grown));
-	c->aliases[at] = (struct stack_alias){.key = h, .stack_id = stack_id};
-	c->naliases++;
-	return h;
-}
-
-/* The stack to show for a report key. */
-static __u64 real_stack(const struct collector *c, __u64 key)
-{
-	size_t at = alias_at(c, key);
-
-	return at < c->naliases && c->aliases[at].key == key ? c->aliases[at].stack_id : key;
-}
-
-static int cmp_site(const void *a, const void *b)
-{
-	const struct report_site *x = a, *y = b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
-}
-
-static void add_stats(struct site_stats *to, const struct site_stats *from)
-{
-	to->alloc_bytes += from->alloc_bytes;
-	to->allocs += from->allocs;
-	to->free_bytes += from->free_bytes;
-	to->frees += from->frees;
-}
-
-static int read_sites(struct collector *c)
-{
-	struct site_key key, next, *prev = NULL;
-	struct report_site *all = NULL, *grown;
-	size_t n = 0, cap = 0, i, j;
-	struct proc_entry *p;
-	__u64 merged;
-	__u32 slot;
-	int err = 0;
-
-	while (bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		grown = array_grow(all, &cap, n + 1, sizeof(*all));
-		if (!grown) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		all = grown;
-		memset(&all[n], 0, sizeof(all[n]));
-		if (bpf_map_lookup_elem(c->sites_fd, &key, &slot) ||
-		    bpf_map_lookup_elem(c->counters_fd, &slot, &all[n].stats))
-			continue; /* deleted meanwhile */
-		merged = python_key(c, key.tgid, key.stack_id);
-		all[n].stack_id = merged ? merged : key.stack_id;
-		all[n].pid = key.tgid;
-		p = targets__get(c->procs, key.tgid);
-		if (p) {
-			all[n].exited = p->exited;
-			memcpy(all[n].comm, p->comm, sizeof(all[n].comm));
-		}
-		n++;
-	}
-	if (n)
-		qsort(all, n, sizeof(*all), cmp_site);
-	for (i = 0; i < n && !err; i = j) {
-		for (j = i + 1; j < n && !cmp_site(&all[i], &all[j]); j++)
-			add_stats(&all[i].stats, &all[j].stats);
-		err = report__add(c->report, &all[i]);
-	}
-cleanup:
-	free(all);
-	return err;
 }
 
 static void python_frame(const struct py_frame *pf, __u64 word, struct sym_frame *f)
@@ -201,53 +61,54 @@ void collect__name_py_stack(struct collector *c, __u32 pid, __u64 stack_id)
 		pysym__stack(c->pysym, pid, stack_id, &st);
 }
 
-static void symbolize(struct collector *c, struct report_row *row)
+/* The frames of stack st of pid as reports show them, into frames; returns
+ * how many. reload: a library loaded after the snapshot (an address in no
+ * known mapping) may re-read the mappings, once. *complete: no address was
+ * left outside every known mapping. */
+static size_t stack_frames(struct collector *c, __u32 pid, __u64 stack_id,
+			   const struct stack_trace *st, bool reload, struct sym_frame *frames,
+			   bool *complete)
 {
-	__u32 pid = row->site.pid;
 	const struct pyproc *pp = c->pysym ? pysym__proc(c->pysym, pid) : NULL;
 	const struct py_frame *py = NULL;
-	struct stack_trace st;
-	bool reloaded = false;
+	size_t n = 0;
 
-	__u64 stack_id = real_stack(c, row->site.stack_id);
-
-	row->nframes = 0;
-	if (bpf_map_lookup_elem(c->stacks_fd, &stack_id, &st) || st.nr > AS_MAX_FRAMES)
-		return;
+	*complete = true;
 	collect__load_syms(c, pid);
-	row->cut = st.cut <= UNWIND_STOP_COUNT ? st.cut : 0;
-	if (pp && has_python(&st))
-		py = pysym__stack(c->pysym, pid, stack_id, &st);
-	for (__u32 i = 0; i < st.nr; i++) {
-		struct sym_frame *f = &row->frames[row->nframes];
+	if (pp && has_python(st))
+		py = pysym__stack(c->pysym, pid, stack_id, st);
+	for (__u32 i = 0; i < st->nr; i++) {
+		struct sym_frame *f = &frames[n];
 		int err;
 
-		if (!i && st.pcs[0] <= AS_MAP_CALL_MAX) {
+		if (!i && st->pcs[0] <= AS_MAP_CALL_MAX) {
 			static const char *const calls[] = {[MAP_CALL_MMAP] = "mmap",
 							    [MAP_CALL_MREMAP] = "mremap",
 							    [MAP_CALL_BRK] = "brk"};
-			const char *name = st.pcs[0] < sizeof(calls) / sizeof(*calls)
-						   ? calls[st.pcs[0]]
+			const char *name = st->pcs[0] < sizeof(calls) / sizeof(*calls)
+						   ? calls[st->pcs[0]]
 						   : NULL;
 
-			*f = (struct sym_frame){.addr = st.pcs[0],
+			*f = (struct sym_frame){.addr = st->pcs[0],
 						.symbol = name ? name : "[unknown]",
 						.module = "syscall"};
-			row->nframes++;
+			n++;
 			continue;
 		}
-		if (st.pcs[i] & AS_PY_FRAME_BIT) {
-			python_frame(py ? &py[i] : NULL, st.pcs[i], f);
-			row->nframes++;
+		if (st->pcs[i] & AS_PY_FRAME_BIT) {
+			python_frame(py ? &py[i] : NULL, st->pcs[i], f);
+			n++;
 			continue;
 		}
-		err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
+		err = syms__resolve(c->syms, pid, st->pcs[i], i > 0, f);
 		/* A library loaded after the snapshot: re-read the mappings once. */
-		if (err == -ENOENT && !reloaded && !row->site.exited) {
-			reloaded = true;
+		if (err == -ENOENT && reload) {
+			reload = false;
 			if (!snapshot_pid(c, pid))
-				err = syms__resolve(c->syms, pid, st.pcs[i], i > 0, f);
+				err = syms__resolve(c->syms, pid, st->pcs[i], i > 0, f);
 		}
+		if (err == -ENOENT)
+			*complete = false;
 		/* Past the immediate caller, an address in neither a mapped
 		 * file nor JIT code means the frame-pointer chain went
 		 * astray: stop there. */
@@ -256,8 +117,170 @@ static void symbolize(struct collector *c, struct report_row *row)
 			break;
 		if (py && i > 0 && interpreter_frame(pp, f))
 			continue;
-		row->nframes++;
+		n++;
 	}
+	return n;
+}
+
+static void symbolize(struct collector *c, struct report_row *row)
+{
+	struct stack_trace st;
+	bool complete;
+
+	row->nframes = 0;
+	if (bpf_map_lookup_elem(c->stacks_fd, &row->site.stack_id, &st) || st.nr > AS_MAX_FRAMES)
+		return;
+	row->cut = st.cut <= UNWIND_STOP_COUNT ? st.cut : 0;
+	row->nframes = stack_frames(c, row->site.pid, row->site.stack_id, &st, !row->site.exited,
+				    row->frames, &complete);
+}
+
+/* The row a site belongs to (report_site.group): with --group-by stack, its
+ * stack as shown (Python frames alone when it has them), whatever process;
+ * with --group-by process, a Python stack's Python frames within its
+ * process, and 0 (a row of its own) for other stacks. */
+static __u64 site_group(struct collector *c, __u32 pid, __u64 stack_id)
+{
+	struct stack_trace st;
+	bool complete, python;
+	__u64 key;
+	size_t n;
+
+	if (!rowkey__lookup(&c->keys, pid, stack_id, &key)) {
+		if (bpf_map_lookup_elem(c->stacks_fd, &stack_id, &st) || st.nr > AS_MAX_FRAMES)
+			return 0;
+		python = c->pysym && pysym__proc(c->pysym, pid) && has_python(&st);
+		key = 0;
+		if (c->group == GROUP_PROCESS && !python)
+			goto keep;
+		n = stack_frames(c, pid, stack_id, &st, false, c->scratch, &complete);
+		key = rowkey__stack(c->scratch, n, st.cut <= UNWIND_STOP_COUNT ? st.cut : 0);
+		if (c->group == GROUP_PROCESS)
+			key = rowkey__of_pid(key, pid);
+		/* Frames outside the snapshot may read otherwise once it is
+		 * taken again (a row shown re-reads it): not kept. */
+		if (!complete)
+			return key;
+	}
+keep:
+	/* Out of memory, the key is only computed again next time. */
+	(void)rowkey__keep(&c->keys, pid, stack_id, key);
+	return key;
+}
+
+static int read_sites(struct collector *c)
+{
+	struct site_key key, next, *prev = NULL;
+	struct report_site site;
+	struct proc_entry *p;
+	__u32 slot;
+	int err = 0;
+
+	if (!c->scratch) {
+		c->scratch = calloc(AS_MAX_FRAMES, sizeof(*c->scratch));
+		if (!c->scratch)
+			return -ENOMEM;
+	}
+	while (!err && bpf_map_get_next_key(c->sites_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		memset(&site, 0, sizeof(site));
+		if (bpf_map_lookup_elem(c->sites_fd, &key, &slot) ||
+		    bpf_map_lookup_elem(c->counters_fd, &slot, &site.stats))
+			continue; /* deleted meanwhile */
+		site.stack_id = key.stack_id;
+		site.pid = key.tgid;
+		p = targets__get(c->procs, key.tgid);
+		if (p) {
+			site.exited = p->exited;
+			memcpy(site.comm, p->comm, sizeof(site.comm));
+		}
+		site.group = site_group(c, site.pid, site.stack_id);
+		err = report__add(c->report, &site);
+	}
+	rowkey__next(&c->keys);
+	return err;
+}
+
+/* Native paths listed per Python row, and the members looked at for them:
+ * bounds on the work for a row standing for thousands of stacks. */
+#define PATHS_MAX	 32
+#define PATH_MEMBERS_MAX 1024
+
+static int cmp_path(const void *a, const void *b)
+{
+	const struct report_path *x = a, *y = b;
+
+	return x->live_bytes > y->live_bytes ? -1 : x->live_bytes < y->live_bytes;
+}
+
+static void *keep_block(struct collector *c, size_t size)
+{
+	void **grown = array_grow(c->blocks, &c->blocks_cap, c->nblocks + 1, sizeof(*grown));
+	void *b;
+
+	if (!grown)
+		return NULL;
+	c->blocks = grown;
+	b = calloc(1, size);
+	if (b)
+		c->blocks[c->nblocks++] = b;
+	return b;
+}
+
+static void free_blocks(struct collector *c)
+{
+	for (size_t i = 0; i < c->nblocks; i++)
+		free(c->blocks[i]);
+	c->nblocks = 0;
+}
+
+/* A Python row's native paths: its members' stacks told apart by their
+ * native frames (rowkey__native), with the live bytes of each. */
+static void row_paths(struct collector *c, struct report_row *row)
+{
+	struct {
+		struct report_path paths[PATHS_MAX];
+		__u64 keys[PATHS_MAX];
+	} * b;
+	struct sym_frame *frames;
+	size_t i, k, n, np = 0;
+	struct stack_trace st;
+	bool python = false, complete;
+	__u64 key;
+
+	for (i = 1; i < row->nframes && !python; i++)
+		python = rowkey__python(&row->frames[i]);
+	if (!python || !(b = keep_block(c, sizeof(*b))))
+		return;
+	for (i = 0; i < row->nmembers && i < PATH_MEMBERS_MAX; i++) {
+		const struct report_member *m = &row->members[i];
+
+		if (bpf_map_lookup_elem(c->stacks_fd, &m->stack_id, &st) || st.nr > AS_MAX_FRAMES)
+			continue;
+		n = stack_frames(c, m->pid, m->stack_id, &st, false, c->scratch, &complete);
+		key = rowkey__native(c->scratch, n);
+		for (k = 0; k < np && b->keys[k] != key; k++)
+			;
+		if (k == np) {
+			if (np == PATHS_MAX)
+				continue;
+			frames = keep_block(c, (n ? n : 1) * sizeof(*frames));
+			if (!frames)
+				break;
+			b->keys[np] = key;
+			b->paths[np].frames = frames;
+			for (size_t j = 1; j < n; j++)
+				if (!rowkey__python(&c->scratch[j]))
+					frames[b->paths[np].nframes++] = c->scratch[j];
+			np++;
+		}
+		b->paths[k].live_bytes += m->live_bytes;
+		b->paths[k].nstacks++;
+	}
+	qsort(b->paths, np, sizeof(*b->paths), cmp_path);
+	row->paths = b->paths;
+	row->npaths = np;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -324,9 +347,13 @@ cleanup:
 
 void collect__free(struct collector *c)
 {
-	free(c->aliases);
-	c->aliases = NULL;
-	c->naliases = 0;
+	rowkey__free(&c->keys);
+	free_blocks(c);
+	free(c->blocks);
+	c->blocks = NULL;
+	c->blocks_cap = 0;
+	free(c->scratch);
+	c->scratch = NULL;
 	free(c->unreferenced);
 	c->unreferenced = NULL;
 	c->nunreferenced = 0;
@@ -388,8 +415,13 @@ int collect__report(struct collector *c, struct report_header *hdr)
 	err = report__finish(c->report, hdr, &rows, &nrows);
 	if (err)
 		return err;
-	for (size_t i = 0; i < nrows; i++)
+	free_blocks(c);
+	for (size_t i = 0; i < nrows; i++) {
 		symbolize(c, &rows[i]);
+		row_paths(c, &rows[i]);
+	}
+	hdr->cols = termwidth__cols(fileno(c->out));
+	hdr->verbose = c->verbose;
 	if (c->format == FORMAT_JSON)
 		report__print_json(c->out, hdr, rows, nrows);
 	else

@@ -9,14 +9,9 @@
 #include "opts.h"
 #include "pysym.h"
 #include "report.h"
+#include "rowkey.h"
 #include "syms.h"
 #include "targets.h"
-
-/* A report key standing for several Python stacks, and one of them. */
-struct stack_alias {
-	__u64 key;
-	__u64 stack_id;
-};
 
 struct collector {
 	int sites_fd;	   /* (pid, stack) -> slot */
@@ -29,11 +24,15 @@ struct collector {
 	struct report *report;
 	FILE *out;
 	enum report_format format;
+	enum group_by group; /* GROUP_STACK or GROUP_PROCESS */
+	bool verbose;	     /* text reports list a Python row's native paths */
 	bool stale_stacks;   /* sites were deleted: some stacks may be unreferenced */
 	__u64 *unreferenced; /* stacks no site referred to at the previous pass */
 	size_t nunreferenced;
-	struct stack_alias *aliases; /* Python stacks shown as one site, sorted by key */
-	size_t naliases, aliases_cap;
+	struct rowkey_cache keys;  /* the row of each (pid, stack), kept between reports */
+	struct sym_frame *scratch; /* AS_MAX_FRAMES frames to build keys and paths in */
+	void **blocks;		   /* the native paths of the rows shown, freed next report */
+	size_t nblocks, blocks_cap;
 };
 
 void collect__free(struct collector *c);

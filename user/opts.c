@@ -40,6 +40,7 @@ enum {
 	OPT_NO_PYTHON,
 	OPT_CHILDREN,
 	OPT_NO_MAPPINGS,
+	OPT_GROUP_BY,
 	OPT_USAGE,
 };
 
@@ -71,14 +72,16 @@ static const char doc[] =
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
 	"shows, per site, the bytes and blocks still allocated, the change in this "
-	"interval, the allocation rate and the call stack. --format json writes one JSON "
-	"object per report per line instead.\n"
+	"interval, the allocation rate and the call stack. A Python line is one row whatever "
+	"C frames lead from it to the allocator (-v lists them). --format json writes one "
+	"JSON object per report per line instead.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo allocscope --pid 4242\n"
 	"      report process 4242 every 10 seconds until Ctrl-C\n"
 	"  sudo allocscope --comm gunicorn -i 5 -s live\n"
-	"      all gunicorn processes, every 5 seconds, ranked by live bytes\n"
+	"      all gunicorn processes, every 5 seconds, ranked by live bytes; a stack\n"
+	"      several of them have is one row (--group-by process: one per process)\n"
 	"  sudo allocscope -p 4242 --format json -o growth.jsonl -d 60\n"
 	"      one minute of JSON reports into growth.jsonl\n"
 	"  sudo allocscope\n"
@@ -116,8 +119,15 @@ static const struct argp_option options[] = {
 	 "Rank call sites by 'growth' (bytes gained in the interval, the default), 'live' "
 	 "(bytes still allocated) or 'allocs' (allocations in the interval)",
 	 GRP_REPORT},
+	{"group-by", OPT_GROUP_BY, "KEY", 0,
+	 "'stack' makes one row of a stack however many processes have it (the PROCESS column "
+	 "counts them; the default when several processes are traced); 'process' keeps one row "
+	 "per process (the default for a single --pid)",
+	 GRP_REPORT},
 	{"format", OPT_FORMAT, "FMT", 0,
-	 "'text' (default, fits 100 columns) or 'json' (one object per line)", GRP_REPORT},
+	 "'text' (default: fits COLUMNS, else the terminal, else 100 columns) or 'json' (one "
+	 "object per line)",
+	 GRP_REPORT},
 	{"output", 'o', "FILE", 0, "Write reports to FILE instead of standard output", GRP_REPORT},
 
 	{NULL, 0, NULL, OPTION_DOC, "Filters:", GRP_FILTER},
@@ -149,8 +159,8 @@ static const struct argp_option options[] = {
 	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"verbose", 'v', NULL, 0,
-	 "Show setup details, probe placement, drop counters and libbpf debug messages; "
-	 "repeat for more",
+	 "Show setup details, probe placement, drop counters, the native paths under each "
+	 "Python row of text reports, and libbpf debug messages; repeat for more",
 	 GRP_TRACE},
 
 	{NULL, 0, NULL, OPTION_DOC, "Diagnostics:", GRP_DIAG},
@@ -345,6 +355,7 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 	static const char *const places[] = {"auto", "entry", NULL};
 	static const char *const attaches[] = {"auto", "perf", NULL};
 	static const char *const unwinds[] = {"cfi", "fp", NULL};
+	static const char *const groups[] = {"stack", "process", NULL};
 	struct config *cfg = ctx->cfg;
 	int i;
 
@@ -378,6 +389,11 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 		if ((i = parse_choice(ctx, "unwind", arg, unwinds, "cfi or fp")) < 0)
 			return EINVAL;
 		cfg->unwind = i;
+		return 0;
+	case OPT_GROUP_BY:
+		if ((i = parse_choice(ctx, "group-by", arg, groups, "stack or process")) < 0)
+			return EINVAL;
+		cfg->group_by = GROUP_STACK + i;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -608,10 +624,11 @@ static int check_syntax(struct parse_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* Checks that involve more than one option. */
+/* Checks that involve more than one option, and the defaults that depend on
+ * others. */
 static int validate(struct parse_ctx *ctx)
 {
-	const struct config *cfg = ctx->cfg;
+	struct config *cfg = ctx->cfg;
 
 	if (cfg->npids && cfg->comm[0])
 		return usage_error(ctx, "--pid and --comm cannot be combined");
@@ -622,6 +639,10 @@ static int validate(struct parse_ctx *ctx)
 		return usage_error(
 			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",
 			(unsigned long long)cfg->min_size, (unsigned long long)cfg->max_size);
+	/* Several processes (workers of one program, mostly) repeat one
+	 * stack: one row each would fill the top N with one leak. */
+	if (cfg->group_by == GROUP_AUTO)
+		cfg->group_by = cfg->npids == 1 && !cfg->children ? GROUP_PROCESS : GROUP_STACK;
 	return 0;
 }
 

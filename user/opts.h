@@ -41,6 +41,12 @@ enum unwind_mode {
 	UNWIND_FP,  /* frame pointers only: cheaper, short stacks for most binaries */
 };
 
+enum group_by {
+	GROUP_AUTO,    /* not given: stack with several processes, process with one --pid */
+	GROUP_STACK,   /* one row per stack, whatever process it is in */
+	GROUP_PROCESS, /* one row per stack and process */
+};
+
 #define MAX_PIDS 1024
 
 struct config {
@@ -67,6 +73,7 @@ struct config {
 	bool no_bpf_loop;	       /* the kernel lacks bpf_loop (kernel_features) */
 	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
 	bool children;		       /* --children: follow forks of --pid targets */
+	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.

@@ -15,7 +15,6 @@
 
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
-#define TEXT_COLS    100
 #define FRAME_INDENT 7
 
 /* One candidate row while ranking: small, so that sorting ~100k sites moves
@@ -28,8 +27,11 @@ struct rank {
 	__u64 alloc_bytes;
 	__u64 free_bytes;
 	__u64 stack_id;
+	__u64 group;
 	__u32 pid;
-	__u32 idx; /* into report->cur */
+	__u32 idx;   /* into report->cur: the site, or the row's shown member */
+	__u32 first; /* a row's members: order[first .. first + nmembers) */
+	__u32 nmembers;
 };
 
 struct report {
@@ -41,6 +43,10 @@ struct report {
 	size_t nprev, prev_cap;
 	struct rank *ranks;
 	size_t ranks_cap;
+	__u32 *order; /* indexes into cur of the ranked sites, a row's members together */
+	size_t order_cap;
+	struct report_member *members; /* of the rows shown */
+	size_t members_cap;
 	struct report_row *rows; /* top N of the last report__finish */
 	size_t rows_cap;
 	__s64 prev_live;
@@ -91,6 +97,8 @@ void report__free(struct report *r)
 	free(r->cur);
 	free(r->prev);
 	free(r->ranks);
+	free(r->order);
+	free(r->members);
 	free(r->rows);
 	free(r);
 }
@@ -230,6 +238,7 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 			continue;
 		rk->pid = s->pid;
 		rk->stack_id = s->stack_id;
+		rk->group = s->group;
 		rk->idx = i;
 		n++;
 	}
@@ -244,6 +253,98 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 	return n;
 }
 
+/* A group's sites together, each by (pid, stack_id); sites without one (0)
+ * come first, each a row of its own. */
+static int cmp_group(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return cmp_tail(x, y);
+}
+
+static void add_rank(struct rank *to, const struct rank *from)
+{
+	to->live_bytes += from->live_bytes;
+	to->growth_bytes += from->growth_bytes;
+	to->allocs += from->allocs;
+	to->frees += from->frees;
+	to->alloc_bytes += from->alloc_bytes;
+	to->free_bytes += from->free_bytes;
+}
+
+/* Folds the ranks of each group into one row, ranked as the sum of its
+ * sites (each site's deltas were taken against its own previous counters,
+ * so a member that exits or appears does not fake growth), and shown by its
+ * member with the most live bytes. The members go to r->order. Returns the
+ * number of rows. */
+static size_t group_ranks(struct report *r, size_t n)
+{
+	size_t i, j, out = 0;
+
+	qsort(r->ranks, n, sizeof(*r->ranks), cmp_group);
+	for (i = 0; i < n; i++)
+		r->order[i] = r->ranks[i].idx;
+	for (i = 0; i < n; i = j) {
+		struct rank row = r->ranks[i];
+		const struct rank *best = &r->ranks[i];
+
+		for (j = i + 1; j < n && row.group && r->ranks[j].group == row.group; j++) {
+			add_rank(&row, &r->ranks[j]);
+			if (r->ranks[j].live_bytes > best->live_bytes)
+				best = &r->ranks[j];
+		}
+		row.pid = best->pid;
+		row.stack_id = best->stack_id;
+		row.idx = best->idx;
+		row.first = i;
+		row.nmembers = j - i;
+		r->ranks[out++] = row;
+	}
+	return out;
+}
+
+/* The row of rank rk: its shown site with the members' summed counters, and
+ * the members, written at m. */
+static void fill_row(const struct report *r, const struct rank *rk, struct report_member *m,
+		     double interval_s, struct report_row *row)
+{
+	struct site_stats *sum = &row->site.stats;
+
+	memset(row, 0, sizeof(*row));
+	row->site = r->cur[rk->idx];
+	row->site.exited = true;
+	memset(sum, 0, sizeof(*sum));
+	for (__u32 k = 0; k < rk->nmembers; k++) {
+		const struct report_site *s = &r->cur[r->order[rk->first + k]];
+
+		sum->alloc_bytes += s->stats.alloc_bytes;
+		sum->allocs += s->stats.allocs;
+		sum->free_bytes += s->stats.free_bytes;
+		sum->frees += s->stats.frees;
+		row->site.exited &= s->exited;
+		m[k] = (struct report_member){
+			.stack_id = s->stack_id,
+			.live_bytes = (__s64)(s->stats.alloc_bytes - s->stats.free_bytes),
+			.pid = s->pid,
+			.exited = s->exited,
+		};
+		memcpy(m[k].comm, s->comm, sizeof(m[k].comm));
+		row->nprocs += !k || m[k - 1].pid != s->pid;
+	}
+	row->members = m;
+	row->nmembers = rk->nmembers;
+	row->live_bytes = rk->live_bytes;
+	row->live_objects = (__s64)(sum->allocs - sum->frees);
+	row->growth_bytes = rk->growth_bytes;
+	row->growth_rate = per_second(rk->growth_bytes, interval_s);
+	row->allocs = rk->allocs;
+	row->frees = rk->frees;
+	row->alloc_bytes = rk->alloc_bytes;
+	row->free_bytes = rk->free_bytes;
+}
+
 int report__finish(struct report *r, struct report_header *hdr, struct report_row **rows,
 		   size_t *nrows)
 {
@@ -252,13 +353,17 @@ int report__finish(struct report *r, struct report_header *hdr, struct report_ro
 		[SORT_LIVE] = cmp_live,
 		[SORT_ALLOCS] = cmp_allocs,
 	};
-	size_t i, n, want;
+	size_t i, m, n, want;
 	void *tmp;
 	int err;
 
 	/* Take every allocation first so that a failure leaves both snapshots
 	 * as they were and the caller can retry with the same sites. */
 	err = reserve((void **)&r->ranks, &r->ranks_cap, r->ncur, sizeof(*r->ranks));
+	if (!err)
+		err = reserve((void **)&r->order, &r->order_cap, r->ncur, sizeof(*r->order));
+	if (!err)
+		err = reserve((void **)&r->members, &r->members_cap, r->ncur, sizeof(*r->members));
 	if (err)
 		return err;
 	want = r->ncur < r->top ? r->ncur : r->top;
@@ -267,25 +372,14 @@ int report__finish(struct report *r, struct report_header *hdr, struct report_ro
 		return err;
 
 	qsort(r->cur, r->ncur, sizeof(*r->cur), cmp_site_key);
-	n = join_snapshots(r, hdr);
+	n = group_ranks(r, join_snapshots(r, hdr));
 	qsort(r->ranks, n, sizeof(*r->ranks), cmp[r->sort]);
 	if (n > r->top)
 		n = r->top;
 
-	for (i = 0; i < n; i++) {
-		const struct rank *rk = &r->ranks[i];
-		struct report_row *row = &r->rows[i];
-
-		memset(row, 0, sizeof(*row));
-		row->site = r->cur[rk->idx];
-		row->live_bytes = rk->live_bytes;
-		row->live_objects = (__s64)(row->site.stats.allocs - row->site.stats.frees);
-		row->growth_bytes = rk->growth_bytes;
-		row->growth_rate = per_second(rk->growth_bytes, hdr->interval_s);
-		row->allocs = rk->allocs;
-		row->frees = rk->frees;
-		row->alloc_bytes = rk->alloc_bytes;
-		row->free_bytes = rk->free_bytes;
+	for (i = 0, m = 0; i < n; i++) {
+		fill_row(r, &r->ranks[i], &r->members[m], hdr->interval_s, &r->rows[i]);
+		m += r->ranks[i].nmembers;
 	}
 
 	/* this snapshot becomes the previous one; the old buffer is reused */
@@ -359,44 +453,65 @@ static size_t fit(const char *s, size_t room)
 	return room;
 }
 
-/* A function name in room columns, shortened with "..." when longer. */
-static void put_name(FILE *f, const char *name, size_t room)
+/* A name in room columns, shortened with "..." when longer; returns the
+ * bytes written (columns, or more for multibyte characters). */
+static size_t put_name(FILE *f, const char *name, size_t room)
 {
+	size_t n;
+
 	if (strlen(name) <= room) {
 		textsafe__put(f, name, room);
-	} else {
-		textsafe__put(f, name, fit(name, room - 3));
-		fputs("...", f);
+		return strlen(name);
 	}
+	if (room < 4) { /* no room for the dots */
+		n = fit(name, room);
+		textsafe__put(f, name, n);
+		return n;
+	}
+	n = fit(name, room - 3);
+	textsafe__put(f, name, n);
+	fputs("...", f);
+	return n + 3;
+}
+
+/* The width reports are laid out for: hdr->cols within the supported range. */
+static size_t text_cols(const struct report_header *hdr)
+{
+	if (!hdr->cols)
+		return REPORT_COLS;
+	return hdr->cols < REPORT_COLS_MIN ? REPORT_COLS_MIN : hdr->cols;
 }
 
 /* "sessions.py:42 on_message": the file's last component, as tracebacks
- * are read; JSON keeps the whole path. */
-static void print_python_frame(FILE *f, const struct sym_frame *fr)
+ * are read; JSON keeps the whole path. The function keeps 12 columns at
+ * least, the place gives way first. */
+static void print_python_frame(FILE *f, const struct sym_frame *fr, size_t indent, size_t cols)
 {
+	size_t width = cols - indent, used;
 	char where[64];
 
-	snprintf(where, sizeof(where), "%s:%d ", path_base(fr->file), fr->line);
-	fprintf(f, "%*s", FRAME_INDENT, "");
-	textsafe__put(f, where, sizeof(where));
-	put_name(f, fr->symbol, TEXT_COLS - FRAME_INDENT - strlen(where));
+	snprintf(where, sizeof(where), "%s:%d", path_base(fr->file), fr->line);
+	fprintf(f, "%*s", (int)indent, "");
+	used = put_name(f, where, width > strlen(where) + 13 ? strlen(where) : width - 13);
+	fputc(' ', f);
+	put_name(f, fr->symbol, width - used - 1);
 	fputc('\n', f);
 }
 
-static void print_frame(FILE *f, const struct sym_frame *fr)
+static void print_frame(FILE *f, const struct sym_frame *fr, size_t indent, size_t cols)
 {
-	const size_t width = TEXT_COLS - FRAME_INDENT;
+	const size_t width = cols - indent;
 	const char *module = fr->module ? fr->module : "[unknown]";
 	char name[24], tail[48];
 	const char *sym = fr->symbol;
-	size_t room, n;
+	size_t n;
 
 	if (fr->file) {
-		print_python_frame(f, fr);
+		print_python_frame(f, fr, indent, cols);
 		return;
 	}
 	if (fr->addr <= AS_MAP_CALL_MAX) { /* a mapping site: the system call */
-		fprintf(f, "%*s", FRAME_INDENT, "");
+		fprintf(f, "%*s", (int)indent, "");
 		textsafe__put(f, fr->symbol, width);
 		fputs(" (system call)\n", f);
 		return;
@@ -420,18 +535,18 @@ static void print_frame(FILE *f, const struct sym_frame *fr)
 	}
 	if (n >= sizeof(tail))
 		strcpy(tail + sizeof(tail) - 4, "...");
-
-	/* shorten the symbol, not the offset and module after it */
-	room = width - strlen(tail);
-	fprintf(f, "%*s", FRAME_INDENT, "");
-	put_name(f, sym, room);
+	/* At REPORT_COLS_MIN the tail leaves a few columns: the module goes on
+	 * being named in full up to 47 bytes, the symbol gives way. */
+	n = strlen(tail);
+	fprintf(f, "%*s", (int)indent, "");
+	put_name(f, sym, width > n + 4 ? width - n : 4);
 	textsafe__put(f, tail, sizeof(tail));
 	fputc('\n', f);
 }
 
-/* "title: label N, label N" wrapped under 100 columns, or "title: none". */
+/* "title: label N, label N" wrapped under cols, or "title: none". */
 static void print_counters(FILE *f, const char *title, const __u64 *counts,
-			   const char *const *labels, int n_counts)
+			   const char *const *labels, int n_counts, size_t cols)
 {
 	size_t col, indent;
 	bool any = false;
@@ -446,7 +561,8 @@ static void print_counters(FILE *f, const char *title, const __u64 *counts,
 			continue;
 		n = snprintf(item, sizeof(item), " %s %llu", labels[i],
 			     (unsigned long long)counts[i]);
-		if (any && col + 1 + n > TEXT_COLS) {
+		/* room for this item and the comma that may follow it */
+		if (any && col + 1 + n + 1 > cols) {
 			fprintf(f, ",\n%*s", (int)indent, "");
 			col = indent;
 		} else if (any) {
@@ -459,20 +575,45 @@ static void print_counters(FILE *f, const char *title, const __u64 *counts,
 	fputs(any ? "\n" : " none\n", f);
 }
 
+/* text as lines of at most cols, broken at spaces, the next ones indented. */
+static void print_wrapped(FILE *f, const char *text, size_t cols, size_t indent)
+{
+	size_t col = 0, len;
+
+	while (*text) {
+		len = strcspn(text, " ");
+		if (col && col + 1 + len > cols) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(text, 1, len, f);
+		col += len;
+		text += len;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
+
 static void print_text_header(FILE *f, const struct report_header *hdr)
 {
-	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32];
+	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32], line[160];
+	const char *final = hdr->final ? "  (final)" : "";
+	size_t cols = text_cols(hdr), used;
 	time_t t = (time_t)hdr->time;
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	fprintf(f, "allocscope %s  interval %.1fs", when, hdr->interval_s);
-	if (hdr->targets) {
+	used = fprintf(f, "allocscope %s  interval %.1fs", when, hdr->interval_s);
+	/* The targets give way to the width; JSON lists them whole. */
+	if (hdr->targets && used + 2 + 4 + strlen(final) <= cols) {
 		fputs("  ", f);
-		textsafe__put(f, hdr->targets, TEXT_COLS);
+		put_name(f, hdr->targets, cols - used - 2 - strlen(final));
 	}
-	fputs(hdr->final ? "  (final)\n" : "\n", f);
+	fprintf(f, "%s\n", final);
 
 	report__fmt_bytes(live, sizeof(live), hdr->live_bytes);
 	fmt_change(change, sizeof(change), hdr->live_change, "");
@@ -483,29 +624,151 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	/* two lines: with large values all of it on one line passes 100 columns */
 	fprintf(f, "live %s (%s)  sites %zu\n", live, change, hdr->nsites);
 	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
-	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT);
-	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT);
+	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT, cols);
+	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT, cols);
 	if (hdr->reserved_maps > 0) {
 		report__fmt_bytes(live, sizeof(live), hdr->reserved_bytes);
-		fprintf(f,
+		snprintf(
+			line, sizeof(line),
 			"allocator reservations: %s in %lld mmap/brk calls (malloc's own heap; its "
-			"blocks are the sites)\n",
+			"blocks are the sites)",
 			live, (long long)hdr->reserved_maps);
+		print_wrapped(f, line, cols, 2);
 	}
-	if (hdr->py_no_thread)
-		fprintf(f,
-			"python: %llu allocations in the interpreter without a thread state "
-			"(native stacks)\n",
-			(unsigned long long)hdr->py_no_thread);
+	if (hdr->py_no_thread) {
+		snprintf(line, sizeof(line),
+			 "python: %llu allocations in the interpreter without a thread state "
+			 "(native stacks)",
+			 (unsigned long long)hdr->py_no_thread);
+		print_wrapped(f, line, cols, 2);
+	}
 	fputc('\n', f);
 }
 
-#define ROW_FMT "%3s %10s %7s %11s %13s %8s %8s  "
+/* The site row's columns, right-aligned, one space apart, then two spaces
+ * and PROCESS. Narrower than REPORT_COLS, columns go by their drop rank
+ * (RATE first: GROWTH over the interval tells the same) until the row
+ * leaves PROCESS_MIN columns. */
+enum { COL_NR, COL_LIVE, COL_OBJS, COL_GROWTH, COL_RATE, COL_ALLOCS, COL_FREES, NCOLS };
 
-static void print_text_row(FILE *f, size_t rank, const struct report_row *row)
+static const struct {
+	const char *title;
+	int width;
+	int drop; /* 0: always shown; else dropped in this order */
+} columns[NCOLS] = {
+	[COL_NR] = {"#", 3, 0},	       [COL_LIVE] = {"LIVE", 10, 0},
+	[COL_OBJS] = {"OBJS", 7, 4},   [COL_GROWTH] = {"GROWTH", 11, 0},
+	[COL_RATE] = {"RATE", 13, 1},  [COL_ALLOCS] = {"ALLOCS", 8, 3},
+	[COL_FREES] = {"FREES", 8, 2},
+};
+
+#define PROCESS_MIN 21 /* "1234567 ", 4 columns of the name, " [exited]" */
+
+/* Which columns a row of cols shows; returns the columns they take. */
+static size_t layout(size_t cols, bool shown[NCOLS])
+{
+	size_t used = 0;
+	int c, drop;
+
+	for (drop = 0;; drop++) {
+		used = 2;
+		for (c = 0; c < NCOLS; c++) {
+			shown[c] = !columns[c].drop || columns[c].drop > drop;
+			if (shown[c])
+				used += columns[c].width + (c > 0);
+		}
+		if (used + PROCESS_MIN <= cols || drop > NCOLS)
+			return used;
+	}
+}
+
+static size_t print_columns(FILE *f, const bool shown[NCOLS], char *const text[NCOLS])
+{
+	size_t used = 0;
+
+	for (int c = 0; c < NCOLS; c++)
+		if (shown[c])
+			used += fprintf(f, "%s%*s", c ? " " : "", columns[c].width, text[c]);
+	return used + fprintf(f, "  ");
+}
+
+/* Distinct process names among a row's members, counted up to a few. */
+static size_t count_comms(const struct report_row *row)
+{
+	const char *seen[4];
+	size_t n = 0, i, k;
+
+	for (i = 0; i < row->nmembers && n < sizeof(seen) / sizeof(*seen); i++) {
+		for (k = 0; k < n && strncmp(seen[k], row->members[i].comm, AS_COMM_LEN); k++)
+			;
+		if (k == n)
+			seen[n++] = row->members[i].comm;
+	}
+	return n;
+}
+
+/* "4242 python3", or for a row of several processes "4 procs python3"
+ * (+N names when they differ), in the room left; " [exited]" kept whole. */
+static void print_process(FILE *f, const struct report_row *row, size_t room)
+{
+	const char *exited = row->site.exited ? " [exited]" : "";
+	char who[40], comm[AS_COMM_LEN + 1], more[24] = "";
+	size_t n, comms = row->nprocs > 1 ? count_comms(row) : 1;
+
+	if (row->nprocs > 1)
+		snprintf(who, sizeof(who), "%zu procs ", row->nprocs);
+	else
+		snprintf(who, sizeof(who), "%u ", row->site.pid);
+	if (comms > 1)
+		snprintf(more, sizeof(more), " (+%zu%s names)", comms - 1,
+			 comms == 4 ? " or more" : "");
+	memcpy(comm, row->site.comm, AS_COMM_LEN);
+	comm[AS_COMM_LEN] = '\0';
+	n = strlen(who) + strlen(exited) + strlen(more);
+	/* The name first: the count of other names goes when it would cut it. */
+	if (more[0] && n + strlen(comm) > room) {
+		more[0] = '\0';
+		n = strlen(who) + strlen(exited);
+	}
+	fputs(who, f);
+	put_name(f, comm, room > n ? room - n : 0);
+	fprintf(f, "%s%s\n", more, exited);
+}
+
+/* Under a Python row standing for stacks with different native frames: how
+ * many, and with -v each one's frames, heaviest first. */
+static void print_paths(FILE *f, const struct report_header *hdr, const struct report_row *row)
+{
+	const size_t indent = FRAME_INDENT, cols = text_cols(hdr);
+	char live[32];
+
+	if (row->npaths < 2)
+		return;
+	if (!hdr->verbose) {
+		fprintf(f, "%*s[%zu native paths reach the allocator here; -v lists them]\n",
+			(int)indent, "", row->npaths);
+		return;
+	}
+	for (size_t p = 0; p < row->npaths; p++) {
+		const struct report_path *path = &row->paths[p];
+
+		report__fmt_bytes(live, sizeof(live), path->live_bytes);
+		fprintf(f, "%*snative path %zu of %zu: %s live, %zu stack%s\n", (int)indent, "",
+			p + 1, row->npaths, live, path->nstacks, path->nstacks == 1 ? "" : "s");
+		if (!path->nframes)
+			fprintf(f, "%*s(none: the allocator's caller is Python code)\n",
+				(int)indent + 2, "");
+		for (size_t i = 0; i < path->nframes; i++)
+			print_frame(f, &path->frames[i], indent + 2, cols);
+	}
+}
+
+static void print_text_row(FILE *f, const struct report_header *hdr, const bool shown[NCOLS],
+			   size_t rank, const struct report_row *row)
 {
 	char nr[24], live[32], objs[24], growth[40], rate[40], allocs[24], frees[24];
-	size_t i;
+	char *text[NCOLS] = {nr, live, objs, growth, rate, allocs, frees};
+	size_t i, cols = text_cols(hdr), used;
 
 	snprintf(nr, sizeof(nr), "%zu", rank);
 	report__fmt_bytes(live, sizeof(live), row->live_bytes);
@@ -514,23 +777,26 @@ static void print_text_row(FILE *f, size_t rank, const struct report_row *row)
 	fmt_change(rate, sizeof(rate), row->growth_rate, "/s");
 	snprintf(allocs, sizeof(allocs), "%llu", (unsigned long long)row->allocs);
 	snprintf(frees, sizeof(frees), "%llu", (unsigned long long)row->frees);
-	fprintf(f, ROW_FMT "%u ", nr, live, objs, growth, rate, allocs, frees, row->site.pid);
-	textsafe__put(f, row->site.comm, sizeof(row->site.comm));
-	fputs(row->site.exited ? " [exited]\n" : "\n", f);
+	used = print_columns(f, shown, text);
+	print_process(f, row, cols > used ? cols - used : 0);
 
 	if (!row->nframes)
 		fprintf(f, "%*s[no stack]\n", FRAME_INDENT, "");
 	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++)
-		print_frame(f, &row->frames[i]);
+		print_frame(f, &row->frames[i], FRAME_INDENT, cols);
 	if (row->cut)
 		fprintf(f, "%*s... stack cut here (%s)\n", FRAME_INDENT, "",
 			report__stop_label(row->cut - 1));
+	print_paths(f, hdr, row);
 	fputc('\n', f);
 }
 
 void report__print_text(FILE *f, const struct report_header *hdr, const struct report_row *rows,
 			size_t nrows)
 {
+	static char *const titles[NCOLS] = {"#",    "LIVE",   "OBJS", "GROWTH",
+					    "RATE", "ALLOCS", "FREES"};
+	bool shown[NCOLS];
 	size_t i;
 
 	print_text_header(f, hdr);
@@ -540,8 +806,9 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 				    : "no allocations seen yet");
 		return;
 	}
-	fprintf(f, ROW_FMT "%s\n", "#", "LIVE", "OBJS", "GROWTH", "RATE", "ALLOCS", "FREES",
-		"PROCESS");
+	layout(text_cols(hdr), shown);
+	print_columns(f, shown, titles);
+	fputs("PROCESS\n", f);
 	for (i = 0; i < nrows; i++)
-		print_text_row(f, i + 1, &rows[i]);
+		print_text_row(f, hdr, shown, i + 1, &rows[i]);
 }

@@ -26,14 +26,39 @@ enum report_format {
 /* One site's cumulative counters since tracing started, as read from BPF. */
 struct report_site {
 	__u64 stack_id;
+	__u64 group; /* sites of one nonzero group are one row; 0: a row of its own */
 	__u32 pid;
 	bool exited; /* the process exited: shown once more, marked */
 	char comm[AS_COMM_LEN];
 	struct site_stats stats;
 };
 
+/* One of the sites a row stands for. */
+struct report_member {
+	__u64 stack_id;
+	__s64 live_bytes;
+	__u32 pid;
+	bool exited;
+	char comm[AS_COMM_LEN];
+};
+
+/* The native frames of some of a Python row's stacks (the allocator left
+ * out): the paths by which one line reached the allocator. */
+struct report_path {
+	__s64 live_bytes;
+	size_t nstacks;
+	size_t nframes;
+	const struct sym_frame *frames;
+};
+
+/* A row: one site, or every site of a group summed. site is the member with
+ * the most live bytes (its stack is shown), with the row's summed stats and
+ * exited only when every member exited. */
 struct report_row {
 	struct report_site site;
+	const struct report_member *members; /* by (pid, stack_id) */
+	size_t nmembers;
+	size_t nprocs;	    /* distinct pids among the members */
 	__s64 live_bytes;   /* alloc_bytes - free_bytes */
 	__s64 live_objects; /* allocs - frees */
 	__s64 growth_bytes; /* live_bytes change since the previous report */
@@ -45,6 +70,8 @@ struct report_row {
 	size_t nframes;	    /* filled by the caller before printing */
 	__u32 cut;	    /* stack_trace.cut: why the stack ends early, 0 if whole */
 	struct sym_frame frames[AS_MAX_FRAMES];
+	const struct report_path *paths; /* filled by the caller for Python rows, else NULL */
+	size_t npaths;
 };
 
 struct report_header {
@@ -64,7 +91,14 @@ struct report_header {
 	__u64 py_no_thread;   /* allocations in the interpreter without its thread state */
 	__s64 reserved_bytes; /* mapped by allocators for themselves (glibc arenas), live */
 	__s64 reserved_maps;
+	/* Rendering. */
+	unsigned int cols; /* text width (report__text_cols); 0: REPORT_COLS */
+	bool verbose;	   /* list every native path of a Python row */
 };
+
+/* The text layout of today's reports, and the narrowest one laid out. */
+#define REPORT_COLS	100
+#define REPORT_COLS_MIN 60
 
 struct report;
 

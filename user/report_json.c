@@ -55,36 +55,40 @@ static void json_num(FILE *f, double v)
 	fprintf(f, "%s%lld.%03lld", v < 0 && m ? "-" : "", m / 1000, m % 1000);
 }
 
+static void json_frame(FILE *f, const struct sym_frame *fr)
+{
+	fprintf(f, "{\"addr\":\"0x%llx\",\"symbol\":", (unsigned long long)fr->addr);
+	json_str(f, fr->symbol, SIZE_MAX);
+	fprintf(f, ",\"offset\":%llu,\"module\":", (unsigned long long)fr->offset);
+	json_str(f, fr->module, SIZE_MAX);
+	if (fr->file) {
+		fputs(",\"file\":", f);
+		json_str(f, fr->file, SIZE_MAX);
+		fprintf(f, ",\"line\":%d", fr->line);
+	} else if (fr->src_file) {
+		fputs(",\"file\":", f);
+		json_str(f, fr->src_file, SIZE_MAX);
+		fprintf(f, ",\"line\":%d", fr->src_line);
+	}
+	if (fr->path) {
+		fputs(",\"path\":", f);
+		json_str(f, fr->path, SIZE_MAX);
+		fprintf(f, ",\"file_offset\":%llu", (unsigned long long)fr->file_offset);
+		if (fr->build_id)
+			fprintf(f, ",\"build_id\":\"%s\"", fr->build_id);
+	}
+	fputc('}', f);
+}
+
 static void json_frames(FILE *f, const struct report_row *row)
 {
 	size_t i;
 
 	fputs("\"frames\":[", f);
 	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++) {
-		const struct sym_frame *fr = &row->frames[i];
-
-		fprintf(f, "%s{\"addr\":\"0x%llx\",\"symbol\":", i ? "," : "",
-			(unsigned long long)fr->addr);
-		json_str(f, fr->symbol, SIZE_MAX);
-		fprintf(f, ",\"offset\":%llu,\"module\":", (unsigned long long)fr->offset);
-		json_str(f, fr->module, SIZE_MAX);
-		if (fr->file) {
-			fputs(",\"file\":", f);
-			json_str(f, fr->file, SIZE_MAX);
-			fprintf(f, ",\"line\":%d", fr->line);
-		} else if (fr->src_file) {
-			fputs(",\"file\":", f);
-			json_str(f, fr->src_file, SIZE_MAX);
-			fprintf(f, ",\"line\":%d", fr->src_line);
-		}
-		if (fr->path) {
-			fputs(",\"path\":", f);
-			json_str(f, fr->path, SIZE_MAX);
-			fprintf(f, ",\"file_offset\":%llu", (unsigned long long)fr->file_offset);
-			if (fr->build_id)
-				fprintf(f, ",\"build_id\":\"%s\"", fr->build_id);
-		}
-		fputc('}', f);
+		if (i)
+			fputc(',', f);
+		json_frame(f, &row->frames[i]);
 	}
 	fputc(']', f);
 	if (row->cut)
@@ -93,10 +97,51 @@ static void json_frames(FILE *f, const struct report_row *row)
 		fputs(",\"stack_cut\":null", f);
 }
 
+/* A Python row's native paths: the native frames of its stacks, heaviest
+ * first, each with the live bytes and the number of stacks behind it. */
+static void json_paths(FILE *f, const struct report_row *row)
+{
+	if (!row->paths)
+		return;
+	fputs(",\"native_paths\":[", f);
+	for (size_t p = 0; p < row->npaths; p++) {
+		const struct report_path *path = &row->paths[p];
+
+		fprintf(f, "%s{\"live_bytes\":%lld,\"stacks\":%zu,\"frames\":[", p ? "," : "",
+			(long long)path->live_bytes, path->nstacks);
+		for (size_t i = 0; i < path->nframes; i++) {
+			if (i)
+				fputc(',', f);
+			json_frame(f, &path->frames[i]);
+		}
+		fputs("]}", f);
+	}
+	fputc(']', f);
+}
+
+/* The processes of a row: how many, and their pids (members are by pid). */
+static void json_processes(FILE *f, const struct report_row *row)
+{
+	size_t i;
+	bool any = false;
+
+	fprintf(f, ",\"processes\":%zu,\"pids\":[", row->nmembers ? row->nprocs : 1);
+	for (i = 0; i < row->nmembers; i++) {
+		if (i && row->members[i].pid == row->members[i - 1].pid)
+			continue;
+		fprintf(f, "%s%u", any ? "," : "", row->members[i].pid);
+		any = true;
+	}
+	if (!row->nmembers)
+		fprintf(f, "%u", row->site.pid);
+	fprintf(f, "],\"stacks\":%zu", row->nmembers ? row->nmembers : 1);
+}
+
 static void json_site(FILE *f, const struct report_row *row)
 {
 	fprintf(f, "{\"pid\":%u,\"comm\":", row->site.pid);
 	json_str(f, row->site.comm, sizeof(row->site.comm));
+	json_processes(f, row);
 	fprintf(f, ",\"exited\":%s,\"live_bytes\":%lld,\"live_objects\":%lld,\"growth_bytes\":%lld",
 		row->site.exited ? "true" : "false", (long long)row->live_bytes,
 		(long long)row->live_objects, (long long)row->growth_bytes);
@@ -106,6 +151,7 @@ static void json_site(FILE *f, const struct report_row *row)
 		(unsigned long long)row->allocs, (unsigned long long)row->frees,
 		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes);
 	json_frames(f, row);
+	json_paths(f, row);
 	fputc('}', f);
 }
 

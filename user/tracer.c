@@ -949,7 +949,11 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 			goto fail;
 		}
 	}
-	t->coll = (struct collector){.procs = &t->procs, .out = t->out, .format = cfg->format};
+	t->coll = (struct collector){.procs = &t->procs,
+				     .out = t->out,
+				     .format = cfg->format,
+				     .group = cfg->group_by,
+				     .verbose = cfg->verbose > 0};
 	t->coll.syms = syms__new();
 	t->coll.pysym = pysym__new();
 	t->coll.report = report__new(cfg->sort, cfg->top);

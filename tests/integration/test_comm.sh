@@ -45,23 +45,33 @@ setup
 run_one "$TARGET_DIR/alloc_target" "at_nofp_$$"
 run_one "$TARGET_DIR/alloc_target_fp" "at_fp_$$"
 
-# Two processes of one name: both traced, each site under its own pid.
+# Two processes of one name: both traced; with --group-by process each site under its own
+# pid, by default their one stack as one row of both.
 comm=at_two_$$
 cp "$TARGET_DIR/alloc_target" "$TMP/$comm" || die "cannot copy alloc_target"
-start_tool two --comm "$comm" "${JSON_ARGS[@]}"
+start_tool two --comm "$comm" --group-by process "${JSON_ARGS[@]}"
+start_tool one --comm "$comm" "${JSON_ARGS[@]}"
 wait_for_line "${S_ERR[two]}" '[Ww]aiting' "$ATTACH_TIMEOUT" || fail "$comm: no waiting line"
+wait_for_line "${S_ERR[one]}" '[Ww]aiting' "$ATTACH_TIMEOUT" || fail "$comm: no waiting line"
 start_target a "$TMP/$comm" leak_malloc
 start_target b "$TMP/$comm" leak_malloc
-wait_tracing two "${T_PID[a]}"
-wait_tracing two "${T_PID[b]}"
+for name in two one; do
+	wait_tracing "$name" "${T_PID[a]}"
+	wait_tracing "$name" "${T_PID[b]}"
+done
 run_scenario a leak_malloc
 run_scenario b leak_malloc
 stop_tool two INT 5 "$comm"
 assert_eq "$comm x 2: exit status" 0 "$TOOL_RC"
+stop_tool one INT 5 "$comm"
+assert_eq "$comm x 2, default grouping: exit status" 0 "$TOOL_RC"
 for t in a b; do
 	assert_json "$comm x 2: pid ${T_PID[$t]} leak_malloc live_bytes" "${S_OUT[two]}" \
 		"ssum(last, 'live_bytes', ${T_PID[$t]}, 'leak_malloc')" 100000
 done
+assert_json "$comm x 2, default grouping: leak_malloc rows (processes, live_bytes)" \
+	"${S_OUT[one]}" "[(s['processes'], s['live_bytes']) for s in sites(last, sym='leak_malloc')]" \
+	"[(2, 200000)]"
 stop_target a
 stop_target b
 

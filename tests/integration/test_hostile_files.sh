@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 setup
+# The checks are per process, several of which run one binary: one row per process.
 LIBC=$(awk '$6 ~ /\/libc\.so\.6$/ { print $6; exit }' /proc/$$/maps)
 [ -n "$LIBC" ] || skip "bash maps no libc.so.6"
 for t in late_libc pivot_exec trunc_lib; do
@@ -63,7 +64,7 @@ attack_run()
 	start_target vic "$(named_target "$comm")" churn leak_malloc
 	a=${T_PID[att]} v=${T_PID[vic]}
 	for x in "$@"; do x=${x//%A/$a}; args+=("${x//%V/$v}"); done
-	start_tool s "${args[@]}" -v "${JSON_ARGS[@]}"
+	start_tool s "${args[@]}" -v --group-by process "${JSON_ARGS[@]}"
 	wait_tracing s "$a"
 	wait_tracing s "$v"
 	run_scenario vic churn 60
@@ -102,7 +103,7 @@ section_hider()
 		'mount -t tmpfs none "$1" || exit 1; printf %s "$2" >/proc/$$/comm; echo "pid $$"; read -r _' \
 		sh "$(dirname "$LIBC")" "$comm"
 	[ -e "/proc/${T_PID[hid]}/root$LIBC" ] && die "the hider's libc path still exists"
-	start_tool h --comm "$comm" -v "${JSON_ARGS[@]}"
+	start_tool h --comm "$comm" -v --group-by process "${JSON_ARGS[@]}"
 	wait_tracing h "${T_PID[hid]}"
 	pass "hider: traced through map_files although its libc path is hidden"
 	start_target vic "$(named_target "$comm")" churn leak_malloc
@@ -228,7 +229,7 @@ section_late()
 	mkdir -p "$TMP/bin" "$TMP/dyn"
 	cp "$TARGET_DIR/late_libc" "$TMP/bin/$comm" || die "cannot copy late_libc"
 	cp "$TARGET_DIR/alloc_target" "$TMP/dyn/$comm" || die "cannot copy alloc_target"
-	start_tool l --comm "$comm" -v "${JSON_ARGS[@]}"
+	start_tool l --comm "$comm" -v --group-by process "${JSON_ARGS[@]}"
 	wait_for_line "${S_ERR[l]}" '[Ww]aiting' 10 || die "no waiting line"
 	for i in 1 2 3; do
 		start_target "l$i" "$TMP/bin/$comm" "$TMP/dyn/$comm" leak_malloc
@@ -258,7 +259,7 @@ section_loop()
 {
 	local comm=hfn_$$ bin i n=0 seen=0 pid
 	bin=$(named_target "$comm")
-	start_tool n --comm "$comm" "${JSON_ARGS[@]}"
+	start_tool n --comm "$comm" --group-by process "${JSON_ARGS[@]}"
 	wait_for_line "${S_ERR[n]}" '[Ww]aiting' 10 || die "no waiting line"
 	for i in $(seq 10); do
 		start_target nt "$bin" --no-wait churn slow_leak

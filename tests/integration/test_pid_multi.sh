@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# -p A,B: two processes of one binary (identical stacks) are told apart: each site carries
-# the pid that allocated it, and each process's totals are exact.
+# -p A,B: two processes of one binary (identical stacks). With --group-by process they are
+# told apart: each site carries the pid that allocated it, and each process's totals are
+# exact. By default (several processes) a stack both have is one row counting both.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -12,14 +13,19 @@ start_target a "$bin" leak_malloc leak_calloc
 start_target b "$bin" leak_malloc
 A=${T_PID[a]}
 B=${T_PID[b]}
-start_tool s -p "$A,$B" "${JSON_ARGS[@]}"
-wait_tracing s "$A"
-wait_tracing s "$B"
+start_tool s -p "$A,$B" --group-by process "${JSON_ARGS[@]}"
+start_tool g -p "$A,$B" "${JSON_ARGS[@]}"
+for name in s g; do
+	wait_tracing "$name" "$A"
+	wait_tracing "$name" "$B"
+done
 run_scenario a leak_malloc
 run_scenario b leak_malloc
 run_scenario a leak_calloc
 stop_tool s INT 5
 assert_eq "allocscope exit status" 0 "$TOOL_RC"
+stop_tool g INT 5
+assert_eq "default grouping: allocscope exit status" 0 "$TOOL_RC"
 out=${S_OUT[s]}
 
 assert_json "last report is final" "$out" "last.get('final')" true
@@ -39,6 +45,17 @@ assert_json "every site's pid is A or B" "$out" \
 assert_json "leak_malloc sites per pid" "$out" \
 	"sorted(set(s['pid'] for s in sites(last, sym='leak_malloc'))) == sorted([$A, $B])" true
 assert_json "header live_bytes covers both" "$out" "last['live_bytes'] >= 260000" true
+
+# By default: leak_malloc is one row of both processes, leak_calloc one of A alone.
+out=${S_OUT[g]}
+assert_json "default grouping: leak_malloc rows (processes, pids, live_bytes, live_objects)" \
+	"$out" "[(s['processes'], sorted(s['pids']), s['live_bytes'], s['live_objects'])
+	         for s in sites(last, sym='leak_malloc')]" "[(2, $(python3 -c "print(sorted([$A, $B]))"), 200000, 2000)]"
+assert_json "default grouping: leak_calloc rows (pid, processes, live_bytes)" "$out" \
+	"[(s['pid'], s['processes'], s['live_bytes']) for s in sites(last, sym='leak_calloc')]" \
+	"[($A, 1, 60000)]"
+assert_json "default grouping: header live_bytes as with one row per process" "$out" \
+	"last['live_bytes'] >= 260000" true
 
 stop_target a
 assert_eq "target A exit status" 0 $?

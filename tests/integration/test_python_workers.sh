@@ -23,7 +23,8 @@ children()
 	local py=$1 tag=$2 pid out workers
 	start_target "w$tag" "$py" "$WORKERS_PY" fork
 	pid=${T_PID[w$tag]}
-	start_tool "c$tag" -p "$pid" --children "${JSON_ARGS[@]}"
+	# One row per worker (--children groups identical stacks by default).
+	start_tool "c$tag" -p "$pid" --children --group-by process "${JSON_ARGS[@]}"
 	wait_tracing "c$tag" "$pid"
 	run_scenario "w$tag" fork
 	sleep 1.5

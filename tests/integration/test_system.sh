@@ -9,7 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 
 setup
-start_tool s -v -i 1 -T 200 -s live --format json
+# One row per process: other programs on the machine (other tests' alloc_target) may have
+# the very stacks checked here, which --group-by stack would sum into one row.
+start_tool s -v -i 1 -T 200 -s live --group-by process --format json
 out=${S_OUT[s]}
 if ! wait_for_line "${S_ERR[s]}" 'tracing every process using .*libc\.so' "$ATTACH_TIMEOUT"; then
 	show "${S_ERR[s]}"

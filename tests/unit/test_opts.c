@@ -311,6 +311,40 @@ static void test_valid(void **state)
 	}
 }
 
+/* --group-by, and its default: one row per stack when several processes are
+ * traced, per process for a single --pid. */
+static void test_group_by(void **state)
+{
+	static const struct {
+		const char *args;
+		enum group_by want;
+	} cases[] = {
+		{"-p 4242", GROUP_PROCESS},
+		{"-p 1,2", GROUP_STACK},
+		{"-p 1 -p 2", GROUP_STACK},
+		{"-p 1,1", GROUP_PROCESS},
+		{"-p 4242 --children", GROUP_STACK},
+		{"--comm gunicorn", GROUP_STACK},
+		{"", GROUP_STACK},
+		{"-p 4242 --group-by stack", GROUP_STACK},
+		{"-p 1,2 --group-by process", GROUP_PROCESS},
+		{"--group-by=process", GROUP_PROCESS},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct config cfg;
+		struct run r;
+
+		print_message("group-by: '%s'\n", cases[i].args);
+		parse(&r, cases[i].args, &cfg);
+		assert_string_equal(r.err, "");
+		assert_int_equal(r.ret, 0);
+		assert_int_equal(cfg.group_by, cases[i].want);
+		run_free(&r);
+	}
+}
+
 static const struct invalid_case {
 	const char *args;
 	const char *line; /* the first line on err, without "allocscope: " */
@@ -324,6 +358,7 @@ static const struct invalid_case {
 	{"--max-depth 0", "invalid --max-depth '0': expected a number from 1 to 127"},
 	{"--max-depth 128", "invalid --max-depth '128': expected a number from 1 to 127"},
 	{"--unwind dwarf", "invalid --unwind 'dwarf': expected cfi or fp"},
+	{"--group-by pid", "invalid --group-by 'pid': expected stack or process"},
 	{"--pid", "option '--pid' needs a value (PID[,PID...])"},
 	{"-p", "option '-p' needs a value (PID[,PID...])"},
 	{"-v -i", "option '-i' needs a value (SECS)"},
@@ -569,9 +604,10 @@ static void test_parse_u64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults), cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_invalid),	 cmocka_unit_test(test_pid_limit),
-		cmocka_unit_test(test_help),	 cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_defaults),  cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_group_by),  cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_pid_limit), cmocka_unit_test(test_help),
+		cmocka_unit_test(test_parse_u64),
 	};
 
 	return cmocka_run_group_tests_name("opts", tests, NULL, NULL);

@@ -13,13 +13,15 @@
 #include <cmocka.h>
 
 #include "report.h"
+#include "rowkey.h"
 #include "textsafe.h"
 
 #define GOLDEN_DIR SOURCE_DIR "/tests/unit/golden/"
 #define KiB	   1024ULL
 #define MiB	   (1024 * KiB)
 /* 2026-11-21 10:41:02 UTC */
-#define T0 1795257662.0
+#define T0	      1795257662.0
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct report_site site(__u32 pid, __u64 stack_id, __u64 allocs, __u64 alloc_bytes,
 			       __u64 frees, __u64 free_bytes)
@@ -444,8 +446,10 @@ static void test_exited(void **state)
 	assert_non_null(strstr(out, "  2 proc2\n"));
 	free(out);
 	out = render(true, &hdr, rows, n);
-	assert_non_null(strstr(out, "{\"pid\":1,\"comm\":\"proc1\",\"exited\":true,"));
-	assert_non_null(strstr(out, "{\"pid\":2,\"comm\":\"proc2\",\"exited\":false,"));
+	assert_non_null(strstr(out, "{\"pid\":1,\"comm\":\"proc1\",\"processes\":1,\"pids\":[1],"
+				    "\"stacks\":1,\"exited\":true,"));
+	assert_non_null(strstr(out, "{\"pid\":2,\"comm\":\"proc2\",\"processes\":1,\"pids\":[2],"
+				    "\"stacks\":1,\"exited\":false,"));
 	free(out);
 	report__free(r);
 }
@@ -845,6 +849,407 @@ static void test_golden_json(void **state)
 	report__free(r);
 }
 
+/* A site of group g (0: a row of its own). */
+static struct report_site gsite(__u32 pid, __u64 stack_id, __u64 g, __u64 allocs, __u64 bytes)
+{
+	struct report_site s = site(pid, stack_id, allocs, bytes, 0, 0);
+
+	s.group = g;
+	return s;
+}
+
+/* Sites of one group are one row: counters summed, ranked as one, shown by
+ * the member with the most live bytes; sites without a group stay apart. */
+static void test_group_rows(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 2);
+	const struct report_site s[] = {
+		gsite(4, 10, 77, 4, 400), gsite(2, 11, 77, 2, 200), gsite(3, 12, 77, 3, 300),
+		gsite(2, 13, 77, 1, 100), /* a second stack of pid 2 in the row */
+		gsite(5, 10, 0, 9, 900),  gsite(6, 10, 0, 8, 800),
+	};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s, ARRAY_SIZE(s), 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2); /* top 2 of three rows: 1000, 900, 800 */
+	assert_int_equal(rows[0].live_bytes, 1000);
+	assert_int_equal(rows[0].live_objects, 10);
+	assert_int_equal(rows[0].growth_bytes, 1000);
+	assert_int_equal(rows[0].allocs, 10);
+	assert_int_equal(rows[0].nmembers, 4);
+	assert_int_equal(rows[0].nprocs, 3);
+	assert_int_equal(rows[0].site.pid, 4); /* the most live bytes */
+	assert_int_equal(rows[0].site.stack_id, 10);
+	/* members by (pid, stack) */
+	assert_int_equal(rows[0].members[0].pid, 2);
+	assert_int_equal(rows[0].members[0].stack_id, 11);
+	assert_int_equal(rows[0].members[1].stack_id, 13);
+	assert_int_equal(rows[0].members[1].live_bytes, 100);
+	assert_int_equal(rows[0].members[3].pid, 4);
+	assert_int_equal(rows[1].site.pid, 5);
+	assert_int_equal(rows[1].nprocs, 1);
+	assert_int_equal(rows[1].nmembers, 1);
+	/* the header counts sites, and live bytes, as without groups */
+	assert_int_equal(hdr.nsites, 6);
+	assert_int_equal(hdr.live_bytes, 2700);
+	report__free(r);
+}
+
+/* Each member's deltas are its own: a member that appears adds its live
+ * bytes as growth, one that leaves (its process exited and was forgotten)
+ * takes its bytes out of the row without a negative growth; an exited member
+ * leaves the row alive until all have exited. */
+static void test_group_deltas(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_site s1[] = {gsite(1, 10, 5, 1, 100), gsite(2, 20, 5, 2, 200)};
+	struct report_site s2[] = {gsite(1, 10, 5, 2, 150), gsite(2, 20, 5, 2, 200),
+				   gsite(3, 30, 5, 1, 1000)};
+	struct report_site s3[] = {gsite(2, 20, 5, 3, 260), gsite(3, 30, 5, 1, 1000)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+
+	(void)state;
+	snapshot(r, s1, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].growth_bytes, 300);
+	s2[0].exited = true;
+	snapshot(r, s2, 3, 2.0, &hdr, &rows, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].live_bytes, 1350);
+	assert_int_equal(rows[0].growth_bytes, 1050);
+	assert_true(rows[0].growth_rate == 525);
+	assert_int_equal(rows[0].allocs, 2);
+	assert_int_equal(rows[0].nprocs, 3);
+	assert_false(rows[0].site.exited); /* two of three alive */
+	assert_true(rows[0].members[0].exited);
+	snapshot(r, s3, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(rows[0].live_bytes, 1260);
+	assert_int_equal(rows[0].growth_bytes, 60); /* pid 1 left: not -150 */
+	assert_int_equal(rows[0].nprocs, 2);
+	s3[0].exited = s3[1].exited = true;
+	snapshot(r, s3, 2, 1.0, &hdr, &rows, &n);
+	assert_true(rows[0].site.exited);
+	report__free(r);
+}
+
+static void render_lines_within(const char *out, size_t cols)
+{
+	const char *line = out, *nl;
+
+	for (; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if ((size_t)(nl - line) > cols)
+			fail_msg("line of %zu columns (> %zu): %.*s", (size_t)(nl - line), cols,
+				 (int)(nl - line), line);
+	}
+}
+
+/* The PROCESS column of a row of several processes, in text and JSON. */
+static void test_group_render(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 10);
+	struct report_site s[] = {gsite(7, 1, 9, 1, 100), gsite(8, 2, 9, 2, 200),
+				  gsite(9, 3, 9, 1, 50), gsite(9, 4, 0, 1, 10)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++)
+		strcpy(s[i].comm, "python3");
+	snapshot(r, s, ARRAY_SIZE(s), 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2);
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "  3 procs python3\n"));
+	assert_non_null(strstr(out, "  9 python3\n"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(strstr(out,
+			       "{\"pid\":8,\"comm\":\"python3\",\"processes\":3,\"pids\":[7,8,9],"
+			       "\"stacks\":3,\"exited\":false,\"live_bytes\":350,"));
+	assert_non_null(strstr(out, "{\"pid\":9,\"comm\":\"python3\",\"processes\":1,\"pids\":[9],"
+				    "\"stacks\":1,"));
+	assert_null(strstr(out, "native_paths")); /* none given */
+	free(out);
+
+	/* other names are counted; exited once all members are */
+	strcpy(s[0].comm, "worker");
+	snapshot(r, s, ARRAY_SIZE(s), 1.0, &hdr, &rows, &n);
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "  3 procs python3 (+1 names)\n"));
+	free(out);
+	/* the name before the count of other names */
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++)
+		s[i].exited = true;
+	snapshot(r, s, ARRAY_SIZE(s), 1.0, &hdr, &rows, &n);
+	hdr.cols = 80;
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "  3 procs python3 [exited]\n"));
+	render_lines_within(out, 80);
+	free(out);
+	report__free(r);
+}
+
+/* A Python row's native paths: counted in text, listed with -v and in JSON. */
+static void test_native_paths(void **state)
+{
+	static const struct sym_frame a[] = {{.addr = 0x10,
+					      .symbol = "scanstring_unicode",
+					      .offset = 0x75e,
+					      .module = "_json.so",
+					      .file = NULL,
+					      .line = 0},
+					     {.addr = 0x20,
+					      .symbol = "scanner_call",
+					      .offset = 0x5f,
+					      .module = "_json.so",
+					      .file = NULL,
+					      .line = 0}};
+	static const struct sym_frame b[] = {{.addr = 0x30,
+					      .symbol = "scanner_call",
+					      .offset = 0x60,
+					      .module = "_json.so",
+					      .file = NULL,
+					      .line = 0}};
+	const struct report_path paths[] = {
+		{.live_bytes = 700, .nstacks = 3, .nframes = 2, .frames = a},
+		{.live_bytes = 300, .nstacks = 1, .nframes = 1, .frames = b}};
+	struct report_header hdr = {.time = T0, .interval_s = 1, .nsites = 1};
+	struct report_row row = {.site = {.pid = 42, .stack_id = 1, .comm = "python3"}};
+	char *out;
+
+	(void)state;
+	row.live_bytes = 1000;
+	row.nframes = 2;
+	row.frames[0] = (struct sym_frame){.addr = 0x1000,
+					   .symbol = "malloc",
+					   .offset = 0,
+					   .module = "libc.so.6",
+					   .file = NULL,
+					   .line = 0};
+	row.frames[1] = (struct sym_frame){.addr = 0x8000000000000001ULL,
+					   .symbol = "raw_decode",
+					   .offset = 0,
+					   .module = "python",
+					   .file = "/usr/lib/python3.12/json/decoder.py",
+					   .line = 353};
+	row.paths = paths;
+	row.npaths = 2;
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(
+		strstr(out, "       decoder.py:353 raw_decode\n"
+			    "       [2 native paths reach the allocator here; -v lists them]\n"));
+	assert_null(strstr(out, "scanner_call"));
+	free(out);
+	hdr.verbose = true;
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(strstr(out, "       native path 1 of 2: 700 B live, 3 stacks\n"
+				    "         scanstring_unicode+0x75e (_json.so)\n"
+				    "         scanner_call+0x5f (_json.so)\n"
+				    "       native path 2 of 2: 300 B live, 1 stack\n"
+				    "         scanner_call+0x60 (_json.so)\n"));
+	free(out);
+	out = render(true, &hdr, &row, 1);
+	assert_non_null(
+		strstr(out, ",\"native_paths\":[{\"live_bytes\":700,\"stacks\":3,\"frames\":["
+			    "{\"addr\":\"0x10\",\"symbol\":\"scanstring_unicode\",\"offset\":1886,"
+			    "\"module\":\"_json.so\"},{\"addr\":\"0x20\""));
+	assert_non_null(
+		strstr(out, "{\"live_bytes\":300,\"stacks\":1,\"frames\":[{\"addr\":\"0x30\""));
+	free(out);
+}
+
+/* Narrower than 100 columns, RATE goes first, then FREES, ALLOCS and OBJS; no
+ * line of the widest row passes the width; names end in "...". */
+static void test_text_widths(void **state)
+{
+	static const struct {
+		unsigned int cols;
+		const char *header;
+	} cases[] = {
+		{100,
+		 "  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS\n"},
+		{0,
+		 "  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS\n"},
+		{89,
+		 "  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS\n"},
+		{88, "  #       LIVE    OBJS      GROWTH   ALLOCS    FREES  PROCESS\n"},
+		{80, "  #       LIVE    OBJS      GROWTH   ALLOCS    FREES  PROCESS\n"},
+		{69, "  #       LIVE    OBJS      GROWTH   ALLOCS  PROCESS\n"},
+		{60, "  #       LIVE    OBJS      GROWTH  PROCESS\n"},
+		{20, "  #       LIVE    OBJS      GROWTH  PROCESS\n"}, /* laid out as 60 */
+	};
+	struct report_header hdr = {.time = T0, .interval_s = 3, .final = true, .nsites = 1};
+	struct report_row row = {.site = {.pid = 4194303, .stack_id = 1, .exited = true}};
+	char sym[300], where[80], *out;
+
+	(void)state;
+	memset(sym, 'x', sizeof(sym) - 1);
+	sym[sizeof(sym) - 1] = '\0';
+	memset(where, 'f', sizeof(where) - 1);
+	where[sizeof(where) - 1] = '\0';
+	strcpy(row.site.comm, "fifteen_chars_x");
+	hdr.targets = "pids 1000001,1000002,1000003,1000004,1000005,1000006,1000007";
+	hdr.reserved_maps = 99999;
+	hdr.reserved_bytes = 1023 * MiB;
+	hdr.py_no_thread = 123456789;
+	for (size_t i = 0; i < DROP_COUNT; i++)
+		hdr.drops[i] = UINT64_MAX;
+	row.live_bytes = 1073636966;
+	row.growth_bytes = -row.live_bytes;
+	row.growth_rate = -row.live_bytes;
+	row.live_objects = 9999999;
+	row.allocs = row.frees = 99999999;
+	row.nframes = 4;
+	row.frames[0] = (struct sym_frame){.addr = 0x1000,
+					   .symbol = sym,
+					   .offset = 0x1c,
+					   .module = "libfoo.so",
+					   .file = NULL,
+					   .line = 0};
+	row.frames[1] = (struct sym_frame){
+		.addr = 0x2000, .symbol = "f", .offset = 0, .module = sym, .file = NULL, .line = 0};
+	row.frames[2] = (struct sym_frame){.addr = 0x8000000000000001ULL,
+					   .symbol = sym,
+					   .offset = 0,
+					   .module = "python",
+					   .file = where,
+					   .line = 99999};
+	row.frames[3] = (struct sym_frame){.addr = 0x3,
+					   .symbol = "mmap",
+					   .offset = 0,
+					   .module = "syscall",
+					   .file = NULL,
+					   .line = 0};
+	row.cut = 1 + UNWIND_STOP_DEPTH_CAP;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t cols = cases[i].cols ? cases[i].cols : 100;
+
+		print_message("%u columns\n", cases[i].cols);
+		hdr.cols = cases[i].cols;
+		out = render(false, &hdr, &row, 1);
+		assert_non_null(strstr(out, cases[i].header));
+		assert_non_null(strstr(out, "xxx...+0x1c (libfoo.so)\n"));
+		assert_non_null(strstr(out, "(final)\n"));
+		render_lines_within(out, cols < 60 ? 60 : cols);
+		free(out);
+	}
+	hdr.cols = 80;
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(strstr(out, "  1 1023.9 MiB 9999999 -1023.9 MiB 99999999 99999999  "
+				    "4194303 fiftee... [exited]\n"));
+	free(out);
+}
+
+static void frame_n(struct sym_frame *f, const char *sym, __u64 off, const char *mod, __u64 addr)
+{
+	*f = (struct sym_frame){
+		.addr = addr, .symbol = sym, .offset = off, .module = mod, .file = NULL, .line = 0};
+}
+
+static void frame_py(struct sym_frame *f, const char *file, const char *fn, int line, __u64 w)
+{
+	*f = (struct sym_frame){.addr = w,
+				.symbol = fn,
+				.offset = 0,
+				.module = "python",
+				.file = file,
+				.line = line};
+}
+
+/* Row keys: Python stacks by their allocator and Python frames alone, other
+ * stacks by every frame's name and offset (address where unnamed). */
+static void test_rowkey(void **state)
+{
+	struct sym_frame a[5], b[5];
+	__u64 ka, kb;
+
+	(void)state;
+	/* one line reached through other C frames: one key */
+	frame_n(&a[0], "malloc", 0, "libc.so.6", 0x7f0000001000);
+	frame_n(&a[1], "scanstring_unicode", 0x75e, "_json.so", 0x7f0000002000);
+	frame_py(&a[2], "/lib/json/decoder.py", "raw_decode", 353, 0x8000000000001000ULL);
+	frame_py(&a[3], "/app/x.py", "keep", 28, 0x8000000000002000ULL);
+	memcpy(b, a, sizeof(a));
+	frame_n(&b[1], "scan_once_unicode", 0x5e2, "_json.so", 0x7f0000003000);
+	frame_n(&b[4], "scanner_call", 0x5f, "_json.so", 0x7f0000004000);
+	b[0].addr = 0x7e0000001000;	   /* another process's layout */
+	b[2].addr = 0x8000000000009000ULL; /* another instruction of the line */
+	ka = rowkey__stack(a, 4, 0);
+	assert_true(ka != 0);
+	assert_true(rowkey__stack(b, 5, 0) == ka);
+	assert_true(rowkey__stack(a, 4, 1 + UNWIND_STOP_DEPTH_CAP) == ka);
+	assert_true(rowkey__native(a, 4) != rowkey__native(b, 5));
+	assert_true(rowkey__native(a, 4) == rowkey__native(a, 3));
+	/* another line, another allocator, an unnamed frame: other keys */
+	b[3].line = 29;
+	assert_true(rowkey__stack(b, 5, 0) != ka);
+	b[3].line = 28;
+	frame_n(&b[0], "realloc", 0, "libc.so.6", 0x7f0000001000);
+	assert_true(rowkey__stack(b, 5, 0) != ka);
+	frame_py(&a[2], "?", "[Python frame not named]", 0, 0x8000000000001000ULL);
+	memcpy(b, a, sizeof(a));
+	b[2].addr = 0x8000000000009000ULL;
+	assert_true(rowkey__stack(a, 4, 0) != rowkey__stack(b, 4, 0));
+
+	/* native stacks: names and offsets, wherever they are mapped */
+	frame_n(&a[0], "malloc", 0, "libc.so.6", 0x7f0000001000);
+	frame_n(&a[1], "leak_malloc", 0x1a, "alloc_target", 0x55000000101a);
+	frame_n(&a[2], "main", 0x15a, "alloc_target", 0x55000000115a);
+	memcpy(b, a, sizeof(a));
+	b[1].addr = 0x56000000101a;
+	b[2].addr = 0x56000000115a;
+	ka = rowkey__stack(a, 3, 0);
+	assert_true(rowkey__stack(b, 3, 0) == ka);
+	assert_true(rowkey__stack(b, 2, 0) != ka);
+	assert_true(rowkey__stack(b, 3, 1 + UNWIND_STOP_NO_CFI) != ka);
+	b[1].offset = 0x1b;
+	assert_true(rowkey__stack(b, 3, 0) != ka);
+	b[1].offset = 0x1a;
+	frame_n(&a[1], "[unknown]", 0, "alloc_target", 0x55000000101a);
+	frame_n(&b[1], "[unknown]", 0, "alloc_target", 0x56000000101a);
+	assert_true(rowkey__stack(a, 3, 0) != rowkey__stack(b, 3, 0));
+	b[1].addr = a[1].addr;
+	assert_true(rowkey__stack(a, 3, 0) == rowkey__stack(b, 3, 0));
+	/* per process */
+	kb = rowkey__of_pid(ka, 1);
+	assert_true(kb != ka && kb != rowkey__of_pid(ka, 2) && kb == rowkey__of_pid(ka, 1));
+}
+
+/* The cache keeps what the last report kept, and forgets the rest. */
+static void test_rowkey_cache(void **state)
+{
+	struct rowkey_cache c = {0};
+	__u64 key = 0;
+
+	(void)state;
+	assert_false(rowkey__lookup(&c, 1, 10, &key));
+	assert_int_equal(rowkey__keep(&c, 2, 20, 200), 0);
+	assert_int_equal(rowkey__keep(&c, 1, 10, 0), 0); /* 0: a row of its own */
+	assert_int_equal(rowkey__keep(&c, 1, 5, 50), 0);
+	assert_false(rowkey__lookup(&c, 2, 20, &key)); /* not before the report ends */
+	rowkey__next(&c);
+	assert_true(rowkey__lookup(&c, 2, 20, &key));
+	assert_int_equal(key, 200);
+	assert_true(rowkey__lookup(&c, 1, 10, &key));
+	assert_int_equal(key, 0);
+	assert_true(rowkey__lookup(&c, 1, 5, &key));
+	assert_int_equal(key, 50);
+	assert_false(rowkey__lookup(&c, 2, 10, &key));
+	assert_int_equal(rowkey__keep(&c, 1, 5, 50), 0);
+	rowkey__next(&c);
+	assert_true(rowkey__lookup(&c, 1, 5, &key));
+	assert_false(rowkey__lookup(&c, 2, 20, &key));
+	rowkey__free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -868,6 +1273,13 @@ int main(void)
 		cmocka_unit_test(test_text_details),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
+		cmocka_unit_test(test_group_rows),
+		cmocka_unit_test(test_group_deltas),
+		cmocka_unit_test(test_group_render),
+		cmocka_unit_test(test_native_paths),
+		cmocka_unit_test(test_text_widths),
+		cmocka_unit_test(test_rowkey),
+		cmocka_unit_test(test_rowkey_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
