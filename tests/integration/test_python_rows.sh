@@ -16,7 +16,7 @@ LEAK_LINE=$(grep -n '# WORKER_LEAK_LINE$' "$POOL_PY" | cut -d: -f1)
 
 # The first Python frame of a site: (file basename, line), or ().
 PYTOP="(lambda s: next(((f['file'].rsplit('/', 1)[-1], f['line'])
-                        for f in s['frames'] if 'file' in f), ()))"
+                        for f in s['frames'] if f.get('module') == 'python'), ()))"
 
 # json_rows PYTHON TAG ENTRY: py_json.py's strings are one malloc row at json/decoder.py's
 # scan_once line, with six native paths, each entering _json at function ENTRY (empty: its

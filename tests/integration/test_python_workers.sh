@@ -15,7 +15,7 @@ SMALL_LINE=$(line_of SMALL_LINE)
 
 # The first Python frame of a site: (file basename, line, function), or None.
 PYTOP="(lambda s: next(((f['file'].rsplit('/', 1)[-1], f['line'], f['symbol'])
-                        for f in s['frames'] if 'file' in f), None))"
+                        for f in s['frames'] if f.get('module') == 'python'), None))"
 
 # children PY: the parent is named, its two workers are found by --children.
 children()
