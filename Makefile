@@ -39,14 +39,14 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement \
-	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
+	probes proctree targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
 	pyline pyname pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym
+	pylayout pyname pysym proctree
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -61,6 +61,7 @@ test_pyoffsets_OBJS := pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
+test_proctree_OBJS := proctree
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
