@@ -100,8 +100,8 @@ static const struct argp_option options[] = {
 	{"comm", 'c', "NAME", 0,
 	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
 	{"children", OPT_CHILDREN, NULL, 0,
-	 "With --pid: also trace the processes they fork from now on (multiprocessing "
-	 "workers), and theirs",
+	 "With --pid or --comm: also trace their descendants, those running already and "
+	 "those they fork from now on (multiprocessing workers)",
 	 GRP_TARGET},
 
 	{NULL, 0, NULL, OPTION_DOC, "Reports:", GRP_REPORT},

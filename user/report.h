@@ -47,6 +47,12 @@ struct report_row {
 	struct sym_frame frames[AS_MAX_FRAMES];
 };
 
+/* A process traced: named with --pid, matched by --comm, or a descendant. */
+struct report_target {
+	__u32 pid;
+	char comm[AS_COMM_LEN];
+};
+
 struct report_header {
 	double time;	     /* Unix time of the report, seconds */
 	double interval_s;   /* seconds since the previous report */
@@ -64,6 +70,12 @@ struct report_header {
 	__u64 py_no_thread;   /* allocations in the interpreter without its thread state */
 	__s64 reserved_bytes; /* mapped by allocators for themselves (glibc arenas), live */
 	__s64 reserved_maps;
+
+	/* The processes traced now, by pid (none in whole-system mode), and
+	 * how they were chosen: "pid", "comm" or "all". */
+	const struct report_target *traced;
+	size_t ntraced;
+	const char *scope;
 };
 
 struct report;

@@ -119,8 +119,15 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(f, "{\"time\":\"%s\",\"interval_s\":", when);
 	json_num(f, hdr->interval_s);
-	fprintf(f, ",\"final\":%s,\"targets\":", hdr->final ? "true" : "false");
-	json_str(f, hdr->targets, SIZE_MAX);
+	fprintf(f, ",\"final\":%s,\"scope\":", hdr->final ? "true" : "false");
+	json_str(f, hdr->scope ? hdr->scope : "", SIZE_MAX);
+	fputs(",\"targets\":[", f);
+	for (i = 0; i < hdr->ntraced; i++) {
+		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", hdr->traced[i].pid);
+		json_str(f, hdr->traced[i].comm, sizeof(hdr->traced[i].comm));
+		fputc('}', f);
+	}
+	fputc(']', f);
 	fprintf(f, ",\"live_bytes\":%lld,\"live_change\":%lld", (long long)hdr->live_bytes,
 		(long long)hdr->live_change);
 	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {

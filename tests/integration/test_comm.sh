@@ -62,6 +62,10 @@ for t in a b; do
 	assert_json "$comm x 2: pid ${T_PID[$t]} leak_malloc live_bytes" "${S_OUT[two]}" \
 		"ssum(last, 'live_bytes', ${T_PID[$t]}, 'leak_malloc')" 100000
 done
+read -r p1 p2 < <(printf '%s\n' "${T_PID[a]}" "${T_PID[b]}" | sort -n | paste -sd' ')
+assert_json "$comm x 2: scope and targets, by pid" "${S_OUT[two]}" \
+	"(last['scope'], last['targets'])" \
+	"('comm', [{'pid': $p1, 'comm': '$comm'}, {'pid': $p2, 'comm': '$comm'}])"
 stop_target a
 stop_target b
 

@@ -530,7 +530,13 @@ static void test_json_escaping(void **state)
 		{0xffffffffffffff00ULL, "tab\there\nnl", 0, "a\\b", NULL, 0},
 		{0x1234, "[unknown]", 0, "[unknown]", NULL, 0},
 	};
-	struct report_header hdr = {.time = T0, .interval_s = 1, .targets = "comm \"x\""};
+	static const struct report_target traced[] = {{1, "x\"y"}, {2, "\x1b[0m"}};
+	struct report_header hdr = {.time = T0,
+				    .interval_s = 1,
+				    .targets = "comm \"x\"",
+				    .scope = "comm",
+				    .traced = traced,
+				    .ntraced = 2};
 	struct report_row row = {.site = {.pid = 1, .stack_id = 1}};
 	char *out;
 
@@ -542,7 +548,9 @@ static void test_json_escaping(void **state)
 	out = render(true, &hdr, &row, 1);
 	assert_non_null(
 		strstr(out, "\"comm\":\"a\\\"b\\\\c\\u0001\\u001f\\u007f\xc3\xa9\\ufffd\""));
-	assert_non_null(strstr(out, "\"targets\":\"comm \\\"x\\\"\""));
+	assert_non_null(strstr(out,
+			       "\"scope\":\"comm\",\"targets\":[{\"pid\":1,\"comm\":\"x\\\"y\"},"
+			       "{\"pid\":2,\"comm\":\"\\u001b[0m\"}]"));
 	assert_non_null(strstr(out,
 			       "{\"addr\":\"0x7f0000001000\",\"symbol\":\"operator new("
 			       "unsigned long)\",\"offset\":4,\"module\":\"lib\\\"x\\\".so\"}"));
@@ -724,6 +732,9 @@ static const struct sym_frame worker_frames[] = {
 	{0x7f3a12aa0000ULL, "[unknown]", 0, "[unknown]", NULL, 0},
 };
 
+/* 5151 exited: only 4242 is traced now. */
+static const struct report_target golden_traced[] = {{4242, "alloc_target"}};
+
 /* Two processes over two reports: a leak, a churning site that shrank, a
  * new site, an exited process and an idle site that is left out. */
 static void golden_report(struct report *r, struct report_header *hdr, struct report_row **rows,
@@ -755,6 +766,9 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	hdr->stops[UNWIND_STOP_NO_MAPPING] = 2;
 	hdr->stops[UNWIND_STOP_DEPTH_CAP] = 7;
 	hdr->py_no_thread = 3;
+	hdr->scope = "pid";
+	hdr->traced = golden_traced;
+	hdr->ntraced = 1;
 	hdr->reserved_bytes = 13 * MiB + 512 * 1024;
 	hdr->reserved_maps = 104;
 
