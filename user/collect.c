@@ -128,6 +128,9 @@ static void add_stats(struct site_stats *to, const struct site_stats *from)
 	to->allocs += from->allocs;
 	to->free_bytes += from->free_bytes;
 	to->frees += from->frees;
+	to->reallocs += from->reallocs;
+	to->realloc_bytes += from->realloc_bytes;
+	to->realloc_old_bytes += from->realloc_old_bytes;
 }
 
 static int read_sites(struct collector *c)

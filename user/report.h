@@ -42,6 +42,7 @@ struct report_row {
 	__u64 frees;	    /* in this interval */
 	__u64 alloc_bytes;  /* in this interval */
 	__u64 free_bytes;   /* in this interval */
+	__u64 reallocs;	    /* of allocs: resizes of a block (realloc) */
 	size_t nframes;	    /* filled by the caller before printing */
 	__u32 cut;	    /* stack_trace.cut: why the stack ends early, 0 if whole */
 	struct sym_frame frames[AS_MAX_FRAMES];
@@ -63,6 +64,10 @@ struct report_header {
 	double free_rate;
 	double alloc_bytes_rate;
 	double free_bytes_rate;
+	/* Allocations and frees above are of blocks made and freed; a resize
+	 * (realloc) counts apart, by its rate and the bytes it added, net. */
+	double realloc_rate;
+	double realloc_bytes_rate;
 	size_t nsites;			/* sites known in total */
 	bool final;			/* the last report (Ctrl-C, --count, --duration) */
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */

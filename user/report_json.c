@@ -91,9 +91,12 @@ static void json_site(FILE *f, const struct report_row *row)
 		(long long)row->live_objects, (long long)row->growth_bytes);
 	fputs(",\"growth_rate\":", f);
 	json_num(f, row->growth_rate);
-	fprintf(f, ",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,",
+	fprintf(f,
+		",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,"
+		"\"reallocs\":%llu,",
 		(unsigned long long)row->allocs, (unsigned long long)row->frees,
-		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes);
+		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes,
+		(unsigned long long)row->reallocs);
 	json_frames(f, row);
 	fputc('}', f);
 }
@@ -109,6 +112,8 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		{"free_rate", hdr->free_rate},
 		{"alloc_bytes_rate", hdr->alloc_bytes_rate},
 		{"free_bytes_rate", hdr->free_bytes_rate},
+		{"realloc_rate", hdr->realloc_rate},
+		{"realloc_bytes_rate", hdr->realloc_bytes_rate},
 	};
 	time_t t = (time_t)hdr->time;
 	char when[32] = "";

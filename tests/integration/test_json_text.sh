@@ -7,9 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 
 HEADER_KEYS="time interval_s final scope targets live_bytes live_change alloc_rate free_rate
-alloc_bytes_rate free_bytes_rate nsites drops truncated_stacks sites"
+alloc_bytes_rate free_bytes_rate realloc_rate realloc_bytes_rate nsites drops truncated_stacks
+sites"
 SITE_KEYS="pid comm exited live_bytes live_objects growth_bytes growth_rate allocs frees
-alloc_bytes free_bytes frames"
+alloc_bytes free_bytes reallocs frames"
 FRAME_KEYS="addr symbol offset module"
 DROP_KEYS="live_full site_full stack_full inflight_full missing_entry stale_entry
 untracked_free event_lost calloc_overflow"
