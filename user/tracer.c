@@ -476,9 +476,10 @@ static void attach_descendant(__u32 pid, unsigned long long start, void *ctx)
 	unsigned long long now;
 	size_t len = strlen(d->pids);
 
-	/* Named on the command line too, or already found under another;
-	 * or allocscope itself, started from inside the target's tree. */
-	if ((e && e->attached) || pid == (__u32)getpid())
+	/* Named on the command line too, or already found under another (or
+	 * found untraceable); or allocscope itself, started from inside the
+	 * target's tree. */
+	if ((e && (e->attached || e->untraceable)) || pid == (__u32)getpid())
 		return;
 	if (attach_pid(d->t, pid) != EXIT_OK) {
 		d->untraceable++; /* said by attach_image */
@@ -505,7 +506,7 @@ static void attach_descendants(struct tracer *t, const struct proc_entry *root)
 {
 	struct descendants d = {.t = t};
 	__u32 pid = root->pid;
-	char comm[AS_COMM_LEN];
+	char comm[AS_COMM_LEN], more_msg[48] = "";
 	bool more;
 	int n;
 
@@ -518,9 +519,11 @@ static void attach_descendants(struct tracer *t, const struct proc_entry *root)
 			pid, comm);
 		return;
 	}
+	if (d.untraceable)
+		snprintf(more_msg, sizeof(more_msg), "; %zu more could not be traced",
+			 d.untraceable);
 	log_msg("tracing pid %u (%s) and its %zu existing descendant%s%s%s%s\n", pid, comm,
-		d.traced, d.traced == 1 ? "" : "s", d.traced ? ": " : "", d.pids,
-		d.untraceable ? "; others could not be traced" : "");
+		d.traced, d.traced == 1 ? "" : "s", d.traced ? ": " : "", d.pids, more_msg);
 	if (more)
 		log_msg("pid %u has more than %d descendants: the rest are not traced\n", pid,
 			PROCTREE_MAX);
