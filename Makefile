@@ -39,15 +39,15 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json rowkey termwidth placement probes targets collect cfi cfiprog unwtab unwind \
-	procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym kernel_features linkmap binding \
-	exitfree tracer
+	report report_json rowkey termwidth placement probes proctree targets collect cfi cfiprog unwtab \
+	unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym kernel_features linkmap \
+	binding exitfree tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding
+	pylayout pyname pysym linkmap exitfree binding proctree
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -67,6 +67,7 @@ test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
 test_linkmap_OBJS := linkmap procmaps procmem
 test_exitfree_OBJS := exitfree elfobj mapfile procmaps
 test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement procmem log textsafe
+test_proctree_OBJS := proctree
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

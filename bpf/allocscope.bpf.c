@@ -216,8 +216,9 @@ static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct s
 	return found ? *found : AS_SITES_MAX;
 }
 
-/* Subtracts the block at its site; false when it is not tracked. */
-static __always_inline bool release_tracked(__u32 tgid, __u64 addr)
+/* Retires the block at addr at its site; false when it is not tracked.
+ * *size: its size. */
+static __always_inline bool release_tracked(__u32 tgid, __u64 addr, __u64 *size)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct live_block *b = bpf_map_lookup_elem(&live, &key);
@@ -225,6 +226,7 @@ static __always_inline bool release_tracked(__u32 tgid, __u64 addr)
 
 	if (!b)
 		return false;
+	*size = b->size;
 	c = bpf_map_lookup_elem(&counters, &b->slot);
 	if (c) {
 		__sync_fetch_and_add(&c->free_bytes, b->size);
@@ -234,18 +236,25 @@ static __always_inline bool release_tracked(__u32 tgid, __u64 addr)
 	return true;
 }
 
-static __always_inline void release_block(__u32 tgid, __u64 addr)
+/* release_tracked(), counting a block that is not tracked as such. */
+static __always_inline bool release_block(__u32 tgid, __u64 addr, __u64 *size)
 {
-	if (!release_tracked(tgid, addr))
-		count_drop(DROP_UNTRACKED_FREE);
+	if (release_tracked(tgid, addr, size))
+		return true;
+	count_drop(DROP_UNTRACKED_FREE);
+	return false;
 }
 
+/* Tracks a new block. resized: it replaces a tracked block of old_size (a
+ * realloc), whose free was counted at that block's site. */
 static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
-					const struct stack_trace *st, bool py)
+					const struct stack_trace *st, bool py, bool resized,
+					__u64 old_size)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct live_block b = {.size = size};
 	struct site_stats *c;
+	__u64 gone;
 	int err;
 
 	b.slot = site_get(tgid, stack_id, st, py);
@@ -258,7 +267,7 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 	if (err == -EEXIST) {
 		/* Its free went unseen (e.g. freed by a path we do not probe):
 		 * retire the old block at its own site before reusing the key. */
-		release_block(tgid, addr);
+		release_block(tgid, addr, &gone);
 		err = bpf_map_update_elem(&live, &key, &b, BPF_NOEXIST);
 	}
 	if (err) {
@@ -267,6 +276,11 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 	}
 	__sync_fetch_and_add(&c->alloc_bytes, size);
 	__sync_fetch_and_add(&c->allocs, 1);
+	if (resized) {
+		__sync_fetch_and_add(&c->reallocs, 1);
+		__sync_fetch_and_add(&c->realloc_bytes, size);
+		__sync_fetch_and_add(&c->realloc_old_bytes, old_size);
+	}
 }
 
 /* nmemb * size, or false when it overflows (the call will fail). */
@@ -389,8 +403,9 @@ int alloc_exit(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	__u64 ret = PT_REGS_RC(ctx), addr = 0;
+	__u64 ret = PT_REGS_RC(ctx), addr = 0, old_size = 0;
 	struct inflight *p, in;
+	bool resized = false;
 
 	if (is_self(tgid))
 		return 0;
@@ -423,7 +438,7 @@ int alloc_exit(struct pt_regs *ctx)
 		if (!ret && in.size)
 			return 0;
 		if (in.ptr)
-			release_block(tgid, in.ptr);
+			resized = release_block(tgid, in.ptr, &old_size);
 		addr = ret;
 		break;
 	case ALLOC_FN_POSIX_MEMALIGN:
@@ -441,7 +456,7 @@ int alloc_exit(struct pt_regs *ctx)
 		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, &st, &py);
 
 		if (stack_id && st)
-			track_block(tgid, addr, in.size, stack_id, st, py);
+			track_block(tgid, addr, in.size, stack_id, st, py, resized, old_size);
 	}
 	return 0;
 }
@@ -467,7 +482,7 @@ int free_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	__u64 addr = PT_REGS_PARM1(ctx);
+	__u64 addr = PT_REGS_PARM1(ctx), size;
 	struct inflight *outer;
 
 	if (is_self(tgid) || !addr)
@@ -481,7 +496,7 @@ int free_enter(struct pt_regs *ctx)
 		count_drop(DROP_STALE_ENTRY);
 		outer->sp = 0;
 	}
-	if (!release_tracked(tgid, addr))
+	if (!release_tracked(tgid, addr, &size))
 		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
 	return 0;
 }

@@ -94,12 +94,19 @@ struct site_key {
 	__u32 pad;
 };
 
-/* counters[slot]; live = alloc - free */
+/* counters[slot]; live = alloc - free. A realloc that resizes a tracked
+ * block counts as an allocation of its new size here and a free of the old
+ * block at that block's site (pprof's alloc_space); the realloc_* fields say
+ * which of the allocations were such resizes, and how big the blocks they
+ * replaced were, so the report can give resizes by their net change. */
 struct site_stats {
 	__u64 alloc_bytes;
 	__u64 allocs;
 	__u64 free_bytes;
 	__u64 frees;
+	__u64 reallocs;		 /* of allocs: resizes of a tracked block */
+	__u64 realloc_bytes;	 /* of alloc_bytes: their new sizes */
+	__u64 realloc_old_bytes; /* of free_bytes (at the old blocks' sites): the sizes replaced */
 };
 
 /* stacks: stack_id (64-bit hash of the pcs) -> pcs */

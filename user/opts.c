@@ -76,6 +76,11 @@ static const char doc[] =
 	"C frames lead from it to the allocator (-v lists them). --format json writes one "
 	"JSON object per report per line instead.\n"
 	"\n"
+	"A realloc that resizes a block counts at its site as an allocation of the new "
+	"size and a free of the old block, as pprof's alloc_space does; the header's "
+	"rates count blocks allocated and freed, and resizes apart by the bytes they "
+	"added (net), so a block grown in place reads as its growth.\n"
+	"\n"
 	"EXAMPLES:\n"
 	"  sudo allocscope --pid 4242\n"
 	"      report process 4242 every 10 seconds until Ctrl-C\n"
@@ -103,8 +108,8 @@ static const struct argp_option options[] = {
 	{"comm", 'c', "NAME", 0,
 	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
 	{"children", OPT_CHILDREN, NULL, 0,
-	 "With --pid: also trace the processes they fork from now on (multiprocessing "
-	 "workers), and theirs",
+	 "With --pid or --comm: also trace their descendants, those running already and "
+	 "those they fork from now on (multiprocessing workers)",
 	 GRP_TARGET},
 
 	{NULL, 0, NULL, OPTION_DOC, "Reports:", GRP_REPORT},

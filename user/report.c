@@ -18,7 +18,7 @@
 #define FRAME_INDENT 7
 
 /* One candidate row while ranking: small, so that sorting ~100k sites moves
- * 64-byte records instead of full report_rows with their frame arrays. */
+ * 72-byte records instead of full report_rows with their frame arrays. */
 struct rank {
 	__s64 live_bytes;
 	__s64 growth_bytes;
@@ -26,6 +26,7 @@ struct rank {
 	__u64 frees;
 	__u64 alloc_bytes;
 	__u64 free_bytes;
+	__u64 reallocs;
 	__u64 stack_id;
 	__u64 group;
 	__u32 pid;
@@ -178,9 +179,10 @@ static int cmp_allocs(const void *a, const void *b)
 	return DESC(x->allocs, y->allocs) ?: DESC(x->live_bytes, y->live_bytes) ?: cmp_tail(x, y);
 }
 
-/* Fills the interval deltas of rk from the cumulative counters now and at the
- * previous report (NULL when the site is new). */
-static void site_delta(struct rank *rk, const struct site_stats *now, const struct site_stats *was)
+/* Fills the interval deltas d, and rk's, from the cumulative counters now
+ * and at the previous report (NULL when the site is new). */
+static void site_delta(struct rank *rk, struct site_stats *d, const struct site_stats *now,
+		       const struct site_stats *was)
 {
 	static const struct site_stats zero;
 	__s64 was_live;
@@ -195,10 +197,18 @@ static void site_delta(struct rank *rk, const struct site_stats *now, const stru
 	rk->live_bytes = (__s64)(now->alloc_bytes - now->free_bytes);
 	was_live = (__s64)(was->alloc_bytes - was->free_bytes);
 	rk->growth_bytes = rk->live_bytes - was_live;
-	rk->allocs = now->allocs - was->allocs;
-	rk->frees = now->frees - was->frees;
-	rk->alloc_bytes = now->alloc_bytes - was->alloc_bytes;
-	rk->free_bytes = now->free_bytes - was->free_bytes;
+	d->allocs = now->allocs - was->allocs;
+	d->frees = now->frees - was->frees;
+	d->alloc_bytes = now->alloc_bytes - was->alloc_bytes;
+	d->free_bytes = now->free_bytes - was->free_bytes;
+	d->reallocs = now->reallocs - was->reallocs;
+	d->realloc_bytes = now->realloc_bytes - was->realloc_bytes;
+	d->realloc_old_bytes = now->realloc_old_bytes - was->realloc_old_bytes;
+	rk->allocs = d->allocs;
+	rk->frees = d->frees;
+	rk->alloc_bytes = d->alloc_bytes;
+	rk->free_bytes = d->free_bytes;
+	rk->reallocs = d->reallocs;
 }
 
 static double per_second(double v, double interval_s)
@@ -207,11 +217,31 @@ static double per_second(double v, double interval_s)
 	return interval_s > 0 ? v / interval_s : 0;
 }
 
+/* The header's rates. A resize (realloc) is an alloc and a free at the sites,
+ * as pprof's alloc_space counts it; the header gives resizes apart, by their
+ * count and net change, so that a block grown in place 1000 times reads as
+ * its growth, not as 1000 blocks allocated and freed. Signed: a resize and
+ * the free of the block it replaced may fall into adjacent reports. */
+static void header_rates(struct report_header *hdr, const struct site_stats *sum)
+{
+	double t = hdr->interval_s;
+
+	hdr->alloc_rate = per_second((double)sum->allocs - (double)sum->reallocs, t);
+	hdr->free_rate = per_second((double)sum->frees - (double)sum->reallocs, t);
+	hdr->alloc_bytes_rate =
+		per_second((double)sum->alloc_bytes - (double)sum->realloc_bytes, t);
+	hdr->free_bytes_rate =
+		per_second((double)sum->free_bytes - (double)sum->realloc_old_bytes, t);
+	hdr->realloc_rate = per_second((double)sum->reallocs, t);
+	hdr->realloc_bytes_rate =
+		per_second((double)sum->realloc_bytes - (double)sum->realloc_old_bytes, t);
+}
+
 /* Joins the sorted current snapshot with the sorted previous one, filling
  * r->ranks with the sites worth showing and hdr with the totals. */
 static size_t join_snapshots(struct report *r, struct report_header *hdr)
 {
-	__u64 allocs = 0, frees = 0, alloc_bytes = 0, free_bytes = 0;
+	struct site_stats sum = {}, d;
 	size_t i, j = 0, n = 0;
 	__s64 live = 0;
 
@@ -226,13 +256,16 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 		if (j < r->nprev && r->prev[j].pid == s->pid && r->prev[j].stack_id == s->stack_id)
 			was = &r->prev[j].stats;
 
-		site_delta(rk, &s->stats, was);
+		site_delta(rk, &d, &s->stats, was);
 		if (!s->exited)
 			live += rk->live_bytes;
-		allocs += rk->allocs;
-		frees += rk->frees;
-		alloc_bytes += rk->alloc_bytes;
-		free_bytes += rk->free_bytes;
+		sum.allocs += d.allocs;
+		sum.frees += d.frees;
+		sum.alloc_bytes += d.alloc_bytes;
+		sum.free_bytes += d.free_bytes;
+		sum.reallocs += d.reallocs;
+		sum.realloc_bytes += d.realloc_bytes;
+		sum.realloc_old_bytes += d.realloc_old_bytes;
 
 		if (rk->live_bytes == 0 && rk->allocs == 0 && rk->frees == 0)
 			continue;
@@ -245,10 +278,7 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 
 	hdr->live_bytes = live;
 	hdr->live_change = live - r->prev_live;
-	hdr->alloc_rate = per_second(allocs, hdr->interval_s);
-	hdr->free_rate = per_second(frees, hdr->interval_s);
-	hdr->alloc_bytes_rate = per_second(alloc_bytes, hdr->interval_s);
-	hdr->free_bytes_rate = per_second(free_bytes, hdr->interval_s);
+	header_rates(hdr, &sum);
 	hdr->nsites = r->ncur;
 	return n;
 }
@@ -272,6 +302,7 @@ static void add_rank(struct rank *to, const struct rank *from)
 	to->frees += from->frees;
 	to->alloc_bytes += from->alloc_bytes;
 	to->free_bytes += from->free_bytes;
+	to->reallocs += from->reallocs;
 }
 
 /* Folds the ranks of each group into one row, ranked as the sum of its
@@ -323,6 +354,9 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 		sum->allocs += s->stats.allocs;
 		sum->free_bytes += s->stats.free_bytes;
 		sum->frees += s->stats.frees;
+		sum->reallocs += s->stats.reallocs;
+		sum->realloc_bytes += s->stats.realloc_bytes;
+		sum->realloc_old_bytes += s->stats.realloc_old_bytes;
 		row->site.exited &= s->exited;
 		m[k] = (struct report_member){
 			.stack_id = s->stack_id,
@@ -343,6 +377,7 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 	row->frees = rk->frees;
 	row->alloc_bytes = rk->alloc_bytes;
 	row->free_bytes = rk->free_bytes;
+	row->reallocs = rk->reallocs;
 }
 
 int report__finish(struct report *r, struct report_header *hdr, struct report_row **rows,
@@ -599,7 +634,8 @@ static void print_wrapped(FILE *f, const char *text, size_t cols, size_t indent)
 
 static void print_text_header(FILE *f, const struct report_header *hdr)
 {
-	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32], line[160];
+	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32], ra[16], rb[40];
+	char line[160], resizes[80];
 	const char *final = hdr->final ? "  (final)" : "";
 	size_t cols = text_cols(hdr), used;
 	time_t t = (time_t)hdr->time;
@@ -621,9 +657,17 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	report__fmt_bytes(ab, sizeof(ab), hdr->alloc_bytes_rate);
 	fmt_count_rate(fr, sizeof(fr), hdr->free_rate);
 	report__fmt_bytes(fb, sizeof(fb), hdr->free_bytes_rate);
+	fmt_count_rate(ra, sizeof(ra), hdr->realloc_rate);
+	fmt_change(rb, sizeof(rb), hdr->realloc_bytes_rate, "/s");
 	/* two lines: with large values all of it on one line passes 100 columns */
 	fprintf(f, "live %s (%s)  sites %zu\n", live, change, hdr->nsites);
-	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
+	/* Resizes go on the rate line while it fits the width, else below it. */
+	used = snprintf(line, sizeof(line), "allocs %s/s (%s/s)  frees %s/s (%s/s)", a, ab, fr, fb);
+	snprintf(resizes, sizeof(resizes), "reallocs %s/s (%s)", ra, rb);
+	if (used + 2 + strlen(resizes) <= cols)
+		fprintf(f, "%s  %s\n", line, resizes);
+	else
+		fprintf(f, "%s\n%s\n", line, resizes);
 	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT, cols);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT, cols);
 	if (hdr->reserved_maps > 0) {

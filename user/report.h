@@ -67,11 +67,18 @@ struct report_row {
 	__u64 frees;	    /* in this interval */
 	__u64 alloc_bytes;  /* in this interval */
 	__u64 free_bytes;   /* in this interval */
+	__u64 reallocs;	    /* of allocs: resizes of a block (realloc) */
 	size_t nframes;	    /* filled by the caller before printing */
 	__u32 cut;	    /* stack_trace.cut: why the stack ends early, 0 if whole */
 	struct sym_frame frames[AS_MAX_FRAMES];
 	const struct report_path *paths; /* filled by the caller for Python rows, else NULL */
 	size_t npaths;
+};
+
+/* A process traced: named with --pid, matched by --comm, or a descendant. */
+struct report_target {
+	__u32 pid;
+	char comm[AS_COMM_LEN];
 };
 
 struct report_header {
@@ -84,6 +91,10 @@ struct report_header {
 	double free_rate;
 	double alloc_bytes_rate;
 	double free_bytes_rate;
+	/* Allocations and frees above are of blocks made and freed; a resize
+	 * (realloc) counts apart, by its rate and the bytes it added, net. */
+	double realloc_rate;
+	double realloc_bytes_rate;
 	size_t nsites;			/* sites known in total */
 	bool final;			/* the last report (Ctrl-C, --count, --duration) */
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
@@ -94,6 +105,12 @@ struct report_header {
 	/* Rendering. */
 	unsigned int cols; /* text width (report__text_cols); 0: REPORT_COLS */
 	bool verbose;	   /* list every native path of a Python row */
+
+	/* The processes traced now, by pid (none in whole-system mode), and
+	 * how they were chosen: "pid", "comm" or "all". */
+	const struct report_target *traced;
+	size_t ntraced;
+	const char *scope;
 };
 
 /* The text layout of today's reports, and the narrowest one laid out. */

@@ -147,9 +147,12 @@ static void json_site(FILE *f, const struct report_row *row)
 		(long long)row->live_objects, (long long)row->growth_bytes);
 	fputs(",\"growth_rate\":", f);
 	json_num(f, row->growth_rate);
-	fprintf(f, ",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,",
+	fprintf(f,
+		",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,"
+		"\"reallocs\":%llu,",
 		(unsigned long long)row->allocs, (unsigned long long)row->frees,
-		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes);
+		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes,
+		(unsigned long long)row->reallocs);
 	json_frames(f, row);
 	json_paths(f, row);
 	fputc('}', f);
@@ -166,6 +169,8 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		{"free_rate", hdr->free_rate},
 		{"alloc_bytes_rate", hdr->alloc_bytes_rate},
 		{"free_bytes_rate", hdr->free_bytes_rate},
+		{"realloc_rate", hdr->realloc_rate},
+		{"realloc_bytes_rate", hdr->realloc_bytes_rate},
 	};
 	time_t t = (time_t)hdr->time;
 	char when[32] = "";
@@ -176,8 +181,15 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(f, "{\"time\":\"%s\",\"interval_s\":", when);
 	json_num(f, hdr->interval_s);
-	fprintf(f, ",\"final\":%s,\"targets\":", hdr->final ? "true" : "false");
-	json_str(f, hdr->targets, SIZE_MAX);
+	fprintf(f, ",\"final\":%s,\"scope\":", hdr->final ? "true" : "false");
+	json_str(f, hdr->scope ? hdr->scope : "", SIZE_MAX);
+	fputs(",\"targets\":[", f);
+	for (i = 0; i < hdr->ntraced; i++) {
+		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", hdr->traced[i].pid);
+		json_str(f, hdr->traced[i].comm, sizeof(hdr->traced[i].comm));
+		fputc('}', f);
+	}
+	fputc(']', f);
 	fprintf(f, ",\"live_bytes\":%lld,\"live_change\":%lld", (long long)hdr->live_bytes,
 		(long long)hdr->live_change);
 	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "proctree.h"
 #include "targets.h"
 
 static size_t lower_bound(const struct proc_table *t, __u32 pid)
@@ -126,18 +127,12 @@ int targets__read_comm(__u32 pid, char comm[AS_COMM_LEN])
 
 int targets__start_ticks(__u32 pid, unsigned long long *ticks)
 {
-	char buf[1024], *p;
+	struct proc_stat st;
+	int err = proctree__stat("/proc", pid, &st);
 
-	if (read_proc_file(pid, "stat", buf, sizeof(buf)) < 0)
-		return -ESRCH;
-	/* The comm may hold spaces and parentheses: fields restart after the
-	 * last ')'; starttime is field 22, the 20th after it. */
-	p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", ticks) != 1)
-		return -EINVAL;
-	return 0;
+	if (!err)
+		*ticks = st.start;
+	return err;
 }
 
 bool targets__exists(__u32 pid)

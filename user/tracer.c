@@ -24,6 +24,7 @@
 #include "mapfile.h"
 #include "procmaps.h"
 #include "probes.h"
+#include "proctree.h"
 #include "pyproc.h"
 #include "tracer.h"
 #include "unwind.h"
@@ -64,6 +65,8 @@ struct tracer {
 	bool starting;	 /* attaching to the targets named on the command line */
 	double counting; /* when the first probes went in: the first interval's start */
 	char desc[128];
+	struct report_target *traced; /* the header's list, refreshed per report */
+	size_t ntraced, traced_cap;
 };
 
 static int verbose;
@@ -526,6 +529,85 @@ static int attach_pid(struct tracer *t, __u32 pid)
 	return attach_image(t, pid, 0);
 }
 
+/* The descendants of one target being attached (--children). */
+struct descendants {
+	struct tracer *t;
+	size_t traced, untraceable;
+	char pids[64]; /* the first few traced, for the message */
+};
+
+/* A process that exited while it was being attached and whose pid went to
+ * another process: that one is no descendant, and is let go. */
+static void let_go(struct tracer *t, struct proc_entry *e)
+{
+	log_msg("pid %u exited while being attached and its number was reused: not traced\n",
+		e->pid);
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.targets), &e->pid);
+	unwinder__forget(t->unwinder, e->pid);
+	probes__detach(&e->links);
+	e->exited = true;
+}
+
+static void attach_descendant(__u32 pid, unsigned long long start, void *ctx)
+{
+	struct descendants *d = ctx;
+	struct proc_entry *e = targets__find(&d->t->procs, pid);
+	unsigned long long now;
+	size_t len = strlen(d->pids);
+
+	/* Named on the command line too, or already found under another (or
+	 * found untraceable); or allocscope itself, started from inside the
+	 * target's tree. */
+	if ((e && (e->attached || e->untraceable)) || pid == (__u32)getpid())
+		return;
+	if (attach_pid(d->t, pid) != EXIT_OK) {
+		d->untraceable++; /* said by attach_image */
+		return;
+	}
+	/* Its start time changed while it was attached: the pid is another
+	 * process's now. Gone without a successor, its exit says so. */
+	e = targets__find(&d->t->procs, pid);
+	if (e && !targets__start_ticks(pid, &now) && now != start) {
+		let_go(d->t, e);
+		return;
+	}
+	if (d->traced++ < 4)
+		snprintf(d->pids + len, sizeof(d->pids) - len, "%s%u", len ? ", " : "", pid);
+	else if (d->traced == 5)
+		snprintf(d->pids + len, sizeof(d->pids) - len, ", ...");
+}
+
+/* --children: the processes a target forked before allocscope started are
+ * traced too (its later forks are announced by the fork tracepoint, from
+ * the moment it was attached: the walk reads each process's children only
+ * after attaching it, so none falls between the two). */
+static void attach_descendants(struct tracer *t, const struct proc_entry *root)
+{
+	struct descendants d = {.t = t};
+	__u32 pid = root->pid;
+	char comm[AS_COMM_LEN], more_msg[48] = "";
+	bool more;
+	int n;
+
+	memcpy(comm, root->comm, sizeof(comm)); /* root may move as the table grows */
+	n = proctree__walk("/proc", pid, PROCTREE_MAX, attach_descendant, &d, &more);
+	if (n < 0)
+		return; /* gone: its exit is on its way */
+	if (!n) {
+		log_msg("pid %u (%s) has no child processes yet; those it starts will be traced\n",
+			pid, comm);
+		return;
+	}
+	if (d.untraceable)
+		snprintf(more_msg, sizeof(more_msg), "; %zu more could not be traced",
+			 d.untraceable);
+	log_msg("tracing pid %u (%s) and its %zu existing descendant%s%s%s%s\n", pid, comm,
+		d.traced, d.traced == 1 ? "" : "s", d.traced ? ": " : "", d.pids, more_msg);
+	if (more)
+		log_msg("pid %u has more than %d descendants: the rest are not traced\n", pid,
+			PROCTREE_MAX);
+}
+
 /* How long after its start pid was found, if it started after allocscope:
  * --comm finds new processes by reading /proc once a second. */
 static bool found_late(__u32 pid, double *late_s)
@@ -554,10 +636,15 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 	if (e && (e->attached || e->exited || e->untraceable))
 		return 0;
 	/* A process that cannot be traced is skipped, not fatal: others may. */
-	if (attach_pid(t, pid) == EXIT_OK && !t->starting && found_late(pid, &late_s))
+	if (attach_pid(t, pid) != EXIT_OK)
+		return 0;
+	if (!t->starting && found_late(pid, &late_s))
 		log_msg("pid %u was found %.1f s after it started; what it allocated "
 			"before is not seen\n",
 			pid, late_s);
+	e = targets__find(&t->procs, pid);
+	if (t->cfg->children && e)
+		attach_descendants(t, e);
 	return 0;
 }
 
@@ -739,15 +826,47 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The header's pids: at most this many, then how many more. */
+#define DESC_PIDS 3
+
+/* The processes traced now, by pid (the table's order), and the header's
+ * words for them: several processes are listed (the first few) and counted,
+ * since --children and --comm trace more than were named. */
 static void describe_targets(struct tracer *t)
 {
 	const struct config *cfg = t->cfg;
-	size_t n = targets__count_attached(&t->procs), len;
+	size_t n = 0, len;
+	struct report_target *v;
 
+	for (size_t i = 0; i < t->procs.nr; i++) {
+		const struct proc_entry *p = &t->procs.procs[i];
+
+		if (!p->attached || p->exited)
+			continue;
+		v = array_grow(t->traced, &t->traced_cap, n + 1, sizeof(*v));
+		if (!v)
+			break;
+		t->traced = v;
+		t->traced[n].pid = p->pid;
+		memcpy(t->traced[n++].comm, p->comm, sizeof(p->comm));
+	}
+	t->ntraced = n;
 	if (cfg->comm[0]) {
 		snprintf(t->desc, sizeof(t->desc), "comm %s (%zu process%s)", cfg->comm, n,
 			 n == 1 ? "" : "es");
+	} else if (cfg->npids && n == 1) {
+		snprintf(t->desc, sizeof(t->desc), "pid %u", t->traced[0].pid);
+	} else if (cfg->npids && n > 1) {
+		len = snprintf(t->desc, sizeof(t->desc), "pids ");
+		for (size_t i = 0; i < n && i < DESC_PIDS; i++)
+			len += snprintf(t->desc + len, sizeof(t->desc) - len, "%s%u", i ? "," : "",
+					t->traced[i].pid);
+		if (n > DESC_PIDS)
+			len += snprintf(t->desc + len, sizeof(t->desc) - len, ",+%zu",
+					n - DESC_PIDS);
+		snprintf(t->desc + len, sizeof(t->desc) - len, " (%zu processes)", n);
 	} else if (cfg->npids) {
+		/* Every target is gone: the ones named, as named. */
 		len = snprintf(t->desc, sizeof(t->desc), "pid%s ", cfg->npids > 1 ? "s" : "");
 		for (size_t i = 0; i < cfg->npids && len < sizeof(t->desc) - 12; i++)
 			len += snprintf(t->desc + len, sizeof(t->desc) - len, "%s%u", i ? "," : "",
@@ -982,6 +1101,12 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 		status = EXIT_NO_PROCESS;
 		goto fail;
 	}
+	for (size_t i = 0; cfg->children && i < cfg->npids; i++) {
+		struct proc_entry *e = targets__find(&t->procs, cfg->pids[i]);
+
+		if (e && e->attached && !e->exited)
+			attach_descendants(t, e);
+	}
 	rescan(t);
 	t->starting = false;
 	*out = t;
@@ -1001,6 +1126,9 @@ static int report(struct tracer *t, double interval_s, bool final)
 
 	describe_targets(t);
 	hdr.targets = t->desc;
+	hdr.scope = t->cfg->comm[0] ? "comm" : t->cfg->npids ? "pid" : "all";
+	hdr.traced = t->traced;
+	hdr.ntraced = t->ntraced;
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
@@ -1171,6 +1299,7 @@ void tracer__close(struct tracer *t)
 	unwinder__free(t->unwinder);
 	free(t->objs);
 	free(t->plans);
+	free(t->traced);
 	ring_buffer__free(t->rb);
 	allocscope_bpf__destroy(t->skel);
 	syms__free(t->coll.syms);

@@ -72,6 +72,10 @@ done
 assert_json "$comm x 2, default grouping: leak_malloc rows (processes, live_bytes)" \
 	"${S_OUT[one]}" "[(s['processes'], s['live_bytes']) for s in sites(last, sym='leak_malloc')]" \
 	"[(2, 200000)]"
+read -r p1 p2 < <(printf '%s\n' "${T_PID[a]}" "${T_PID[b]}" | sort -n | paste -sd' ')
+assert_json "$comm x 2: scope and targets, by pid" "${S_OUT[two]}" \
+	"(last['scope'], last['targets'])" \
+	"('comm', [{'pid': $p1, 'comm': '$comm'}, {'pid': $p2, 'comm': '$comm'}])"
 stop_target a
 stop_target b
 

@@ -6,10 +6,11 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-HEADER_KEYS="time interval_s final targets live_bytes live_change alloc_rate free_rate
-alloc_bytes_rate free_bytes_rate nsites drops truncated_stacks sites"
+HEADER_KEYS="time interval_s final scope targets live_bytes live_change alloc_rate free_rate
+alloc_bytes_rate free_bytes_rate realloc_rate realloc_bytes_rate nsites drops truncated_stacks
+sites"
 SITE_KEYS="pid comm exited live_bytes live_objects growth_bytes growth_rate allocs frees
-alloc_bytes free_bytes frames"
+alloc_bytes free_bytes reallocs frames"
 FRAME_KEYS="addr symbol offset module"
 DROP_KEYS="live_full site_full stack_full inflight_full missing_entry stale_entry
 untracked_free event_lost calloc_overflow thread_exit_free"
@@ -101,7 +102,8 @@ assert_json "json: only the last report is final" "$js" "[r['final'] for r in re
 # interval. The bounds catch a unit mistake (ms for s, 10x), not scheduling delays.
 assert_json "json: interval_s of full intervals of -i 1 within [0.3, 5]" "$js" \
 	"[r['interval_s'] for r in reports[:-1] if not 0.3 <= r['interval_s'] <= 5]" "[]"
-assert_json "json: targets names the pid" "$js" "'$pid' in last['targets']" true
+assert_json "json: scope and targets: the pid and its comm" "$js" \
+	"(last['scope'], last['targets'])" "('pid', [{'pid': $pid, 'comm': 'alloc_target'}])"
 
 # -n 2: exactly two reports, then exit 0.
 start_tool count -p "$pid" --format json -T 100 -i 1 -n 2

@@ -45,6 +45,9 @@ assert_json "every site's pid is A or B" "$out" \
 assert_json "leak_malloc sites per pid" "$out" \
 	"sorted(set(s['pid'] for s in sites(last, sym='leak_malloc'))) == sorted([$A, $B])" true
 assert_json "header live_bytes covers both" "$out" "last['live_bytes'] >= 260000" true
+read -r p1 p2 < <(printf '%s\n' "$A" "$B" | sort -n | paste -sd' ')
+assert_json "header targets: both, by pid" "$out" "(last['scope'], last['targets'])" \
+	"('pid', [{'pid': $p1, 'comm': 'alloc_target'}, {'pid': $p2, 'comm': 'alloc_target'}])"
 
 # By default: leak_malloc is one row of both processes, leak_calloc one of A alone.
 out=${S_OUT[g]}

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Python beyond one process and beyond malloc: multiprocessing workers forked after
-# allocscope started (--children), and small objects that only pymalloc's mmap'd arenas
-# reveal (tests/targets/py_workers.py).
+# allocscope started (--children), workers that existed and leaked before it started, and
+# small objects that only pymalloc's mmap'd arenas reveal (tests/targets/py_workers.py).
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -12,6 +12,7 @@ WORKERS_PY=$ROOT/tests/targets/py_workers.py
 line_of() { grep -n "$1" "$WORKERS_PY" | head -1 | cut -d: -f1; }
 LEAK_LINE=$(line_of WORKER_LEAK_LINE)
 SMALL_LINE=$(line_of SMALL_LINE)
+POOL_LINE=$(line_of POOL_LEAK_LINE)
 
 # The first Python frame of a site: (file basename, line, function), or None.
 PYTOP="(lambda s: next(((f['file'].rsplit('/', 1)[-1], f['line'], f['symbol'])
@@ -42,6 +43,55 @@ children()
 		            for s in $workers))" "[(300, 749)]"
 	assert_grep "$tag: the fork is announced" "${S_ERR[c$tag]}" "forked from a target"
 	kill_target "w$tag"
+}
+
+# existing PY: a consumer whose two workers were forked, and leaked, before allocscope
+# started. --children finds them at start, says how many, and lists all three processes in
+# the header; what the workers keep after the attach is theirs, at their leaking line.
+existing()
+{
+	local py=$1 pid out workers all sites listed
+	start_target p "$py" "$WORKERS_PY" pool
+	pid=${T_PID[p]}
+	run_scenario p pool
+	workers=$(sed -n 's/^workers //p' "${T_OUT[p]}")
+	# shellcheck disable=SC2086 # one pid per word
+	listed=$(printf '%s\n' $workers | sort -n | paste -sd,)
+	all=$(printf '%s\n' "$pid" "$listed" | tr , '\n' | sort -n | paste -sd,)
+	start_tool e -p "$pid" --children "${JSON_ARGS[@]}"
+	if wait_for_line "${S_ERR[e]}" \
+		"tracing pid $pid \(python3\) and its 2 existing descendants: ${listed//,/, }\$" \
+		"$ATTACH_TIMEOUT"; then
+		pass "existing workers: the start names both workers"
+	else
+		fail "existing workers: no 'tracing pid $pid (...) and its 2 existing descendants' line"
+		show "${S_ERR[e]}"
+	fi
+	run_scenario p pool
+	stop_tool e INT 5 "existing workers"
+	assert_eq "existing workers: exit status" 0 "$TOOL_RC"
+	out=${S_OUT[e]}
+	sites="[s for s in last['sites'] if s['pid'] in ($listed,) and
+	        s['frames'][0]['symbol'] == 'malloc' and
+	        $PYTOP(s) == ('py_workers.py', $POOL_LINE, 'pool_leak')]"
+	assert_json "existing workers: the workers' sites at py_workers.py:$POOL_LINE pool_leak" \
+		"$out" "sorted(set(s['pid'] for s in $sites))" "[${listed//,/, }]"
+	# Only the strings kept after the attach: 300 each, none of the 300 from before.
+	assert_json "existing workers: each worker's strings kept after the attach" "$out" \
+		"sorted(set((s['live_objects'], s['live_bytes'] // s['live_objects']) for s in $sites))" \
+		"[(300, 749)]"
+	assert_json "existing workers: JSON targets lists the 3 processes" "$out" \
+		"(last['scope'], [t['pid'] for t in last['targets']],
+		  sorted(set(t['comm'] for t in last['targets'])))" \
+		"('pid', [${all//,/, }], ['python3'])"
+
+	# The text header counts and lists them.
+	start_tool h -p "$pid" --children -i 1 -n 1
+	wait_tool h $((ATTACH_TIMEOUT + 10)) || { fail "existing workers: text run hangs"; stop_tool h; }
+	assert_grep "existing workers: text header 'pids $all (3 processes)'" "${S_OUT[h]}" \
+		"^allocscope .* interval [0-9.]+s  pids $all \(3 processes\)"
+	stop_target p
+	assert_eq "existing workers: target exit status" 0 $?
 }
 
 # Without --children the workers stay untraced.
@@ -98,6 +148,7 @@ PY39=$(ls -d "$PYENV_VERSIONS"/3.9.*/bin/python3 2>/dev/null | tail -1)
 children "$PY311" py311
 children /usr/bin/python3.11 debian311
 no_children "$PY311"
+existing "$PY311"
 arenas "$PY311" py311 $((1 << 20))
 arenas /usr/bin/python3.11 debian311 $((1 << 20))
 arenas "$PY39" py39 $((256 << 10))

@@ -6,7 +6,7 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-SCENARIOS=(leak_malloc churn leak_calloc grow_realloc realloc_shrink realloc_free leak_memalign
+SCENARIOS=(leak_malloc churn leak_calloc grow_realloc grow_in_place realloc_shrink realloc_free leak_memalign
 	leak_aligned leak_reallocarray leak_legacy_align failed_alloc untracked_free dlopen_leak)
 
 # check_live SITE_SYMBOL LIVE_BYTES LIVE_OBJECTS: summed over the final report's sites whose
@@ -87,14 +87,31 @@ run_one()
 	check_live leak_calloc 60000 200
 	check_fn leak_calloc calloc
 
+	# A realloc is an allocation of its new size and a free of the block it replaces, as
+	# pprof's alloc_space counts it: realloc(NULL, 16), then 12 resizes up to 65536.
 	check_live grow_realloc 65536 1
 	check_fn grow_realloc realloc
+	check_total grow_realloc allocs 13
+	check_total grow_realloc alloc_bytes 131056
+	check_total grow_realloc frees 12
+	check_total grow_realloc free_bytes 65520
+	check_total grow_realloc reallocs 12
+
+	# malloc(4096), then 1000 resizes 64 B larger each (in place).
+	check_live grow_in_place 68096 1
+	check_total grow_in_place allocs 1001
+	check_total grow_in_place alloc_bytes $((4096 + 1000 * 4096 + 64 * 1000 * 1001 / 2))
+	check_total grow_in_place frees 1000
+	check_total grow_in_place reallocs 1000
 
 	check_live realloc_shrink 1000 1
+	check_total realloc_shrink reallocs 1
 
+	# realloc(p, 0) frees p: a free, no resize.
 	check_live realloc_free 0 0
 	check_total realloc_free allocs 1
 	check_total realloc_free frees 1
+	check_total realloc_free reallocs 0
 
 	check_live leak_memalign 25600 100
 	check_fn leak_memalign posix_memalign
@@ -111,7 +128,7 @@ run_one()
 	check_live legacy_valloc 10000 10
 	check_fn legacy_valloc valloc
 
-	for sym in leak_malloc churn leak_calloc grow_realloc realloc_shrink realloc_free leak_memalign \
+	for sym in leak_malloc churn leak_calloc grow_realloc grow_in_place realloc_shrink realloc_free leak_memalign \
 		leak_aligned leak_reallocarray legacy_memalign legacy_valloc; do
 		check_caller "$sym"
 	done
@@ -151,7 +168,46 @@ run_one()
 	assert_eq "$B: target exit status" 0 $?
 }
 
+# The header's rates give blocks allocated and freed, and resizes apart by their net change:
+# grow_in_place alone is 1 malloc of 4096 B and 1000 resizes adding 64000 B, not 36 MB
+# allocated and freed. Summed over the JSON reports (rate x interval, each within 1 %: the
+# intervals are printed to the millisecond), then the text line of one report covering the
+# whole run.
+realloc_rates()
+{
+	local out
+	# near FIELD WANT: the field summed over the reports is WANT, within 1 %.
+	near() { echo "abs(sum(r['$1'] * r['interval_s'] for r in reports) - $2) <= 0.01 * $2"; }
+	start_target r "$TARGET_DIR/alloc_target" grow_in_place grow_in_place
+	start_tool r -p "${T_PID[r]}" "${JSON_ARGS[@]}"
+	wait_tracing r "${T_PID[r]}"
+	run_scenario r grow_in_place
+	stop_tool r INT 5 "realloc rates"
+	out=${S_OUT[r]}
+	assert_json "header: blocks allocated: 1, of 4096 B" "$out" \
+		"($(near alloc_rate 1), $(near alloc_bytes_rate 4096))" "(True, True)"
+	assert_json "header: blocks freed: none" "$out" \
+		"($(near free_rate 0), $(near free_bytes_rate 0))" "(True, True)"
+	assert_json "header: resizes: 1000, adding 64000 B" "$out" \
+		"($(near realloc_rate 1000), $(near realloc_bytes_rate 64000))" "(True, True)"
+	assert_json "header: live bytes" "$out" "last['live_bytes']" 68096
+	if [ "$NFAIL" -gt 0 ]; then
+		json_eval "$out" "[(r['interval_s'], r['alloc_rate'], r['alloc_bytes_rate'],
+		                    r['realloc_rate'], r['realloc_bytes_rate']) for r in reports]"
+	fi
+
+	start_tool rt -p "${T_PID[r]}" -i 600
+	wait_tracing rt "${T_PID[r]}"
+	run_scenario r grow_in_place
+	stop_tool rt INT 5 "realloc rate line"
+	assert_grep "text: the rate line gives 4 KiB allocated, nothing freed, the resizes apart" \
+		"${S_OUT[rt]}" \
+		'^allocs [0-9.]+/s \([0-9.]+ (B|KiB)/s\)  frees 0\.0/s \(0 B/s\)  reallocs [0-9.k]+/s \(\+[0-9.]+ (B|KiB)/s\)$'
+	stop_target r
+}
+
 setup
+realloc_rates
 # SEMANTICS_BINS: the builds to check (make vmtest checks the -O2 one only, for time).
 for b in ${SEMANTICS_BINS:-alloc_target alloc_target_fp}; do
 	run_one "$TARGET_DIR/$b"

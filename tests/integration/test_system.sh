@@ -47,7 +47,8 @@ run_scenario c fill
 sleep 1.5
 stop_tool s INT 5
 assert_eq "allocscope exit status" 0 "$TOOL_RC"
-assert_json "last report covers all processes" "$out" "last['targets']" "all processes"
+assert_json "last report covers all processes" "$out" "(last['scope'], last['targets'])" \
+	"('all', [])"
 assert_json "leak_malloc live bytes of a process started later" "$out" \
 	"ssum(last, 'live_bytes', $pid, 'leak_malloc')" 100000
 assert_json "leak_malloc live objects" "$out" "ssum(last, 'live_objects', $pid, 'leak_malloc')" 1000

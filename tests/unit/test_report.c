@@ -490,6 +490,55 @@ static void test_header_totals(void **state)
 	report__free(r);
 }
 
+/* A block malloc'd at one site, then grown in place by 1000 reallocs of 64
+ * bytes each at another: the sites count every resize as an allocation of
+ * its new size and a free of the old block (pprof's alloc_space), the header
+ * gives the one malloc and the 1000 resizes with the 64000 bytes they added. */
+static void test_realloc_rates(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 10);
+	struct report_site s[2] = {
+		site(7, 0xa, 1, 4096, 1, 4096),
+		/* 4096 + 64 i for i = 1..1000; all but the last freed by the next */
+		site(7, 0xb, 1000, 36128000, 999, 36128000 - 68096),
+	};
+	const struct report_row *b;
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	s[1].stats.reallocs = 1000;
+	s[1].stats.realloc_bytes = 36128000;
+	s[1].stats.realloc_old_bytes = 4096 + (36128000 - 68096);
+	snapshot(r, s, 2, 2.0, &hdr, &rows, &n);
+	assert_int_equal(hdr.live_bytes, 68096);
+	assert_true(hdr.alloc_rate == 0.5);
+	assert_true(hdr.alloc_bytes_rate == 2048.0);
+	assert_true(hdr.free_rate == 0.0);
+	assert_true(hdr.free_bytes_rate == 0.0);
+	assert_true(hdr.realloc_rate == 500.0);
+	assert_true(hdr.realloc_bytes_rate == 32000.0);
+	b = find_row(rows, n, 7, 0xb);
+	assert_non_null(b);
+	assert_int_equal(b->allocs, 1000);
+	assert_int_equal(b->alloc_bytes, 36128000);
+	assert_int_equal(b->reallocs, 1000);
+	assert_int_equal(b->live_objects, 1);
+
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "allocs 0.5/s (2.0 KiB/s)  frees 0.0/s (0 B/s)  "
+				    "reallocs 500/s (+31.2 KiB/s)\n"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(strstr(out, "\"realloc_rate\":500.000,\"realloc_bytes_rate\":32000.000"));
+	assert_non_null(strstr(out, "\"allocs\":1000,\"frees\":999,\"alloc_bytes\":36128000,"
+				    "\"free_bytes\":36059904,\"reallocs\":1000,"));
+	free(out);
+	report__free(r);
+}
+
 static void test_many_sites(void **state)
 {
 	const size_t nsites = 100000;
@@ -537,7 +586,13 @@ static void test_json_escaping(void **state)
 		{.addr = 0xffffffffffffff00ULL, .symbol = "tab\there\nnl", .module = "a\\b"},
 		{.addr = 0x1234, .symbol = "[unknown]", .module = "[unknown]"},
 	};
-	struct report_header hdr = {.time = T0, .interval_s = 1, .targets = "comm \"x\""};
+	static const struct report_target traced[] = {{1, "x\"y"}, {2, "\x1b[0m"}};
+	struct report_header hdr = {.time = T0,
+				    .interval_s = 1,
+				    .targets = "comm \"x\"",
+				    .scope = "comm",
+				    .traced = traced,
+				    .ntraced = 2};
 	struct report_row row = {.site = {.pid = 1, .stack_id = 1}};
 	char *out;
 
@@ -549,7 +604,9 @@ static void test_json_escaping(void **state)
 	out = render(true, &hdr, &row, 1);
 	assert_non_null(
 		strstr(out, "\"comm\":\"a\\\"b\\\\c\\u0001\\u001f\\u007f\xc3\xa9\\ufffd\""));
-	assert_non_null(strstr(out, "\"targets\":\"comm \\\"x\\\"\""));
+	assert_non_null(strstr(out,
+			       "\"scope\":\"comm\",\"targets\":[{\"pid\":1,\"comm\":\"x\\\"y\"},"
+			       "{\"pid\":2,\"comm\":\"\\u001b[0m\"}]"));
 	assert_non_null(strstr(out,
 			       "{\"addr\":\"0x7f0000001000\",\"symbol\":\"operator new("
 			       "unsigned long)\",\"offset\":4,\"module\":\"lib\\\"x\\\".so\"}"));
@@ -757,6 +814,9 @@ static const struct sym_frame worker_frames[] = {
 	FRAME(0x7f3a12aa0000ULL, "[unknown]", 0, "[jit]"),
 };
 
+/* 5151 exited: only 4242 is traced now. */
+static const struct report_target golden_traced[] = {{4242, "alloc_target"}};
+
 /* Two processes over two reports: a leak, a churning site that shrank, a
  * new site, an exited process and an idle site that is left out. */
 static void golden_report(struct report *r, struct report_header *hdr, struct report_row **rows,
@@ -782,12 +842,19 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	s2[4].exited = true;
 	for (i = 0; i < 4; i++)
 		strcpy(s2[i].comm, "alloc_target");
+	/* Two of the realloc site's three allocations resized a 32-byte block. */
+	s2[3].stats.reallocs = 2;
+	s2[3].stats.realloc_bytes = 64;
+	s2[3].stats.realloc_old_bytes = 64;
 	snapshot(r, s1, 4, 10.0, hdr, rows, n);
 	snapshot(r, s2, 5, 10.0, hdr, rows, n);
 	hdr->drops[DROP_UNTRACKED_FREE] = 12;
 	hdr->stops[UNWIND_STOP_NO_MAPPING] = 2;
 	hdr->stops[UNWIND_STOP_DEPTH_CAP] = 7;
 	hdr->py_no_thread = 3;
+	hdr->scope = "pid";
+	hdr->traced = golden_traced;
+	hdr->ntraced = 1;
 	hdr->reserved_bytes = 13 * MiB + 512 * 1024;
 	hdr->reserved_maps = 104;
 
@@ -1267,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_idle_sites_excluded),
 		cmocka_unit_test(test_exited),
 		cmocka_unit_test(test_header_totals),
+		cmocka_unit_test(test_realloc_rates),
 		cmocka_unit_test(test_many_sites),
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_textsafe_copy),
