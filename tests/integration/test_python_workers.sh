@@ -58,7 +58,7 @@ existing()
 	# shellcheck disable=SC2086 # one pid per word
 	listed=$(printf '%s\n' $workers | sort -n | paste -sd,)
 	all=$(printf '%s\n' "$pid" "$listed" | tr , '\n' | sort -n | paste -sd,)
-	start_tool e -p "$pid" --children "${JSON_ARGS[@]}"
+	start_tool e -p "$pid" --children --group-by process "${JSON_ARGS[@]}"
 	if wait_for_line "${S_ERR[e]}" \
 		"tracing pid $pid \(python3\) and its 2 existing descendants: ${listed//,/, }\$" \
 		"$ATTACH_TIMEOUT"; then
