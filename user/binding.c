@@ -92,8 +92,14 @@ int binding__resolve(pid_t pid, const struct procmaps *maps, struct bind_obj *ob
 			objs[j] = objs[j - 1];
 		objs[j] = o;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		const char *base = path_base(objs[i].v->path);
+
+		/* By the name the process maps it under: a process naming
+		 * its own allocator so can only make its counts double. */
+		objs[i].plan.libc = !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
 		plans[i] = &objs[i].plan;
+	}
 	probes__bind(plans, n, lost);
 	for (size_t i = 0; i < n; i++)
 		objs[i].lost = lost[i];

@@ -143,7 +143,11 @@ void probes__bind(struct probe_plan *const *plans, size_t n, unsigned int *lost)
 			p->sites[kept++] = *s;
 		}
 		p->nsites = kept;
-		taken |= p->exports;
+		/* The C library never calls another object's malloc: a later
+		 * definition (a dlopen'd RTLD_LOCAL allocator, called through
+		 * dlsym) is reached only by its own callers, so it stays. */
+		if (!p->libc)
+			taken |= p->exports;
 	}
 }
 

@@ -43,6 +43,7 @@ struct probe_plan {
 	/* Bits (1 << enum alloc_fn) of the names its .dynsym defines: the
 	 * definitions other objects' calls can bind to. */
 	unsigned int exports;
+	bool libc; /* the C library (probes__bind: it shadows nothing) */
 };
 
 /* Plans probes for every allocator function path defines. -ENOENT when it
@@ -61,7 +62,9 @@ void probes__fd_path(struct probe_plan *plan, int fd);
  * called by name: a preloaded wrapper's malloc wins over libc's, and libc's
  * is reached only from inside the wrapper, where probing it would count the
  * call twice. Definitions an object does not export (a static executable's,
- * a library's hidden ones) bind inside it and stay. Returns, per plan in
+ * a library's hidden ones) bind inside it and stay. The C library shadows
+ * nothing: a definition after it is called only by explicit lookup (dlsym
+ * on an RTLD_LOCAL handle), never instead of libc's. Returns, per plan in
  * lost[i], the bits of the names it no longer probes. */
 void probes__bind(struct probe_plan *const *plans, size_t n, unsigned int *lost);
 

@@ -172,6 +172,26 @@ static void test_bind_first_exporter_wins(void **state)
 	assert_int_equal(lost[1], BIT(MALLOC) | BIT(FREE));
 }
 
+/* libc first, then an allocator dlopen'd RTLD_LOCAL and called through
+ * dlsym: libc's calls never reach it, so both keep their probes. */
+static void test_bind_libc_shadows_nothing(void **state)
+{
+	struct probe_plan libc = {}, pool = {};
+	struct probe_plan *plans[] = {&libc, &pool};
+	unsigned int lost[2];
+
+	(void)state;
+	libc.libc = true;
+	add_site(&libc, ALLOC_FN_MALLOC, BIT(MALLOC), true);
+	add_site(&libc, ALLOC_FN_FREE, BIT(FREE), true);
+	add_site(&pool, ALLOC_FN_MALLOC, BIT(MALLOC), true);
+	add_site(&pool, ALLOC_FN_FREE, BIT(FREE), true);
+	probes__bind(plans, 2, lost);
+	assert_int_equal(libc.nsites, 2);
+	assert_int_equal(pool.nsites, 2);
+	assert_int_equal(lost[0] | lost[1], 0);
+}
+
 static void test_table_rows_match_the_enum(void **state)
 {
 	(void)state;
@@ -194,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_libc_exports_and_aliases),
 		cmocka_unit_test(test_bind_keeps_what_calls_reach),
 		cmocka_unit_test(test_bind_first_exporter_wins),
+		cmocka_unit_test(test_bind_libc_shadows_nothing),
 		cmocka_unit_test(test_table_rows_match_the_enum),
 	};
 
