@@ -39,14 +39,14 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms textsafe log report report_json placement \
-	probes targets collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
+	probes targets residency mapkind mapcat collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc \
 	pyline pyname pysym kernel_features tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym
+	pylayout pyname pysym residency mapkind
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -61,6 +61,8 @@ test_pyoffsets_OBJS := pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
+test_residency_OBJS := residency
+test_mapkind_OBJS := mapkind
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
@@ -79,7 +81,7 @@ TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)) $(OUTPUT)/targets/libtarget_dl.so \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
 	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
-	$(OUTPUT)/targets/libcfibomb_dl.so
+	$(OUTPUT)/targets/libcfibomb_dl.so $(OUTPUT)/targets/mem_target
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -211,6 +213,7 @@ $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
 $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) $(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)): \
 	tests/targets/target_io.h
+$(OUTPUT)/targets/mem_target: tests/targets/target_io.h
 $(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
 		| $(OUTPUT)/targets
 	$(call msg,CXX,$@)

@@ -130,6 +130,14 @@ static void add_stats(struct site_stats *to, const struct site_stats *from)
 	to->frees += from->frees;
 }
 
+static void add_site(struct report_site *to, const struct report_site *from)
+{
+	add_stats(&to->stats, &from->stats);
+	to->mapping |= from->mapping;
+	to->mapped_bytes += from->mapped_bytes;
+	to->resident_bytes += from->resident_bytes;
+}
+
 static int read_sites(struct collector *c)
 {
 	struct site_key key, next, *prev = NULL;
@@ -161,13 +169,16 @@ static int read_sites(struct collector *c)
 			all[n].exited = p->exited;
 			memcpy(all[n].comm, p->comm, sizeof(all[n].comm));
 		}
+		/* Thread stacks and allocators' own mappings are categories, not sites. */
+		if (mapcat__site(&c->mapcat, c, slot, key.stack_id, &all[n]))
+			continue;
 		n++;
 	}
 	if (n)
 		qsort(all, n, sizeof(*all), cmp_site);
 	for (i = 0; i < n && !err; i = j) {
 		for (j = i + 1; j < n && !cmp_site(&all[i], &all[j]); j++)
-			add_stats(&all[i].stats, &all[j].stats);
+			add_site(&all[i], &all[j]);
 		err = report__add(c->report, &all[i]);
 	}
 cleanup:
@@ -322,6 +333,7 @@ cleanup:
 
 void collect__free(struct collector *c)
 {
+	mapcat__free(&c->mapcat);
 	free(c->aliases);
 	c->aliases = NULL;
 	c->naliases = 0;
@@ -380,9 +392,12 @@ int collect__report(struct collector *c, struct report_header *hdr)
 	size_t nrows;
 	int err;
 
-	err = read_sites(c);
+	err = mapcat__scan(&c->mapcat, c, c->mappings_fd);
+	if (!err)
+		err = read_sites(c);
 	if (err)
 		return err;
+	mapcat__finish(&c->mapcat, hdr);
 	err = report__finish(c->report, hdr, &rows, &nrows);
 	if (err)
 		return err;

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "mapcat.h"
 #include "opts.h"
 #include "pysym.h"
 #include "report.h"
@@ -23,6 +24,7 @@ struct collector {
 	int counters_fd;   /* slot -> struct site_stats */
 	int free_slots_fd; /* queue of slots deleted sites give back */
 	int stacks_fd;
+	int mappings_fd; /* live_key -> struct mapping_block */
 	struct proc_table *procs;
 	struct syms *syms;
 	struct pysym *pysym; /* names Python frames of the processes running CPython */
@@ -34,6 +36,7 @@ struct collector {
 	size_t nunreferenced;
 	struct stack_alias *aliases; /* Python stacks shown as one site, sorted by key */
 	size_t naliases, aliases_cap;
+	struct mapcat mapcat; /* mapping categories and residency, per report */
 };
 
 void collect__free(struct collector *c);

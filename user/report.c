@@ -170,11 +170,20 @@ static int cmp_allocs(const void *a, const void *b)
 	return DESC(x->allocs, y->allocs) ?: DESC(x->live_bytes, y->live_bytes) ?: cmp_tail(x, y);
 }
 
+/* Live bytes of a site: its counters' balance, or what is resident of a mapping site. */
+static __s64 site_live(const struct report_site *s)
+{
+	return s->mapping ? (__s64)s->resident_bytes
+			  : (__s64)(s->stats.alloc_bytes - s->stats.free_bytes);
+}
+
 /* Fills the interval deltas of rk from the cumulative counters now and at the
  * previous report (NULL when the site is new). */
-static void site_delta(struct rank *rk, const struct site_stats *now, const struct site_stats *was)
+static void site_delta(struct rank *rk, const struct report_site *now_site,
+		       const struct report_site *was_site)
 {
 	static const struct site_stats zero;
+	const struct site_stats *now = &now_site->stats, *was = was_site ? &was_site->stats : NULL;
 	__s64 was_live;
 
 	/* A counter that went backwards means the kernel entry was deleted and
@@ -184,8 +193,8 @@ static void site_delta(struct rank *rk, const struct site_stats *now, const stru
 	    now->alloc_bytes < was->alloc_bytes || now->free_bytes < was->free_bytes)
 		was = &zero;
 
-	rk->live_bytes = (__s64)(now->alloc_bytes - now->free_bytes);
-	was_live = (__s64)(was->alloc_bytes - was->free_bytes);
+	rk->live_bytes = site_live(now_site);
+	was_live = was == &zero ? 0 : site_live(was_site);
 	rk->growth_bytes = rk->live_bytes - was_live;
 	rk->allocs = now->allocs - was->allocs;
 	rk->frees = now->frees - was->frees;
@@ -209,16 +218,16 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 
 	for (i = 0; i < r->ncur; i++) {
 		const struct report_site *s = &r->cur[i];
-		const struct site_stats *was = NULL;
+		const struct report_site *was = NULL;
 		struct rank *rk = &r->ranks[n];
 
 		while (j < r->nprev &&
 		       cmp_key(r->prev[j].pid, r->prev[j].stack_id, s->pid, s->stack_id) < 0)
 			j++;
 		if (j < r->nprev && r->prev[j].pid == s->pid && r->prev[j].stack_id == s->stack_id)
-			was = &r->prev[j].stats;
+			was = &r->prev[j];
 
-		site_delta(rk, &s->stats, was);
+		site_delta(rk, s, was);
 		if (!s->exited)
 			live += rk->live_bytes;
 		allocs += rk->allocs;
@@ -451,6 +460,54 @@ static void print_counters(FILE *f, const char *title, const __u64 *counts,
 	fputs(any ? "\n" : " none\n", f);
 }
 
+/* Processes given a reconciliation line in text; JSON has every one the header holds. */
+#define TEXT_PROCS 5
+
+/* "pid 4242 python3: explained 94 % of 80.6 MiB anon RSS (5.1 MiB unexplained)" and
+ * what the explained part is made of. */
+static void print_process(FILE *f, const struct report_process *p)
+{
+	__u64 explained = p->heap_live + p->allocator + p->mappings + p->thread_stacks;
+	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32];
+
+	report__fmt_bytes(rss, sizeof(rss), p->rss_anon);
+	report__fmt_bytes(un, sizeof(un), p->unexplained);
+	report__fmt_bytes(heap, sizeof(heap), p->heap_live);
+	report__fmt_bytes(alloc, sizeof(alloc), p->allocator);
+	report__fmt_bytes(maps, sizeof(maps), p->mappings);
+	report__fmt_bytes(stacks, sizeof(stacks), p->thread_stacks);
+	fprintf(f, "pid %u ", p->pid);
+	textsafe__put(f, p->comm, sizeof(p->comm));
+	fprintf(f, ": explained %.0f %% of %s anon RSS (%s unexplained)\n",
+		p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
+	fprintf(f, "  heap %s + allocator %s + mappings %s + stacks %s\n", heap, alloc, maps,
+		stacks);
+}
+
+/* The mapping categories and, per process, what the report explains of its memory. */
+static void print_memory(FILE *f, const struct report_header *hdr)
+{
+	char a[32], b[32];
+	size_t i;
+
+	if (hdr->stacks) {
+		report__fmt_bytes(a, sizeof(a),
+				  hdr->stack_size ? hdr->stack_size : hdr->stacks_mapped);
+		report__fmt_bytes(b, sizeof(b), hdr->stacks_resident);
+		fprintf(f, "thread stacks: %llu %s %s mapped, %s resident\n",
+			(unsigned long long)hdr->stacks, hdr->stack_size ? "x" : "with", a, b);
+	}
+	if (hdr->alloc_mapped || hdr->alloc_resident) {
+		report__fmt_bytes(a, sizeof(a), hdr->alloc_resident);
+		report__fmt_bytes(b, sizeof(b), hdr->alloc_mapped);
+		fprintf(f, "allocator: %s resident (%s mapped)\n", a, b);
+	}
+	for (i = 0; i < hdr->nprocs && i < TEXT_PROCS; i++)
+		print_process(f, &hdr->procs[i]);
+	if (hdr->nprocs_total > i)
+		fprintf(f, "... %zu more processes\n", hdr->nprocs_total - i);
+}
+
 static void print_text_header(FILE *f, const struct report_header *hdr)
 {
 	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32];
@@ -477,19 +534,23 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	fprintf(f, "allocs %s/s (%s/s)  frees %s/s (%s/s)\n", a, ab, fr, fb);
 	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT);
-	if (hdr->reserved_maps > 0) {
-		report__fmt_bytes(live, sizeof(live), hdr->reserved_bytes);
-		fprintf(f,
-			"allocator reservations: %s in %lld mmap/brk calls (malloc's own heap; its "
-			"blocks are the sites)\n",
-			live, (long long)hdr->reserved_maps);
-	}
+	print_memory(f, hdr);
 	if (hdr->py_no_thread)
 		fprintf(f,
 			"python: %llu allocations in the interpreter without a thread state "
 			"(native stacks)\n",
 			(unsigned long long)hdr->py_no_thread);
 	fputc('\n', f);
+}
+
+/* A mapping site's LIVE is what is resident; this says of how much address space. */
+static void print_mapping(FILE *f, const struct report_row *row)
+{
+	char mapped[32], resident[32];
+
+	report__fmt_bytes(mapped, sizeof(mapped), row->site.mapped_bytes);
+	report__fmt_bytes(resident, sizeof(resident), row->site.resident_bytes);
+	fprintf(f, "%*s%s resident of %s mapped\n", FRAME_INDENT, "", resident, mapped);
 }
 
 #define ROW_FMT "%3s %10s %7s %11s %13s %8s %8s  "
@@ -510,6 +571,8 @@ static void print_text_row(FILE *f, size_t rank, const struct report_row *row)
 	textsafe__put(f, row->site.comm, sizeof(row->site.comm));
 	fputs(row->site.exited ? " [exited]\n" : "\n", f);
 
+	if (row->site.mapping)
+		print_mapping(f, row);
 	if (!row->nframes)
 		fprintf(f, "%*s[no stack]\n", FRAME_INDENT, "");
 	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++)
