@@ -37,6 +37,9 @@ static bool parse_header(const char *line, struct res_vma *v)
 	line += strspn(line, " ");
 	v->heap = !strncmp(line, "[heap]", 6) && (line[6] == '\n' || !line[6]);
 	v->stack = !strncmp(line, "[stack]", 7) && (line[7] == '\n' || !line[7]);
+	/* Files show as paths; anonymous memory as nothing, [heap], or [anon:NAME] (prctl
+	 * PR_SET_VMA_ANON_NAME). */
+	v->anon = line[0] == '\n' || !line[0] || v->heap || !strncmp(line, "[anon:", 6);
 	return true;
 }
 
@@ -112,6 +115,8 @@ static int attribute_one(const struct res_vmas *m, struct res_range *r, __u64 en
 		__u64 res = 0;
 		bool est = false;
 
+		if (!v->anon)
+			continue; /* a file mapped where a trimmed part of the range was */
 		r->mapped += b - a;
 		if (v->heap)
 			r->heap_mapped += b - a;

@@ -16,6 +16,7 @@ struct res_vma {
 	bool holds_pages; /* readable or writable: a PROT_NONE range cannot be touched */
 	bool heap;	  /* [heap]: the brk heap */
 	bool stack;	  /* [stack]: the main thread's, which no traced call maps */
+	bool anon;	  /* no file: where a tracked mapping can be */
 };
 
 struct res_vmas {

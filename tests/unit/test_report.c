@@ -724,6 +724,17 @@ static const struct sym_frame worker_frames[] = {
 	{0x7f3a12aa0000ULL, "[unknown]", 0, "[unknown]", NULL, 0},
 };
 
+static const struct report_process golden_procs[] = {
+	{.pid = 4242,
+	 .comm = "alloc_target",
+	 .rss_anon = 80 * MiB + 600 * 1024,
+	 .heap_live = 60 * MiB,
+	 .allocator = 10 * MiB,
+	 .mappings = 5 * MiB,
+	 .thread_stacks = 200 * 1024,
+	 .unexplained = 5 * MiB + 400 * 1024},
+};
+
 /* Two processes over two reports: a leak, a churning site that shrank, a
  * new site, an exited process and an idle site that is left out. */
 static void golden_report(struct report *r, struct report_header *hdr, struct report_row **rows,
@@ -755,8 +766,15 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	hdr->stops[UNWIND_STOP_NO_MAPPING] = 2;
 	hdr->stops[UNWIND_STOP_DEPTH_CAP] = 7;
 	hdr->py_no_thread = 3;
-	hdr->reserved_bytes = 13 * MiB + 512 * 1024;
-	hdr->reserved_maps = 104;
+	hdr->stacks = 4;
+	hdr->stack_size = 8 * MiB + 4096;
+	hdr->stacks_mapped = 4 * hdr->stack_size;
+	hdr->stacks_resident = 48 * 1024;
+	hdr->alloc_mapped = 132 * MiB;
+	hdr->alloc_resident = 10 * MiB + 200 * 1024;
+	hdr->procs = golden_procs;
+	hdr->nprocs = 1;
+	hdr->nprocs_total = 3;
 
 	for (i = 0; i < *n; i++) {
 		const struct sym_frame *fr = NULL;
@@ -781,6 +799,83 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 		if (nfr)
 			memcpy((*rows)[i].frames, fr, nfr * sizeof(*fr));
 	}
+}
+
+/* A mapping site ranks by what is resident and grows as pages are touched; the row says of
+ * how much address space. */
+static void test_mapping_site(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 10);
+	struct report_site s = site(7, 0x10, 1, 1UL << 30, 0, 0),
+			   h = site(7, 0x20, 1, 2 * MiB, 0, 0);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	s.mapping = true;
+	s.mapped_bytes = 1UL << 30;
+	s.resident_bytes = 256 * 4096;
+	snapshot(r, (struct report_site[]){s, h}, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2);
+	/* 1 MiB resident of a 1 GiB reservation ranks below a 2 MiB heap block */
+	assert_int_equal(rows[0].site.stack_id, 0x20);
+	assert_int_equal(rows[1].live_bytes, 256 * 4096);
+	assert_int_equal(rows[1].growth_bytes, 256 * 4096);
+	assert_int_equal(hdr.live_bytes, 2 * MiB + 256 * 4096);
+
+	s.resident_bytes = 320 * 4096;
+	snapshot(r, (struct report_site[]){s, h}, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(rows[1].live_bytes, 320 * 4096);
+	assert_int_equal(rows[1].growth_bytes, 64 * 4096);
+	assert_int_equal(hdr.live_change, 64 * 4096);
+
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "       1.2 MiB resident of 1.0 GiB mapped\n"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(
+		strstr(out, "\"live_bytes\":1310720,\"live_objects\":1,\"growth_bytes\":262144"));
+	assert_non_null(strstr(out, "\"mapped_bytes\":1073741824,\"resident_bytes\":1310720"));
+	free(out);
+	report__free(r);
+}
+
+/* Thread stacks of different sizes are summed; the process lines stop at five. */
+static void test_memory_lines(void **state)
+{
+	struct report_process procs[7];
+	struct report_header hdr = {.time = T0, .interval_s = 1};
+	char *out;
+
+	(void)state;
+	for (int i = 0; i < 7; i++)
+		procs[i] = (struct report_process){.pid = 100 + i,
+						   .comm = "w",
+						   .rss_anon = MiB,
+						   .heap_live = MiB / 2,
+						   .unexplained = MiB / 2};
+	hdr.stacks = 3;
+	hdr.stacks_mapped = 10 * MiB;
+	hdr.stacks_resident = 12 * 1024;
+	hdr.procs = procs;
+	hdr.nprocs = 7;
+	hdr.nprocs_total = 9;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "thread stacks: 3 with 10.0 MiB mapped, 12.0 KiB resident\n"));
+	assert_null(strstr(out, "allocator:"));
+	assert_non_null(strstr(out, "pid 104 w: explained 50 % of 1.0 MiB anon RSS (512.0 KiB "
+				    "unexplained)\n"));
+	assert_null(strstr(out, "pid 105 "));
+	assert_non_null(strstr(out, "... 4 more processes\n"));
+	free(out);
+	out = render(true, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "{\"pid\":106,\"comm\":\"w\",\"rss_anon\":1048576,"
+				    "\"heap_live\":524288,\"allocator\":0,\"mappings\":0,"
+				    "\"thread_stacks\":0,\"unexplained\":524288}],"
+				    "\"processes_total\":9"));
+	free(out);
 }
 
 static void test_golden_text(void **state)
@@ -837,6 +932,8 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_textsafe_copy),
 		cmocka_unit_test(test_text_details),
+		cmocka_unit_test(test_mapping_site),
+		cmocka_unit_test(test_memory_lines),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
 	};
