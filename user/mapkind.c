@@ -76,14 +76,14 @@ static bool starts_with(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-/* "malloc", "malloc@@GLIBC_2.2.5" and "operator new(unsigned long)" all match "malloc"
- * and "operator new". */
+/* "malloc", "malloc@@GLIBC_2.2.5", "operator new(unsigned long)" and GCC's clones such as
+ * "tcache_init.part.0" all match the function's name. */
 static bool names(const char *sym, const char *fn)
 {
 	size_t n = strlen(fn);
 
-	return !strncmp(sym, fn, n) &&
-	       (!sym[n] || sym[n] == '@' || sym[n] == '(' || sym[n] == '[' || sym[n] == ' ');
+	return !strncmp(sym, fn, n) && (!sym[n] || sym[n] == '@' || sym[n] == '(' ||
+					sym[n] == '[' || sym[n] == ' ' || sym[n] == '.');
 }
 
 static bool in_list(const char *sym, const char *const *list, size_t n)

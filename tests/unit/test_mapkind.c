@@ -15,10 +15,12 @@ static void test_arena_in_free(void **state)
 {
 	const char *syms[] = {"mmap", "alloc_new_heap", "arena_get2",	"tcache_init",
 			      "free", "worker",		"start_thread", "clone3"};
+	const char *clone[] = {"mmap", "[unknown]", "arena_get2.part.0", "worker"};
 	const char *without_dbg[] = {"mmap", "[unknown]", "[unknown]", "free", "worker"};
 
 	(void)state;
 	assert_int_equal(mapkind__classify(syms, NULL, N(syms)), MAP_KIND_ALLOCATOR);
+	assert_int_equal(mapkind__classify(clone, NULL, N(clone)), MAP_KIND_ALLOCATOR);
 	/* without libc6-dbg the static functions have no name, but free is exported */
 	assert_int_equal(mapkind__classify(without_dbg, NULL, N(without_dbg)), MAP_KIND_ALLOCATOR);
 }
