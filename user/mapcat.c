@@ -102,31 +102,86 @@ static struct proc_memory *proc_get(struct mapcat *m, struct collector *c, __u32
 	return p;
 }
 
-static int read_tracked(int fd, struct tracked **out, size_t *nr)
+static int push_tracked(struct tracked **all, size_t *n, size_t *cap, const struct live_key *k,
+			const struct mapping_block *b)
+{
+	struct tracked *grown = array_grow(*all, cap, *n + 1, sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	*all = grown;
+	grown[(*n)++] =
+		(struct tracked){.addr = k->addr, .len = b->len, .pid = k->tgid, .slot = b->slot};
+	return 0;
+}
+
+/* The table a key at a time: kernels without batch operations on hash maps (before 5.6). */
+static int read_one_by_one(int fd, struct tracked **all, size_t *n, size_t *cap)
 {
 	struct live_key key, next, *prev = NULL;
 	struct mapping_block b;
-	struct tracked *all = NULL, *grown;
-	size_t n = 0, cap = 0;
+	int err = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &b))
-			continue; /* unmapped meanwhile */
-		grown = array_grow(all, &cap, n + 1, sizeof(*grown));
-		if (!grown) {
-			free(all);
-			return -ENOMEM;
+		if (!bpf_map_lookup_elem(fd, &key, &b)) /* else unmapped meanwhile */
+			err = push_tracked(all, n, cap, &key, &b);
+	}
+	return err;
+}
+
+/* A batch read while mappings come and go may see an entry twice: keep one. */
+static size_t dedup(struct tracked *t, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!k || cmp_tracked(&t[k - 1], &t[i]))
+			t[k++] = t[i];
+	return k;
+}
+
+/* Batches of this many entries: one system call each instead of two per mapping. */
+#define BATCH 4096
+
+static int read_tracked(int fd, struct tracked **out, size_t *nr)
+{
+	struct live_key *keys = malloc(BATCH * sizeof(*keys));
+	struct mapping_block *vals = malloc(BATCH * sizeof(*vals));
+	struct tracked *all = NULL;
+	size_t n = 0, cap = 0;
+	__u64 cursor[2]; /* the kernel's position in the table, opaque */
+	bool first = true, done = false;
+	int err = keys && vals ? 0 : -ENOMEM;
+
+	while (!err && !done) {
+		__u32 count = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : cursor, cursor, keys, vals, &count,
+					   NULL);
+		if (err == -ENOENT) { /* the last batch */
+			err = 0;
+			done = true;
+		} else if (err && first) { /* no batch operations on this kernel */
+			err = read_one_by_one(fd, &all, &n, &cap);
+			done = true;
+			count = 0;
 		}
-		all = grown;
-		all[n++] = (struct tracked){
-			.addr = key.addr, .len = b.len, .pid = key.tgid, .slot = b.slot};
+		for (__u32 i = 0; i < count && !err; i++)
+			err = push_tracked(&all, &n, &cap, &keys[i], &vals[i]);
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	if (err) {
+		free(all);
+		return err;
 	}
 	if (n)
 		qsort(all, n, sizeof(*all), cmp_tracked);
 	*out = all;
-	*nr = n;
+	*nr = dedup(all, n);
 	return 0;
 }
 

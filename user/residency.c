@@ -13,7 +13,8 @@
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
 #define PM_PRESENT (1ULL << 63)
-#define PM_CHUNK   4096 /* pagemap entries read at once: 32 KiB */
+#define PM_CHUNK   4096 /* pagemap entries read at once at most: 32 KiB */
+#define PM_WINDOW  1024 /* and at least: 4 MiB of address space */
 
 /* Parses "start-end perms ..." of a maps or smaps header line; false for other lines. */
 static bool parse_header(const char *line, struct res_vma *v)
@@ -184,7 +185,8 @@ struct res_proc {
 	size_t nsmaps, smaps_cap;
 	bool smaps_read;
 	struct res_budget *budget;
-	__u64 *buf; /* PM_CHUNK entries */
+	__u64 *buf;		/* PM_CHUNK entries */
+	__u64 win_first, win_n; /* buf holds the entries of pages [win_first, + win_n) */
 };
 
 static FILE *open_in(struct res_proc *p, const char *name)
@@ -308,6 +310,25 @@ static int estimate(struct res_proc *p, const struct res_vma *v, __u64 start, __
 	return 0;
 }
 
+/* Reads the pagemap entries from page first on: at least PM_WINDOW of them, so that the small
+ * mappings that follow (ranges come in address order) are counted from the same read; at
+ * most PM_CHUNK. The entries read, 0 or -errno. */
+static ssize_t read_window(struct res_proc *p, __u64 first, __u64 last)
+{
+	size_t want = last - first > PM_CHUNK ? PM_CHUNK : last - first;
+	ssize_t n;
+
+	if (want < PM_WINDOW)
+		want = PM_WINDOW;
+	n = pread(p->pagemap, p->buf, want * sizeof(*p->buf), (off_t)(first * sizeof(*p->buf)));
+	p->win_first = first;
+	p->win_n = n > 0 ? n / sizeof(*p->buf) : 0;
+	p->budget->pages_read += p->win_n;
+	p->budget->pages_left -=
+		p->win_n < p->budget->pages_left ? p->win_n : p->budget->pages_left;
+	return n < 0 ? -errno : (ssize_t)p->win_n;
+}
+
 static int count_pages(void *ctx, const struct res_vma *v, __u64 start, __u64 end, __u64 *resident,
 		       bool *estimated)
 {
@@ -326,18 +347,18 @@ static int count_pages(void *ctx, const struct res_vma *v, __u64 start, __u64 en
 	}
 	if (!p->buf && !(p->buf = malloc(PM_CHUNK * sizeof(*p->buf))))
 		return -ENOMEM;
-	p->budget->pages_left -= last - first;
-	p->budget->pages_read += last - first;
 	while (first < last) {
-		size_t want = last - first < PM_CHUNK ? last - first : PM_CHUNK;
-		ssize_t n = pread(p->pagemap, p->buf, want * sizeof(*p->buf),
-				  (off_t)(first * sizeof(*p->buf)));
+		__u64 take;
 
-		if (n <= 0)
-			break; /* unmapped meanwhile, or the process exited */
-		n /= sizeof(*p->buf);
-		pages += residency__count_present(p->buf, n);
-		first += n;
+		if (first < p->win_first || first >= p->win_first + p->win_n) {
+			ssize_t n = read_window(p, first, last);
+
+			if (n <= 0)
+				break; /* unmapped meanwhile, or the process exited */
+		}
+		take = (last < p->win_first + p->win_n ? last : p->win_first + p->win_n) - first;
+		pages += residency__count_present(p->buf + (first - p->win_first), take);
+		first += take;
 	}
 	*resident += pages * p->page_size;
 	return 0;
