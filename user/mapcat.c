@@ -251,8 +251,8 @@ static int scan_proc(struct mapcat *m, struct proc_memory *p, const struct track
 	for (size_t i = 0; i < n; i++)
 		r[i] = (struct res_range){.start = t[i].addr, .end = t[i].addr + t[i].len};
 	rd = residency__reader(rp);
-	err = residency__attribute(residency__vmas(rp), r, n, &rd, &p->heap_vma, &p->main_stack);
-	if (err)
+	/* A process that exits or execs meanwhile stays unscanned: its mappings read 0 resident. */
+	if (residency__attribute(residency__vmas(rp), r, n, &rd, &p->heap_vma, &p->main_stack))
 		goto cleanup;
 	p->scanned = true;
 	p->alloc_mapped += heap_size(residency__vmas(rp));
