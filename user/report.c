@@ -494,8 +494,9 @@ static void print_memory(FILE *f, const struct report_header *hdr)
 		report__fmt_bytes(a, sizeof(a),
 				  hdr->stack_size ? hdr->stack_size : hdr->stacks_mapped);
 		report__fmt_bytes(b, sizeof(b), hdr->stacks_resident);
-		fprintf(f, "thread stacks: %llu %s %s mapped, %s resident\n",
-			(unsigned long long)hdr->stacks, hdr->stack_size ? "x" : "with", a, b);
+		/* "4 x 8.0 MiB mapped" when all are alike, "3, 10.0 MiB mapped" when not */
+		fprintf(f, "thread stacks: %llu%s %s mapped, %s resident\n",
+			(unsigned long long)hdr->stacks, hdr->stack_size ? " x" : ",", a, b);
 	}
 	if (hdr->alloc_mapped || hdr->alloc_resident) {
 		report__fmt_bytes(a, sizeof(a), hdr->alloc_resident);

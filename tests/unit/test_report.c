@@ -863,7 +863,7 @@ static void test_memory_lines(void **state)
 	hdr.nprocs = 7;
 	hdr.nprocs_total = 9;
 	out = render(false, &hdr, NULL, 0);
-	assert_non_null(strstr(out, "thread stacks: 3 with 10.0 MiB mapped, 12.0 KiB resident\n"));
+	assert_non_null(strstr(out, "thread stacks: 3, 10.0 MiB mapped, 12.0 KiB resident\n"));
 	assert_null(strstr(out, "allocator:"));
 	assert_non_null(strstr(out, "pid 104 w: explained 50 % of 1.0 MiB anon RSS (512.0 KiB "
 				    "unexplained)\n"));
