@@ -217,6 +217,8 @@ static void merge_slots(struct mapcat *m)
 		to->resident += u->resident;
 		to->heap_resident += u->heap_resident;
 		to->heap_mapped += u->heap_mapped;
+		to->held += u->held;
+		to->heap_held += u->heap_held;
 		to->nmaps += u->nmaps;
 		if (!to->one_size)
 			to->one_size = u->one_size;
@@ -232,6 +234,12 @@ static __u64 heap_size(const struct res_vmas *v)
 		if (v->v[i].heap)
 			return v->v[i].end - v->v[i].start;
 	return 0;
+}
+
+/* Bytes of allocator memory that could hold pages but do not. */
+static __u64 slack(__u64 held, __u64 resident)
+{
+	return held > resident ? held - resident : 0;
 }
 
 /* One process's tracked mappings t[0..n) (sorted by address): what is resident. */
@@ -260,6 +268,8 @@ static int scan_proc(struct mapcat *m, struct proc_memory *p, const struct track
 		if (t[i].slot == AS_RESERVED_SLOT) {
 			p->alloc_res += r[i].resident - r[i].heap_resident;
 			p->alloc_mapped += r[i].mapped - r[i].heap_mapped;
+			p->alloc_slack += slack(r[i].held - r[i].heap_held,
+						r[i].resident - r[i].heap_resident);
 			continue;
 		}
 		u = slot_get(m, p->pid, t[i].slot);
@@ -271,6 +281,8 @@ static int scan_proc(struct mapcat *m, struct proc_memory *p, const struct track
 		u->resident += r[i].resident;
 		u->heap_resident += r[i].heap_resident;
 		u->heap_mapped += r[i].heap_mapped;
+		u->held += r[i].held;
+		u->heap_held += r[i].heap_held;
 		u->nmaps = r[i].mapped > 0;
 		u->one_size = r[i].mapped;
 	}
@@ -382,6 +394,8 @@ bool mapcat__site(struct mapcat *m, struct collector *c, __u32 slot, __u64 stack
 		if (p) {
 			p->alloc_res += u->resident - u->heap_resident;
 			p->alloc_mapped += u->mapped - u->heap_mapped;
+			p->alloc_slack +=
+				slack(u->held - u->heap_held, u->resident - u->heap_resident);
 		}
 		return true;
 	default:
@@ -424,18 +438,24 @@ static void reconcile(const struct proc_memory *p, struct report_process *out)
 {
 	__u64 in_heap = p->heap_vma > p->in_heap_other ? p->heap_vma - p->in_heap_other : 0;
 	__u64 alloc = in_heap + p->alloc_res;
+	/* Live blocks never touched (a large malloc is a mapping of its own, such as node's
+	 * Buffers) are requested bytes with no pages: at most what allocator memory that could
+	 * hold pages does not hold. */
+	__u64 untouched = p->heap_live < p->alloc_slack ? p->heap_live : p->alloc_slack;
+	__u64 heap_res = p->heap_live - untouched;
 
 	*out = (struct report_process){
 		.pid = p->pid,
 		.rss_anon = p->rss_anon,
 		.heap_live = p->heap_live,
-		.allocator = alloc > p->heap_live ? alloc - p->heap_live : 0,
+		.heap_not_resident = untouched,
+		.allocator = alloc > heap_res ? alloc - heap_res : 0,
 		.mappings = p->sites_res,
 		.thread_stacks = p->stacks_res + p->main_stack,
 	};
 	memcpy(out->comm, p->comm, sizeof(out->comm));
-	out->unexplained = (__s64)p->rss_anon - (__s64)(out->heap_live + out->allocator +
-							out->mappings + out->thread_stacks);
+	out->unexplained = (__s64)p->rss_anon -
+			   (__s64)(heap_res + out->allocator + out->mappings + out->thread_stacks);
 }
 
 static void sum_categories(const struct proc_memory *p, struct report_header *hdr)

@@ -33,6 +33,8 @@ struct slot_use {
 	__u64 resident;
 	__u64 heap_resident; /* of resident, in the [heap] VMA */
 	__u64 heap_mapped;
+	__u64 held; /* in VMAs that can hold pages */
+	__u64 heap_held;
 	__u64 one_size; /* each mapping's size when all are alike, else ~0 */
 	__u32 nmaps;
 	__u32 kind; /* enum map_kind, once the site is seen */
@@ -48,6 +50,7 @@ struct proc_memory {
 	__u64 heap_live;     /* live heap blocks, requested bytes */
 	__u64 heap_vma;	     /* resident in [heap] */
 	__u64 alloc_res;     /* resident in allocator mappings outside [heap] */
+	__u64 alloc_slack;   /* not resident in them, though it could be (not PROT_NONE) */
 	__u64 alloc_mapped;  /* mapped by allocators, [heap] included */
 	__u64 in_heap_other; /* resident in [heap] but charged to a site or a stack */
 	__u64 sites_res;     /* mapping sites, resident */

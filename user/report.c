@@ -467,21 +467,27 @@ static void print_counters(FILE *f, const char *title, const __u64 *counts,
  * what the explained part is made of. */
 static void print_process(FILE *f, const struct report_process *p)
 {
-	__u64 explained = p->heap_live + p->allocator + p->mappings + p->thread_stacks;
-	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32];
+	__u64 explained =
+		p->heap_live - p->heap_not_resident + p->allocator + p->mappings + p->thread_stacks;
+	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32], untouched[32];
 
 	report__fmt_bytes(rss, sizeof(rss), p->rss_anon);
-	report__fmt_bytes(un, sizeof(un), p->unexplained);
 	report__fmt_bytes(heap, sizeof(heap), p->heap_live);
 	report__fmt_bytes(alloc, sizeof(alloc), p->allocator);
 	report__fmt_bytes(maps, sizeof(maps), p->mappings);
 	report__fmt_bytes(stacks, sizeof(stacks), p->thread_stacks);
+	report__fmt_bytes(un, sizeof(un), p->unexplained);
 	fprintf(f, "pid %u ", p->pid);
 	textsafe__put(f, p->comm, sizeof(p->comm));
 	fprintf(f, ": explained %.0f %% of %s anon RSS (%s unexplained)\n",
 		p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
 	fprintf(f, "  heap %s + allocator %s + mappings %s + stacks %s\n", heap, alloc, maps,
 		stacks);
+	if (p->heap_not_resident) {
+		report__fmt_bytes(untouched, sizeof(untouched), p->heap_not_resident);
+		fprintf(f, "  %s of the heap is not resident (requested, never touched)\n",
+			untouched);
+	}
 }
 
 /* The mapping categories and, per process, what the report explains of its memory. */

@@ -41,12 +41,13 @@ struct report_site {
 struct report_process {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
-	__u64 rss_anon;	     /* /proc/PID/statm: resident - shared */
-	__u64 heap_live;     /* live heap blocks, requested bytes */
-	__u64 allocator;     /* resident in the allocator's memory, less heap_live */
-	__u64 mappings;	     /* mapping sites, resident */
-	__u64 thread_stacks; /* resident, the main thread's [stack] included */
-	__s64 unexplained;   /* rss_anon less the four above */
+	__u64 rss_anon;		 /* /proc/PID/statm: resident - shared */
+	__u64 heap_live;	 /* live heap blocks, requested bytes */
+	__u64 heap_not_resident; /* of heap_live, in allocator memory with no pages (untouched) */
+	__u64 allocator;	 /* resident in the allocator's memory, less the resident heap */
+	__u64 mappings;		 /* mapping sites, resident */
+	__u64 thread_stacks;	 /* resident, the main thread's [stack] included */
+	__s64 unexplained;	 /* rss_anon less the resident heap and the three above */
 };
 
 struct report_row {

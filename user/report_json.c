@@ -118,12 +118,13 @@ static void json_memory(FILE *f, const struct report_header *hdr)
 		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", p->pid);
 		json_str(f, p->comm, sizeof(p->comm));
 		fprintf(f,
-			",\"rss_anon\":%llu,\"heap_live\":%llu,\"allocator\":%llu,\"mappings\":%"
-			"llu,"
-			"\"thread_stacks\":%llu,\"unexplained\":%lld}",
+			",\"rss_anon\":%llu,\"heap_live\":%llu,\"heap_not_resident\":%llu,"
+			"\"allocator\":%llu,\"mappings\":%llu,\"thread_stacks\":%llu,"
+			"\"unexplained\":%lld}",
 			(unsigned long long)p->rss_anon, (unsigned long long)p->heap_live,
-			(unsigned long long)p->allocator, (unsigned long long)p->mappings,
-			(unsigned long long)p->thread_stacks, (long long)p->unexplained);
+			(unsigned long long)p->heap_not_resident, (unsigned long long)p->allocator,
+			(unsigned long long)p->mappings, (unsigned long long)p->thread_stacks,
+			(long long)p->unexplained);
 	}
 	fprintf(f, "],\"processes_total\":%zu", hdr->nprocs_total);
 }

@@ -123,6 +123,9 @@ static int attribute_one(const struct res_vmas *m, struct res_range *r, __u64 en
 			r->heap_mapped += b - a;
 		if (!v->holds_pages)
 			continue;
+		r->held += b - a;
+		if (v->heap)
+			r->heap_held += b - a;
 		err = rd->count(rd->ctx, v, a, b, &res, &est);
 		r->resident += res;
 		r->estimated |= est;
@@ -150,6 +153,7 @@ int residency__attribute(const struct res_vmas *m, struct res_range *r, size_t n
 		__u64 end = r[i].end;
 
 		r[i].mapped = r[i].resident = r[i].heap_resident = r[i].heap_mapped = 0;
+		r[i].held = r[i].heap_held = 0;
 		r[i].estimated = false;
 		/* A later mapping starting inside this one replaced what it covers. */
 		if (i + 1 < nr && r[i + 1].start < end)

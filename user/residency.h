@@ -32,7 +32,9 @@ struct res_range {
 	__u64 resident;	     /* bytes of it in memory */
 	__u64 heap_resident; /* of resident, bytes in the [heap] VMA */
 	__u64 heap_mapped;
-	bool estimated; /* resident is Rss in proportion, not counted page by page */
+	__u64 held;	 /* of mapped, bytes in VMAs that can hold pages (not PROT_NONE) */
+	__u64 heap_held; /* of held, in [heap] */
+	bool estimated;	 /* resident is Rss in proportion, not counted page by page */
 };
 
 /* Counts the resident bytes of [start, end), which lies inside vma. 0 or -errno. */

@@ -32,6 +32,11 @@ run()
 	OUT=${S_OUT[$name]}
 }
 
+# What a process line explains: the live heap that is resident, the allocator's memory
+# beyond it, mapping sites and stacks.
+EXPLAINED="(p['heap_live'] - p['heap_not_resident'] + p['allocator'] + p['mappings']
+           + p['thread_stacks'])"
+
 # Frames of mapping sites: frame 0 is the system call.
 MAPS="[s for s in last['sites'] if frame(s, 0).get('module') == 'syscall']"
 
@@ -61,11 +66,12 @@ assert_json "threads: one process line, this one" "$OUT" \
 assert_json "threads: heap_live in the process line" "$OUT" \
 	"last['processes'][0]['heap_live'] >= 600000" true
 assert_json "threads: explained within 15 % of RssAnon" "$OUT" \
-	"(lambda p: abs(p['heap_live'] + p['allocator'] + p['mappings'] + p['thread_stacks']
-	             - p['rss_anon']) <= 0.15 * p['rss_anon'])(last['processes'][0])" true
+	"(lambda p: abs($EXPLAINED - p['rss_anon']) <= 0.15 * p['rss_anon'])(last['processes'][0])" \
+	true
 assert_json "threads: unexplained is RssAnon less the rest" "$OUT" \
-	"(lambda p: p['unexplained'] == p['rss_anon'] - p['heap_live'] - p['allocator']
-	            - p['mappings'] - p['thread_stacks'])(last['processes'][0])" true
+	"(lambda p: p['unexplained'] == p['rss_anon'] - $EXPLAINED)(last['processes'][0])" true
+assert_json "threads: every leaked block was touched" "$OUT" \
+	"last['processes'][0]['heap_not_resident']" 0
 log "threads: $(json_eval "$OUT" "last['processes']")"
 
 run maps json reserve partial
@@ -94,8 +100,8 @@ assert_eq "text: two mapping sites" 2 "$(grep -c '^       mmap (system call)$' "
 within15()
 {
 	assert_json "$2: explained within 15 % of RssAnon" "$1" \
-		"(lambda p: abs(p['heap_live'] + p['allocator'] + p['mappings'] + p['thread_stacks']
-		             - p['rss_anon']) <= 0.15 * p['rss_anon'])(last['processes'][0])" true
+		"(lambda p: abs($EXPLAINED - p['rss_anon']) <= 0.15 * p['rss_anon'])(last['processes'][0])" \
+		true
 	log "$2: $(json_eval "$1" "last['processes']")"
 }
 

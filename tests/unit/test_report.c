@@ -856,6 +856,14 @@ static void test_memory_lines(void **state)
 						   .rss_anon = MiB,
 						   .heap_live = MiB / 2,
 						   .unexplained = MiB / 2};
+	/* node's Buffers: 1000 MiB requested, 900 MiB of it never touched */
+	procs[0] = (struct report_process){.pid = 99,
+					   .comm = "node",
+					   .rss_anon = 107 * MiB,
+					   .heap_live = 1000 * MiB,
+					   .heap_not_resident = 900 * MiB,
+					   .allocator = 3 * MiB,
+					   .unexplained = 4 * MiB};
 	hdr.stacks = 3;
 	hdr.stacks_mapped = 10 * MiB;
 	hdr.stacks_resident = 12 * 1024;
@@ -868,13 +876,19 @@ static void test_memory_lines(void **state)
 	assert_non_null(strstr(out, "pid 104 w: explained 50 % of 1.0 MiB anon RSS (512.0 KiB "
 				    "unexplained)\n"));
 	assert_null(strstr(out, "pid 105 "));
+	assert_non_null(
+		strstr(out, "pid 99 node: explained 96 % of 107.0 MiB anon RSS (4.0 MiB "
+			    "unexplained)\n  heap 1000.0 MiB + allocator 3.0 MiB + mappings 0 B + "
+			    "stacks 0 B\n  900.0 MiB of the heap is not resident (requested, "
+			    "never touched)\n"));
 	assert_non_null(strstr(out, "... 4 more processes\n"));
 	free(out);
 	out = render(true, &hdr, NULL, 0);
-	assert_non_null(strstr(out, "{\"pid\":106,\"comm\":\"w\",\"rss_anon\":1048576,"
-				    "\"heap_live\":524288,\"allocator\":0,\"mappings\":0,"
-				    "\"thread_stacks\":0,\"unexplained\":524288}],"
-				    "\"processes_total\":9"));
+	assert_non_null(strstr(
+		out, "{\"pid\":106,\"comm\":\"w\",\"rss_anon\":1048576,"
+		     "\"heap_live\":524288,\"heap_not_resident\":0,\"allocator\":0,\"mappings\":0,"
+		     "\"thread_stacks\":0,\"unexplained\":524288}],"
+		     "\"processes_total\":9"));
 	free(out);
 }
 

@@ -89,6 +89,8 @@ static void test_attribute(void **state)
 	 * was; resident: only the rw part */
 	assert_true(r[1].mapped == 2 << 20);
 	assert_true(r[1].resident == (512 << 10));
+	assert_true(r[1].held == 1 << 20 && r[1].heap_held == 0); /* pages can be in the rw MiB */
+	assert_true(r[0].held == 1 << 20 && r[0].heap_held == 1 << 20);
 	assert_true(r[1].heap_resident == 0);
 
 	/* a later mapping inside an older range takes its part */
