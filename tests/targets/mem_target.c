@@ -99,10 +99,23 @@ static __attribute__((noinline)) void partial(void)
 	say("partial left %zu\n", size / 2);
 }
 
+/* 10 blocks of 10 MiB (each a mapping of glibc's own), one of them written all over. */
+static __attribute__((noinline)) void untouched(void)
+{
+	static char *blocks[10];
+
+	for (int i = 0; i < 10; i++)
+		blocks[i] = malloc(10 << 20);
+	memset(blocks[0], 1, 10 << 20);
+	sink = blocks;
+	say("untouched requested %d written %d\n", 100 << 20, 10 << 20);
+}
+
 static const struct scenario scenarios[] = {
 	{"threads", threads, "4 threads leak 100-byte blocks in arenas of their own"},
 	{"reserve", reserve, "1 GiB PROT_NONE reservation, 2 pieces committed, 320 pages touched"},
 	{"partial", partial, "8 MiB mapping touched, upper half unmapped"},
+	{"untouched", untouched, "10 x malloc(10 MiB), one of them written"},
 };
 
 int main(int argc, char **argv)
