@@ -255,7 +255,7 @@ static int scan_proc(struct mapcat *m, struct proc_memory *p, const struct track
 		return -ENOMEM;
 	rp = residency__open(p->pid, &m->budget);
 	if (!rp)
-		goto cleanup; /* exited: no reconciliation, its sites keep counter values */
+		goto cleanup; /* exited: its mapping sites read 0 resident */
 	for (size_t i = 0; i < n; i++)
 		r[i] = (struct res_range){.start = t[i].addr, .end = t[i].addr + t[i].len};
 	rd = residency__reader(rp);
