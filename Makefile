@@ -39,15 +39,15 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json rowkey termwidth placement probes proctree targets collect cfi cfiprog unwtab \
-	unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym kernel_features linkmap \
-	binding exitfree tracer
+	report report_json rowkey termwidth placement probes proctree targets residency mapkind mapcat \
+	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
+	kernel_features linkmap binding exitfree tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding proctree
+	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -68,6 +68,8 @@ test_linkmap_OBJS := linkmap procmaps procmem
 test_exitfree_OBJS := exitfree elfobj mapfile procmaps
 test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement procmem log textsafe
 test_proctree_OBJS := proctree
+test_residency_OBJS := residency
+test_mapkind_OBJS := mapkind
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \
@@ -88,7 +90,8 @@ TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(OUTPUT)/targets/libdeep_dl.so $(OUTPUT)/targets/libtarget_jmpalloc.so \
 	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
 	$(OUTPUT)/targets/libcfibomb_dl.so $(OUTPUT)/targets/jit_target \
-	$(OUTPUT)/targets/alloc_target_stripped $(OUTPUT)/targets/libshim_malloc.so
+	$(OUTPUT)/targets/alloc_target_stripped $(OUTPUT)/targets/libshim_malloc.so \
+	$(OUTPUT)/targets/mem_target
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -230,6 +233,7 @@ $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
 $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) $(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)): \
 	tests/targets/target_io.h
+$(OUTPUT)/targets/mem_target: tests/targets/target_io.h
 $(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
 		| $(OUTPUT)/targets
 	$(call msg,CXX,$@)

@@ -4,24 +4,19 @@
  * allocator call (CPython's 1 MiB object arenas, a program's own mmap) is
  * charged to the stack that made it, like a heap block. One made inside a
  * traced allocator call (glibc's arena heaps, its mmapped large chunks) is an
- * allocator reservation: counted apart, never as a site, since the blocks
- * carved from it are counted by the heap probes already. */
+ * allocator reservation: never a site, since the blocks carved from it are
+ * counted by the heap probes already. What is resident of each is measured
+ * at report time (user/residency.c): these ranges only say whose it is. */
 #ifndef MAPPINGS_BPF_H
 #define MAPPINGS_BPF_H
 
 #define MAP_ANONYMOUS 0x20
 #define MAP_SHARED    0x01
 #define PROT_EXEC     0x04
-#define RESERVED_SLOT 0xffffffffu /* mapping_block.slot of an allocator reservation */
 
 const volatile bool trace_mappings = true;
 const volatile bool trace_everyone = false; /* whole-system mode: every process is a target */
 const volatile bool follow_forks = false;   /* --children, --comm: announce targets' forks */
-
-/* Allocator reservations alive now, summed over the targets (cumulative
- * counters would not survive exits; these are adjusted on them). */
-__s64 reserved_bytes = 0;
-__s64 reserved_maps = 0;
 
 /* Processes traced: the syscall tracepoints fire for every process, and
  * return at once for those not in here. */
@@ -31,12 +26,6 @@ struct {
 	__type(key, __u32); /* tgid */
 	__type(value, __u8);
 } targets SEC(".maps");
-
-struct mapping_block {
-	__u64 len;
-	__u32 slot; /* the site's counters, or RESERVED_SLOT */
-	__u32 pad;
-};
 
 /* Tracked mappings by start address; a live_key, so exit purges them alike. */
 struct {
@@ -112,7 +101,7 @@ static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enu
 					  bool in_alloc)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
-	struct mapping_block b = {.len = len, .slot = RESERVED_SLOT};
+	struct mapping_block b = {.len = len, .slot = AS_RESERVED_SLOT};
 	struct pt_regs regs;
 	struct stack_trace *st = NULL;
 	struct site_stats *c;
@@ -128,8 +117,6 @@ static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enu
 		 * must be announced like a first site, or its tables are
 		 * never built and every stack stops at its first frame. */
 		note_process(tgid);
-		__sync_fetch_and_add(&reserved_bytes, len);
-		__sync_fetch_and_add(&reserved_maps, 1);
 		return;
 	}
 	/* The registers the process entered the kernel with: the walk starts
@@ -168,11 +155,7 @@ static __always_inline void untrack_mapping(__u32 tgid, __u64 addr, __u64 len)
 	gone = len < m->len ? len : m->len;
 	rest = *m;
 	rest.len = m->len - gone;
-	if (m->slot == RESERVED_SLOT) {
-		__sync_fetch_and_add(&reserved_bytes, -(__s64)gone);
-		if (!rest.len)
-			__sync_fetch_and_add(&reserved_maps, -1);
-	} else {
+	if (m->slot != AS_RESERVED_SLOT) {
 		c = bpf_map_lookup_elem(&counters, &m->slot);
 		if (c) {
 			__sync_fetch_and_add(&c->free_bytes, gone);
@@ -303,10 +286,6 @@ static long purge_mappings(struct bpf_map *map, struct live_key *key, struct map
 {
 	if (key->tgid != pc->tgid)
 		return 0;
-	if (m->slot == RESERVED_SLOT) {
-		__sync_fetch_and_add(&reserved_bytes, -(__s64)m->len);
-		__sync_fetch_and_add(&reserved_maps, -1);
-	}
 	bpf_map_delete_elem(map, key);
 	return 0;
 }

@@ -129,6 +129,14 @@ struct live_block {
 	__u32 pad;
 };
 
+/* mappings: live_key -> one tracked anonymous mapping, by its start address */
+#define AS_RESERVED_SLOT 0xffffffffu /* slot of a mapping made inside an allocator call */
+struct mapping_block {
+	__u64 len;
+	__u32 slot; /* the site's counters, or AS_RESERVED_SLOT */
+	__u32 pad;
+};
+
 /* inflight: tid -> the allocation call between its entry and its return */
 struct inflight {
 	__u64 sp; /* stack pointer at entry; tells nested calls and stale entries */

@@ -59,6 +59,8 @@ echo "    by about 800 KiB per report and its stack shows cache_insert; the chur
 echo "    handle_request allocates far more often but does not grow. The target is"
 echo "    built like distribution binaries, without frame pointers: its whole stack, down"
 echo "    to _start, comes from each file's call frame information (.eh_frame)."
+echo "    The header's last lines say how much of the target's anonymous memory (RssAnon)"
+echo "    the report explains: its live heap blocks, the allocator's own, mappings, stacks."
 echo
 timeout -s INT -k 5 60 "$ALLOCSCOPE" -p "$PID" -i 2 -n 3
 rc=$?

@@ -195,6 +195,9 @@ static int read_sites(struct collector *c)
 			site.exited = p->exited;
 			memcpy(site.comm, p->comm, sizeof(site.comm));
 		}
+		/* Thread stacks and allocators' own mappings are categories, not sites. */
+		if (mapcat__site(&c->mapcat, c, slot, key.stack_id, &site))
+			continue;
 		site.group = site_group(c, site.pid, site.stack_id);
 		err = report__add(c->report, &site);
 	}
@@ -354,6 +357,7 @@ void collect__free(struct collector *c)
 	c->blocks_cap = 0;
 	free(c->scratch);
 	c->scratch = NULL;
+	mapcat__free(&c->mapcat);
 	free(c->unreferenced);
 	c->unreferenced = NULL;
 	c->nunreferenced = 0;
@@ -409,9 +413,12 @@ int collect__report(struct collector *c, struct report_header *hdr)
 	size_t nrows;
 	int err;
 
-	err = read_sites(c);
+	err = mapcat__scan(&c->mapcat, c, c->mappings_fd);
+	if (!err)
+		err = read_sites(c);
 	if (err)
 		return err;
+	mapcat__finish(&c->mapcat, hdr);
 	err = report__finish(c->report, hdr, &rows, &nrows);
 	if (err)
 		return err;

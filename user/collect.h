@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "mapcat.h"
 #include "opts.h"
 #include "pysym.h"
 #include "report.h"
@@ -18,6 +19,7 @@ struct collector {
 	int counters_fd;   /* slot -> struct site_stats */
 	int free_slots_fd; /* queue of slots deleted sites give back */
 	int stacks_fd;
+	int mappings_fd; /* live_key -> struct mapping_block */
 	struct proc_table *procs;
 	struct syms *syms;
 	struct pysym *pysym; /* names Python frames of the processes running CPython */
@@ -33,6 +35,7 @@ struct collector {
 	struct sym_frame *scratch; /* AS_MAX_FRAMES frames to build keys and paths in */
 	void **blocks;		   /* the native paths of the rows shown, freed next report */
 	size_t nblocks, blocks_cap;
+	struct mapcat mapcat; /* mapping categories and residency, per report */
 };
 
 void collect__free(struct collector *c);

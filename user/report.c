@@ -179,12 +179,20 @@ static int cmp_allocs(const void *a, const void *b)
 	return DESC(x->allocs, y->allocs) ?: DESC(x->live_bytes, y->live_bytes) ?: cmp_tail(x, y);
 }
 
+/* Live bytes of a site: its counters' balance, or what is resident of a mapping site. */
+static __s64 site_live(const struct report_site *s)
+{
+	return s->mapping ? (__s64)s->resident_bytes
+			  : (__s64)(s->stats.alloc_bytes - s->stats.free_bytes);
+}
+
 /* Fills the interval deltas d, and rk's, from the cumulative counters now
  * and at the previous report (NULL when the site is new). */
-static void site_delta(struct rank *rk, struct site_stats *d, const struct site_stats *now,
-		       const struct site_stats *was)
+static void site_delta(struct rank *rk, struct site_stats *d, const struct report_site *now_site,
+		       const struct report_site *was_site)
 {
 	static const struct site_stats zero;
+	const struct site_stats *now = &now_site->stats, *was = was_site ? &was_site->stats : NULL;
 	__s64 was_live;
 
 	/* A counter that went backwards means the kernel entry was deleted and
@@ -194,8 +202,8 @@ static void site_delta(struct rank *rk, struct site_stats *d, const struct site_
 	    now->alloc_bytes < was->alloc_bytes || now->free_bytes < was->free_bytes)
 		was = &zero;
 
-	rk->live_bytes = (__s64)(now->alloc_bytes - now->free_bytes);
-	was_live = (__s64)(was->alloc_bytes - was->free_bytes);
+	rk->live_bytes = site_live(now_site);
+	was_live = was == &zero ? 0 : site_live(was_site);
 	rk->growth_bytes = rk->live_bytes - was_live;
 	d->allocs = now->allocs - was->allocs;
 	d->frees = now->frees - was->frees;
@@ -247,16 +255,16 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 
 	for (i = 0; i < r->ncur; i++) {
 		const struct report_site *s = &r->cur[i];
-		const struct site_stats *was = NULL;
+		const struct report_site *was = NULL;
 		struct rank *rk = &r->ranks[n];
 
 		while (j < r->nprev &&
 		       cmp_key(r->prev[j].pid, r->prev[j].stack_id, s->pid, s->stack_id) < 0)
 			j++;
 		if (j < r->nprev && r->prev[j].pid == s->pid && r->prev[j].stack_id == s->stack_id)
-			was = &r->prev[j].stats;
+			was = &r->prev[j];
 
-		site_delta(rk, &d, &s->stats, was);
+		site_delta(rk, &d, s, was);
 		if (!s->exited)
 			live += rk->live_bytes;
 		sum.allocs += d.allocs;
@@ -346,6 +354,8 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 	memset(row, 0, sizeof(*row));
 	row->site = r->cur[rk->idx];
 	row->site.exited = true;
+	row->site.mapped_bytes = 0;
+	row->site.resident_bytes = 0;
 	memset(sum, 0, sizeof(*sum));
 	for (__u32 k = 0; k < rk->nmembers; k++) {
 		const struct report_site *s = &r->cur[r->order[rk->first + k]];
@@ -358,6 +368,8 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 		sum->realloc_bytes += s->stats.realloc_bytes;
 		sum->realloc_old_bytes += s->stats.realloc_old_bytes;
 		row->site.exited &= s->exited;
+		row->site.mapped_bytes += s->mapped_bytes;
+		row->site.resident_bytes += s->resident_bytes;
 		m[k] = (struct report_member){
 			.stack_id = s->stack_id,
 			.live_bytes = (__s64)(s->stats.alloc_bytes - s->stats.free_bytes),
@@ -632,6 +644,76 @@ static void print_wrapped(FILE *f, const char *text, size_t cols, size_t indent)
 	fputc('\n', f);
 }
 
+/* Processes given a reconciliation line in text; JSON has every one the header holds. */
+#define TEXT_PROCS 5
+
+/* "pid 4242 python3: explained 94 % of 80.6 MiB anon RSS (5.1 MiB unexplained)" and
+ * what the explained part is made of. */
+static void print_reconciliation(FILE *f, const struct report_process *p, size_t cols)
+{
+	__u64 explained =
+		p->heap_live - p->heap_not_resident + p->allocator + p->mappings + p->thread_stacks;
+	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32], untouched[32];
+	char comm[4 * AS_COMM_LEN], line[256];
+	FILE *cf;
+
+	report__fmt_bytes(rss, sizeof(rss), p->rss_anon);
+	report__fmt_bytes(heap, sizeof(heap), p->heap_live);
+	report__fmt_bytes(alloc, sizeof(alloc), p->allocator);
+	report__fmt_bytes(maps, sizeof(maps), p->mappings);
+	report__fmt_bytes(stacks, sizeof(stacks), p->thread_stacks);
+	report__fmt_bytes(un, sizeof(un), p->unexplained);
+	/* The name as the terminal may show it, then wrapped like the rest. */
+	comm[0] = '\0';
+	cf = fmemopen(comm, sizeof(comm), "w");
+	if (cf) {
+		textsafe__put(cf, p->comm, sizeof(p->comm));
+		fclose(cf);
+	}
+	snprintf(line, sizeof(line), "pid %u %s: explained %.0f %% of %s anon RSS (%s unexplained)",
+		 p->pid, comm, p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
+	print_wrapped(f, line, cols, 2);
+	/* The parts, indented under it (print_wrapped starts at column 0). */
+	snprintf(line, sizeof(line), "heap %s + allocator %s + mappings %s + stacks %s", heap,
+		 alloc, maps, stacks);
+	fputs("  ", f);
+	print_wrapped(f, line, cols > 2 ? cols - 2 : 0, 4);
+	if (p->heap_not_resident) {
+		report__fmt_bytes(untouched, sizeof(untouched), p->heap_not_resident);
+		snprintf(line, sizeof(line),
+			 "%s of the heap is not resident (requested, never touched)", untouched);
+		fputs("  ", f);
+		print_wrapped(f, line, cols > 2 ? cols - 2 : 0, 4);
+	}
+}
+
+/* The mapping categories and, per process, what the report explains of its memory. */
+static void print_memory(FILE *f, const struct report_header *hdr, size_t cols)
+{
+	char a[32], b[32], line[160];
+	size_t i;
+
+	if (hdr->stacks) {
+		report__fmt_bytes(a, sizeof(a),
+				  hdr->stack_size ? hdr->stack_size : hdr->stacks_mapped);
+		report__fmt_bytes(b, sizeof(b), hdr->stacks_resident);
+		/* "4 x 8.0 MiB mapped" when all are alike, "3, 10.0 MiB mapped" when not */
+		snprintf(line, sizeof(line), "thread stacks: %llu%s %s mapped, %s resident",
+			 (unsigned long long)hdr->stacks, hdr->stack_size ? " x" : ",", a, b);
+		print_wrapped(f, line, cols, 2);
+	}
+	if (hdr->alloc_mapped || hdr->alloc_resident) {
+		report__fmt_bytes(a, sizeof(a), hdr->alloc_resident);
+		report__fmt_bytes(b, sizeof(b), hdr->alloc_mapped);
+		snprintf(line, sizeof(line), "allocator: %s resident (%s mapped)", a, b);
+		print_wrapped(f, line, cols, 2);
+	}
+	for (i = 0; i < hdr->nprocs && i < TEXT_PROCS; i++)
+		print_reconciliation(f, &hdr->procs[i], cols);
+	if (hdr->nprocs_total > i)
+		fprintf(f, "... %zu more processes\n", hdr->nprocs_total - i);
+}
+
 static void print_text_header(FILE *f, const struct report_header *hdr)
 {
 	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32], ra[16], rb[40];
@@ -670,15 +752,7 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		fprintf(f, "%s\n%s\n", line, resizes);
 	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT, cols);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT, cols);
-	if (hdr->reserved_maps > 0) {
-		report__fmt_bytes(live, sizeof(live), hdr->reserved_bytes);
-		snprintf(
-			line, sizeof(line),
-			"allocator reservations: %s in %lld mmap/brk calls (malloc's own heap; its "
-			"blocks are the sites)",
-			live, (long long)hdr->reserved_maps);
-		print_wrapped(f, line, cols, 2);
-	}
+	print_memory(f, hdr, cols);
 	if (hdr->py_no_thread) {
 		snprintf(line, sizeof(line),
 			 "python: %llu allocations in the interpreter without a thread state "
@@ -687,6 +761,16 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		print_wrapped(f, line, cols, 2);
 	}
 	fputc('\n', f);
+}
+
+/* A mapping site's LIVE is what is resident; this says of how much address space. */
+static void print_mapping(FILE *f, const struct report_row *row)
+{
+	char mapped[32], resident[32];
+
+	report__fmt_bytes(mapped, sizeof(mapped), row->site.mapped_bytes);
+	report__fmt_bytes(resident, sizeof(resident), row->site.resident_bytes);
+	fprintf(f, "%*s%s resident of %s mapped\n", FRAME_INDENT, "", resident, mapped);
 }
 
 /* The site row's columns, right-aligned, one space apart, then two spaces
@@ -824,6 +908,8 @@ static void print_text_row(FILE *f, const struct report_header *hdr, const bool 
 	used = print_columns(f, shown, text);
 	print_process(f, row, cols > used ? cols - used : 0);
 
+	if (row->site.mapping)
+		print_mapping(f, row);
 	if (!row->nframes)
 		fprintf(f, "%*s[no stack]\n", FRAME_INDENT, "");
 	for (i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++)

@@ -31,6 +31,24 @@ struct report_site {
 	bool exited; /* the process exited: shown once more, marked */
 	char comm[AS_COMM_LEN];
 	struct site_stats stats;
+	/* A mapping site: its live bytes are what is resident now (user/mapcat.c), beside
+	 * what is mapped; the counters only say how many mappings it made. */
+	bool mapping;
+	__u64 mapped_bytes;
+	__u64 resident_bytes;
+};
+
+/* What a report explains of one live process's anonymous RSS (user/mapcat.c). */
+struct report_process {
+	__u32 pid;
+	char comm[AS_COMM_LEN];
+	__u64 rss_anon;		 /* /proc/PID/statm: resident - shared */
+	__u64 heap_live;	 /* live heap blocks, requested bytes */
+	__u64 heap_not_resident; /* of heap_live, in allocator memory with no pages (untouched) */
+	__u64 allocator;	 /* resident in the allocator's memory, less the resident heap */
+	__u64 mappings;		 /* mapping sites, resident */
+	__u64 thread_stacks;	 /* resident, the main thread's [stack] included */
+	__s64 unexplained;	 /* rss_anon less the resident heap and the three above */
 };
 
 /* One of the sites a row stands for. */
@@ -99,9 +117,7 @@ struct report_header {
 	bool final;			/* the last report (Ctrl-C, --count, --duration) */
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
 	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
-	__u64 py_no_thread;   /* allocations in the interpreter without its thread state */
-	__s64 reserved_bytes; /* mapped by allocators for themselves (glibc arenas), live */
-	__s64 reserved_maps;
+	__u64 py_no_thread; /* allocations in the interpreter without its thread state */
 	/* Rendering. */
 	unsigned int cols; /* text width (report__text_cols); 0: REPORT_COLS */
 	bool verbose;	   /* list every native path of a Python row */
@@ -111,6 +127,16 @@ struct report_header {
 	const struct report_target *traced;
 	size_t ntraced;
 	const char *scope;
+	/* Mapping categories over the live targets (user/mapcat.c). */
+	__u64 stacks;	  /* thread stacks mapped */
+	__u64 stack_size; /* bytes of each when all are alike, else 0 */
+	__u64 stacks_mapped;
+	__u64 stacks_resident;
+	__u64 alloc_mapped; /* allocators' own memory: [heap] and their mappings */
+	__u64 alloc_resident;
+	const struct report_process *procs; /* by rss_anon, largest first */
+	size_t nprocs;
+	size_t nprocs_total; /* live processes with sites, procs being the first of them */
 };
 
 /* The text layout of today's reports, and the narrowest one laid out. */

@@ -147,6 +147,10 @@ static void json_site(FILE *f, const struct report_row *row)
 		(long long)row->live_objects, (long long)row->growth_bytes);
 	fputs(",\"growth_rate\":", f);
 	json_num(f, row->growth_rate);
+	if (row->site.mapping)
+		fprintf(f, ",\"mapped_bytes\":%llu,\"resident_bytes\":%llu",
+			(unsigned long long)row->site.mapped_bytes,
+			(unsigned long long)row->site.resident_bytes);
 	fprintf(f,
 		",\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,\"free_bytes\":%llu,"
 		"\"reallocs\":%llu,",
@@ -156,6 +160,33 @@ static void json_site(FILE *f, const struct report_row *row)
 	json_frames(f, row);
 	json_paths(f, row);
 	fputc('}', f);
+}
+
+/* The mapping categories and one object per live process (the header's, largest anon RSS
+ * first; processes_total says how many there were). */
+static void json_memory(FILE *f, const struct report_header *hdr)
+{
+	fprintf(f,
+		",\"thread_stacks\":{\"count\":%llu,\"mapped_bytes\":%llu,\"resident_bytes\":%llu}"
+		",\"allocator\":{\"mapped_bytes\":%llu,\"resident_bytes\":%llu},\"processes\":[",
+		(unsigned long long)hdr->stacks, (unsigned long long)hdr->stacks_mapped,
+		(unsigned long long)hdr->stacks_resident, (unsigned long long)hdr->alloc_mapped,
+		(unsigned long long)hdr->alloc_resident);
+	for (size_t i = 0; i < hdr->nprocs; i++) {
+		const struct report_process *p = &hdr->procs[i];
+
+		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", p->pid);
+		json_str(f, p->comm, sizeof(p->comm));
+		fprintf(f,
+			",\"rss_anon\":%llu,\"heap_live\":%llu,\"heap_not_resident\":%llu,"
+			"\"allocator\":%llu,\"mappings\":%llu,\"thread_stacks\":%llu,"
+			"\"unexplained\":%lld}",
+			(unsigned long long)p->rss_anon, (unsigned long long)p->heap_live,
+			(unsigned long long)p->heap_not_resident, (unsigned long long)p->allocator,
+			(unsigned long long)p->mappings, (unsigned long long)p->thread_stacks,
+			(long long)p->unexplained);
+	}
+	fprintf(f, "],\"processes_total\":%zu", hdr->nprocs_total);
 }
 
 void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
@@ -204,8 +235,9 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 	for (i = 0; i < UNWIND_STOP_COUNT; i++)
 		fprintf(f, "%s\"%s\":%llu", i ? "," : "", report__stop_label(i),
 			(unsigned long long)hdr->stops[i]);
-	fprintf(f, "},\"python_no_thread\":%llu,\"sites\":[",
-		(unsigned long long)hdr->py_no_thread);
+	fprintf(f, "},\"python_no_thread\":%llu", (unsigned long long)hdr->py_no_thread);
+	json_memory(f, hdr);
+	fputs(",\"sites\":[", f);
 	for (i = 0; i < nrows; i++) {
 		if (i)
 			fputc(',', f);

@@ -1087,6 +1087,7 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.counters_fd = bpf_map__fd(t->skel->maps.counters);
 	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
+	t->coll.mappings_fd = bpf_map__fd(t->skel->maps.mappings);
 	t->starting = true;
 	t->counting = now_s();
 	for (size_t i = 0; i < cfg->npids; i++) {
@@ -1132,8 +1133,6 @@ static int report(struct tracer *t, double interval_s, bool final)
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
-	hdr.reserved_bytes = t->skel->bss->reserved_bytes;
-	hdr.reserved_maps = t->skel->bss->reserved_maps;
 	return collect__report(&t->coll, &hdr);
 }
 

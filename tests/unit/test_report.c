@@ -816,6 +816,16 @@ static const struct sym_frame worker_frames[] = {
 
 /* 5151 exited: only 4242 is traced now. */
 static const struct report_target golden_traced[] = {{4242, "alloc_target"}};
+static const struct report_process golden_procs[] = {
+	{.pid = 4242,
+	 .comm = "alloc_target",
+	 .rss_anon = 80 * MiB + 600 * 1024,
+	 .heap_live = 60 * MiB,
+	 .allocator = 10 * MiB,
+	 .mappings = 5 * MiB,
+	 .thread_stacks = 200 * 1024,
+	 .unexplained = 5 * MiB + 400 * 1024},
+};
 
 /* Two processes over two reports: a leak, a churning site that shrank, a
  * new site, an exited process and an idle site that is left out. */
@@ -855,8 +865,15 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 	hdr->scope = "pid";
 	hdr->traced = golden_traced;
 	hdr->ntraced = 1;
-	hdr->reserved_bytes = 13 * MiB + 512 * 1024;
-	hdr->reserved_maps = 104;
+	hdr->stacks = 4;
+	hdr->stack_size = 8 * MiB + 4096;
+	hdr->stacks_mapped = 4 * hdr->stack_size;
+	hdr->stacks_resident = 48 * 1024;
+	hdr->alloc_mapped = 132 * MiB;
+	hdr->alloc_resident = 10 * MiB + 200 * 1024;
+	hdr->procs = golden_procs;
+	hdr->nprocs = 1;
+	hdr->nprocs_total = 3;
 
 	for (i = 0; i < *n; i++) {
 		const struct sym_frame *fr = NULL;
@@ -881,6 +898,97 @@ static void golden_report(struct report *r, struct report_header *hdr, struct re
 		if (nfr)
 			memcpy((*rows)[i].frames, fr, nfr * sizeof(*fr));
 	}
+}
+
+/* A mapping site ranks by what is resident and grows as pages are touched; the row says of
+ * how much address space. */
+static void test_mapping_site(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 10);
+	struct report_site s = site(7, 0x10, 1, 1UL << 30, 0, 0),
+			   h = site(7, 0x20, 1, 2 * MiB, 0, 0);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	s.mapping = true;
+	s.mapped_bytes = 1UL << 30;
+	s.resident_bytes = 256 * 4096;
+	snapshot(r, (struct report_site[]){s, h}, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(n, 2);
+	/* 1 MiB resident of a 1 GiB reservation ranks below a 2 MiB heap block */
+	assert_int_equal(rows[0].site.stack_id, 0x20);
+	assert_int_equal(rows[1].live_bytes, 256 * 4096);
+	assert_int_equal(rows[1].growth_bytes, 256 * 4096);
+	assert_int_equal(hdr.live_bytes, 2 * MiB + 256 * 4096);
+
+	s.resident_bytes = 320 * 4096;
+	snapshot(r, (struct report_site[]){s, h}, 2, 1.0, &hdr, &rows, &n);
+	assert_int_equal(rows[1].live_bytes, 320 * 4096);
+	assert_int_equal(rows[1].growth_bytes, 64 * 4096);
+	assert_int_equal(hdr.live_change, 64 * 4096);
+
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "       1.2 MiB resident of 1.0 GiB mapped\n"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(
+		strstr(out, "\"live_bytes\":1310720,\"live_objects\":1,\"growth_bytes\":262144"));
+	assert_non_null(strstr(out, "\"mapped_bytes\":1073741824,\"resident_bytes\":1310720"));
+	free(out);
+	report__free(r);
+}
+
+/* Thread stacks of different sizes are summed; the process lines stop at five. */
+static void test_memory_lines(void **state)
+{
+	struct report_process procs[7];
+	struct report_header hdr = {.time = T0, .interval_s = 1};
+	char *out;
+
+	(void)state;
+	for (int i = 0; i < 7; i++)
+		procs[i] = (struct report_process){.pid = 100 + i,
+						   .comm = "w",
+						   .rss_anon = MiB,
+						   .heap_live = MiB / 2,
+						   .unexplained = MiB / 2};
+	/* node's Buffers: 1000 MiB requested, 900 MiB of it never touched */
+	procs[0] = (struct report_process){.pid = 99,
+					   .comm = "node",
+					   .rss_anon = 107 * MiB,
+					   .heap_live = 1000 * MiB,
+					   .heap_not_resident = 900 * MiB,
+					   .allocator = 3 * MiB,
+					   .unexplained = 4 * MiB};
+	hdr.stacks = 3;
+	hdr.stacks_mapped = 10 * MiB;
+	hdr.stacks_resident = 12 * 1024;
+	hdr.procs = procs;
+	hdr.nprocs = 7;
+	hdr.nprocs_total = 9;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "thread stacks: 3, 10.0 MiB mapped, 12.0 KiB resident\n"));
+	assert_null(strstr(out, "allocator:"));
+	assert_non_null(strstr(out, "pid 104 w: explained 50 % of 1.0 MiB anon RSS (512.0 KiB "
+				    "unexplained)\n"));
+	assert_null(strstr(out, "pid 105 "));
+	assert_non_null(
+		strstr(out, "pid 99 node: explained 96 % of 107.0 MiB anon RSS (4.0 MiB "
+			    "unexplained)\n  heap 1000.0 MiB + allocator 3.0 MiB + mappings 0 B + "
+			    "stacks 0 B\n  900.0 MiB of the heap is not resident (requested, "
+			    "never touched)\n"));
+	assert_non_null(strstr(out, "... 4 more processes\n"));
+	free(out);
+	out = render(true, &hdr, NULL, 0);
+	assert_non_null(strstr(
+		out, "{\"pid\":106,\"comm\":\"w\",\"rss_anon\":1048576,"
+		     "\"heap_live\":524288,\"heap_not_resident\":0,\"allocator\":0,\"mappings\":0,"
+		     "\"thread_stacks\":0,\"unexplained\":524288}],"
+		     "\"processes_total\":9"));
+	free(out);
 }
 
 static void test_golden_text(void **state)
@@ -1135,6 +1243,19 @@ static void test_native_paths(void **state)
 
 /* Narrower than 100 columns, RATE goes first, then FREES, ALLOCS and OBJS; no
  * line of the widest row passes the width; names end in "...". */
+/* Every memory line at its widest: a long name, the largest sizes. */
+static const struct report_process wide_procs[] = {
+	{.pid = 4194303,
+	 .comm = "fifteen_chars_x",
+	 .rss_anon = 1023 * MiB * 1024,
+	 .heap_live = 1023 * MiB * 1024,
+	 .heap_not_resident = 1023 * MiB,
+	 .allocator = 1023 * MiB * 1024,
+	 .mappings = 1023 * MiB * 1024,
+	 .thread_stacks = 1023 * MiB,
+	 .unexplained = 1023 * MiB * 1024},
+};
+
 static void test_text_widths(void **state)
 {
 	static const struct {
@@ -1164,8 +1285,14 @@ static void test_text_widths(void **state)
 	where[sizeof(where) - 1] = '\0';
 	strcpy(row.site.comm, "fifteen_chars_x");
 	hdr.targets = "pids 1000001,1000002,1000003,1000004,1000005,1000006,1000007";
-	hdr.reserved_maps = 99999;
-	hdr.reserved_bytes = 1023 * MiB;
+	hdr.stacks = 99999;
+	hdr.stacks_mapped = 1023 * MiB * 1024;
+	hdr.stacks_resident = 1023 * MiB;
+	hdr.alloc_mapped = 1023 * MiB * 1024;
+	hdr.alloc_resident = 1023 * MiB;
+	hdr.procs = wide_procs;
+	hdr.nprocs = 1;
+	hdr.nprocs_total = 99999;
 	hdr.py_no_thread = 123456789;
 	for (size_t i = 0; i < DROP_COUNT; i++)
 		hdr.drops[i] = UINT64_MAX;
@@ -1339,6 +1466,8 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_textsafe_copy),
 		cmocka_unit_test(test_text_details),
+		cmocka_unit_test(test_mapping_site),
+		cmocka_unit_test(test_memory_lines),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
 		cmocka_unit_test(test_group_rows),
