@@ -264,6 +264,7 @@ static int scan_proc(struct mapcat *m, struct proc_memory *p, const struct track
 		goto cleanup;
 	p->scanned = true;
 	p->alloc_mapped += heap_size(residency__vmas(rp));
+	(void)residency__written_data(rp, &p->file_data);
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].slot == AS_RESERVED_SLOT) {
 			p->alloc_res += r[i].resident - r[i].heap_resident;
@@ -430,6 +431,7 @@ static void scan_heap(struct mapcat *m, struct proc_memory *p)
 				  &p->main_stack)) {
 		p->scanned = true;
 		p->alloc_mapped += heap_size(residency__vmas(rp));
+		(void)residency__written_data(rp, &p->file_data);
 	}
 	residency__close(rp);
 }
@@ -452,10 +454,12 @@ static void reconcile(const struct proc_memory *p, struct report_process *out)
 		.allocator = alloc > heap_res ? alloc - heap_res : 0,
 		.mappings = p->sites_res,
 		.thread_stacks = p->stacks_res + p->main_stack,
+		.data = p->file_data,
 	};
 	memcpy(out->comm, p->comm, sizeof(out->comm));
 	out->unexplained = (__s64)p->rss_anon -
-			   (__s64)(heap_res + out->allocator + out->mappings + out->thread_stacks);
+			   (__s64)(heap_res + out->allocator + out->mappings + out->thread_stacks +
+				   out->data);
 }
 
 static void sum_categories(const struct proc_memory *p, struct report_header *hdr)

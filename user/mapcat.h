@@ -57,6 +57,7 @@ struct proc_memory {
 	__u64 stacks_res;    /* thread stacks, resident */
 	__u64 stacks_mapped;
 	__u64 main_stack; /* resident in [stack] */
+	__u64 file_data;  /* written pages of files mapped private (libraries' data) */
 	__u32 nstacks;
 	__u64 stack_size; /* one stack's mapped size when all are alike, else 0 */
 };

@@ -651,9 +651,9 @@ static void print_wrapped(FILE *f, const char *text, size_t cols, size_t indent)
  * what the explained part is made of. */
 static void print_reconciliation(FILE *f, const struct report_process *p, size_t cols)
 {
-	__u64 explained =
-		p->heap_live - p->heap_not_resident + p->allocator + p->mappings + p->thread_stacks;
-	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32], untouched[32];
+	__u64 explained = p->heap_live - p->heap_not_resident + p->allocator + p->mappings +
+			  p->thread_stacks + p->data;
+	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32], data[32], untouched[32];
 	char comm[4 * AS_COMM_LEN], line[256];
 	FILE *cf;
 
@@ -662,6 +662,7 @@ static void print_reconciliation(FILE *f, const struct report_process *p, size_t
 	report__fmt_bytes(alloc, sizeof(alloc), p->allocator);
 	report__fmt_bytes(maps, sizeof(maps), p->mappings);
 	report__fmt_bytes(stacks, sizeof(stacks), p->thread_stacks);
+	report__fmt_bytes(data, sizeof(data), p->data);
 	report__fmt_bytes(un, sizeof(un), p->unexplained);
 	/* The name as the terminal may show it, then wrapped like the rest. */
 	comm[0] = '\0';
@@ -674,8 +675,8 @@ static void print_reconciliation(FILE *f, const struct report_process *p, size_t
 		 p->pid, comm, p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
 	print_wrapped(f, line, cols, 2);
 	/* The parts, indented under it (print_wrapped starts at column 0). */
-	snprintf(line, sizeof(line), "heap %s + allocator %s + mappings %s + stacks %s", heap,
-		 alloc, maps, stacks);
+	snprintf(line, sizeof(line), "heap %s + allocator %s + mappings %s + stacks %s + data %s",
+		 heap, alloc, maps, stacks, data);
 	fputs("  ", f);
 	print_wrapped(f, line, cols > 2 ? cols - 2 : 0, 4);
 	if (p->heap_not_resident) {

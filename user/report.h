@@ -48,7 +48,8 @@ struct report_process {
 	__u64 allocator;	 /* resident in the allocator's memory, less the resident heap */
 	__u64 mappings;		 /* mapping sites, resident */
 	__u64 thread_stacks;	 /* resident, the main thread's [stack] included */
-	__s64 unexplained;	 /* rss_anon less the resident heap and the three above */
+	__u64 data;		 /* written data pages of the executable and libraries */
+	__s64 unexplained;	 /* rss_anon less the resident heap and the four above */
 };
 
 /* One of the sites a row stands for. */

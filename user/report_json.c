@@ -180,11 +180,11 @@ static void json_memory(FILE *f, const struct report_header *hdr)
 		fprintf(f,
 			",\"rss_anon\":%llu,\"heap_live\":%llu,\"heap_not_resident\":%llu,"
 			"\"allocator\":%llu,\"mappings\":%llu,\"thread_stacks\":%llu,"
-			"\"unexplained\":%lld}",
+			"\"data\":%llu,\"unexplained\":%lld}",
 			(unsigned long long)p->rss_anon, (unsigned long long)p->heap_live,
 			(unsigned long long)p->heap_not_resident, (unsigned long long)p->allocator,
 			(unsigned long long)p->mappings, (unsigned long long)p->thread_stacks,
-			(long long)p->unexplained);
+			(unsigned long long)p->data, (long long)p->unexplained);
 	}
 	fprintf(f, "],\"processes_total\":%zu", hdr->nprocs_total);
 }

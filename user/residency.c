@@ -13,6 +13,7 @@
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
 #define PM_PRESENT (1ULL << 63)
+#define PM_FILE	   (1ULL << 61) /* a file's page or shared anonymous memory */
 #define PM_CHUNK   4096 /* pagemap entries read at once at most: 32 KiB */
 #define PM_WINDOW  1024 /* and at least: 4 MiB of address space */
 
@@ -41,6 +42,7 @@ static bool parse_header(const char *line, struct res_vma *v)
 	/* Files show as paths; anonymous memory as nothing, [heap], or [anon:NAME] (prctl
 	 * PR_SET_VMA_ANON_NAME). */
 	v->anon = line[0] == '\n' || !line[0] || v->heap || !strncmp(line, "[anon:", 6);
+	v->file_cow = line[0] == '/' && perms[1] == 'w' && perms[3] == 'p';
 	return true;
 }
 
@@ -85,6 +87,15 @@ __u64 residency__count_present(const __u64 *entries, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		pages += !!(entries[i] & PM_PRESENT);
+	return pages;
+}
+
+__u64 residency__count_anon(const __u64 *entries, size_t n)
+{
+	__u64 pages = 0;
+
+	for (size_t i = 0; i < n; i++)
+		pages += (entries[i] & (PM_PRESENT | PM_FILE)) == PM_PRESENT;
 	return pages;
 }
 
@@ -333,17 +344,11 @@ static ssize_t read_window(struct res_proc *p, __u64 first, __u64 last)
 	return n < 0 ? -errno : (ssize_t)p->win_n;
 }
 
-static int count_pages(void *ctx, const struct res_vma *v, __u64 start, __u64 end, __u64 *resident,
-		       bool *estimated)
+/* Pages of [first, last) counted by count in pagemap windows; stops early where the
+ * range was unmapped meanwhile or the process exited. */
+static int scan_pagemap(struct res_proc *p, __u64 first, __u64 last,
+			__u64 (*count)(const __u64 *, size_t), __u64 *pages)
 {
-	struct res_proc *p = ctx;
-	__u64 first = start / p->page_size, last = (end + p->page_size - 1) / p->page_size;
-	__u64 pages = 0;
-
-	if (last - first > RES_RANGE_PAGES || last - first > p->budget->pages_left) {
-		*estimated = true;
-		return estimate(p, v, start, end, resident);
-	}
 	if (p->pagemap < 0) {
 		p->pagemap = openat(p->dir, "pagemap", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (p->pagemap < 0)
@@ -358,14 +363,47 @@ static int count_pages(void *ctx, const struct res_vma *v, __u64 start, __u64 en
 			ssize_t n = read_window(p, first, last);
 
 			if (n <= 0)
-				break; /* unmapped meanwhile, or the process exited */
+				break;
 		}
 		take = (last < p->win_first + p->win_n ? last : p->win_first + p->win_n) - first;
-		pages += residency__count_present(p->buf + (first - p->win_first), take);
+		*pages += count(p->buf + (first - p->win_first), take);
 		first += take;
 	}
-	*resident += pages * p->page_size;
 	return 0;
+}
+
+static int count_pages(void *ctx, const struct res_vma *v, __u64 start, __u64 end, __u64 *resident,
+		       bool *estimated)
+{
+	struct res_proc *p = ctx;
+	__u64 first = start / p->page_size, last = (end + p->page_size - 1) / p->page_size;
+	__u64 pages = 0;
+	int err;
+
+	if (last - first > RES_RANGE_PAGES || last - first > p->budget->pages_left) {
+		*estimated = true;
+		return estimate(p, v, start, end, resident);
+	}
+	err = scan_pagemap(p, first, last, residency__count_present, &pages);
+	*resident += pages * p->page_size;
+	return err;
+}
+
+int residency__written_data(struct res_proc *p, __u64 *bytes)
+{
+	const struct res_vmas *m = &p->vmas;
+	__u64 pages = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nr && !err; i++) {
+		__u64 first = m->v[i].start / p->page_size, last = m->v[i].end / p->page_size;
+
+		/* Data segments are small; one larger than the budget left is not read. */
+		if (m->v[i].file_cow && last - first <= p->budget->pages_left)
+			err = scan_pagemap(p, first, last, residency__count_anon, &pages);
+	}
+	*bytes = pages * p->page_size;
+	return err;
 }
 
 struct res_reader residency__reader(struct res_proc *p)

@@ -17,6 +17,7 @@ struct res_vma {
 	bool heap;	  /* [heap]: the brk heap */
 	bool stack;	  /* [stack]: the main thread's, which no traced call maps */
 	bool anon;	  /* no file: where a tracked mapping can be */
+	bool file_cow;	  /* a file mapped private and writable: pages written are anonymous */
 };
 
 struct res_vmas {
@@ -60,6 +61,8 @@ int residency__attribute(const struct res_vmas *m, struct res_range *r, size_t n
 
 /* Resident pages of n pagemap entries (bit 63: present). */
 __u64 residency__count_present(const __u64 *entries, size_t n);
+/* Of n pagemap entries, those of anonymous pages in memory (present, not a file's page). */
+__u64 residency__count_anon(const __u64 *entries, size_t n);
 
 /* Anonymous resident bytes from /proc/PID/statm text: resident - shared (file and shmem). */
 int residency__parse_statm(const char *text, long page_size, __u64 *rss_anon);
@@ -82,6 +85,10 @@ struct res_proc *residency__open(__u32 pid, struct res_budget *budget);
 void residency__close(struct res_proc *p);
 /* The process's VMAs (valid until residency__close), or NULL. */
 const struct res_vmas *residency__vmas(struct res_proc *p);
+/* Anonymous bytes in files mapped private and writable: the data pages (.data,
+ * relocations) of the executable and its libraries that were written, which RssAnon
+ * counts. Within the budget; 0 or -errno. */
+int residency__written_data(struct res_proc *p, __u64 *bytes);
 struct res_reader residency__reader(struct res_proc *p);
 /* Anonymous RSS of pid. 0 or -ESRCH. */
 int residency__rss_anon(__u32 pid, __u64 *bytes);

@@ -34,9 +34,9 @@ run()
 }
 
 # What a process line explains: the live heap that is resident, the allocator's memory
-# beyond it, mapping sites and stacks.
+# beyond it, mapping sites, stacks and the written data pages of mapped files.
 EXPLAINED="(p['heap_live'] - p['heap_not_resident'] + p['allocator'] + p['mappings']
-           + p['thread_stacks'])"
+           + p['thread_stacks'] + p['data'])"
 
 # Frames of mapping sites: frame 0 is the system call.
 MAPS="[s for s in last['sites'] if frame(s, 0).get('module') == 'syscall']"
@@ -111,7 +111,7 @@ assert_grep "text: allocator line" "$FINAL" "^allocator: [0-9.]+ KiB resident \(
 assert_grep "text: reconciliation line" "$FINAL" \
 	"^pid $PID mem_target: explained [0-9]+ % of [0-9.]+ MiB anon RSS \(-?[0-9.]+ [KM]?i?B unexplained\)$"
 assert_grep "text: its parts" "$FINAL" \
-	"^  heap [0-9.]+ KiB \+ allocator [0-9.]+ KiB \+ mappings 5\.2 MiB \+ stacks [0-9.]+ KiB$"
+	"^  heap [0-9.]+ KiB \+ allocator [0-9.]+ KiB \+ mappings 5\.2 MiB \+ stacks [0-9.]+ KiB \+ data [0-9.]+ KiB$"
 assert_grep "text: the reservation's row says of how much address space" "$FINAL" \
 	"^       1\.2 MiB resident of 1\.0 GiB mapped$"
 assert_eq "text: two mapping sites" 2 "$(grep -c '^       mmap (system call)$' "$FINAL")"

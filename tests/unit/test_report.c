@@ -824,7 +824,8 @@ static const struct report_process golden_procs[] = {
 	 .allocator = 10 * MiB,
 	 .mappings = 5 * MiB,
 	 .thread_stacks = 200 * 1024,
-	 .unexplained = 5 * MiB + 400 * 1024},
+	 .data = 300 * 1024,
+	 .unexplained = 5 * MiB + 100 * 1024},
 };
 
 /* Two processes over two reports: a leak, a churning site that shrank, a
@@ -962,7 +963,8 @@ static void test_memory_lines(void **state)
 					   .heap_live = 1000 * MiB,
 					   .heap_not_resident = 900 * MiB,
 					   .allocator = 3 * MiB,
-					   .unexplained = 4 * MiB};
+					   .data = MiB, /* libraries' written pages */
+					   .unexplained = 3 * MiB};
 	hdr.stacks = 3;
 	hdr.stacks_mapped = 10 * MiB;
 	hdr.stacks_resident = 12 * 1024;
@@ -975,18 +977,19 @@ static void test_memory_lines(void **state)
 	assert_non_null(strstr(out, "pid 104 w: explained 50 % of 1.0 MiB anon RSS (512.0 KiB "
 				    "unexplained)\n"));
 	assert_null(strstr(out, "pid 105 "));
-	assert_non_null(
-		strstr(out, "pid 99 node: explained 96 % of 107.0 MiB anon RSS (4.0 MiB "
-			    "unexplained)\n  heap 1000.0 MiB + allocator 3.0 MiB + mappings 0 B + "
-			    "stacks 0 B\n  900.0 MiB of the heap is not resident (requested, "
-			    "never touched)\n"));
+	assert_non_null(strstr(
+		out,
+		"pid 99 node: explained 97 % of 107.0 MiB anon RSS (3.0 MiB "
+		"unexplained)\n  heap 1000.0 MiB + allocator 3.0 MiB + mappings 0 B + "
+		"stacks 0 B + data 1.0 MiB\n  900.0 MiB of the heap is not resident (requested, "
+		"never touched)\n"));
 	assert_non_null(strstr(out, "... 4 more processes\n"));
 	free(out);
 	out = render(true, &hdr, NULL, 0);
 	assert_non_null(strstr(
 		out, "{\"pid\":106,\"comm\":\"w\",\"rss_anon\":1048576,"
 		     "\"heap_live\":524288,\"heap_not_resident\":0,\"allocator\":0,\"mappings\":0,"
-		     "\"thread_stacks\":0,\"unexplained\":524288}],"
+		     "\"thread_stacks\":0,\"data\":0,\"unexplained\":524288}],"
 		     "\"processes_total\":9"));
 	free(out);
 }

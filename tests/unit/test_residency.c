@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -111,6 +112,12 @@ static void test_counts(void **state)
 
 	(void)state;
 	assert_int_equal(residency__count_present(e, 5), 2);
+	assert_int_equal(residency__count_anon(e, 5), 2); /* bit 61: a file's page */
+	{
+		const __u64 f[] = {(1ULL << 63) | (1ULL << 61), 1ULL << 63};
+
+		assert_int_equal(residency__count_anon(f, 2), 1);
+	}
 	assert_int_equal(residency__parse_statm("5000 300 100 10 0 200 0\n", 4096, &anon), 0);
 	assert_true(anon == 200 * 4096);
 	assert_int_equal(residency__parse_statm("5000 100 300 10 0 200 0\n", 4096, &anon), 0);
@@ -157,13 +164,48 @@ static void test_own_pagemap(void **state)
 	assert_null(residency__open(0x7ffffff0, &budget));
 }
 
+/* A file mapped private and writable, as a library's data: pages read stay the file's, pages
+ * written become anonymous, and only those count. */
+static void test_written_data(void **state)
+{
+	struct res_budget budget = {.pages_left = RES_BUDGET_PAGES};
+	char path[] = "/tmp/test_residency.XXXXXX", *p;
+	struct res_proc *rp;
+	__u64 before, after;
+	volatile char sink = 0;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 8 * PAGE), 0);
+	p = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	assert_true(p != MAP_FAILED);
+	for (int i = 0; i < 8; i++)
+		sink += p[i * PAGE];
+	rp = residency__open(getpid(), &budget);
+	assert_non_null(rp);
+	assert_int_equal(residency__written_data(rp, &before), 0);
+	residency__close(rp);
+	for (int i = 0; i < 3; i++)
+		p[i * 2 * PAGE] = 1;
+	rp = residency__open(getpid(), &budget);
+	assert_non_null(rp);
+	assert_int_equal(residency__written_data(rp, &after), 0);
+	residency__close(rp);
+	assert_true(after - before == 3 * PAGE);
+	munmap(p, 8 * PAGE);
+	close(fd);
+	(void)sink;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_maps),
-		cmocka_unit_test(test_attribute),
-		cmocka_unit_test(test_counts),
-		cmocka_unit_test(test_own_pagemap),
+		cmocka_unit_test(test_parse_maps),   cmocka_unit_test(test_attribute),
+		cmocka_unit_test(test_counts),	     cmocka_unit_test(test_own_pagemap),
+		cmocka_unit_test(test_written_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
