@@ -14,8 +14,8 @@
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_FILE	   (1ULL << 61) /* a file's page or shared anonymous memory */
-#define PM_CHUNK   4096 /* pagemap entries read at once at most: 32 KiB */
-#define PM_WINDOW  1024 /* and at least: 4 MiB of address space */
+#define PM_CHUNK   4096		/* pagemap entries read at once at most: 32 KiB */
+#define PM_WINDOW  1024		/* and at least: 4 MiB of address space */
 
 /* Parses "start-end perms ..." of a maps or smaps header line; false for other lines. */
 static bool parse_header(const char *line, struct res_vma *v)
