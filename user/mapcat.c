@@ -457,9 +457,8 @@ static void reconcile(const struct proc_memory *p, struct report_process *out)
 		.data = p->file_data,
 	};
 	memcpy(out->comm, p->comm, sizeof(out->comm));
-	out->unexplained = (__s64)p->rss_anon -
-			   (__s64)(heap_res + out->allocator + out->mappings + out->thread_stacks +
-				   out->data);
+	out->unexplained = (__s64)p->rss_anon - (__s64)(heap_res + out->allocator + out->mappings +
+							out->thread_stacks + out->data);
 }
 
 static void sum_categories(const struct proc_memory *p, struct report_header *hdr)
