@@ -719,6 +719,7 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 {
 	char when[32] = "?", live[32], change[40], a[16], ab[32], fr[16], fb[32], ra[16], rb[40];
 	char line[160], resizes[80];
+	__u64 drops[DROP_COUNT];
 	const char *final = hdr->final ? "  (final)" : "";
 	size_t cols = text_cols(hdr), used;
 	time_t t = (time_t)hdr->time;
@@ -751,8 +752,19 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		fprintf(f, "%s  %s\n", line, resizes);
 	else
 		fprintf(f, "%s\n%s\n", line, resizes);
-	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT, cols);
+	/* glibc's cache flush at thread exit frees blocks from before tracing: not a loss,
+	 * so not among the drops. */
+	memcpy(drops, hdr->drops, sizeof(drops));
+	drops[DROP_EXIT_FREE] = 0;
+	print_counters(f, "drops", drops, drop_labels, DROP_COUNT, cols);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT, cols);
+	if (hdr->drops[DROP_EXIT_FREE]) {
+		snprintf(line, sizeof(line),
+			 "thread-exit frees: %llu (glibc's cache flush of blocks freed before "
+			 "tracing; not a loss)",
+			 (unsigned long long)hdr->drops[DROP_EXIT_FREE]);
+		print_wrapped(f, line, cols, 2);
+	}
 	print_memory(f, hdr, cols);
 	if (hdr->py_no_thread) {
 		snprintf(line, sizeof(line),

@@ -994,6 +994,25 @@ static void test_memory_lines(void **state)
 	free(out);
 }
 
+/* glibc's flush at thread exit is not a loss: a line of its own, not a drop. */
+static void test_thread_exit_frees(void **state)
+{
+	struct report_header hdr = {.time = T0, .interval_s = 1};
+	char *out;
+
+	(void)state;
+	hdr.drops[DROP_EXIT_FREE] = 900;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "\ndrops: none\n"));
+	assert_non_null(strstr(out, "\nthread-exit frees: 900 (glibc's cache flush of blocks "
+				    "freed before tracing; not a loss)\n"));
+	free(out);
+	hdr.drops[DROP_UNTRACKED_FREE] = 3;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "\ndrops: untracked_free 3\n"));
+	free(out);
+}
+
 static void test_golden_text(void **state)
 {
 	struct report *r = report__new(SORT_GROWTH, 10);
@@ -1471,6 +1490,7 @@ int main(void)
 		cmocka_unit_test(test_text_details),
 		cmocka_unit_test(test_mapping_site),
 		cmocka_unit_test(test_memory_lines),
+		cmocka_unit_test(test_thread_exit_frees),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
 		cmocka_unit_test(test_group_rows),
