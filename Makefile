@@ -25,8 +25,8 @@ CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 BPF_CFLAGS := -g -O2 -Wall -Werror=undef -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) $(EXTRA_CFLAGS)
-LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
+	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) -I$(OUTPUT)/proto $(EXTRA_CFLAGS)
+LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lprotobuf-c -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 # allocscope's own allocator, linked into the executable and exported from it, so every
 # malloc it and its libraries (libdw, libelf, libbpf, libc itself) make binds here and never
@@ -39,16 +39,26 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json rowkey termwidth placement probes proctree targets residency mapkind mapcat \
+	report report_json output output_folded output_pprof pprof rowkey termwidth placement probes proctree targets residency mapkind mapcat \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree tracer
-USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
+# pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
+# with protoc-c at build time: nothing generated is committed.
+PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
+PROTO_OBJ := $(OUTPUT)/proto/profile.pb-c.o
+USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES)) $(PROTO_OBJ)
+# The outputs, with what they link (test_opts reaches them through the format table).
+OUTPUT_MODS := output output_folded output_pprof pprof report report_json textsafe rowkey \
+	termwidth log
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
+UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind
-test_opts_OBJS := opts
+test_opts_OBJS := opts $(OUTPUT_MODS)
+test_output_OBJS := $(OUTPUT_MODS)
+test_pprof_OBJS := pprof
+$(patsubst %,$(OUTPUT)/tests/test_%,opts output pprof): $(PROTO_OBJ)
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
@@ -98,7 +108,7 @@ TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 .PHONY: all
 all: $(APP) $(TARGET_BINS)
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/bpf $(OUTPUT)/tests $(FIXTURES) $(OUTPUT)/targets:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/proto $(OUTPUT)/bpf $(OUTPUT)/tests $(FIXTURES) $(OUTPUT)/targets:
 	$(Q)mkdir -p $@
 
 # BPF object -> linked object -> skeleton
@@ -116,6 +126,18 @@ $(OUTPUT)/allocscope.skel.h: $(OUTPUT)/allocscope.bpf.o
 
 # Only the tracer includes the skeleton.
 $(OUTPUT)/user/tracer.o: $(OUTPUT)/allocscope.skel.h
+
+# A pattern rule: one protoc-c run makes both files.
+$(OUTPUT)/proto/%.pb-c.c $(OUTPUT)/proto/%.pb-c.h: $(dir $(PROFILE_PROTO))%.proto | $(OUTPUT)/proto
+	$(call msg,PROTOC-C,$@)
+	$(Q)protoc-c --c_out=$(OUTPUT)/proto -I$(dir $(PROFILE_PROTO)) $(notdir $(PROFILE_PROTO))
+# Generated code: our warnings are not its author's.
+$(PROTO_OBJ): $(OUTPUT)/proto/profile.pb-c.c $(OUTPUT)/proto/profile.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -c $< -o $@
+$(OUTPUT)/user/pprof.o: $(OUTPUT)/proto/profile.pb-c.h
+$(PROFILE_PROTO):
+	$(error $@ is missing: install golang-github-google-pprof-dev (make deps))
 
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)

@@ -10,7 +10,6 @@
 #include "array.h"
 #include "collect.h"
 #include "path.h"
-#include "termwidth.h"
 
 /* (Re)reads pid's mappings, opening its files through its own root. */
 static int snapshot_pid(struct collector *c, __u32 pid)
@@ -427,15 +426,10 @@ int collect__report(struct collector *c, struct report_header *hdr)
 		symbolize(c, &rows[i]);
 		row_paths(c, &rows[i]);
 	}
-	hdr->cols = termwidth__cols(fileno(c->out));
 	hdr->verbose = c->verbose;
-	if (c->format == FORMAT_JSON)
-		report__print_json(c->out, hdr, rows, nrows);
-	else
-		report__print_text(c->out, hdr, rows, nrows);
-	/* The reader went away (a closed pipe) or the disk filled: stop. */
-	if (fflush(c->out) || ferror(c->out))
-		return errno ? -errno : -EIO;
+	err = output__write(c->out, hdr, rows, nrows);
+	if (err)
+		return err;
 	forget_exited(c);
 	if (c->stale_stacks)
 		collect_stacks(c);

@@ -8,6 +8,7 @@
 
 #include "mapcat.h"
 #include "opts.h"
+#include "output.h"
 #include "pysym.h"
 #include "report.h"
 #include "rowkey.h"
@@ -24,8 +25,7 @@ struct collector {
 	struct syms *syms;
 	struct pysym *pysym; /* names Python frames of the processes running CPython */
 	struct report *report;
-	FILE *out;
-	enum report_format format;
+	struct output *out;
 	enum group_by group; /* GROUP_STACK or GROUP_PROCESS */
 	bool verbose;	     /* text reports list a Python row's native paths */
 	bool stale_stacks;   /* sites were deleted: some stacks may be unreferenced */

@@ -52,7 +52,6 @@ static const struct config defaults = {
 	.sort = SORT_GROWTH,
 	.min_size = 0,
 	.max_size = UINT64_MAX,
-	.format = FORMAT_TEXT,
 	.probe_mode = PROBE_MODE_FULL,
 	.placement = PLACEMENT_AUTO,
 	.live_max = AS_LIVE_MAX,
@@ -74,7 +73,8 @@ static const char doc[] =
 	"shows, per site, the bytes and blocks still allocated, the change in this "
 	"interval, the allocation rate and the call stack. A Python line is one row whatever "
 	"C frames lead from it to the allocator (-v lists them). --format json writes one "
-	"JSON object per report per line instead.\n"
+	"JSON object per report per line instead; --format folded and --format pprof write "
+	"each report as a profile of the live bytes per call stack.\n"
 	"\n"
 	"A realloc that resizes a block counts at its site as an allocation of the new "
 	"size and a free of the old block, as pprof's alloc_space does; the header's "
@@ -89,6 +89,8 @@ static const char doc[] =
 	"      several of them have is one row (--group-by process: one per process)\n"
 	"  sudo allocscope -p 4242 --format json -o growth.jsonl -d 60\n"
 	"      one minute of JSON reports into growth.jsonl\n"
+	"  sudo allocscope -p 4242 --format pprof -o heap.pb.gz -i 30\n"
+	"      heap.pb.gz replaced every 30 seconds; go tool pprof -top heap.pb.gz\n"
 	"  sudo allocscope\n"
 	"      every process on the host\n"
 	"\n"
@@ -130,10 +132,17 @@ static const struct argp_option options[] = {
 	 "per process (the default for a single --pid)",
 	 GRP_REPORT},
 	{"format", OPT_FORMAT, "FMT", 0,
-	 "'text' (default: fits COLUMNS, else the terminal, else 100 columns) or 'json' (one "
-	 "object per line)",
+	 "'text' (default: fits COLUMNS, else the terminal, else 100 columns), 'json' (one "
+	 "object per line), 'folded' (one line per site: frames root first joined by ';', a "
+	 "space, live bytes; for flamegraph.pl and speedscope) or 'pprof' (a gzipped "
+	 "profile.proto for go tool pprof; needs -o). folded and pprof cover every site (-T "
+	 "10000 unless -T is given)",
 	 GRP_REPORT},
-	{"output", 'o', "FILE", 0, "Write reports to FILE instead of standard output", GRP_REPORT},
+	{"output", 'o', "FILE", 0,
+	 "Write reports to FILE instead of standard output. text and json append each report; "
+	 "folded and pprof replace FILE with each report, atomically (a file written beside "
+	 "it, then renamed), so a reader always finds one whole profile",
+	 GRP_REPORT},
 
 	{NULL, 0, NULL, OPTION_DOC, "Filters:", GRP_FILTER},
 	{"min-size", OPT_MIN_SIZE, "BYTES", 0,
@@ -195,6 +204,7 @@ struct parse_ctx {
 	FILE *err;
 	bool exit_now; /* --help, --usage or --version was handled */
 	bool failed;   /* an error line was printed */
+	bool top_set;  /* -T was given */
 };
 
 static error_t __attribute__((format(printf, 2, 3)))
@@ -355,7 +365,6 @@ static int parse_choice(struct parse_ctx *ctx, const char *opt, const char *arg,
 static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 {
 	static const char *const sorts[] = {"growth", "live", "allocs", NULL};
-	static const char *const formats[] = {"text", "json", NULL};
 	static const char *const modes[] = {"full", "noop", NULL};
 	static const char *const places[] = {"auto", "entry", NULL};
 	static const char *const attaches[] = {"auto", "perf", NULL};
@@ -371,9 +380,10 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 		cfg->sort = i;
 		return 0;
 	case OPT_FORMAT:
-		if ((i = parse_choice(ctx, "format", arg, formats, "text or json")) < 0)
-			return EINVAL;
-		cfg->format = i;
+		cfg->format = output__find(arg);
+		if (!cfg->format)
+			return usage_error(ctx, "invalid --format '%s': expected %s", arg,
+					   output__names());
 		return 0;
 	case OPT_PROBE_MODE:
 		if ((i = parse_choice(ctx, "probe-mode", arg, modes, "full or noop")) < 0)
@@ -461,6 +471,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if ((e = parse_count(ctx, "top", arg, 1, TOP_MAX, false, &v)))
 			return e;
 		cfg->top = v;
+		ctx->top_set = true;
 		return 0;
 	case OPT_LIVE_MAX:
 		if ((e = parse_count(ctx, "max-live-blocks", arg, LIVE_MIN, LIVE_LIMIT, true, &v)))
@@ -640,6 +651,12 @@ static int validate(struct parse_ctx *ctx)
 	if (cfg->children && !cfg->npids && !cfg->comm[0])
 		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
 					"without them every process is traced already");
+	if (cfg->format->binary && !cfg->output)
+		return usage_error(ctx, "--format %s writes a file: give it with -o FILE",
+				   cfg->format->name);
+	/* A profile stands for the whole program, not its top few sites. */
+	if (cfg->format->whole && !ctx->top_set)
+		cfg->top = TOP_MAX;
 	if (cfg->min_size > cfg->max_size)
 		return usage_error(
 			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",
@@ -662,6 +679,7 @@ int opts__parse(int argc, char **argv, struct config *cfg, FILE *out, FILE *err)
 	int ret;
 
 	*cfg = defaults;
+	cfg->format = output__find("text");
 	if (check_syntax(&ctx, argc, argv))
 		return EXIT_USAGE;
 	/* NO_EXIT and NO_ERRS keep argp from exiting or writing to stdout and

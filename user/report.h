@@ -18,11 +18,6 @@ enum report_sort {
 	SORT_ALLOCS, /* allocs in this interval, then live_bytes */
 };
 
-enum report_format {
-	FORMAT_TEXT,
-	FORMAT_JSON,
-};
-
 /* One site's cumulative counters since tracing started, as read from BPF. */
 struct report_site {
 	__u64 stack_id;

@@ -60,7 +60,7 @@ struct tracer {
 	size_t nplans;
 	struct attached_object *objs;
 	size_t nobjs;
-	FILE *out;
+	struct output out;
 	bool said_waiting;
 	bool starting;	 /* attaching to the targets named on the command line */
 	double counting; /* when the first probes went in: the first interval's start */
@@ -1058,19 +1058,12 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	if (!t)
 		return EXIT_RUNTIME;
 	t->cfg = cfg;
-	t->out = stdout;
-	if (cfg->output) {
-		t->out = fopen(cfg->output, "w");
-		if (!t->out) {
-			log_msg("cannot open %s: %s\n", cfg->output, strerror(errno));
-			t->out = NULL;
-			status = EXIT_RUNTIME;
-			goto fail;
-		}
+	if (output__open(&t->out, cfg->format, cfg->output)) {
+		status = EXIT_RUNTIME;
+		goto fail;
 	}
 	t->coll = (struct collector){.procs = &t->procs,
-				     .out = t->out,
-				     .format = cfg->format,
+				     .out = &t->out,
 				     .group = cfg->group_by,
 				     .verbose = cfg->verbose > 0};
 	t->coll.syms = syms__new();
@@ -1204,8 +1197,8 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 		ring_buffer__consume(t->rb);
 		/* The terminal echoed "^C" where the cursor was: the header
 		 * starts on a line of its own. */
-		if (*exiting == SIGINT && isatty(fileno(t->out)))
-			fputc('\n', t->out);
+		if (*exiting == SIGINT && output__tty(&t->out))
+			fputc('\n', output__tty(&t->out));
 		err = report(t, now_s() - last, true);
 		if (err && err != -EPIPE) {
 			log_msg("writing the report failed: %s\n", strerror(-err));
@@ -1305,7 +1298,6 @@ void tracer__close(struct tracer *t)
 	pysym__free(t->coll.pysym);
 	report__free(t->coll.report);
 	collect__free(&t->coll);
-	if (t->out && t->out != stdout)
-		fclose(t->out);
+	output__close(&t->out);
 	free(t);
 }

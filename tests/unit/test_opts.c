@@ -64,7 +64,7 @@ static void expect_defaults(struct config *c)
 	c->top = 10;
 	c->sort = SORT_GROWTH;
 	c->max_size = UINT64_MAX;
-	c->format = FORMAT_TEXT;
+	c->format = output__find("text");
 	c->probe_mode = PROBE_MODE_FULL;
 	c->placement = PLACEMENT_AUTO;
 	c->live_max = AS_LIVE_MAX;
@@ -83,7 +83,7 @@ static void assert_config_equal(const struct config *got, const struct config *w
 	assert_int_equal(got->sort, want->sort);
 	assert_int_equal(got->min_size, want->min_size);
 	assert_int_equal(got->max_size, want->max_size);
-	assert_int_equal(got->format, want->format);
+	assert_ptr_equal(got->format, want->format);
 	if (want->output)
 		assert_string_equal(got->output, want->output);
 	else
@@ -155,9 +155,29 @@ static void want_comm15(struct config *c)
 static void want_json(struct config *c)
 {
 	want_pid(c);
-	c->format = FORMAT_JSON;
+	c->format = output__find("json");
 	c->output = "growth.jsonl";
 	c->duration_s = 60;
+}
+
+/* Profiles cover every site unless -T says otherwise. */
+static void want_folded(struct config *c)
+{
+	c->format = output__find("folded");
+	c->top = 10000;
+}
+
+static void want_pprof(struct config *c)
+{
+	want_folded(c);
+	c->format = output__find("pprof");
+	c->output = "heap.pb.gz";
+}
+
+static void want_pprof_top(struct config *c)
+{
+	want_pprof(c);
+	c->top = 5;
 }
 
 static void want_half_second(struct config *c)
@@ -265,6 +285,9 @@ static const struct valid_case {
 	{"--comm gunicorn -i 5 -s live", want_comm},
 	{"-c 123456789012345", want_comm15},
 	{"-p 4242 --format json -o growth.jsonl -d 60", want_json},
+	{"--format folded", want_folded},
+	{"--format pprof -o heap.pb.gz", want_pprof},
+	{"-T 5 --format pprof -o heap.pb.gz", want_pprof_top},
 	{"-i 0.5", want_half_second},
 	{"--interval=.5", want_half_second},
 	{"-i 86400", want_day},
@@ -403,7 +426,8 @@ static const struct invalid_case {
 	{"-T 0", "invalid --top '0': expected a number from 1 to 10000"},
 	{"-T 10001", "invalid --top '10001': expected a number from 1 to 10000"},
 	{"-s size", "invalid --sort 'size': expected growth, live or allocs"},
-	{"--format xml", "invalid --format 'xml': expected text or json"},
+	{"--format xml", "invalid --format 'xml': expected text, json, folded or pprof"},
+	{"--format pprof", "--format pprof writes a file: give it with -o FILE"},
 	{"--min-size 1T", "invalid --min-size '1T': expected bytes, e.g. 512, 64K or 1M"},
 	{"--min-size 1KB", "invalid --min-size '1KB': expected bytes, e.g. 512, 64K or 1M"},
 	{"--max-size -5", "invalid --max-size '-5': expected bytes, e.g. 512, 64K or 1M"},
@@ -491,6 +515,7 @@ static void test_help(void **state)
 		"sudo allocscope --pid 4242",
 		"sudo allocscope --comm gunicorn -i 5 -s live",
 		"sudo allocscope -p 4242 --format json -o growth.jsonl -d 60",
+		"sudo allocscope -p 4242 --format pprof -o heap.pb.gz -i 30",
 		"EXIT STATUS:",
 		"  64  bad usage",
 	};
