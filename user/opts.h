@@ -53,28 +53,29 @@ enum group_by {
 struct config {
 	__u32 pids[MAX_PIDS];
 	size_t npids;
-	char comm[16];			 /* "" = no --comm */
-	double interval_s;		 /* -i, default 10 */
-	__u64 count;			 /* -n, reports before exiting; 0 = unlimited */
-	double duration_s;		 /* -d, 0 = unlimited */
-	unsigned int top;		 /* -T, default 10 */
-	enum report_sort sort;		 /* -s, default growth */
-	__u64 min_size;			 /* --min-size, default 0 */
-	__u64 max_size;			 /* --max-size, default UINT64_MAX */
-	const struct output_ops *format; /* --format, default text */
-	const char *output;		 /* -o, NULL = stdout */
-	int verbose;			 /* -v, repeatable */
-	enum probe_mode probe_mode;	 /* --probe-mode full|noop */
-	enum placement_mode placement;	 /* --placement auto|entry */
-	enum attach_mode attach;	 /* --attach auto|perf */
-	__u32 live_max;			 /* --max-live-blocks, default AS_LIVE_MAX */
-	__u32 max_depth;		 /* --max-depth, default AS_DEPTH_DEFAULT */
-	enum unwind_mode unwind;	 /* --unwind cfi|fp */
-	bool python;			 /* Python frames; --no-python clears */
-	bool no_bpf_loop;		 /* the kernel lacks bpf_loop (kernel_features) */
-	bool mappings;			 /* mmap/munmap/mremap/brk; --no-mappings clears */
-	bool children;			 /* --children: follow forks of --pid targets */
-	enum group_by group_by;		 /* --group-by; never GROUP_AUTO once parsed */
+	char comm[16];		       /* "" = no --comm */
+	double interval_s;	       /* -i, default 10 */
+	__u64 count;		       /* -n, reports before exiting; 0 = unlimited */
+	double duration_s;	       /* -d, 0 = unlimited */
+	unsigned int top;	       /* -T, default 10 */
+	enum report_sort sort;	       /* -s, default growth */
+	__u64 min_size;		       /* --min-size, default 0 */
+	__u64 max_size;		       /* --max-size, default UINT64_MAX */
+	const char *output;	       /* -o, NULL = stdout */
+	int verbose;		       /* -v, repeatable */
+	enum probe_mode probe_mode;    /* --probe-mode full|noop */
+	enum placement_mode placement; /* --placement auto|entry */
+	enum attach_mode attach;       /* --attach auto|perf */
+	__u32 live_max;		       /* --max-live-blocks, default AS_LIVE_MAX */
+	__u32 max_depth;	       /* --max-depth, default AS_DEPTH_DEFAULT */
+	enum unwind_mode unwind;       /* --unwind cfi|fp */
+	bool python;		       /* Python frames; --no-python clears */
+	bool no_bpf_loop;	       /* the kernel lacks bpf_loop (kernel_features) */
+	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
+	bool children;		       /* --children: follow forks of --pid targets */
+	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
+	/* --format: an entry of output.c's table, default text */
+	const struct output_ops *format;
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.
