@@ -64,11 +64,14 @@ static int add_row(struct pprof *p, const struct report_row *row)
 	size_t n = 0, nlabels = 0;
 	__s64 loc;
 
-	for (size_t i = 0; i < row->nframes && i < AS_MAX_FRAMES; i++) {
+	/* Root first, so that the first mapping is the program's (pprof shows
+	 * the first as the profile's "File:"); the sample lists them leaf first. */
+	n = row->nframes < AS_MAX_FRAMES ? row->nframes : AS_MAX_FRAMES;
+	for (size_t i = n; i-- > 0;) {
 		loc = frame_location(p, &row->frames[i]);
 		if (loc < 0)
 			return loc;
-		locs[n++] = loc;
+		locs[i] = loc;
 	}
 	/* A row of several processes (--group-by stack) names the one with the
 	 * most live bytes by comm only. */
@@ -92,6 +95,9 @@ static int write_pprof(FILE *f, const struct report_header *hdr, const struct re
 		return -errno;
 	for (size_t i = 0; i < NVALUES && !err; i++)
 		err = pprof__sample_type(p, sample_types[i][0], sample_types[i][1]);
+	/* Every allocation is counted, as Go's heap profiles say of theirs. */
+	if (!err)
+		err = pprof__set_period(p, "space", "bytes", 1);
 	pprof__set_time(p, (__s64)(hdr->time * 1e9), (__s64)(hdr->interval_s * 1e9));
 	for (size_t i = 0; i < nrows && !err; i++)
 		err = add_row(p, &rows[i]);

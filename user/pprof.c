@@ -94,7 +94,7 @@ static void intern_free(struct intern *t)
 
 struct pprof {
 	Perftools__Profiles__Profile prof;
-	Perftools__Profiles__ValueType types[8];
+	Perftools__Profiles__ValueType types[8], period_type;
 	struct intern strings, functions, mappings, locations;
 	size_t cap_string, cap_sample, cap_mapping, cap_location, cap_function;
 	size_t nvalues;
@@ -214,6 +214,20 @@ int pprof__sample_type(struct pprof *p, const char *type, const char *unit)
 	vt->type = t;
 	vt->unit = u;
 	pr->sample_type[pr->n_sample_type++] = vt;
+	return 0;
+}
+
+int pprof__set_period(struct pprof *p, const char *type, const char *unit, __s64 period)
+{
+	__s64 t = pprof__string(p, type), u = pprof__string(p, unit);
+
+	if (t < 0 || u < 0)
+		return -ENOMEM;
+	perftools__profiles__value_type__init(&p->period_type);
+	p->period_type.type = t;
+	p->period_type.unit = u;
+	p->prof.period_type = &p->period_type;
+	p->prof.period = period;
 	return 0;
 }
 

@@ -19,6 +19,9 @@ void pprof__free(struct pprof *p);
 __s64 pprof__string(struct pprof *p, const char *s);
 /* Declares value i's type and unit ("inuse_space", "bytes"), in order. */
 int pprof__sample_type(struct pprof *p, const char *type, const char *unit);
+/* What one count of a sample stands for ("space", "bytes", 1: every
+ * allocation counted, none sampled). */
+int pprof__set_period(struct pprof *p, const char *type, const char *unit, __s64 period);
 void pprof__set_time(struct pprof *p, __s64 time_nanos, __s64 duration_nanos);
 /* The id (from 1) of the function of this name in this source file. */
 __s64 pprof__function(struct pprof *p, const char *name, const char *file);
