@@ -12,9 +12,14 @@ set -euo pipefail
 # allocscope's own allocator, linked into it so its allocations never reach the libc malloc
 # it probes in every process. strace (which files a hostile target makes allocscope open)
 # and nodejs (a whole-system run beside a JIT process with large unwind tables): tests.
+# --format pprof: protobuf-c-compiler and libprotobuf-c-dev (protoc-c generates the C code
+# of pprof's profile.proto at build time), golang-github-google-pprof-dev (which ships that
+# profile.proto, so none is copied into the tree); golang-go: tests read the profiles back
+# with `go tool pprof`.
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
 	libcapstone-dev libcmocka-dev binutils python3 python3.11 util-linux procps libjemalloc2
-	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg strace nodejs)
+	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg strace nodejs protobuf-c-compiler
+	libprotobuf-c-dev golang-github-google-pprof-dev golang-go)
 
 missing=()
 for p in "${packages[@]}"; do
