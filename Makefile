@@ -26,7 +26,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror=undef -target bpf -mcpu=v3 -D__TARGET_ARCH_$(
 	-Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) -I$(OUTPUT)/proto $(EXTRA_CFLAGS)
-LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lprotobuf-c -lstdc++ -lpthread $(EXTRA_LDFLAGS)
+LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lprotobuf-c -lcurl -lstdc++ -lpthread $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 # allocscope's own allocator, linked into the executable and exported from it, so every
 # malloc it and its libraries (libdw, libelf, libbpf, libc itself) make binds here and never
@@ -39,7 +39,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json output output_folded output_pprof pprof rowkey termwidth placement probes proctree targets residency mapkind mapcat \
+	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree tracer
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
@@ -48,7 +48,7 @@ PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.pro
 PROTO_OBJ := $(OUTPUT)/proto/profile.pb-c.o
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES)) $(PROTO_OBJ)
 # The outputs, with what they link (test_opts reaches them through the format table).
-OUTPUT_MODS := output output_folded output_pprof pprof report report_json textsafe rowkey \
+OUTPUT_MODS := output output_folded output_pprof pprof push report report_json textsafe rowkey \
 	termwidth log
 APP := $(OUTPUT)/allocscope
 

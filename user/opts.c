@@ -41,6 +41,8 @@ enum {
 	OPT_CHILDREN,
 	OPT_NO_MAPPINGS,
 	OPT_GROUP_BY,
+	OPT_PUSH,
+	OPT_PUSH_APP,
 	OPT_USAGE,
 };
 
@@ -59,6 +61,7 @@ static const struct config defaults = {
 	.unwind = UNWIND_CFI,
 	.python = true,
 	.mappings = true,
+	.push_app = "allocscope",
 };
 
 static const char doc[] =
@@ -143,6 +146,13 @@ static const struct argp_option options[] = {
 	 "folded and pprof replace FILE with each report, atomically (a file written beside "
 	 "it, then renamed), so a reader always finds one whole profile",
 	 GRP_REPORT},
+	{"push", OPT_PUSH, "URL", 0,
+	 "Also POST each report as a pprof profile to a Pyroscope-compatible server at URL "
+	 "(e.g. http://pyroscope:4040), as its /ingest API takes them (name APP{hostname=HOST}, "
+	 "from, until, format pprof). A failed push is said and tracing goes on",
+	 GRP_REPORT},
+	{"push-app", OPT_PUSH_APP, "APP", 0,
+	 "The application name profiles are pushed under (default allocscope)", GRP_REPORT},
 
 	{NULL, 0, NULL, OPTION_DOC, "Filters:", GRP_FILTER},
 	{"min-size", OPT_MIN_SIZE, "BYTES", 0,
@@ -491,6 +501,23 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!arg[0])
 			return usage_error(ctx, "--output needs a file name");
 		cfg->output = arg;
+		return 0;
+	case OPT_PUSH:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			return usage_error(ctx,
+					   "invalid --push '%s': expected an http:// or "
+					   "https:// URL",
+					   arg);
+		cfg->push = arg;
+		return 0;
+	case OPT_PUSH_APP:
+		/* Pyroscope's application names: no braces, which open the labels. */
+		if (!arg[0] || strpbrk(arg, "{}=, "))
+			return usage_error(ctx,
+					   "invalid --push-app '%s': expected a name "
+					   "without spaces, braces, '=' or ','",
+					   arg);
+		cfg->push_app = arg;
 		return 0;
 	case 'v':
 		cfg->verbose++;

@@ -76,6 +76,8 @@ struct config {
 	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
 	/* --format: an entry of output.c's table, default text */
 	const struct output_ops *format;
+	const char *push;     /* --push URL, NULL = none */
+	const char *push_app; /* --push-app, default "allocscope" */
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "output.h"
+#include "push.h"
 #include "termwidth.h"
 
 static int write_text(FILE *f, const struct report_header *hdr, const struct report_row *rows,
@@ -146,10 +147,46 @@ int output__open(struct output *o, const struct output_ops *ops, const char *pat
 	return err;
 }
 
+int output__push(struct output *o, const char *url, const char *app)
+{
+	o->push = push__new(url, app);
+	if (!o->push) {
+		log_msg("cannot set up --push %s: %s\n", url, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The report as a pprof profile in memory, POSTed. */
+static void push_report(struct output *o, const struct report_header *hdr,
+			const struct report_row *rows, size_t nrows)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f) {
+		log_msg("push: %s\n", strerror(errno));
+		return;
+	}
+	err = output_pprof.write(f, hdr, rows, nrows);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		log_msg("push: cannot encode the profile: %s\n", strerror(-err));
+	else
+		push__send(o->push, buf, len, hdr->time - hdr->interval_s, hdr->time);
+	free(buf);
+}
+
 int output__write(struct output *o, const struct report_header *hdr, const struct report_row *rows,
 		  size_t nrows)
 {
 	int err;
+
+	if (o->push)
+		push_report(o, hdr, rows, nrows);
 
 	if (!o->stream) {
 		err = output__replace(o->path, o->ops, hdr, rows, nrows);
@@ -175,6 +212,8 @@ FILE *output__tty(const struct output *o)
 
 void output__close(struct output *o)
 {
+	push__free(o->push);
+	o->push = NULL;
 	if (o->stream && o->stream != stdout)
 		fclose(o->stream);
 	o->stream = NULL;

@@ -37,12 +37,17 @@ struct output {
 	const char *path; /* -o FILE, NULL for standard output */
 	FILE *stream;	  /* where streamed reports go; NULL when each replaces path */
 	unsigned long nwritten;
+	struct push *push; /* --push: each report's pprof also POSTed, else NULL */
 };
 
 /* Opens path (NULL: standard output) for ops; a whole format only checks that
  * a file can be made beside path. 0 or -errno, after a message. */
 int output__open(struct output *o, const struct output_ops *ops, const char *path);
-/* Writes one report where o goes. 0 or -errno (-EPIPE: the reader left). */
+/* Also POST each report, as a pprof profile, to a Pyroscope-compatible
+ * server at url under the application name app. 0 or -errno. */
+int output__push(struct output *o, const char *url, const char *app);
+/* Writes one report where o goes (and pushes it; a failed push is said and
+ * does not fail the report). 0 or -errno (-EPIPE: the reader left). */
 int output__write(struct output *o, const struct report_header *hdr, const struct report_row *rows,
 		  size_t nrows);
 /* The terminal reports are written to, or NULL. */

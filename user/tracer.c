@@ -1058,7 +1058,8 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	if (!t)
 		return EXIT_RUNTIME;
 	t->cfg = cfg;
-	if (output__open(&t->out, cfg->format, cfg->output)) {
+	if (output__open(&t->out, cfg->format, cfg->output) ||
+	    (cfg->push && output__push(&t->out, cfg->push, cfg->push_app))) {
 		status = EXIT_RUNTIME;
 		goto fail;
 	}

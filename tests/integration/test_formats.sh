@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Profile formats: --format folded (root-first frames, live bytes: flame graphs) and
-# --format pprof -o FILE (read back with go tool pprof), each report replacing -o FILE.
+# --format pprof -o FILE (read back with go tool pprof), each report replacing -o FILE, and
+# --push URL (each report POSTed to a local receiver that records the requests).
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -29,8 +30,10 @@ wait_leak()
 }
 
 setup
+command -v go >/dev/null || skip "go not found (golang-go): go tool pprof reads the profiles"
+export HOME=$TMP PPROF_TMPDIR=$TMP
 # Once for each tool run: a run sees only the blocks allocated after it attached.
-start_target t "$TARGET_DIR/alloc_target" leak_malloc leak_malloc leak_malloc
+start_target t "$TARGET_DIR/alloc_target" leak_malloc leak_malloc leak_malloc leak_malloc
 pid=${T_PID[t]}
 
 # folded on standard output: reports one after the other, a blank line between two.
@@ -101,10 +104,6 @@ assert_eq "pprof: exit status" 0 "$TOOL_RC"
 	fail "pprof: the file was not replaced by a second report in 30 s"
 assert_eq "pprof: gzip magic" "1f8b" "$(head -c 2 "$TMP/heap.pb.gz" | od -An -tx1 | tr -d ' \n')"
 
-if ! command -v go >/dev/null; then
-	skip "go not found (golang-go): go tool pprof cannot read the profile"
-fi
-export HOME=$TMP PPROF_TMPDIR=$TMP
 top=$TMP/pprof.top
 go tool pprof -top -unit=B -sample_index=inuse_space "$TMP/heap.pb.gz" >"$top" 2>"$TMP/pprof.err" ||
 	{ fail "go tool pprof -top: exit status $?"; show "$TMP/pprof.err"; }
@@ -128,6 +127,88 @@ assert_grep "pprof: the comm label" "$TMP/pprof.tags" \
 # leak_malloc named with its source line, in alloc_target mapped from its file.
 assert_grep "pprof: leak_malloc with its source line" "$TMP/pprof.raw" \
 	" M=[0-9]+ leak_malloc tests/targets/alloc_target\.c:[0-9]+ "
+
+# --push: a receiver on a free local port records each request's path, query, type and body.
+mkdir "$TMP/push"
+# "$PYTHON3" itself, not lib.sh's python3 function: $! must be the receiver, to end it.
+"$PYTHON3" - "$TMP/push" <<'PY' >"$TMP/push/receiver.log" 2>&1 &
+import http.server, os, sys
+
+out = sys.argv[1]
+
+class Ingest(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = len([f for f in os.listdir(out) if f.endswith(".req")])
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(os.path.join(out, "%d.body" % n), "wb") as f:
+            f.write(body)
+        with open(os.path.join(out, "%d.req.tmp" % n), "w") as f:
+            f.write("%s\n%s\n" % (self.path, self.headers.get("Content-Type")))
+        os.rename(os.path.join(out, "%d.req.tmp" % n), os.path.join(out, "%d.req" % n))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+srv = http.server.HTTPServer(("127.0.0.1", 0), Ingest)
+with open(os.path.join(out, "port.tmp"), "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(os.path.join(out, "port.tmp"), os.path.join(out, "port"))
+srv.timeout = 1
+while True:
+    srv.handle_request()
+PY
+recv=$!
+wait_for_line "$TMP/push/port" '^[0-9]+$' 20 || die "the receiver did not start"
+port=$(cat "$TMP/push/port")
+start_tool push -p "$pid" -i 1 -T 100 --push "http://127.0.0.1:$port/" --push-app leaktest
+wait_tracing push "$pid"
+run_scenario t leak_malloc
+# The request of a report taken after the scenario: the last one by the time the tool stops.
+deadline=$(deadline_ms 30)
+nreq=$(find "$TMP/push" -name '*.req' | wc -l)
+while [ "$(find "$TMP/push" -name '*.req' | wc -l)" -le "$nreq" ] &&
+	[ "$(date +%s%3N)" -lt "$deadline" ]; do
+	sleep 0.1
+done
+stop_tool push INT 5 "push"
+assert_eq "push: exit status" 0 "$TOOL_RC"
+kill "$recv" 2>/dev/null
+wait "$recv" 2>/dev/null
+last=$(($(find "$TMP/push" -name '*.req' | wc -l) - 1))
+assert_ge "push: requests received" 2 $((last + 1))
+read -r path <"$TMP/push/$last.req"
+log "push: $path"
+# The query, decoded: exactly name, from, until and format.
+python3 -c '
+import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+q = u.parse_qs(p.query, keep_blank_values=True)
+print(p.path, q["name"][0], sorted(q), int(q["until"][0]) - int(q["from"][0]) in (0, 1, 2),
+      q["format"][0])
+' "$path" >"$TMP/push/query"
+assert_eq "push: path, name, query keys, until - from, format" \
+	"/ingest leaktest{hostname=$(hostname)} ['format', 'from', 'name', 'until'] True pprof" \
+	"$(cat "$TMP/push/query")"
+assert_eq "push: from is this run's time" 1 \
+	"$(python3 -c 'import sys, time, urllib.parse as u
+q = u.parse_qs(u.urlsplit(sys.argv[1]).query)
+print(int(abs(int(q["from"][0]) - time.time()) < 120))' "$path")"
+assert_eq "push: content type" "application/octet-stream" "$(sed -n 2p "$TMP/push/$last.req")"
+go tool pprof -top -unit=B -sample_index=inuse_space "$TMP/push/$last.body" \
+	>"$TMP/push.top" 2>&1
+assert_eq "push: the body's inuse_space (cum) of leak_malloc" "100000B" \
+	"$(awk '$6 == "leak_malloc" { print $4 }' "$TMP/push.top")"
+
+# A server that is not there: said once per report, tracing goes on, exit status 0.
+start_tool nopush -p "$pid" -i 1 --push "http://127.0.0.1:$port" -n 2
+wait_tool nopush $((ATTACH_TIMEOUT + 30)) ||
+	{ fail "push to nothing: still running"; stop_tool nopush INT 5; }
+assert_eq "push to nothing: exit status" 0 "$TOOL_RC"
+assert_eq "push to nothing: messages" 2 \
+	"$(grep -c "^allocscope: push to http://127.0.0.1:$port failed: " "${S_ERR[nopush]}")"
+assert_grep "push to nothing: the reports still printed" "${S_OUT[nopush]}" 'interval'
 
 stop_target t
 assert_eq "target exit status" 0 $?

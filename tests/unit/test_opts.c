@@ -68,6 +68,7 @@ static void expect_defaults(struct config *c)
 	c->probe_mode = PROBE_MODE_FULL;
 	c->placement = PLACEMENT_AUTO;
 	c->live_max = AS_LIVE_MAX;
+	c->push_app = "allocscope";
 }
 
 static void assert_config_equal(const struct config *got, const struct config *want)
@@ -84,6 +85,11 @@ static void assert_config_equal(const struct config *got, const struct config *w
 	assert_int_equal(got->min_size, want->min_size);
 	assert_int_equal(got->max_size, want->max_size);
 	assert_ptr_equal(got->format, want->format);
+	if (want->push)
+		assert_string_equal(got->push, want->push);
+	else
+		assert_null(got->push);
+	assert_string_equal(got->push_app, want->push_app);
 	if (want->output)
 		assert_string_equal(got->output, want->output);
 	else
@@ -178,6 +184,12 @@ static void want_pprof_top(struct config *c)
 {
 	want_pprof(c);
 	c->top = 5;
+}
+
+static void want_push(struct config *c)
+{
+	c->push = "http://pyroscope:4040";
+	c->push_app = "shop";
 }
 
 static void want_half_second(struct config *c)
@@ -288,6 +300,7 @@ static const struct valid_case {
 	{"--format folded", want_folded},
 	{"--format pprof -o heap.pb.gz", want_pprof},
 	{"-T 5 --format pprof -o heap.pb.gz", want_pprof_top},
+	{"--push http://pyroscope:4040 --push-app shop", want_push},
 	{"-i 0.5", want_half_second},
 	{"--interval=.5", want_half_second},
 	{"-i 86400", want_day},
@@ -428,6 +441,10 @@ static const struct invalid_case {
 	{"-s size", "invalid --sort 'size': expected growth, live or allocs"},
 	{"--format xml", "invalid --format 'xml': expected text, json, folded or pprof"},
 	{"--format pprof", "--format pprof writes a file: give it with -o FILE"},
+	{"--push pyroscope:4040",
+	 "invalid --push 'pyroscope:4040': expected an http:// or https:// URL"},
+	{"--push-app a{b}", "invalid --push-app 'a{b}': expected a name without spaces, braces, "
+			    "'=' or ','"},
 	{"--min-size 1T", "invalid --min-size '1T': expected bytes, e.g. 512, 64K or 1M"},
 	{"--min-size 1KB", "invalid --min-size '1KB': expected bytes, e.g. 512, 64K or 1M"},
 	{"--max-size -5", "invalid --max-size '-5': expected bytes, e.g. 512, 64K or 1M"},

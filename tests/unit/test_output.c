@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "output.h"
+#include "push.h"
 
 /* What fn writes of s, as a string (freed by the caller). */
 static char *folded(const char *s)
@@ -227,6 +228,26 @@ static void test_stream_separator(void **state)
 	free(buf);
 }
 
+/* The ingest URL: the base without its trailing '/', the name and its labels
+ * percent-encoded, whole seconds. */
+static void test_push_url(void **state)
+{
+	struct push *p = push__new("http://pyroscope:4040//", "shop");
+	char host[256] = "", want[512], got[512];
+
+	(void)state;
+	assert_non_null(p);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(want, sizeof(want),
+		 "http://pyroscope:4040/ingest?name=shop%%7Bhostname%%3D%s%%7D&from=1795257652"
+		 "&until=1795257662&format=pprof",
+		 host);
+	assert_int_equal(push__url(p, 1795257652.5, 1795257662.9, got, sizeof(got)), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(push__url(p, 0, 0, got, 20), -ENAMETOOLONG);
+	push__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_stream_separator),
+		cmocka_unit_test(test_push_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
