@@ -212,4 +212,40 @@ assert_grep "push to nothing: the reports still printed" "${S_OUT[nopush]}" 'int
 
 stop_target t
 assert_eq "target exit status" 0 $?
+
+# A CPython process: Python frames as "file:line function" (folded) and as functions with
+# their file and line (pprof). py_leak.py keeps 200 bytes objects of 100033 B per "go".
+PY=/usr/bin/python3.11
+if [ -x "$PY" ]; then
+	PY_LEAK=$ROOT/tests/targets/py_leak.py
+	start_target py "$PY" "$PY_LEAK"
+	ppid=${T_PID[py]}
+	start_tool pyf -p "$ppid" -i 1 --format folded -o "$TMP/py.folded"
+	wait_tracing pyf "$ppid"
+	run_scenario py leak
+	PY_TAIL=';py_leak.py:11 leak;malloc 20006600'
+	deadline=$(deadline_ms 30)
+	until grep -q -- "$PY_TAIL\$" "$TMP/py.folded" 2>/dev/null; do
+		[ "$(date +%s%3N)" -lt "$deadline" ] || break
+		sleep 0.1
+	done
+	stop_tool pyf INT 5 "python folded"
+	assert_eq "python folded: the leak's line" "py_leak.py:17 <module>$PY_TAIL" \
+		"$(grep -- "$PY_TAIL\$" "$TMP/py.folded")"
+	start_tool pyp -p "$ppid" -i 1 --format pprof -o "$TMP/py.pb.gz"
+	wait_tracing pyp "$ppid"
+	run_scenario py leak
+	stop_tool pyp INT 5 "python pprof"
+	go tool pprof -raw "$TMP/py.pb.gz" >"$TMP/py.raw" 2>&1
+	assert_grep "python pprof: leak() with its file and line" "$TMP/py.raw" \
+		"^ +[0-9]+: 0x0 leak $PY_LEAK:11 s=0\$"
+	# Through malloc only: leak() also grows its list (realloc), a site of its own.
+	go tool pprof -top -unit=B -sample_index=inuse_space -focus='^malloc$' "$TMP/py.pb.gz" \
+		>"$TMP/py.top" 2>&1
+	assert_eq "python pprof: inuse_space (cum) of leak through malloc" "20006600B" \
+		"$(awk '$6 == "leak" { print $4 }' "$TMP/py.top")"
+	stop_target py
+else
+	log "$PY not found: the Python frames are not checked"
+fi
 finish
