@@ -18,7 +18,7 @@ has_leak()
 	grep -qF -- "$LEAK_TAIL" "$1" 2>/dev/null && grep -q -- "$LEAK_TAIL\$" "$1"
 }
 
-# wait_file NAME FILE: waits until FILE holds the leak line, or the tool ended.
+# wait_leak NAME FILE: waits until FILE holds the leak line, or the tool ended.
 wait_leak()
 {
 	local name=$1 file=$2 deadline
@@ -100,8 +100,11 @@ while [ "$(date +%s%3N)" -lt "$deadline" ]; do
 done
 stop_tool pprof INT 5 "pprof"
 assert_eq "pprof: exit status" 0 "$TOOL_RC"
-[ -n "$ino" ] && [ "$ino" != "$first" ] && pass "pprof: a later report replaced the file" ||
+if [ -n "$ino" ] && [ "$ino" != "$first" ]; then
+	pass "pprof: a later report replaced the file"
+else
 	fail "pprof: the file was not replaced by a second report in 30 s"
+fi
 assert_eq "pprof: gzip magic" "1f8b" "$(head -c 2 "$TMP/heap.pb.gz" | od -An -tx1 | tr -d ' \n')"
 
 top=$TMP/pprof.top
