@@ -58,6 +58,7 @@ UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report pla
 test_opts_OBJS := opts $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
 test_pprof_OBJS := pprof
+.DEFAULT_GOAL := all
 $(patsubst %,$(OUTPUT)/tests/test_%,opts output pprof): $(PROTO_OBJ)
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
