@@ -41,20 +41,20 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json rowkey termwidth placement probes proctree targets residency mapkind mapcat \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
-	kernel_features linkmap binding exitfree tracer
+	kernel_features linkmap binding exitfree cost trapcost governor report_cost tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind
+	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
 test_srcline_OBJS := srcline elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
-test_report_OBJS := report report_json textsafe rowkey
+test_report_OBJS := report report_json report_cost textsafe rowkey
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
@@ -70,6 +70,8 @@ test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement pr
 test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
+test_cost_OBJS := cost governor report report_json report_cost textsafe rowkey targets probes \
+	elfobj mapfile procmaps placement
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

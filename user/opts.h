@@ -74,7 +74,10 @@ struct config {
 	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
 	bool children;		       /* --children: follow forks of --pid targets */
 	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
+	unsigned int max_overhead;     /* --max-overhead PCT of a target's CPU; 0 = no limit */
 };
+
+#define MAX_OVERHEAD_DEFAULT 20
 
 /* Parses argv into cfg (defaults applied first) and validates it.
  * Returns 0 to run, EXIT_OK (as a positive 1000) after --help/--usage/--version was
