@@ -71,7 +71,7 @@ test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
 test_cost_OBJS := cost governor report report_json report_cost textsafe rowkey targets probes \
-	elfobj mapfile procmaps placement
+	elfobj mapfile procmaps placement proctree
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

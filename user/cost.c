@@ -176,7 +176,9 @@ static int sample_proc(__u32 pid, void *ctx)
 		*o = (struct report_cost){.pid = pid, .traps_per_s = total / s->interval_s};
 		o->probe_s = cost__probe_s(d, &c->trap, s->run_ns);
 		o->cpu_s = known && cpu >= cpu0 ? (cpu - cpu0) / c->ticks_per_s : 0;
-		o->share = o->cpu_s > 0 ? fmin(o->probe_s / o->cpu_s, 1.0) : NAN;
+		o->share = o->cpu_s > 0 ? o->probe_s / o->cpu_s : NAN;
+		if (o->share > 1)
+			o->share = 1; /* the estimate overshot */
 	}
 	*p = (struct cost_proc){.pid = pid, .start_ticks = start, .cpu_ticks = cpu, .seen = true};
 	memcpy(p->hits, h.n, sizeof(p->hits));
