@@ -6,9 +6,10 @@
 
 #include "governor.h"
 
-bool governor__over(const struct report_cost *c, unsigned int limit_pct)
+bool governor__over(const struct report_cost *c, unsigned int limit_pct, double interval_s)
 {
-	if (!limit_pct || c->governed || isnan(c->share) || c->cpu_s < GOVERN_MIN_CPU_S)
+	if (!limit_pct || c->governed || isnan(c->share) || c->cpu_s < GOVERN_MIN_CPU_S ||
+	    c->cpu_s < GOVERN_MIN_CPU_SHARE * interval_s)
 		return false;
 	return 100 * c->share > limit_pct;
 }

@@ -9,14 +9,16 @@
 
 #include "report.h"
 
-/* Below this much CPU time in an interval a target is let be: /proc counts
- * CPU time in clock ticks (10 ms), too coarse to price a share of less, and
- * a target that uses so little loses little to its probes. */
-#define GOVERN_MIN_CPU_S 0.05
+/* A target that used less than 5 % of a CPU over the interval is spared:
+ * what its probes cost it is less than that (a mostly idle server, a slow
+ * leak), and /proc counts CPU time in clock ticks (10 ms), too coarse to
+ * price a share of less than GOVERN_MIN_CPU_S. */
+#define GOVERN_MIN_CPU_SHARE 0.05
+#define GOVERN_MIN_CPU_S     0.05
 
 /* Whether c's estimated probe time is more than limit_pct % of its CPU time
- * over the interval (limit_pct 0: no limit). */
-bool governor__over(const struct report_cost *c, unsigned int limit_pct);
+ * over the interval of interval_s (limit_pct 0: no limit). */
+bool governor__over(const struct report_cost *c, unsigned int limit_pct, double interval_s);
 
 /* "pid 4242: probes cost ~52 % of its CPU (limit 20 %): heap probes removed,
  * now tracing mappings only" */

@@ -1063,17 +1063,19 @@ static int start_costs(struct tracer *t)
 		[HIT_FREE] = full ? bpf_program__fd(skel->progs.free_enter) : -1,
 	};
 	struct trap_cost trap;
+	double took = now_s();
 	int err;
 
 	err = trapcost__measure(skel->progs.noop_probe, &trap);
+	took = now_s() - took;
 	if (verbose && err)
 		log_msg("cannot measure the trap cost (%s): assuming %.0f ns per probe, %.0f ns "
 			"more per return\n",
 			strerror(-err), trap.enter_ns, trap.return_ns);
 	else if (verbose)
 		log_msg("trap cost: %.0f ns per probe, %.0f ns more per return probe "
-			"(measured on a function of allocscope's own)\n",
-			trap.enter_ns, trap.return_ns);
+			"(measured on functions of allocscope's own in %.0f ms)\n",
+			trap.enter_ns, trap.return_ns, took * 1e3);
 	t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (t->stats_fd < 0 && verbose)
 		log_msg("cannot count the BPF programs' run time (%s): the cost lines leave it "
@@ -1132,7 +1134,8 @@ static void govern(struct tracer *t, struct report_header *hdr)
 		if (!e || !e->attached || e->exited)
 			continue;
 		costs[i].governed = e->governed;
-		if (hdr->cost_top || !governor__over(&costs[i], t->cfg->max_overhead))
+		if (hdr->cost_top ||
+		    !governor__over(&costs[i], t->cfg->max_overhead, hdr->interval_s))
 			continue;
 		demote(t, e, &costs[i]);
 		costs[i].governed = true;

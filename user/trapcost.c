@@ -3,6 +3,7 @@
  * on an emulated instruction, a return probe), on functions of our own, with
  * an empty program, timed against the same calls unprobed. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,32 @@ static int attach(struct bpf_program *prog, void (*fn)(void), bool retprobe,
 	return 0;
 }
 
+/* Releasing a perf-event uprobe waits for an RCU grace period, one at a
+ * time (~0.1 s each here): done in the background, since only allocscope
+ * itself is probed; an exit meanwhile closes them with the process. */
+static void *detach_thread(void *arg)
+{
+	probes__detach(arg);
+	free(arg);
+	return NULL;
+}
+
+static void detach_later(struct link_list *links)
+{
+	struct link_list *copy = malloc(sizeof(*copy));
+	pthread_t th;
+
+	if (copy) {
+		*copy = *links;
+		if (!pthread_create(&th, NULL, detach_thread, copy)) {
+			pthread_detach(th);
+			return;
+		}
+		free(copy);
+	}
+	probes__detach(links);
+}
+
 int trapcost__measure(struct bpf_program *prog, struct trap_cost *out)
 {
 	double none[ROUNDS], enter[ROUNDS], both[ROUNDS];
@@ -149,6 +176,6 @@ int trapcost__measure(struct bpf_program *prog, struct trap_cost *out)
 		out->return_ns = 0;
 	out->measured = true;
 cleanup:
-	probes__detach(&links);
+	detach_later(&links);
 	return err;
 }

@@ -49,17 +49,18 @@ static void test_governor(void **state)
 	char msg[256];
 
 	(void)state;
-	assert_true(governor__over(&c, 20));
-	assert_false(governor__over(&c, 30));
-	assert_false(governor__over(&c, 0)); /* no limit */
+	assert_true(governor__over(&c, 20, 1));
+	assert_false(governor__over(&c, 30, 1));
+	assert_false(governor__over(&c, 0, 1));	  /* no limit */
+	assert_false(governor__over(&c, 20, 25)); /* 1 s of CPU in 25 s: under 5 % */
 	c.governed = true;
-	assert_false(governor__over(&c, 20)); /* once */
+	assert_false(governor__over(&c, 20, 1)); /* once */
 	c.governed = false;
-	c.cpu_s = 0.02; /* two ticks: too coarse to judge */
-	assert_false(governor__over(&c, 20));
+	c.cpu_s = 0.04; /* four ticks: too coarse to judge */
+	assert_false(governor__over(&c, 20, 0.5));
 	c.cpu_s = 0;
 	c.share = NAN;
-	assert_false(governor__over(&c, 20));
+	assert_false(governor__over(&c, 20, 1));
 	c = (struct report_cost){.pid = 7, .probe_s = 0.3, .cpu_s = 1.0, .share = 0.3};
 	governor__message(msg, sizeof(msg), &c, 20);
 	assert_non_null(strstr(msg, "pid 7: probes cost ~30 % of its CPU (limit 20 %)"));
