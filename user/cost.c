@@ -192,19 +192,38 @@ static int cmp_probe_s(const void *a, const void *b)
 	return (x->probe_s < y->probe_s) - (x->probe_s > y->probe_s);
 }
 
-/* Forgets the processes not seen in this sample (exited, or aged out of
- * the LRU map). */
+/* Forgets the processes not seen in this sample (exited, or no longer
+ * targets), here and in the hits map, which does not age entries out. */
 static void prune(struct cost *c)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->nprocs; i++) {
-		if (!c->procs[i].seen)
+		if (!c->procs[i].seen) {
+			bpf_map_delete_elem(c->hits_fd, &c->procs[i].pid);
 			continue;
+		}
 		c->procs[i].seen = false;
 		c->procs[n++] = c->procs[i];
 	}
 	c->nprocs = n;
+}
+
+/* Whole-system mode: the entries of processes that came and went between
+ * two samples. */
+static void sweep(struct cost *c)
+{
+	__u32 key, *prev = NULL, gone[256];
+	size_t n = 0;
+
+	while (n < sizeof(gone) / sizeof(gone[0]) &&
+	       bpf_map_get_next_key(c->hits_fd, prev, &key) == 0) {
+		if (!targets__exists(key))
+			gone[n++] = key;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(c->hits_fd, &gone[i]);
 }
 
 static double self_cpu_s(void)
@@ -247,6 +266,8 @@ int cost__sample(struct cost *c, double interval_s, const __u32 *pids, size_t np
 		targets__for_each_pid(sample_proc, &s);
 	free(s.percpu);
 	prune(c);
+	if (!pids)
+		sweep(c);
 	c->sampled = true;
 	c->boot_ticks = boot_ticks(c);
 	qsort(c->out, c->nout, sizeof(*c->out), cmp_probe_s);
