@@ -170,8 +170,9 @@ static int sample_proc(__u32 pid, void *ctx)
 		total += d[k];
 	}
 	o = (s->listed || total) ? array_grow(c->out, &c->out_cap, c->nout + 1, sizeof(*o)) : NULL;
+	if (o)
+		c->out = o; /* grown: the old block may be gone */
 	if (o && (known || s->listed)) {
-		c->out = o;
 		o = &c->out[c->nout++];
 		*o = (struct report_cost){.pid = pid, .traps_per_s = total / s->interval_s};
 		o->probe_s = cost__probe_s(d, &c->trap, s->run_ns);

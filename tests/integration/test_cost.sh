@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The cost line: every report, text and JSON, says what the probes cost each target. A
 # churning target's probe runs per second match the call rate it measures itself (three runs
-# per malloc+free pair: malloc's entry and return, free's entry) and are a share of its CPU.
+# per malloc+free pair: malloc's entry and return, free's entry) and are a share of its CPU,
+# with --pid and in whole-system mode.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -78,5 +79,24 @@ assert_ge "text: a report shows the churn's probe runs" 1 \
 	"$(count_lines "$OUT" "^cost: [0-9.]+k traps/s, ~[1-9][0-9]* % of pid $PID's CPU")"
 assert_eq "text: no line wider than 80 columns" "" "$(awk 'length > 80' "$OUT" | head -3)"
 stop_target t
+
+# 3. Every process: the churning target is among the costliest, with its share.
+start_target w "$TARGET_DIR/alloc_target" churn churn churn
+PID=${T_PID[w]}
+start_tool all -i 0.5 -T 1 --format json
+wait_for_line "${S_ERR[all]}" 'tracing every process using .*libc' "$ATTACH_TIMEOUT" ||
+	{ show "${S_ERR[all]}"; die "every process: libc not probed"; }
+for _ in 1 2 3; do
+	run_scenario w churn
+done
+wait_more "${S_OUT[all]}" '^\{' 1
+stop_tool all INT 5 all
+assert_eq "every process: exit status" 0 "$TOOL_RC"
+assert_json "every process: the churning target has probe runs and a share of its CPU" \
+	"${S_OUT[all]}" "any(p['pid'] == $PID and p['traps_per_s'] > 1000 and (p['cpu_pct'] or 0) > 0
+	  for r in reports for p in r['cost']['processes'])" true
+assert_json "every process: processes_total counts those with probe runs" "${S_OUT[all]}" \
+	"all(r['cost']['processes_total'] >= len(r['cost']['processes']) for r in reports)" true
+stop_target w
 
 finish
