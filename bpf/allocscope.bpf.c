@@ -8,6 +8,7 @@
 #include <bpf/bpf_core_read.h>
 #include "allocscope.h"
 #include "unwind.bpf.h"
+#include "cost.bpf.h"
 
 #define E2BIG  7
 #define EEXIST 17
@@ -365,6 +366,7 @@ int alloc_enter(struct pt_regs *ctx)
 
 	if (is_self(tgid))
 		return 0;
+	count_hit(tgid, HIT_ENTER);
 
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -409,6 +411,7 @@ int alloc_exit(struct pt_regs *ctx)
 
 	if (is_self(tgid))
 		return 0;
+	count_hit(tgid, HIT_RETURN);
 	p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 	if (!p || !p->sp) {
 		count_drop(DROP_MISSING_ENTRY);
@@ -485,7 +488,10 @@ int free_enter(struct pt_regs *ctx)
 	__u64 addr = PT_REGS_PARM1(ctx), size;
 	struct inflight *outer;
 
-	if (is_self(tgid) || !addr)
+	if (is_self(tgid))
+		return 0;
+	count_hit(tgid, HIT_FREE);
+	if (!addr)
 		return 0;
 	/* free() called by the allocator itself (realloc(p, 0) frees p):
 	 * the outer call's return accounts for it. */

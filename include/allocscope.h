@@ -147,6 +147,20 @@ struct inflight {
 	__u32 tails;	/* allocator functions it tail-called: one more return each */
 };
 
+/* hits: tgid -> probe runs of the allocator programs, per CPU (the price of
+ * tracing: each run is a trap into the kernel; user/cost.c turns them into
+ * time). A return trap costs less than an entry trap, so they count apart. */
+enum hit_kind {
+	HIT_ENTER,  /* alloc_enter */
+	HIT_RETURN, /* alloc_exit */
+	HIT_FREE,   /* free_enter */
+	HIT_COUNT,
+};
+
+struct probe_hits {
+	__u64 n[HIT_COUNT];
+};
+
 /* exit_frees: tgid -> where glibc's thread-exit cleanup calls free (see
  * user/exitfree.c); an untracked free returning into [lo, hi) is counted
  * as DROP_EXIT_FREE. */

@@ -197,6 +197,7 @@ static int read_sites(struct collector *c)
 		/* Thread stacks and allocators' own mappings are categories, not sites. */
 		if (mapcat__site(&c->mapcat, c, slot, key.stack_id, &site))
 			continue;
+		site.frozen = p && p->governed && !site.mapping;
 		site.group = site_group(c, site.pid, site.stack_id);
 		err = report__add(c->report, &site);
 	}

@@ -43,6 +43,7 @@ enum {
 	OPT_GROUP_BY,
 	OPT_PUSH,
 	OPT_PUSH_APP,
+	OPT_MAX_OVERHEAD,
 	OPT_USAGE,
 };
 
@@ -62,6 +63,7 @@ static const struct config defaults = {
 	.python = true,
 	.mappings = true,
 	.push_app = "allocscope",
+	.max_overhead = MAX_OVERHEAD_DEFAULT,
 };
 
 static const char doc[] =
@@ -181,6 +183,11 @@ static const struct argp_option options[] = {
 	{"no-mappings", OPT_NO_MAPPINGS, NULL, 0,
 	 "Do not trace mmap, mremap, munmap and brk (memory the heap probes never see, such as "
 	 "CPython's 1 MiB object arenas)",
+	 GRP_TRACE},
+	{"max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
+	 "Take the heap probes off a --pid or --comm target whose probes cost more than PCT % "
+	 "of its CPU time over an interval; its mappings stay traced and its heap sites are "
+	 "marked frozen (0-100, default 20; 0: no limit)",
 	 GRP_TRACE},
 	{"verbose", 'v', NULL, 0,
 	 "Show setup details, probe placement, drop counters, the native paths under each "
@@ -492,6 +499,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if ((e = parse_count(ctx, "max-depth", arg, 1, AS_DEPTH_MAX, false, &v)))
 			return e;
 		cfg->max_depth = v;
+		return 0;
+	case OPT_MAX_OVERHEAD:
+		if ((e = parse_count(ctx, "max-overhead", arg, 0, 100, false, &v)))
+			return e;
+		cfg->max_overhead = v;
 		return 0;
 	case OPT_MIN_SIZE:
 		return parse_size(ctx, "min-size", arg, &cfg->min_size);

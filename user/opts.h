@@ -78,7 +78,10 @@ struct config {
 	const struct output_ops *format;
 	const char *push;     /* --push URL, NULL = none */
 	const char *push_app; /* --push-app, default "allocscope" */
+	unsigned int max_overhead;     /* --max-overhead PCT of a target's CPU; 0 = no limit */
 };
+
+#define MAX_OVERHEAD_DEFAULT 20
 
 /* Parses argv into cfg (defaults applied first) and validates it.
  * Returns 0 to run, EXIT_OK (as a positive 1000) after --help/--usage/--version was

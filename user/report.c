@@ -368,6 +368,7 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 		sum->realloc_bytes += s->stats.realloc_bytes;
 		sum->realloc_old_bytes += s->stats.realloc_old_bytes;
 		row->site.exited &= s->exited;
+		row->site.frozen |= s->frozen; /* some of its live bytes are frozen */
 		row->site.mapped_bytes += s->mapped_bytes;
 		row->site.resident_bytes += s->resident_bytes;
 		m[k] = (struct report_member){
@@ -644,6 +645,11 @@ static void print_wrapped(FILE *f, const char *text, size_t cols, size_t indent)
 	fputc('\n', f);
 }
 
+void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent)
+{
+	print_wrapped(f, text, cols, indent);
+}
+
 /* Processes given a reconciliation line in text; JSON has every one the header holds. */
 #define TEXT_PROCS 5
 
@@ -766,6 +772,7 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		print_wrapped(f, line, cols, 2);
 	}
 	print_memory(f, hdr, cols);
+	report__print_cost_text(f, hdr, cols);
 	if (hdr->py_no_thread) {
 		snprintf(line, sizeof(line),
 			 "python: %llu allocations in the interpreter without a thread state "
@@ -852,7 +859,7 @@ static size_t count_comms(const struct report_row *row)
  * (+N names when they differ), in the room left; " [exited]" kept whole. */
 static void print_process(FILE *f, const struct report_row *row, size_t room)
 {
-	const char *exited = row->site.exited ? " [exited]" : "";
+	const char *exited = row->site.exited ? " [exited]" : row->site.frozen ? " [frozen]" : "";
 	char who[40], comm[AS_COMM_LEN + 1], more[24] = "";
 	size_t n, comms = row->nprocs > 1 ? count_comms(row) : 1;
 

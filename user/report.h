@@ -29,6 +29,9 @@ struct report_site {
 	/* A mapping site: its live bytes are what is resident now (user/mapcat.c), beside
 	 * what is mapped; the counters only say how many mappings it made. */
 	bool mapping;
+	/* A heap site of a process the governor took off its heap probes: its
+	 * live bytes are those of that moment (frees since are not seen). */
+	bool frozen;
 	__u64 mapped_bytes;
 	__u64 resident_bytes;
 };
@@ -45,6 +48,17 @@ struct report_process {
 	__u64 thread_stacks;	 /* resident, the main thread's [stack] included */
 	__u64 data;		 /* written data pages of the executable and libraries */
 	__s64 unexplained;	 /* rss_anon less the resident heap and the four above */
+};
+
+/* What tracing cost one process over the interval (user/cost.c): an
+ * estimate, from its probe runs priced at a trap cost measured at start. */
+struct report_cost {
+	__u32 pid;
+	bool governed;	    /* --max-overhead took its heap probes away */
+	double traps_per_s; /* probe runs per second */
+	double probe_s;	    /* estimated time the process spent in them */
+	double cpu_s;	    /* its CPU time over the interval (utime + stime) */
+	double share;	    /* probe_s / cpu_s, at most 1; NAN when cpu_s is 0 */
 };
 
 /* One of the sites a row stands for. */
@@ -133,6 +147,15 @@ struct report_header {
 	const struct report_process *procs; /* by rss_anon, largest first */
 	size_t nprocs;
 	size_t nprocs_total; /* live processes with sites, procs being the first of them */
+	/* What tracing costs (user/cost.c); shown when cost is set. */
+	bool cost;
+	const struct report_cost *costs; /* largest probe_s first */
+	size_t ncosts;
+	bool cost_top;		 /* costs are the top few of many (whole-system mode) */
+	double cost_traps_per_s; /* every process's */
+	double cost_probe_s;
+	double self_cpu_share; /* allocscope's CPU time / the interval */
+	double trap_enter_ns, trap_return_ns;
 };
 
 /* The text layout of today's reports, and the narrowest one laid out. */
@@ -155,6 +178,12 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 			size_t nrows);
 void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
 			size_t nrows);
+
+/* The cost lines (user/report_cost.c), and the wrapping they share with
+ * the other header lines. */
+void report__print_cost_text(FILE *f, const struct report_header *hdr, size_t cols);
+void report__print_cost_json(FILE *f, const struct report_header *hdr);
+void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent);
 
 /* The counter's name in reports ("live_full", ...). */
 const char *report__drop_label(enum drop_reason r);

@@ -142,6 +142,8 @@ static void json_site(FILE *f, const struct report_row *row)
 	fprintf(f, "{\"pid\":%u,\"comm\":", row->site.pid);
 	json_str(f, row->site.comm, sizeof(row->site.comm));
 	json_processes(f, row);
+	if (row->site.frozen)
+		fputs(",\"frozen\":true", f);
 	fprintf(f, ",\"exited\":%s,\"live_bytes\":%lld,\"live_objects\":%lld,\"growth_bytes\":%lld",
 		row->site.exited ? "true" : "false", (long long)row->live_bytes,
 		(long long)row->live_objects, (long long)row->growth_bytes);
@@ -237,6 +239,7 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 			(unsigned long long)hdr->stops[i]);
 	fprintf(f, "},\"python_no_thread\":%llu", (unsigned long long)hdr->py_no_thread);
 	json_memory(f, hdr);
+	report__print_cost_json(f, hdr);
 	fputs(",\"sites\":[", f);
 	for (i = 0; i < nrows; i++) {
 		if (i)

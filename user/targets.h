@@ -17,6 +17,7 @@ struct proc_entry {
 	bool exited;	    /* exit seen: report its sites once more, then forget */
 	bool attached;	    /* probes attached for this pid (--pid / --comm) */
 	bool untraceable;   /* attaching failed and was reported: do not retry */
+	bool governed;	    /* --max-overhead took its heap probes away (tracer.c) */
 	unsigned int looks; /* looks that found no allocator yet (--comm retries) */
 	struct link_list links;
 };

@@ -19,7 +19,9 @@
 #include "array.h"
 #include "binding.h"
 #include "collect.h"
+#include "cost.h"
 #include "exitfree.h"
+#include "governor.h"
 #include "log.h"
 #include "mapfile.h"
 #include "procmaps.h"
@@ -27,6 +29,7 @@
 #include "proctree.h"
 #include "pyproc.h"
 #include "tracer.h"
+#include "trapcost.h"
 #include "unwind.h"
 #include "path.h"
 
@@ -67,6 +70,9 @@ struct tracer {
 	char desc[128];
 	struct report_target *traced; /* the header's list, refreshed per report */
 	size_t ntraced, traced_cap;
+	struct cost cost;
+	int stats_fd; /* BPF_ENABLE_STATS: programs' run time, while held */
+	__u32 *cost_pids;
 };
 
 static int verbose;
@@ -1044,6 +1050,98 @@ static int check_system(const struct config *cfg)
 	return EXIT_OK;
 }
 
+/* The cost lines: the trap cost measured once, the programs' run time
+ * counted from now on (the kernel counts it only while someone holds a
+ * BPF_ENABLE_STATS fd). */
+static int start_costs(struct tracer *t)
+{
+	struct allocscope_bpf *skel = t->skel;
+	bool full = t->cfg->probe_mode == PROBE_MODE_FULL;
+	int progs[HIT_COUNT] = {
+		[HIT_ENTER] = full ? bpf_program__fd(skel->progs.alloc_enter) : -1,
+		[HIT_RETURN] = full ? bpf_program__fd(skel->progs.alloc_exit) : -1,
+		[HIT_FREE] = full ? bpf_program__fd(skel->progs.free_enter) : -1,
+	};
+	struct trap_cost trap;
+	double took = now_s();
+	int err;
+
+	err = trapcost__measure(skel->progs.noop_probe, &trap);
+	took = now_s() - took;
+	if (verbose && err)
+		log_msg("cannot measure the trap cost (%s): assuming %.0f ns per probe, %.0f ns "
+			"more per return\n",
+			strerror(-err), trap.enter_ns, trap.return_ns);
+	else if (verbose)
+		log_msg("trap cost: %.0f ns per probe, %.0f ns more per return probe "
+			"(measured on functions of allocscope's own in %.0f ms)\n",
+			trap.enter_ns, trap.return_ns, took * 1e3);
+	t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (t->stats_fd < 0 && verbose)
+		log_msg("cannot count the BPF programs' run time (%s): the cost lines leave it "
+			"out\n",
+			strerror(errno));
+	if (verbose && t->cfg->max_overhead && !t->cfg->npids && !t->cfg->comm[0])
+		log_msg("--max-overhead has no effect on every process: the probes are shared by "
+			"all of them and a process cannot be spared its traps\n");
+	err = cost__init(&t->cost, bpf_map__fd(skel->maps.hits), progs, &trap);
+	if (err) {
+		log_msg("cannot count the cost of tracing: %s\n", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+/* The cost of the interval into hdr: per target (--pid, --comm), or per
+ * process that ran a probe (every process). */
+static void sample_costs(struct tracer *t, double interval_s, struct report_header *hdr)
+{
+	bool everyone = !t->cfg->npids && !t->cfg->comm[0];
+	__u32 *pids = realloc(t->cost_pids, (t->ntraced + 1) * sizeof(*pids));
+
+	if (!pids)
+		return;
+	t->cost_pids = pids;
+	for (size_t i = 0; i < t->ntraced; i++)
+		pids[i] = t->traced[i].pid;
+	cost__sample(&t->cost, interval_s, everyone ? NULL : pids, t->ntraced, hdr);
+}
+
+/* Takes pid off its heap probes: its per-pid uprobe links go, while the
+ * mapping tracepoints (global, filtered by the targets map, which keeps
+ * pid) go on. Its heap sites stay, their live bytes frozen (collect.c marks
+ * them). With --mode rss, this is where page-fault tracking is turned on
+ * for pid, so its resident growth goes on being attributed. */
+static void demote(struct tracer *t, struct proc_entry *e, const struct report_cost *c)
+{
+	char msg[256];
+
+	probes__detach(&e->links);
+	e->governed = true;
+	governor__message(msg, sizeof(msg), c, t->cfg->max_overhead);
+	log_msg("%s\n", msg);
+}
+
+/* --max-overhead, on the interval's costs (per-pid probes only: in
+ * whole-system mode one set of probes serves every process). */
+static void govern(struct tracer *t, struct report_header *hdr)
+{
+	struct report_cost *costs = (struct report_cost *)hdr->costs;
+
+	for (size_t i = 0; i < hdr->ncosts; i++) {
+		struct proc_entry *e = targets__find(&t->procs, costs[i].pid);
+
+		if (!e || !e->attached || e->exited)
+			continue;
+		costs[i].governed = e->governed;
+		if (hdr->cost_top ||
+		    !governor__over(&costs[i], t->cfg->max_overhead, hdr->interval_s))
+			continue;
+		demote(t, e, &costs[i]);
+		costs[i].governed = true;
+	}
+}
+
 int tracer__open(const struct config *cfg, struct tracer **out)
 {
 	struct tracer *t;
@@ -1058,6 +1156,7 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	if (!t)
 		return EXIT_RUNTIME;
 	t->cfg = cfg;
+	t->stats_fd = -1;
 	if (output__open(&t->out, cfg->format, cfg->output) ||
 	    (cfg->push && output__push(&t->out, cfg->push, cfg->push_app))) {
 		status = EXIT_RUNTIME;
@@ -1082,6 +1181,9 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	t->coll.mappings_fd = bpf_map__fd(t->skel->maps.mappings);
+	status = start_costs(t);
+	if (status)
+		goto fail;
 	t->starting = true;
 	t->counting = now_s();
 	for (size_t i = 0; i < cfg->npids; i++) {
@@ -1104,6 +1206,8 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	}
 	rescan(t);
 	t->starting = false;
+	describe_targets(t);
+	sample_costs(t, now_s() - t->counting, &(struct report_header){});
 	*out = t;
 	return EXIT_OK;
 fail:
@@ -1120,6 +1224,8 @@ static int report(struct tracer *t, double interval_s, bool final)
 	};
 
 	describe_targets(t);
+	sample_costs(t, interval_s, &hdr);
+	govern(t, &hdr);
 	hdr.targets = t->desc;
 	hdr.scope = t->cfg->comm[0] ? "comm" : t->cfg->npids ? "pid" : "all";
 	hdr.traced = t->traced;
@@ -1293,6 +1399,10 @@ void tracer__close(struct tracer *t)
 	free(t->objs);
 	free(t->plans);
 	free(t->traced);
+	free(t->cost_pids);
+	cost__free(&t->cost);
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
 	ring_buffer__free(t->rb);
 	allocscope_bpf__destroy(t->skel);
 	syms__free(t->coll.syms);

@@ -82,6 +82,9 @@ expect_error "-s bogus" 64 "$ALLOCSCOPE" -p "$pid" -s bogus
 expect_error "--probe-mode bogus" 64 "$ALLOCSCOPE" -p "$pid" --probe-mode bogus
 expect_error "--placement bogus" 64 "$ALLOCSCOPE" -p "$pid" --placement bogus
 expect_error "-p abc" 64 "$ALLOCSCOPE" -p abc
+expect_error "--max-overhead 101" 64 "$ALLOCSCOPE" -p "$pid" --max-overhead 101
+assert_grep "--max-overhead 101: says the range" "$ERR" \
+	"^allocscope: invalid --max-overhead .101.: expected a number from 0 to 100$"
 
 # Unprivileged: a copy every user may run, so the check is about privileges, not paths.
 { mkdir "$TMP/nobody" && cp "$ALLOCSCOPE" "$TMP/nobody/allocscope" &&

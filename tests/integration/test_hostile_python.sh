@@ -28,7 +28,7 @@ REPORT_PY=/usr/bin/python3
 # capped and interned. The name, code and stack budgets (user/pysym.c) add 28 MB at most.
 RSS_MAX_KB=${RSS_MAX_KB:-65536}
 # The report options: a JSON report a second, sites ranked by live bytes.
-ARGS=(-i 1 -s live -T 100 --format json)
+ARGS=(-i 1 -s live -T 100 --format json --max-overhead 0)
 
 # pyenv_python MINOR: the newest pyenv CPython 3.MINOR, or nothing.
 pyenv_python()

@@ -30,7 +30,7 @@ REPORT_PY=/usr/bin/python3
 
 # Each tool run reports every second until the sites a check needs are there (the targets
 # allocate at a pace a loaded machine slows down), then stops; the final report is checked.
-PY_ARGS=(-i 1 -s live -T 20 --format json)
+PY_ARGS=(-i 1 -s live -T 20 --format json --max-overhead 0)
 
 declare -A SITE   # the site pick chose, by pyreport.py's keys
 PICK_OUT=         # the report file and pid of the last pick, for failure messages

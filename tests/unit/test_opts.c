@@ -271,6 +271,16 @@ static void want_fp(struct config *c)
 	c->max_depth = 8;
 }
 
+static void want_no_governor(struct config *c)
+{
+	c->max_overhead = 0;
+}
+
+static void want_governor_5(struct config *c)
+{
+	c->max_overhead = 5;
+}
+
 static void want_output(struct config *c)
 {
 	c->output = "-x";
@@ -322,7 +332,10 @@ static const struct valid_case {
 	{"--max-live-blocks 1024", want_live_min},
 	{"--max-depth 127", want_depth},
 	{"--unwind fp --max-depth=8", want_fp},
-	{"-o -x", want_output}, /* a value may start with '-' */
+	{"--max-overhead 0", want_no_governor},
+	{"--max-overhead=5", want_governor_5},
+	{"--max-overhead 20", want_none}, /* the default */
+	{"-o -x", want_output},		  /* a value may start with '-' */
 	{"--format text --probe-mode full --placement auto --attach auto --unwind cfi --max-depth "
 	 "64",
 	 want_none},
@@ -390,7 +403,11 @@ static const struct invalid_case {
 	{"-x", "unknown option '-x'"},
 	{"-vx", "unknown option '-x'"},
 	{"--m 1",
-	 "option '--m' is ambiguous: --min-size, --max-size, --max-live-blocks, --max-depth"},
+	 "option '--m' is ambiguous: --min-size, --max-size, --max-live-blocks, --max-depth, "
+	 "--max-overhead"},
+	{"--max-overhead 101", "invalid --max-overhead '101': expected a number from 0 to 100"},
+	{"--max-overhead -1", "invalid --max-overhead '-1': expected a number from 0 to 100"},
+	{"--max-overhead 5%", "invalid --max-overhead '5%': expected a number from 0 to 100"},
 	{"--max-depth 0", "invalid --max-depth '0': expected a number from 1 to 127"},
 	{"--max-depth 128", "invalid --max-depth '128': expected a number from 1 to 127"},
 	{"--unwind dwarf", "invalid --unwind 'dwarf': expected cfi or fp"},
@@ -517,11 +534,11 @@ static void test_pid_limit(void **state)
 static void test_help(void **state)
 {
 	static const char *const longs[] = {
-		"--pid",       "--comm",    "--interval", "--count",	       "--duration",
-		"--top",       "--sort",    "--min-size", "--max-size",	       "--format",
-		"--output",    "--verbose", "--help",	  "--max-live-blocks", "--probe-mode",
-		"--placement", "--usage",   "--version",  "--attach",	       "--max-depth",
-		"--unwind",
+		"--pid",       "--comm",	 "--interval", "--count",	    "--duration",
+		"--top",       "--sort",	 "--min-size", "--max-size",	    "--format",
+		"--output",    "--verbose",	 "--help",     "--max-live-blocks", "--probe-mode",
+		"--placement", "--usage",	 "--version",  "--attach",	    "--max-depth",
+		"--unwind",    "--max-overhead",
 	};
 	static const char *const sections[] = {
 		"USAGE: allocscope [OPTIONS]",
