@@ -76,9 +76,9 @@ struct config {
 	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
 	/* --format: an entry of output.c's table, default text */
 	const struct output_ops *format;
-	const char *push;     /* --push URL, NULL = none */
-	const char *push_app; /* --push-app, default "allocscope" */
-	unsigned int max_overhead;     /* --max-overhead PCT of a target's CPU; 0 = no limit */
+	const char *push;	   /* --push URL, NULL = none */
+	const char *push_app;	   /* --push-app, default "allocscope" */
+	unsigned int max_overhead; /* --max-overhead PCT of a target's CPU; 0 = no limit */
 };
 
 #define MAX_OVERHEAD_DEFAULT 20
