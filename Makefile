@@ -39,7 +39,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json rowkey termwidth placement probes proctree targets residency mapkind mapcat \
+	report report_json rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))

@@ -26,6 +26,11 @@ enum probe_mode {
 	PROBE_MODE_NOOP, /* empty programs at the same places (benchmark floor) */
 };
 
+enum trace_mode {
+	TRACE_MODE_HEAP, /* allocator probes: every block and its site (the default) */
+	TRACE_MODE_RSS,	 /* page faults: resident memory charged to the code faulting it in */
+};
+
 enum attach_mode {
 	ATTACH_AUTO, /* uprobe_multi links when the kernel has them */
 	ATTACH_PERF, /* one perf-event uprobe per probe (kernels before 6.6) */
@@ -74,6 +79,8 @@ struct config {
 	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
 	bool children;		       /* --children: follow forks of --pid targets */
 	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
+	enum trace_mode mode;	       /* --mode heap|rss */
+	__u32 fault_sample;	       /* --fault-sample N: every Nth fault; 0 = automatic */
 };
 
 /* Parses argv into cfg (defaults applied first) and validates it.

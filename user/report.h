@@ -48,7 +48,9 @@ struct report_process {
 	__u64 allocator;	 /* resident in the allocator's memory, less the resident heap */
 	__u64 mappings;		 /* mapping sites, resident */
 	__u64 thread_stacks;	 /* resident, the main thread's [stack] included */
-	__s64 unexplained;	 /* rss_anon less the resident heap and the three above */
+	__u64 faulted;		 /* --mode rss: pages faulted in, less those given back */
+	bool rss_only;		 /* traced by its page faults alone: faulted is the explanation */
+	__s64 unexplained;	 /* rss_anon less the resident heap and the four above */
 };
 
 /* One of the sites a row stands for. */
@@ -115,6 +117,7 @@ struct report_header {
 	double realloc_bytes_rate;
 	size_t nsites;			/* sites known in total */
 	bool final;			/* the last report (Ctrl-C, --count, --duration) */
+	bool rss;			/* --mode rss: sites are pages faulted in */
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
 	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
 	__u64 py_no_thread; /* allocations in the interpreter without its thread state */
