@@ -111,11 +111,65 @@ static __attribute__((noinline)) void untouched(void)
 	say("untouched requested %d written %d\n", 100 << 20, 10 << 20);
 }
 
+/* 4 MiB touched; its upper half given back with MADV_DONTNEED, the quarter below with
+ * MADV_FREE: 1 MiB is still the program's. */
+static __attribute__((noinline)) void advise(void)
+{
+	const size_t size = 4 << 20;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		abort();
+	for (size_t i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	if (madvise(p + size / 2, size / 2, MADV_DONTNEED) ||
+	    madvise(p + size / 4, size / 4, MADV_FREE))
+		abort();
+	sink = p;
+	say("advise left %zu\n", size / 4);
+}
+
+/* The break raised by 1 MiB, touched, then lowered by 768 KiB: 256 KiB left. */
+static __attribute__((noinline)) void brk_shrink(void)
+{
+	const long size = 1 << 20;
+	char *p = sbrk(size);
+
+	if (p == (void *)-1)
+		abort();
+	for (long i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	if (sbrk(-(size / 4 * 3)) == (void *)-1)
+		abort();
+	say("brk_shrink left %ld\n", size / 4);
+}
+
+/* 2 MiB touched, moved by mremap onto a placeholder elsewhere, then the lower half of its
+ * new place unmapped: 1 MiB left, found only where the pages moved to. */
+static __attribute__((noinline)) void remap(void)
+{
+	const size_t size = 2 << 20;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *q = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || q == MAP_FAILED)
+		abort();
+	for (size_t i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	if (mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, q) != q || munmap(q, size / 2))
+		abort();
+	sink = q;
+	say("remap left %zu\n", size / 2);
+}
+
 static const struct scenario scenarios[] = {
 	{"threads", threads, "4 threads leak 100-byte blocks in arenas of their own"},
 	{"reserve", reserve, "1 GiB PROT_NONE reservation, 2 pieces committed, 320 pages touched"},
 	{"partial", partial, "8 MiB mapping touched, upper half unmapped"},
 	{"untouched", untouched, "10 x malloc(10 MiB), one of them written"},
+	{"advise", advise, "4 MiB touched, 2 MiB MADV_DONTNEED, 1 MiB MADV_FREE: 1 MiB left"},
+	{"brk_shrink", brk_shrink, "break raised 1 MiB, touched, lowered 768 KiB: 256 KiB left"},
+	{"remap", remap, "2 MiB touched, moved by mremap, half of it unmapped: 1 MiB left"},
 };
 
 int main(int argc, char **argv)
