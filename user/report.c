@@ -889,8 +889,8 @@ static void print_paths(FILE *f, const struct report_header *hdr, const struct r
 	if (row->npaths < 2)
 		return;
 	if (!hdr->verbose) {
-		fprintf(f, "%*s[%zu native paths reach the allocator here; -v lists them]\n",
-			(int)indent, "", row->npaths);
+		fprintf(f, "%*s[%zu native paths reach the %s here; -v lists them]\n", (int)indent,
+			"", row->npaths, hdr->rss ? "page fault" : "allocator");
 		return;
 	}
 	for (size_t p = 0; p < row->npaths; p++) {
@@ -900,8 +900,9 @@ static void print_paths(FILE *f, const struct report_header *hdr, const struct r
 		fprintf(f, "%*snative path %zu of %zu: %s live, %zu stack%s\n", (int)indent, "",
 			p + 1, row->npaths, live, path->nstacks, path->nstacks == 1 ? "" : "s");
 		if (!path->nframes)
-			fprintf(f, "%*s(none: the allocator's caller is Python code)\n",
-				(int)indent + 2, "");
+			fprintf(f, "%*s(none: %s)\n", (int)indent + 2, "",
+				hdr->rss ? "the interpreter itself touched the page"
+					 : "the allocator's caller is Python code");
 		for (size_t i = 0; i < path->nframes; i++)
 			print_frame(f, &path->frames[i], indent + 2, cols);
 	}
