@@ -110,11 +110,11 @@ stop_target d
 # Releases, each charged to the function that touched the pages (frame 1, the faulting
 # instruction): every figure exact.
 B=mem_target
-start_target m "$TARGET_DIR/mem_target" reserve partial advise brk_shrink remap
+start_target m "$TARGET_DIR/mem_target" reserve partial advise brk_shrink remap huge huge_off
 PID=${T_PID[m]}
 start_tool m -p "$PID" "${RSS[@]}"
 wait_tracing m "$PID"
-for scen in reserve partial advise brk_shrink remap; do
+for scen in reserve partial advise brk_shrink remap huge huge_off; do
 	run_scenario m "$scen" 60
 done
 stop_tool m INT 5 "$B"
@@ -130,6 +130,16 @@ assert_json "$B: brk_shrink: the break lowered gives back" "$OUT" \
 	"ssum(last, 'live_bytes', $PID, 'brk_shrink')" $((256 * 1024))
 assert_json "$B: remap: pages moved by mremap are given back at their new place" "$OUT" \
 	"ssum(last, 'live_bytes', $PID, 'remap')" $((1 * MiB))
+# Two huge pages where the kernel made them (a fault each, charged 2 MiB), else 1024 small
+# pages (the first of each 2 MiB charged as huge, then corrected): 4 MiB either way.
+assert_json "$B: huge: 4 MiB with MADV_HUGEPAGE, huge pages or not" "$OUT" \
+	"sum(s['live_bytes'] for s in through(last, 'huge', $PID))" $((4 * MiB))
+# Huge pages refused: each 2 MiB charged as huge at its first fault, corrected at its second.
+assert_json "$B: huge_off: small pages after the guess, 4 MiB" "$OUT" \
+	"sum(s['live_bytes'] for s in through(last, 'huge_off', $PID))" $((4 * MiB))
+assert_json "$B: huge_off: one fault per page" "$OUT" \
+	"sum(s['allocs'] for s in through(last, 'huge_off', $PID))" 1024
+log "$B: huge: $(json_eval "$OUT" "sum(s['allocs'] for s in through(last, 'huge', $PID))") faults"
 stop_target m
 
 # A target that grows after attach (4 KiB every 10 ms in cache_insert): the pages faulted in

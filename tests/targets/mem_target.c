@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "target_io.h"
 
@@ -162,6 +163,41 @@ static __attribute__((noinline)) void remap(void)
 	say("remap left %zu\n", size / 2);
 }
 
+/* 4 MiB at a 2 MiB boundary with MADV_HUGEPAGE, every page written: two transparent huge
+ * pages where the kernel can make them, 1024 small pages where it cannot. */
+static __attribute__((noinline)) void touch_huge(void)
+{
+	const size_t size = 4 << 20, align = 2 << 20;
+	char *m = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	char *p;
+
+	if (m == MAP_FAILED)
+		abort();
+	p = (char *)(((unsigned long)m + align - 1) & ~(align - 1));
+	if (madvise(p, size, MADV_HUGEPAGE))
+		abort();
+	for (size_t i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	sink = p;
+}
+
+static __attribute__((noinline)) void huge(void)
+{
+	touch_huge();
+	say("huge touched %d\n", 4 << 20);
+}
+
+/* The same in a process that disabled huge pages (prctl): the mapping still asks for them,
+ * the kernel makes small pages. Last: the process keeps huge pages off. */
+static __attribute__((noinline)) void huge_off(void)
+{
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		abort();
+	touch_huge();
+	say("huge_off touched %d\n", 4 << 20);
+}
+
 static const struct scenario scenarios[] = {
 	{"threads", threads, "4 threads leak 100-byte blocks in arenas of their own"},
 	{"reserve", reserve, "1 GiB PROT_NONE reservation, 2 pieces committed, 320 pages touched"},
@@ -169,6 +205,8 @@ static const struct scenario scenarios[] = {
 	{"untouched", untouched, "10 x malloc(10 MiB), one of them written"},
 	{"advise", advise, "4 MiB touched, 2 MiB MADV_DONTNEED, 1 MiB MADV_FREE: 1 MiB left"},
 	{"brk_shrink", brk_shrink, "break raised 1 MiB, touched, lowered 768 KiB: 256 KiB left"},
+	{"huge", huge, "4 MiB with MADV_HUGEPAGE, every page written: 4 MiB"},
+	{"huge_off", huge_off, "the same after PR_SET_THP_DISABLE: small pages, 4 MiB"},
 	{"remap", remap, "2 MiB touched, moved by mremap, half of it unmapped: 1 MiB left"},
 };
 
