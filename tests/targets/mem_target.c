@@ -168,8 +168,8 @@ static __attribute__((noinline)) void remap(void)
 static __attribute__((noinline)) void touch_huge(void)
 {
 	const size_t size = 4 << 20, align = 2 << 20;
-	char *m = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	char *m = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
 	char *p;
 
 	if (m == MAP_FAILED)
