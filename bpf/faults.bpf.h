@@ -7,6 +7,7 @@
 #ifndef FAULTS_BPF_H
 #define FAULTS_BPF_H
 
+#define EBUSY	      16
 #define PAGE_SHIFT_4K 12
 #define PAGE_4K	      (1ULL << PAGE_SHIFT_4K)
 #define HUGE_2M	      (2ULL << 20)
@@ -170,6 +171,11 @@ static __always_inline void zero_page_written(__u32 tgid, __u64 addr)
 	struct live_key key = {.addr = addr, .tgid = tgid};
 	struct page_owner *o = bpf_map_lookup_elem(&pages, &key);
 
+	/* The huge zero page: the entry sits at the range's start. */
+	if (!o) {
+		key.addr = addr & ~(HUGE_2M - 1);
+		o = bpf_map_lookup_elem(&pages, &key);
+	}
 	if (!o || !(o->flags & PAGE_ZERO))
 		return;
 	o->flags &= ~PAGE_ZERO;
@@ -253,6 +259,7 @@ int fault_user(struct page_fault_ctx *ctx)
 	struct pt_regs regs;
 	__u64 stack_id;
 	bool py = false;
+	long err;
 
 	if (!is_rss(tgid))
 		return 0;
@@ -261,8 +268,11 @@ int fault_user(struct page_fault_ctx *ctx)
 			zero_page_written(tgid, key.addr);
 		return 0;
 	}
-	if (bpf_find_vma(task, ctx->address, read_vma, &vi, 0)) {
-		count_drop(DROP_FAULT_VMA_BUSY);
+	err = bpf_find_vma(task, ctx->address, read_vma, &vi, 0);
+	if (err) {
+		/* -ENOENT: no mapping there, the fault will be a SIGSEGV. */
+		if (err == -EBUSY)
+			count_drop(DROP_FAULT_VMA_BUSY);
 		return 0;
 	}
 	if (!vi.anon)

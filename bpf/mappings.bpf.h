@@ -109,6 +109,11 @@ static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enu
 	bool py = false;
 	__u64 stack_id;
 
+	/* A process charged by its page faults (moved to RSS mode while
+	 * running) makes no new mapping site: its pages count where they are
+	 * faulted in. */
+	if (!in_alloc && is_rss(tgid))
+		return;
 	if (in_alloc) {
 		if (bpf_map_update_elem(&mappings, &key, &b, BPF_ANY)) {
 			count_drop(DROP_LIVE_FULL);
