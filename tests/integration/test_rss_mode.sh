@@ -86,6 +86,26 @@ assert_json "$B: churn (100000 x malloc(64) + free) grows at most a page" "$OUT"
 assert_json "$B: no page table drop" "$OUT" "drop('page_full')" 0
 stop_target a
 
+# Another tracer's return probe on malloc (here allocscope in heap mode) replaces malloc's
+# return address on the stack while malloc runs: a fault inside malloc walks through it to
+# the real caller.
+B=foreign
+start_target f "$TARGET_DIR/alloc_target" leak_malloc
+PID=${T_PID[f]}
+start_tool fh -p "$PID" -i 60
+wait_tracing fh "$PID"
+start_tool f -p "$PID" "${RSS[@]}"
+wait_tracing f "$PID"
+run_scenario f leak_malloc 60
+stop_tool f INT 5 "$B"
+assert_eq "$B: allocscope exit status" 0 "$TOOL_RC"
+stop_tool fh INT 5 "$B heap"
+OUT=${S_OUT[f]}
+leak_range "$OUT" leak_malloc 100000 112000
+assert_json "$B: no stack cut at malloc's hijacked return address" "$OUT" \
+	"[syms(s) for s in last['sites'] if s.get('stack_cut') == 'no_mapping']" "[]"
+stop_target f
+
 # deep_target -O2 (no frame pointers): the leaking leaf under its callers, ranked by size.
 B=deep_target
 start_target d "$TARGET_DIR/deep_target" deep3 deep5 deep8
@@ -138,8 +158,8 @@ assert_json "$B: huge: 4 MiB with MADV_HUGEPAGE, huge pages or not" "$OUT" \
 assert_json "$B: huge_off: small pages after the guess, 4 MiB" "$OUT" \
 	"sum(s['live_bytes'] for s in through(last, 'huge_off', $PID))" $((4 * MiB))
 assert_json "$B: huge_off: one fault per page" "$OUT" \
-	"sum(s['allocs'] for s in through(last, 'huge_off', $PID))" 1024
-log "$B: huge: $(json_eval "$OUT" "sum(s['allocs'] for s in through(last, 'huge', $PID))") faults"
+	"sum(s['allocs'] for r in reports for s in through(r, 'huge_off', $PID))" 1024
+log "$B: huge: $(json_eval "$OUT" "sum(s['allocs'] for r in reports for s in through(r, 'huge', $PID))") faults"
 stop_target m
 
 # A target that grows after attach (4 KiB every 10 ms in cache_insert): the pages faulted in
