@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # --mode rss: no allocator probe is attached, yet the leaking functions of alloc_target and
-# deep_target rank first with their leaks rounded to pages; a malloc/free churn grows
-# nothing; munmap, madvise, brk shrink and mremap give pages back where they were charged;
-# a Python dict workload names its growing line; the process line reconciles with RssAnon.
+# deep_target rank first with their leaks rounded to pages, under another tracer's return
+# probes too; a malloc/free churn grows nothing; munmap, madvise, brk shrink and mremap give
+# pages back where they were charged; transparent huge pages count their size; a Python dict
+# workload names its growing line; the process line reconciles with RssAnon.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
