@@ -536,6 +536,7 @@ static long purge_sites(struct bpf_map *map, struct site_key *key, __u32 *slot,
 	return 0;
 }
 
+#include "faults.bpf.h"
 #include "mappings.bpf.h"
 
 /* The last thread of a process is gone: its blocks are gone with it. Sites
@@ -550,8 +551,11 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
 	bpf_map_delete_elem(&py_procs, &pc.tgid);
 	bpf_map_delete_elem(&targets, &pc.tgid);
-	if (!bpf_map_lookup_elem(&procs, &pc.tgid))
+	if (!bpf_map_lookup_elem(&procs, &pc.tgid)) {
+		bpf_map_delete_elem(&rss_targets, &pc.tgid);
 		return 0;
+	}
+	rss_forget(pc.tgid, true);
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
 	bpf_for_each_map_elem(&mappings, purge_mappings, &pc, 0);
 	bpf_map_delete_elem(&procs, &pc.tgid);
@@ -594,6 +598,7 @@ int BPF_PROG(proc_exec, struct task_struct *task)
 			notify(TASK_EV_COMM_EXEC, pc.tgid);
 		return 0;
 	}
+	rss_forget(pc.tgid, false);
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
 	bpf_for_each_map_elem(&mappings, purge_mappings, &pc, 0);
 	bpf_for_each_map_elem(&sites, purge_sites, &pc, 0);

@@ -14,7 +14,7 @@
 #define MAP_SHARED    0x01
 #define PROT_EXEC     0x04
 
-const volatile bool trace_mappings = true;
+const volatile bool trace_mappings = true;  /* mapping sites; releases in --mode rss regardless */
 const volatile bool trace_everyone = false; /* whole-system mode: every process is a target */
 const volatile bool follow_forks = false;   /* --children, --comm: announce targets' forks */
 
@@ -40,6 +40,7 @@ struct {
 struct map_pending {
 	__u64 len;
 	__u64 old_addr; /* mremap: the old mapping; brk: the old break */
+	__u64 old_len;	/* mremap */
 	__u32 call;	/* enum map_call; 0 when the call is not tracked */
 	__u16 in_alloc; /* made inside a traced allocator call */
 	__u16 code;	/* mmap of a file's code: not memory, but new unwind tables */
@@ -54,7 +55,7 @@ struct {
 
 static __always_inline bool is_target(__u32 tgid)
 {
-	return trace_mappings && tgid != self_tgid &&
+	return tgid != self_tgid && (trace_mappings || is_rss(tgid)) &&
 	       (trace_everyone || bpf_map_lookup_elem(&targets, &tgid));
 }
 
@@ -108,6 +109,11 @@ static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enu
 	bool py = false;
 	__u64 stack_id;
 
+	/* A process charged by its page faults (moved to RSS mode while
+	 * running) makes no new mapping site: its pages count where they are
+	 * faulted in. */
+	if (!in_alloc && is_rss(tgid))
+		return;
 	if (in_alloc) {
 		if (bpf_map_update_elem(&mappings, &key, &b, BPF_ANY)) {
 			count_drop(DROP_LIVE_FULL);
@@ -194,7 +200,7 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	}
 	/* Anonymous private memory only: file mappings are not heap. */
-	if (!(flags & MAP_ANONYMOUS) || (flags & MAP_SHARED))
+	if (!trace_mappings || !(flags & MAP_ANONYMOUS) || (flags & MAP_SHARED))
 		return 0;
 	begin_call(MAP_CALL_MMAP, ctx->args[1], 0);
 	return 0;
@@ -218,8 +224,10 @@ int munmap_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (is_target(tgid))
-		untrack_mapping(tgid, ctx->args[0], ctx->args[1]);
+	if (!is_target(tgid))
+		return 0;
+	untrack_mapping(tgid, ctx->args[0], ctx->args[1]);
+	rss_release(tgid, ctx->args[0], ctx->args[1]);
 	return 0;
 }
 
@@ -228,11 +236,15 @@ int mremap_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct live_key key = {.addr = ctx->args[0], .tgid = tgid};
+	struct map_pending *mc;
 
-	/* Only mappings we track: their bytes move to the new place. */
-	if (!is_target(tgid) || !bpf_map_lookup_elem(&mappings, &key))
+	/* Only mappings we track, or any in --mode rss: their bytes move to
+	 * the new place. */
+	if (!is_target(tgid) || (!bpf_map_lookup_elem(&mappings, &key) && !is_rss(tgid)))
 		return 0;
-	begin_call(MAP_CALL_MREMAP, ctx->args[2], ctx->args[0]);
+	mc = begin_call(MAP_CALL_MREMAP, ctx->args[2], ctx->args[0]);
+	if (mc)
+		mc->old_len = ctx->args[1];
 	return 0;
 }
 
@@ -243,6 +255,9 @@ int mremap_exit(struct trace_event_raw_sys_exit *ctx)
 	struct map_pending *mc = end_call(tgid, ctx->ret);
 
 	if (!mc)
+		return 0;
+	rss_remap(tgid, mc->old_addr, mc->old_len, ctx->ret, mc->len);
+	if (!bpf_map_lookup_elem(&mappings, &(struct live_key){.addr = mc->old_addr, .tgid = tgid}))
 		return 0;
 	/* The old mapping is gone (moved or resized in place); the new one
 	 * belongs to whoever resized it. */
@@ -274,10 +289,12 @@ int brk_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	old = mc->old_addr;
 	/* Growth is a mapping at the old break; shrinking unmaps the top. */
-	if (now > old)
+	if (now > old && trace_mappings)
 		track_mapping(tgid, old, now - old, MAP_CALL_BRK, mc->in_alloc);
-	else if (now < old)
+	else if (now < old) {
 		untrack_mapping(tgid, now, old - now);
+		rss_release(tgid, now, old - now);
+	}
 	return 0;
 }
 

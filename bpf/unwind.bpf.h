@@ -178,6 +178,30 @@ static __always_inline int read_word(struct walk_state *ws, __u64 addr, __u64 *o
 	return 0;
 }
 
+/* Return instances searched for a hijacked return address. */
+#define URETPROBE_DEPTH 8
+
+/* A return address some uretprobe replaced with its trampoline (the "[uprobes]" page):
+ * the original, which the kernel keeps per pending return with the stack slot it was
+ * at. Any tracer's return probe does this (another allocscope, bpftrace), and a walk that
+ * starts inside the probed function (a page fault, a nested call) meets it. */
+static __always_inline __u64 uretprobe_origin(__u64 ra, __u64 slot)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 page = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	struct return_instance *ri;
+
+	if (!page || ra < page || ra >= page + 4096)
+		return ra;
+	ri = BPF_CORE_READ(task, utask, return_instances);
+	for (int i = 0; i < URETPROBE_DEPTH && ri; i++) {
+		if (BPF_CORE_READ(ri, stack) == slot)
+			return BPF_CORE_READ(ri, orig_ret_vaddr);
+		ri = BPF_CORE_READ(ri, next);
+	}
+	return ra;
+}
+
 /* Moves to the caller: its return address becomes the next frame. */
 static __always_inline long walk_to_caller(struct walk_state *ws, __u64 cfa, __u64 ra, __u64 bp)
 {
@@ -204,7 +228,7 @@ static __always_inline long fp_step(struct walk_state *ws)
 		return walk_stop(ws, UNWIND_STOP_BAD_FRAME);
 	if (read_word(ws, bp, &next_bp) || read_word(ws, bp + 8, &ra))
 		return walk_stop(ws, UNWIND_STOP_READ_FAULT);
-	return walk_to_caller(ws, bp + 16, ra, next_bp);
+	return walk_to_caller(ws, bp + 16, uretprobe_origin(ra, bp + 8), next_bp);
 }
 
 /* ip: the frame's address (a return address), for the PLT rule. */
@@ -247,7 +271,7 @@ static __always_inline long cfi_step(struct walk_state *ws, const struct unw_row
 	}
 	if (read_word(ws, cfa - 8, &ra))
 		return walk_stop(ws, UNWIND_STOP_READ_FAULT);
-	return walk_to_caller(ws, cfa, ra, bp);
+	return walk_to_caller(ws, cfa, uretprobe_origin(ra, cfa - 8), bp);
 }
 
 /* One frame: find the rule for the current frame's call site, then step. */
@@ -258,6 +282,9 @@ static long unwind_step(__u32 index, void *ctx)
 	const struct unw_mapping *m;
 	const struct unw_row *row;
 	__u64 ip = ws->ip, pc = ip - 1; /* the call instruction, not the one after it */
+	/* A fault's frame 1 is the faulting instruction itself, not a return address. */
+	if (ws->st.nr == 2 && ws->st.pcs[0] == MAP_CALL_FAULT)
+		pc = ip;
 	__u64 elf_pc;
 	void *rows;
 

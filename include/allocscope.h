@@ -23,6 +23,7 @@
 #define AS_SITES_MAX  (1 << 16)
 #define AS_STACKS_MAX (1 << 16)
 #define AS_PROCS_MAX  (1 << 14)
+#define AS_PAGES_MAX  (1 << 20) /* --mode rss: anonymous pages owned (4 GiB of 4 KiB pages) */
 
 /* X(name, enum suffix, argument shape). The shape tells the BPF programs
  * where the size and the result live; the name is the ELF symbol probed. */
@@ -75,7 +76,9 @@ enum alloc_shape {
 	X(UNTRACKED_FREE, "untracked_free")   /* free of a block allocated before tracing */       \
 	X(EVENT_LOST, "event_lost")	      /* process event ring full */                        \
 	X(CALLOC_OVERFLOW, "calloc_overflow") /* nmemb * size overflowed: call fails */            \
-	X(EXIT_FREE, "thread_exit_free")      /* glibc's cache flush as a thread ends */
+	X(EXIT_FREE, "thread_exit_free")      /* glibc's cache flush as a thread ends */           \
+	X(PAGE_FULL, "page_full")	      /* rss: page table full: a fault's page not owned */ \
+	X(FAULT_VMA_BUSY, "fault_vma_busy")   /* rss: mapping locked: fault not classified */
 
 #define AS_ENUM_DROP(id, label) DROP_##id,
 /* clang-format off */
@@ -135,6 +138,21 @@ struct mapping_block {
 	__u64 len;
 	__u32 slot; /* the site's counters, or AS_RESERVED_SLOT */
 	__u32 pad;
+};
+
+/* pages (--mode rss): live_key of an anonymous page -> the site that faulted it
+ * in. A transparent huge page is one entry at its 2 MiB-aligned address. */
+enum page_flag {
+	PAGE_ZERO = 1, /* a read fault mapped the shared zero page: charged at its first write */
+	PAGE_HUGE = 2, /* charged as a transparent huge page */
+};
+
+struct page_owner {
+	__u64 fault_addr; /* the page that faulted (a huge entry keeps it for a correction) */
+	__u32 slot;	  /* the site's counters */
+	__u32 weight;	  /* faults it stands for (sampling) */
+	__u32 size;	  /* bytes still owned, unweighted */
+	__u32 flags;	  /* enum page_flag */
 };
 
 /* inflight: tid -> the allocation call between its entry and its return */
@@ -278,6 +296,7 @@ enum map_call {
 	MAP_CALL_MMAP = 1,
 	MAP_CALL_MREMAP = 2,
 	MAP_CALL_BRK = 3,
+	MAP_CALL_FAULT = 4, /* --mode rss: a page fault; frame 1 is the faulting instruction */
 };
 #define AS_MAP_CALL_MAX 15 /* frame-0 values up to this name a system call */
 

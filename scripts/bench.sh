@@ -30,23 +30,25 @@ GOAL_PY_KIB=4096
 GOAL_BUILD_MS=1000
 
 # mode name, pairs, stack depth in bench_target, allocscope options ("-" = untraced)
-MODES=(untraced bystander floor allocscope entry)
+MODES=(untraced bystander floor allocscope entry rss)
 declare -A MODE_ARGS=(
 	[untraced]="-"
 	[bystander]=""
 	[floor]="--probe-mode noop"
 	[allocscope]=""
 	[entry]="--probe-mode noop --placement entry"
+	[rss]="--mode rss"
 )
 declare -A MODE_PAIRS=([untraced]=$PAIRS [bystander]=$PAIRS [floor]=$PAIRS [allocscope]=$PAIRS
-	[entry]=$ENTRY_PAIRS)
-declare -A MODE_DEPTH=([untraced]=1 [bystander]=1 [floor]=1 [allocscope]=1 [entry]=1)
+	[entry]=$ENTRY_PAIRS [rss]=$PAIRS)
+declare -A MODE_DEPTH=([untraced]=1 [bystander]=1 [floor]=1 [allocscope]=1 [entry]=1 [rss]=1)
 declare -A MODE_DESC=(
 	[untraced]="no tracer"
 	[bystander]="allocscope tracing another process that uses the same libc"
 	[floor]="empty programs at the tool's probe places"
 	[allocscope]="the tool"
 	[entry]="empty programs, every probe at function entry"
+	[rss]="--mode rss: page faults, no allocator probe (goal: churn within 1.10x untraced)"
 )
 # The walk at each depth, cfi next to fp so the pair meets the same machine state. The
 # JSON report (printed only at exit) tells how many frames each walk recorded.

@@ -78,19 +78,24 @@ static size_t stack_frames(struct collector *c, __u32 pid, __u64 stack_id,
 		py = pysym__stack(c->pysym, pid, stack_id, st);
 	for (__u32 i = 0; i < st->nr; i++) {
 		struct sym_frame *f = &frames[n];
+		/* Frame 1 of a fault is the faulting instruction itself, not a
+		 * return address after a call. */
+		bool is_return = i > 1 || (i == 1 && st->pcs[0] != MAP_CALL_FAULT);
 		int err;
 
 		if (!i && st->pcs[0] <= AS_MAP_CALL_MAX) {
 			static const char *const calls[] = {[MAP_CALL_MMAP] = "mmap",
 							    [MAP_CALL_MREMAP] = "mremap",
-							    [MAP_CALL_BRK] = "brk"};
+							    [MAP_CALL_BRK] = "brk",
+							    [MAP_CALL_FAULT] = "page fault"};
 			const char *name = st->pcs[0] < sizeof(calls) / sizeof(*calls)
 						   ? calls[st->pcs[0]]
 						   : NULL;
 
 			*f = (struct sym_frame){.addr = st->pcs[0],
 						.symbol = name ? name : "[unknown]",
-						.module = "syscall"};
+						.module = st->pcs[0] == MAP_CALL_FAULT ? "fault"
+										       : "syscall"};
 			n++;
 			continue;
 		}
@@ -99,12 +104,12 @@ static size_t stack_frames(struct collector *c, __u32 pid, __u64 stack_id,
 			n++;
 			continue;
 		}
-		err = syms__resolve(c->syms, pid, st->pcs[i], i > 0, f);
+		err = syms__resolve(c->syms, pid, st->pcs[i], is_return, f);
 		/* A library loaded after the snapshot: re-read the mappings once. */
 		if (err == -ENOENT && reload) {
 			reload = false;
 			if (!snapshot_pid(c, pid))
-				err = syms__resolve(c->syms, pid, st->pcs[i], i > 0, f);
+				err = syms__resolve(c->syms, pid, st->pcs[i], is_return, f);
 		}
 		if (err == -ENOENT)
 			*complete = false;

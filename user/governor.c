@@ -18,7 +18,8 @@ void governor__message(char *buf, size_t len, const struct report_cost *c, unsig
 {
 	snprintf(buf, len,
 		 "pid %u: probes cost ~%.0f %% of its CPU (limit %u %%): heap probes removed, "
-		 "now tracing mappings only; its heap sites keep the live bytes of this moment "
-		 "(frozen)",
-		 c->pid, 100 * c->share, limit_pct);
+		 "%s; its heap sites keep the live bytes of this moment (frozen)",
+		 c->pid, 100 * c->share, limit_pct,
+		 c->rss ? "now charging the pages it faults in (rss mode)"
+			: "now tracing mappings only");
 }

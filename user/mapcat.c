@@ -331,6 +331,8 @@ static enum map_kind classify_stack(struct collector *c, __u32 pid, __u64 stack_
 		return MAP_KIND_HEAP;
 	if (st.pcs[0] > AS_MAP_CALL_MAX)
 		return MAP_KIND_HEAP;
+	if (st.pcs[0] == MAP_CALL_FAULT)
+		return MAP_KIND_FAULT;
 	collect__load_syms(c, pid);
 	for (__u32 i = 1; i < st.nr; i++) {
 		if (st.pcs[i] & AS_PY_FRAME_BIT)
@@ -375,6 +377,15 @@ bool mapcat__site(struct mapcat *m, struct collector *c, __u32 slot, __u64 stack
 	if (kind == MAP_KIND_HEAP) {
 		if (p && live > 0)
 			p->heap_live += live;
+		if (p)
+			p->heap_sites = true;
+		return false;
+	}
+	if (kind == MAP_KIND_FAULT) {
+		if (p && live > 0)
+			p->faulted += live;
+		if (p)
+			p->fault_sites = true;
 		return false;
 	}
 	if (p && kind != MAP_KIND_ALLOCATOR)
@@ -457,8 +468,18 @@ static void reconcile(const struct proc_memory *p, struct report_process *out)
 		.data = p->file_data,
 	};
 	memcpy(out->comm, p->comm, sizeof(out->comm));
-	out->unexplained = (__s64)p->rss_anon - (__s64)(heap_res + out->allocator + out->mappings +
-							out->thread_stacks + out->data);
+	out->faulted = p->faulted;
+	/* A process traced by its faults alone: its pages are charged where they
+	 * were faulted in, [heap] and stacks included, so nothing else is added. */
+	if (p->fault_sites && !p->heap_sites) {
+		out->allocator = 0;
+		out->mappings = 0;
+		out->thread_stacks = 0;
+		out->rss_only = true;
+	}
+	out->unexplained =
+		(__s64)p->rss_anon - (__s64)(heap_res + out->allocator + out->mappings +
+					     out->thread_stacks + out->data + out->faulted);
 }
 
 static void sum_categories(const struct proc_memory *p, struct report_header *hdr)
@@ -513,7 +534,10 @@ void mapcat__finish(struct mapcat *m, struct report_header *hdr)
 
 		if (i < PROCS_MAX && !p->scanned)
 			scan_heap(m, p);
-		sum_categories(p, hdr);
+		/* A process traced by its faults has no category: its [heap] and
+		 * stacks are pages charged at the sites that touched them. */
+		if (!p->fault_sites || p->heap_sites)
+			sum_categories(p, hdr);
 		if (i < PROCS_MAX && grown)
 			reconcile(p, &m->shown[hdr->nprocs++]);
 	}

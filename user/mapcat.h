@@ -54,6 +54,9 @@ struct proc_memory {
 	__u64 alloc_mapped;  /* mapped by allocators, [heap] included */
 	__u64 in_heap_other; /* resident in [heap] but charged to a site or a stack */
 	__u64 sites_res;     /* mapping sites, resident */
+	__u64 faulted;	     /* --mode rss: bytes faulted in, less those given back */
+	bool heap_sites;     /* it has heap sites (allocator probes) */
+	bool fault_sites;    /* it has page-fault sites */
 	__u64 stacks_res;    /* thread stacks, resident */
 	__u64 stacks_mapped;
 	__u64 main_stack; /* resident in [stack] */

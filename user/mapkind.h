@@ -10,6 +10,7 @@ enum map_kind {
 	MAP_KIND_SITE,	    /* a mapping charged to its stack */
 	MAP_KIND_ALLOCATOR, /* made on the way through an allocator function */
 	MAP_KIND_STACK,	    /* a thread stack (pthread_create) */
+	MAP_KIND_FAULT,	    /* --mode rss: pages faulted in, not a mapping */
 };
 
 /* The kind of a mapping site from the names of its frames (innermost first; NULL names

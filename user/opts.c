@@ -44,6 +44,8 @@ enum {
 	OPT_PUSH,
 	OPT_PUSH_APP,
 	OPT_MAX_OVERHEAD,
+	OPT_MODE,
+	OPT_FAULT_SAMPLE,
 	OPT_USAGE,
 };
 
@@ -96,6 +98,9 @@ static const char doc[] =
 	"      one minute of JSON reports into growth.jsonl\n"
 	"  sudo allocscope -p 4242 --format pprof -o heap.pb.gz -i 30\n"
 	"      heap.pb.gz replaced every 30 seconds; go tool pprof -top heap.pb.gz\n"
+	"  sudo allocscope -p 4242 --mode rss\n"
+	"      no allocator probes: resident memory by the code that faulted it in,\n"
+	"      for a process whose allocation rate makes heap mode too slow\n"
 	"  sudo allocscope\n"
 	"      every process on the host\n"
 	"\n"
@@ -163,6 +168,17 @@ static const struct argp_option options[] = {
 	 "Count only allocations of at most BYTES (default: no limit)", GRP_FILTER},
 
 	{NULL, 0, NULL, OPTION_DOC, "Tracing:", GRP_TRACE},
+	{"mode", OPT_MODE, "MODE", 0,
+	 "'heap' (default) probes the allocator: live blocks per call site, exact, at a trap per "
+	 "malloc and free (a program allocating fast runs several times slower). 'rss' probes no "
+	 "allocator: each page a target faults into anonymous memory is charged to the stack "
+	 "that touched it, less what munmap, madvise, brk and exit give back; its cost follows "
+	 "RSS growth, not the allocation rate, and a row is page-granular",
+	 GRP_TRACE},
+	{"fault-sample", OPT_FAULT_SAMPLE, "N", 0,
+	 "--mode rss: charge every Nth page fault, weighted by N (default 0: every fault until a "
+	 "CPU takes 20000 a second, then one in 16 for the rest of that tenth of a second)",
+	 GRP_TRACE},
 	{"max-live-blocks", OPT_LIVE_MAX, "N", 0,
 	 "Track up to N allocated blocks at once; blocks beyond are dropped and counted "
 	 "(1024-67108864, default 1048576)",
@@ -387,6 +403,7 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 	static const char *const attaches[] = {"auto", "perf", NULL};
 	static const char *const unwinds[] = {"cfi", "fp", NULL};
 	static const char *const groups[] = {"stack", "process", NULL};
+	static const char *const trace_modes[] = {"heap", "rss", NULL};
 	struct config *cfg = ctx->cfg;
 	int i;
 
@@ -421,6 +438,11 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 		if ((i = parse_choice(ctx, "unwind", arg, unwinds, "cfi or fp")) < 0)
 			return EINVAL;
 		cfg->unwind = i;
+		return 0;
+	case OPT_MODE:
+		if ((i = parse_choice(ctx, "mode", arg, trace_modes, "heap or rss")) < 0)
+			return EINVAL;
+		cfg->mode = i;
 		return 0;
 	case OPT_GROUP_BY:
 		if ((i = parse_choice(ctx, "group-by", arg, groups, "stack or process")) < 0)
@@ -504,6 +526,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if ((e = parse_count(ctx, "max-overhead", arg, 0, 100, false, &v)))
 			return e;
 		cfg->max_overhead = v;
+		return 0;
+	case OPT_FAULT_SAMPLE:
+		if ((e = parse_count(ctx, "fault-sample", arg, 0, 1 << 20, false, &v)))
+			return e;
+		cfg->fault_sample = v;
 		return 0;
 	case OPT_MIN_SIZE:
 		return parse_size(ctx, "min-size", arg, &cfg->min_size);
@@ -700,6 +727,9 @@ static int validate(struct parse_ctx *ctx)
 		return usage_error(
 			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",
 			(unsigned long long)cfg->min_size, (unsigned long long)cfg->max_size);
+	if (cfg->mode == TRACE_MODE_RSS && (cfg->min_size || cfg->max_size != UINT64_MAX))
+		return usage_error(ctx, "--min-size and --max-size filter allocations, which "
+					"--mode rss does not see");
 	/* Several processes (workers of one program, mostly) repeat one
 	 * stack: one row each would fill the top N with one leak. */
 	if (cfg->group_by == GROUP_AUTO)

@@ -27,6 +27,11 @@ enum probe_mode {
 	PROBE_MODE_NOOP, /* empty programs at the same places (benchmark floor) */
 };
 
+enum trace_mode {
+	TRACE_MODE_HEAP, /* allocator probes: every block and its site (the default) */
+	TRACE_MODE_RSS,	 /* page faults: resident memory charged to the code faulting it in */
+};
+
 enum attach_mode {
 	ATTACH_AUTO, /* uprobe_multi links when the kernel has them */
 	ATTACH_PERF, /* one perf-event uprobe per probe (kernels before 6.6) */
@@ -79,6 +84,8 @@ struct config {
 	const char *push;	   /* --push URL, NULL = none */
 	const char *push_app;	   /* --push-app, default "allocscope" */
 	unsigned int max_overhead; /* --max-overhead PCT of a target's CPU; 0 = no limit */
+	enum trace_mode mode;	   /* --mode heap|rss */
+	__u32 fault_sample;	   /* --fault-sample N: every Nth fault; 0 = automatic */
 };
 
 #define MAX_OVERHEAD_DEFAULT 20

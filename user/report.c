@@ -558,10 +558,10 @@ static void print_frame(FILE *f, const struct sym_frame *fr, size_t indent, size
 		print_python_frame(f, fr, indent, cols);
 		return;
 	}
-	if (fr->addr <= AS_MAP_CALL_MAX) { /* a mapping site: the system call */
+	if (fr->addr <= AS_MAP_CALL_MAX) { /* a mapping site: the system call, or a fault */
 		fprintf(f, "%*s", (int)indent, "");
 		textsafe__put(f, fr->symbol, width);
-		fputs(" (system call)\n", f);
+		fputs(fr->addr == MAP_CALL_FAULT ? " (anonymous memory)\n" : " (system call)\n", f);
 		return;
 	}
 	if ((!sym || !strcmp(sym, "[unknown]")) && fr->path) {
@@ -658,8 +658,9 @@ void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent
 static void print_reconciliation(FILE *f, const struct report_process *p, size_t cols)
 {
 	__u64 explained = p->heap_live - p->heap_not_resident + p->allocator + p->mappings +
-			  p->thread_stacks + p->data;
+			  p->thread_stacks + p->data + p->faulted;
 	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32], data[32], untouched[32];
+	char faulted[32];
 	char comm[4 * AS_COMM_LEN], line[256];
 	FILE *cf;
 
@@ -670,6 +671,7 @@ static void print_reconciliation(FILE *f, const struct report_process *p, size_t
 	report__fmt_bytes(stacks, sizeof(stacks), p->thread_stacks);
 	report__fmt_bytes(data, sizeof(data), p->data);
 	report__fmt_bytes(un, sizeof(un), p->unexplained);
+	report__fmt_bytes(faulted, sizeof(faulted), p->faulted);
 	/* The name as the terminal may show it, then wrapped like the rest. */
 	comm[0] = '\0';
 	cf = fmemopen(comm, sizeof(comm), "w");
@@ -681,8 +683,19 @@ static void print_reconciliation(FILE *f, const struct report_process *p, size_t
 		 p->pid, comm, p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
 	print_wrapped(f, line, cols, 2);
 	/* The parts, indented under it (print_wrapped starts at column 0). */
-	snprintf(line, sizeof(line), "heap %s + allocator %s + mappings %s + stacks %s + data %s",
-		 heap, alloc, maps, stacks, data);
+	if (p->rss_only)
+		snprintf(line, sizeof(line),
+			 "faulted %s + data %s (faulted: pages faulted in since attach, less those "
+			 "given back)",
+			 faulted, data);
+	else if (p->faulted)
+		snprintf(line, sizeof(line),
+			 "heap %s + allocator %s + mappings %s + stacks %s + data %s + faulted %s",
+			 heap, alloc, maps, stacks, data, faulted);
+	else
+		snprintf(line, sizeof(line),
+			 "heap %s + allocator %s + mappings %s + stacks %s + data %s", heap, alloc,
+			 maps, stacks, data);
 	fputs("  ", f);
 	print_wrapped(f, line, cols > 2 ? cols - 2 : 0, 4);
 	if (p->heap_not_resident) {
@@ -751,6 +764,11 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	fmt_change(rb, sizeof(rb), hdr->realloc_bytes_rate, "/s");
 	/* two lines: with large values all of it on one line passes 100 columns */
 	fprintf(f, "live %s (%s)  sites %zu\n", live, change, hdr->nsites);
+	if (hdr->rss)
+		print_wrapped(f,
+			      "mode rss: LIVE is resident memory faulted in less what was given "
+			      "back; allocs count pages faulted in, frees releases",
+			      cols, 2);
 	/* Resizes go on the rate line while it fits the width, else below it. */
 	used = snprintf(line, sizeof(line), "allocs %s/s (%s/s)  frees %s/s (%s/s)", a, ab, fr, fb);
 	snprintf(resizes, sizeof(resizes), "reallocs %s/s (%s)", ra, rb);
@@ -893,8 +911,8 @@ static void print_paths(FILE *f, const struct report_header *hdr, const struct r
 	if (row->npaths < 2)
 		return;
 	if (!hdr->verbose) {
-		fprintf(f, "%*s[%zu native paths reach the allocator here; -v lists them]\n",
-			(int)indent, "", row->npaths);
+		fprintf(f, "%*s[%zu native paths reach the %s here; -v lists them]\n", (int)indent,
+			"", row->npaths, hdr->rss ? "page fault" : "allocator");
 		return;
 	}
 	for (size_t p = 0; p < row->npaths; p++) {
@@ -904,8 +922,9 @@ static void print_paths(FILE *f, const struct report_header *hdr, const struct r
 		fprintf(f, "%*snative path %zu of %zu: %s live, %zu stack%s\n", (int)indent, "",
 			p + 1, row->npaths, live, path->nstacks, path->nstacks == 1 ? "" : "s");
 		if (!path->nframes)
-			fprintf(f, "%*s(none: the allocator's caller is Python code)\n",
-				(int)indent + 2, "");
+			fprintf(f, "%*s(none: %s)\n", (int)indent + 2, "",
+				hdr->rss ? "the interpreter itself touched the page"
+					 : "the allocator's caller is Python code");
 		for (size_t i = 0; i < path->nframes; i++)
 			print_frame(f, &path->frames[i], indent + 2, cols);
 	}

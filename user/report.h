@@ -47,7 +47,9 @@ struct report_process {
 	__u64 mappings;		 /* mapping sites, resident */
 	__u64 thread_stacks;	 /* resident, the main thread's [stack] included */
 	__u64 data;		 /* written data pages of the executable and libraries */
-	__s64 unexplained;	 /* rss_anon less the resident heap and the four above */
+	__u64 faulted;		 /* --mode rss: pages faulted in, less those given back */
+	bool rss_only;		 /* traced by its page faults alone: faulted is the explanation */
+	__s64 unexplained;	 /* rss_anon less the resident heap and the five above */
 };
 
 /* What tracing cost one process over the interval (user/cost.c): an
@@ -55,6 +57,7 @@ struct report_process {
 struct report_cost {
 	__u32 pid;
 	bool governed;	    /* --max-overhead took its heap probes away */
+	bool rss;	    /* and charges its page faults since */
 	double traps_per_s; /* probe runs per second */
 	double probe_s;	    /* estimated time the process spent in them */
 	double cpu_s;	    /* its CPU time over the interval (utime + stime) */
@@ -125,6 +128,7 @@ struct report_header {
 	double realloc_bytes_rate;
 	size_t nsites;			/* sites known in total */
 	bool final;			/* the last report (Ctrl-C, --count, --duration) */
+	bool rss;			/* --mode rss: sites are pages faulted in */
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
 	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
 	__u64 py_no_thread; /* allocations in the interpreter without its thread state */

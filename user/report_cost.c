@@ -40,7 +40,7 @@ static void fmt_share(char *buf, size_t len, const struct report_cost *c)
 		snprintf(buf, len, "~%.0f %%", 100 * c->share);
 }
 
-/* "cost: 41.0k traps/s, ~52 % of pid 4242's CPU" (+ " [governed]") */
+/* "cost: 41.0k traps/s, ~52 % of pid 4242's CPU" (+ " [governed: ...]") */
 static void cost_line(char *line, size_t len, const struct report_cost *c)
 {
 	char rate[16], share[16];
@@ -48,7 +48,9 @@ static void cost_line(char *line, size_t len, const struct report_cost *c)
 	fmt_rate(rate, sizeof(rate), c->traps_per_s);
 	fmt_share(share, sizeof(share), c);
 	snprintf(line, len, "cost: %s traps/s, %s of pid %u's CPU%s", rate, share, c->pid,
-		 c->governed ? " [governed: heap probes removed]" : "");
+		 !c->governed ? ""
+		 : c->rss     ? " [governed: rss mode]"
+			      : " [governed: heap probes removed]");
 }
 
 void report__print_cost_text(FILE *f, const struct report_header *hdr, size_t cols)
@@ -111,7 +113,9 @@ void report__print_cost_json(FILE *f, const struct report_header *hdr)
 		const struct report_cost *c = &hdr->costs[i];
 
 		fprintf(f, "%s{\"pid\":%u,\"mode\":\"%s\",\"traps_per_s\":", i ? "," : "", c->pid,
-			c->governed ? "governed" : "exact");
+			!c->governed ? "exact"
+			: c->rss     ? "rss"
+				     : "governed");
 		json_num3(f, c->traps_per_s);
 		fputs(",\"probe_ms\":", f);
 		json_num3(f, 1e3 * c->probe_s);

@@ -182,11 +182,12 @@ static void json_memory(FILE *f, const struct report_header *hdr)
 		fprintf(f,
 			",\"rss_anon\":%llu,\"heap_live\":%llu,\"heap_not_resident\":%llu,"
 			"\"allocator\":%llu,\"mappings\":%llu,\"thread_stacks\":%llu,"
-			"\"data\":%llu,\"unexplained\":%lld}",
+			"\"data\":%llu,\"faulted\":%llu,\"unexplained\":%lld}",
 			(unsigned long long)p->rss_anon, (unsigned long long)p->heap_live,
 			(unsigned long long)p->heap_not_resident, (unsigned long long)p->allocator,
 			(unsigned long long)p->mappings, (unsigned long long)p->thread_stacks,
-			(unsigned long long)p->data, (long long)p->unexplained);
+			(unsigned long long)p->data, (unsigned long long)p->faulted,
+			(long long)p->unexplained);
 	}
 	fprintf(f, "],\"processes_total\":%zu", hdr->nprocs_total);
 }
@@ -214,7 +215,8 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(f, "{\"time\":\"%s\",\"interval_s\":", when);
 	json_num(f, hdr->interval_s);
-	fprintf(f, ",\"final\":%s,\"scope\":", hdr->final ? "true" : "false");
+	fprintf(f, ",\"final\":%s,\"mode\":\"%s\",\"scope\":", hdr->final ? "true" : "false",
+		hdr->rss ? "rss" : "heap");
 	json_str(f, hdr->scope ? hdr->scope : "", SIZE_MAX);
 	fputs(",\"targets\":[", f);
 	for (i = 0; i < hdr->ntraced; i++) {

@@ -18,6 +18,7 @@ struct proc_entry {
 	bool attached;	    /* probes attached for this pid (--pid / --comm) */
 	bool untraceable;   /* attaching failed and was reported: do not retry */
 	bool governed;	    /* --max-overhead took its heap probes away (tracer.c) */
+	bool rss;	    /* and its page faults are charged since (--mode rss for it) */
 	unsigned int looks; /* looks that found no allocator yet (--comm retries) */
 	struct link_list links;
 };

@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
-#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -28,6 +27,7 @@
 #include "probes.h"
 #include "proctree.h"
 #include "pyproc.h"
+#include "sources.h"
 #include "tracer.h"
 #include "trapcost.h"
 #include "unwind.h"
@@ -56,6 +56,7 @@ struct tracer {
 	struct allocscope_bpf *skel;
 	struct ring_buffer *rb;
 	struct probe_progs progs;
+	struct sources sources; /* heap probes, page faults, mappings */
 	struct proc_table procs;
 	struct collector coll;
 	struct unwinder *unwinder; /* NULL with --unwind fp */
@@ -502,19 +503,26 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 	 * never hold up a report. */
 	unwinder__scan(t->unwinder, pid, t->starting);
 	follow_python(t, pid, &maps);
-	status = attach_objects(t, pid, e, &maps, modules, sizeof(modules), &nprobes);
-	if (status)
-		goto cleanup;
-	if (!e->links.nr) {
-		status = EXIT_NO_ALLOCATOR;
-		goto cleanup;
+	if (sources__active(&t->sources, SOURCE_HEAP)) {
+		status = attach_objects(t, pid, e, &maps, modules, sizeof(modules), &nprobes);
+		if (status)
+			goto cleanup;
+		if (!e->links.nr) {
+			status = EXIT_NO_ALLOCATOR;
+			goto cleanup;
+		}
 	}
 	e->attached = true;
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.procs), &pid, &one, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(t->skel->maps.targets), &pid, &one, BPF_ANY);
+	if (sources__active(&t->sources, SOURCE_FAULTS))
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.rss_targets), &pid, &one, BPF_ANY);
 
 	collect__load_syms(&t->coll, pid);
-	log_msg("tracing pid %u (%s): %zu probes in %s\n", pid, e->comm, nprobes, modules);
+	if (sources__active(&t->sources, SOURCE_HEAP))
+		log_msg("tracing pid %u (%s): %zu probes in %s\n", pid, e->comm, nprobes, modules);
+	else
+		log_msg("tracing pid %u (%s): page faults, no allocator probes\n", pid, e->comm);
 cleanup:
 	/* Kept, marked, so --comm rescans neither retry nor report it again. */
 	if (status != EXIT_OK && e && !e->attached) {
@@ -673,7 +681,7 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 
 	if (procmaps__read_pid(pid, &maps))
 		return 0;
-	for (size_t i = 0; i < maps.nr; i++) {
+	for (size_t i = 0; sources__active(&t->sources, SOURCE_HEAP) && i < maps.nr; i++) {
 		const struct vma *v = &maps.vmas[i];
 		struct link_list links = {};
 		struct attached_object *n;
@@ -882,60 +890,30 @@ static void describe_targets(struct tracer *t)
 	}
 }
 
-/* The syscall tracepoints of mmap, mremap, munmap and brk. */
-#define MAPPING_PROGS 7
-
-struct mapping_prog {
-	struct bpf_program *prog;
-	struct bpf_link **link; /* in the skeleton, which detaches it on destroy */
-};
-
-static void mapping_progs(struct allocscope_bpf *skel, struct mapping_prog out[MAPPING_PROGS])
+/* Transparent huge pages as the kernel's policy stands: 0 never, 1 madvise, 2 always
+ * (the bracketed word of /sys/kernel/mm/transparent_hugepage/enabled). */
+static __u32 thp_policy(void)
 {
-#define MAPPING_PROG(name)                                                                         \
-	{                                                                                          \
-		skel->progs.name, &skel->links.name                                                \
+	static const char *const words[] = {"[never]", "[madvise]", "[always]"};
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
 	}
-	const struct mapping_prog all[MAPPING_PROGS] = {
-		MAPPING_PROG(mmap_enter),   MAPPING_PROG(mmap_exit),   MAPPING_PROG(munmap_enter),
-		MAPPING_PROG(mremap_enter), MAPPING_PROG(mremap_exit), MAPPING_PROG(brk_enter),
-		MAPPING_PROG(brk_exit),
-	};
-#undef MAPPING_PROG
-
-	memcpy(out, all, sizeof(all));
-}
-
-/* libbpf finds tracepoints in tracefs, which hosts do not always mount. */
-static void ensure_tracefs(void)
-{
-	if (access("/sys/kernel/tracing/events", F_OK) &&
-	    access("/sys/kernel/debug/tracing/events", F_OK))
-		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
-}
-
-static int attach_mappings(struct allocscope_bpf *skel)
-{
-	struct mapping_prog progs[MAPPING_PROGS];
-
-	ensure_tracefs();
-	mapping_progs(skel, progs);
-	for (size_t i = 0; i < MAPPING_PROGS; i++) {
-		*progs[i].link = bpf_program__attach(progs[i].prog);
-		if (!*progs[i].link) {
-			log_msg("failed to attach the %s tracepoint: %s "
-				"(--no-mappings runs without it)\n",
-				bpf_program__name(progs[i].prog), strerror(errno));
-			return EXIT_NO_KERNEL_SUPPORT;
-		}
-	}
-	return EXIT_OK;
+	for (__u32 i = 2; i > 0; i--)
+		if (strstr(buf, words[i]))
+			return i;
+	return 0;
 }
 
 static int load_bpf(struct tracer *t)
 {
 	const struct config *cfg = t->cfg;
 	struct allocscope_bpf *skel;
+	const char *prog = "";
 	int err;
 
 	skel = allocscope_bpf__open();
@@ -951,15 +929,16 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->max_depth = cfg->max_depth;
 	skel->rodata->unwind_cfi = cfg->unwind == UNWIND_CFI;
 	skel->rodata->have_loop = !cfg->no_bpf_loop;
-	skel->rodata->trace_mappings = cfg->mappings;
+	skel->rodata->trace_mappings = cfg->mappings && cfg->mode == TRACE_MODE_HEAP;
 	skel->rodata->trace_everyone = !cfg->npids && !cfg->comm[0];
 	skel->rodata->follow_forks = cfg->children || cfg->comm[0];
-	if (!cfg->mappings) {
-		struct mapping_prog progs[MAPPING_PROGS];
-
-		mapping_progs(skel, progs);
-		for (size_t i = 0; i < MAPPING_PROGS; i++)
-			bpf_program__set_autoload(progs[i].prog, false);
+	skel->rodata->rss_all = cfg->mode == TRACE_MODE_RSS && skel->rodata->trace_everyone;
+	skel->rodata->fault_sample_every = cfg->fault_sample;
+	skel->rodata->thp_mode = thp_policy();
+	sources__prepare(&t->sources, skel->obj, cfg);
+	if (cfg->mode == TRACE_MODE_RSS && !t->sources.loaded[SOURCE_FAULTS]) {
+		log_msg("--mode rss needs bpf_find_vma and bpf_loop (Linux 5.17+)\n");
+		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
 	if (cfg->probe_mode == PROBE_MODE_NOOP)
@@ -998,11 +977,14 @@ static int load_bpf(struct tracer *t)
 		log_msg("failed to attach the fork tracepoint: %s\n", strerror(errno));
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
-	if (cfg->mappings) {
-		err = attach_mappings(skel);
-		if (err)
-			return err;
+	err = sources__start(&t->sources, cfg, &prog);
+	if (err) {
+		log_msg("failed to attach the %s tracepoint: %s%s\n", prog, strerror(-err),
+			cfg->mode == TRACE_MODE_HEAP ? " (--no-mappings runs without it)" : "");
+		return EXIT_NO_KERNEL_SUPPORT;
 	}
+	if (verbose && !sources__active(&t->sources, SOURCE_HEAP))
+		log_msg("mode rss: page faults; no allocator uprobes are attached\n");
 	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, t, NULL);
 	if (!t->rb) {
 		log_msg("failed to create ring buffer: %s\n", strerror(errno));
@@ -1112,12 +1094,15 @@ static void sample_costs(struct tracer *t, double interval_s, struct report_head
  * pid) go on. Its heap sites stay, their live bytes frozen (collect.c marks
  * them). With --mode rss, this is where page-fault tracking is turned on
  * for pid, so its resident growth goes on being attributed. */
-static void demote(struct tracer *t, struct proc_entry *e, const struct report_cost *c)
+static void demote(struct tracer *t, struct proc_entry *e, struct report_cost *c)
 {
 	char msg[256];
 
 	probes__detach(&e->links);
 	e->governed = true;
+	/* Its growth from now on is seen as the pages it faults in. */
+	e->rss = !tracer__rss_on(t, e->pid);
+	c->rss = e->rss;
 	governor__message(msg, sizeof(msg), c, t->cfg->max_overhead);
 	log_msg("%s\n", msg);
 }
@@ -1134,6 +1119,7 @@ static void govern(struct tracer *t, struct report_header *hdr)
 		if (!e || !e->attached || e->exited)
 			continue;
 		costs[i].governed = e->governed;
+		costs[i].rss = e->rss;
 		if (hdr->cost_top ||
 		    !governor__over(&costs[i], t->cfg->max_overhead, hdr->interval_s))
 			continue;
@@ -1233,7 +1219,24 @@ static int report(struct tracer *t, double interval_s, bool final)
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
+	hdr.rss = t->cfg->mode == TRACE_MODE_RSS;
 	return collect__report(&t->coll, &hdr);
+}
+
+int tracer__rss_on(struct tracer *t, __u32 pid)
+{
+	const char *prog = "";
+	__u8 one = 1;
+	int err = sources__enable(&t->sources, SOURCE_FAULTS, &prog);
+
+	if (err) {
+		log_msg("pid %u: cannot charge its page faults (%s): %s\n", pid, prog,
+			strerror(-err));
+		return err;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.rss_targets), &pid, &one, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /* The wait until wake: rounded up, so the loop never wakes just before a
@@ -1319,14 +1322,10 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
  * whose destroy skips them then). */
 static void take_skel_links(struct allocscope_bpf *skel, struct link_list *l)
 {
-	struct mapping_prog progs[MAPPING_PROGS];
-	struct bpf_link **links[MAPPING_PROGS + 3] = {
-		&skel->links.proc_exit, &skel->links.proc_exec, &skel->links.proc_fork};
+	struct bpf_link **links[3] = {&skel->links.proc_exit, &skel->links.proc_exec,
+				      &skel->links.proc_fork};
 	size_t n = 3;
 
-	mapping_progs(skel, progs);
-	for (size_t i = 0; i < MAPPING_PROGS; i++)
-		links[n++] = progs[i].link;
 	l->links = calloc(n, sizeof(*l->links));
 	for (size_t i = 0; l->links && i < n; i++) {
 		if (!*links[i])
@@ -1344,7 +1343,7 @@ static void take_skel_links(struct allocscope_bpf *skel, struct link_list *l)
 static void detach_everything(struct tracer *t)
 {
 	size_t n = 0;
-	struct link_list *lists = calloc(t->procs.nr + t->nobjs + 1, sizeof(*lists));
+	struct link_list *lists = calloc(t->procs.nr + t->nobjs + 2, sizeof(*lists));
 
 	if (!lists) {
 		for (size_t i = 0; i < t->nobjs; i++)
@@ -1362,6 +1361,7 @@ static void detach_everything(struct tracer *t)
 	}
 	if (t->skel)
 		take_skel_links(t->skel, &lists[n++]);
+	sources__take_links(&t->sources, &lists[n++]);
 	probes__detach_all(lists, n);
 	free(lists);
 	targets__free(&t->procs);
@@ -1392,10 +1392,17 @@ void tracer__close(struct tracer *t)
 	if (verbose && t->skel)
 		log_msg("allocator probes hit by allocscope itself: %llu\n",
 			(unsigned long long)t->skel->bss->self_hits);
+	if (verbose && t->skel && sources__active(&t->sources, SOURCE_FAULTS))
+		log_msg("page faults charged: %llu (%llu of them sampled, each for several); "
+			"huge pages found to be small: %llu\n",
+			(unsigned long long)t->skel->bss->faults_seen,
+			(unsigned long long)t->skel->bss->faults_sampled,
+			(unsigned long long)t->skel->bss->thp_corrections);
 	if (verbose && t->coll.pysym)
 		log_python_caches(t->coll.pysym);
 	/* After the links: a table build still running cannot keep probes in. */
 	unwinder__free(t->unwinder);
+	sources__free(&t->sources);
 	free(t->objs);
 	free(t->plans);
 	free(t->traced);

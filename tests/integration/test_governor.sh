@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # --max-overhead: a churning target whose probes cost more than the limit loses its heap
-# probes within two intervals (said once on stderr, marked governed in the report, its heap
-# sites frozen, later allocations unseen, its mappings still traced); --max-overhead 0 never
+# probes within two intervals and goes on in rss mode (said once on stderr, marked in the
+# report, its heap sites frozen, later allocations unseen, the pages it faults in charged); --max-overhead 0 never
 # takes them away; the default spares a slow leak.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-GOV_RE="probes cost ~[0-9]+ % of its CPU \\(limit [0-9]+ %\\): heap probes removed, now tracing mappings only"
+GOV_RE="probes cost ~[0-9]+ % of its CPU \\(limit [0-9]+ %\\): heap probes removed, now charging the pages it faults in \\(rss mode\\)"
 
 # reports_now NAME: how many reports tool run NAME has written.
 reports_now()
@@ -62,15 +62,15 @@ assert_eq "--max-overhead 5: said once on stderr" 1 "$(grep -Ec "$GOV_RE" "${S_E
 first_hits=$(json_eval "$OUT" "min(i for i, r in enumerate(reports)
 	for p in r['cost']['processes'] if p['pid'] == $PID and p['traps_per_s'] > 0)")
 governed=$(json_eval "$OUT" "min(i for i, r in enumerate(reports)
-	for p in r['cost']['processes'] if p['pid'] == $PID and p['mode'] == 'governed')")
+	for p in r['cost']['processes'] if p['pid'] == $PID and p['mode'] == 'rss')")
 if [[ "$first_hits" =~ ^[0-9]+$ && "$governed" =~ ^[0-9]+$ ]] &&
 	[ "$governed" -le $((first_hits + 1)) ]; then
 	pass "--max-overhead 5: probes ran from report $first_hits, governed in report $governed"
 else
 	die "--max-overhead 5: probes ran from report '$first_hits', governed in report '$governed'"
 fi
-assert_json "--max-overhead 5: every later report marks it governed" "$OUT" \
-	"all(p['mode'] == 'governed' for r in reports[$governed:] for p in r['cost']['processes']
+assert_json "--max-overhead 5: every later report marks it governed, in rss mode" "$OUT" \
+	"all(p['mode'] == 'rss' for r in reports[$governed:] for p in r['cost']['processes']
 	     if p['pid'] == $PID)" true
 assert_json "--max-overhead 5: no probe runs once the detach is done (report after the next)" "$OUT" \
 	"int(sum(p['traps_per_s'] for r in reports[$governed + 2:] for p in r['cost']['processes']

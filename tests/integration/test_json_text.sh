@@ -6,14 +6,14 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-HEADER_KEYS="time interval_s final scope targets live_bytes live_change alloc_rate free_rate
+HEADER_KEYS="time interval_s final mode scope targets live_bytes live_change alloc_rate free_rate
 alloc_bytes_rate free_bytes_rate realloc_rate realloc_bytes_rate nsites drops truncated_stacks
 sites"
 SITE_KEYS="pid comm exited live_bytes live_objects growth_bytes growth_rate allocs frees
 alloc_bytes free_bytes reallocs frames"
 FRAME_KEYS="addr symbol offset module"
 DROP_KEYS="live_full site_full stack_full inflight_full missing_entry stale_entry
-untracked_free event_lost calloc_overflow thread_exit_free"
+untracked_free event_lost calloc_overflow thread_exit_free page_full fault_vma_busy"
 STOP_KEYS="no_mapping no_cfi unsupported read_fault bad_frame depth_cap"
 
 pykeys()

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "target_io.h"
 
@@ -111,11 +112,102 @@ static __attribute__((noinline)) void untouched(void)
 	say("untouched requested %d written %d\n", 100 << 20, 10 << 20);
 }
 
+/* 4 MiB touched; its upper half given back with MADV_DONTNEED, the quarter below with
+ * MADV_FREE: 1 MiB is still the program's. */
+static __attribute__((noinline)) void advise(void)
+{
+	const size_t size = 4 << 20;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		abort();
+	for (size_t i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	if (madvise(p + size / 2, size / 2, MADV_DONTNEED) ||
+	    madvise(p + size / 4, size / 4, MADV_FREE))
+		abort();
+	sink = p;
+	say("advise left %zu\n", size / 4);
+}
+
+/* The break raised by 1 MiB, touched, then lowered by 768 KiB: 256 KiB left. */
+static __attribute__((noinline)) void brk_shrink(void)
+{
+	const long size = 1 << 20;
+	char *p = sbrk(size);
+
+	if (p == (void *)-1)
+		abort();
+	for (long i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	if (sbrk(-(size / 4 * 3)) == (void *)-1)
+		abort();
+	say("brk_shrink left %ld\n", size / 4);
+}
+
+/* 2 MiB touched, moved by mremap onto a placeholder elsewhere, then the lower half of its
+ * new place unmapped: 1 MiB left, found only where the pages moved to. */
+static __attribute__((noinline)) void remap(void)
+{
+	const size_t size = 2 << 20;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *q = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || q == MAP_FAILED)
+		abort();
+	for (size_t i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	if (mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, q) != q || munmap(q, size / 2))
+		abort();
+	sink = q;
+	say("remap left %zu\n", size / 2);
+}
+
+/* 4 MiB at a 2 MiB boundary with MADV_HUGEPAGE, every page written: two transparent huge
+ * pages where the kernel can make them, 1024 small pages where it cannot. */
+static __attribute__((noinline)) void touch_huge(void)
+{
+	const size_t size = 4 << 20, align = 2 << 20;
+	char *m = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	char *p;
+
+	if (m == MAP_FAILED)
+		abort();
+	p = (char *)(((unsigned long)m + align - 1) & ~(align - 1));
+	if (madvise(p, size, MADV_HUGEPAGE))
+		abort();
+	for (size_t i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	sink = p;
+}
+
+static __attribute__((noinline)) void huge(void)
+{
+	touch_huge();
+	say("huge touched %d\n", 4 << 20);
+}
+
+/* The same in a process that disabled huge pages (prctl): the mapping still asks for them,
+ * the kernel makes small pages. Last: the process keeps huge pages off. */
+static __attribute__((noinline)) void huge_off(void)
+{
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		abort();
+	touch_huge();
+	say("huge_off touched %d\n", 4 << 20);
+}
+
 static const struct scenario scenarios[] = {
 	{"threads", threads, "4 threads leak 100-byte blocks in arenas of their own"},
 	{"reserve", reserve, "1 GiB PROT_NONE reservation, 2 pieces committed, 320 pages touched"},
 	{"partial", partial, "8 MiB mapping touched, upper half unmapped"},
 	{"untouched", untouched, "10 x malloc(10 MiB), one of them written"},
+	{"advise", advise, "4 MiB touched, 2 MiB MADV_DONTNEED, 1 MiB MADV_FREE: 1 MiB left"},
+	{"brk_shrink", brk_shrink, "break raised 1 MiB, touched, lowered 768 KiB: 256 KiB left"},
+	{"huge", huge, "4 MiB with MADV_HUGEPAGE, every page written: 4 MiB"},
+	{"huge_off", huge_off, "the same after PR_SET_THP_DISABLE: small pages, 4 MiB"},
+	{"remap", remap, "2 MiB touched, moved by mremap, half of it unmapped: 1 MiB left"},
 };
 
 int main(int argc, char **argv)

@@ -265,6 +265,12 @@ static void want_depth(struct config *c)
 	c->max_depth = 127;
 }
 
+static void want_rss(struct config *c)
+{
+	c->mode = TRACE_MODE_RSS;
+	c->fault_sample = 8;
+}
+
 static void want_fp(struct config *c)
 {
 	c->unwind = UNWIND_FP;
@@ -331,6 +337,7 @@ static const struct valid_case {
 	{"--max-live-blocks 4M", want_live},
 	{"--max-live-blocks 1024", want_live_min},
 	{"--max-depth 127", want_depth},
+	{"--mode rss --fault-sample 8", want_rss},
 	{"--unwind fp --max-depth=8", want_fp},
 	{"--max-overhead 0", want_no_governor},
 	{"--max-overhead=5", want_governor_5},
@@ -402,12 +409,15 @@ static const struct invalid_case {
 	{"--frob=1", "unknown option '--frob'"},
 	{"-x", "unknown option '-x'"},
 	{"-vx", "unknown option '-x'"},
-	{"--m 1",
-	 "option '--m' is ambiguous: --min-size, --max-size, --max-live-blocks, --max-depth, "
-	 "--max-overhead"},
+	{"--m 1", "option '--m' is ambiguous: --min-size, --max-size, --mode, --max-live-blocks, "
+		  "--max-depth, --max-overhead"},
 	{"--max-overhead 101", "invalid --max-overhead '101': expected a number from 0 to 100"},
 	{"--max-overhead -1", "invalid --max-overhead '-1': expected a number from 0 to 100"},
 	{"--max-overhead 5%", "invalid --max-overhead '5%': expected a number from 0 to 100"},
+	{"--mode pages", "invalid --mode 'pages': expected heap or rss"},
+	{"--mode rss --min-size 64",
+	 "--min-size and --max-size filter allocations, which --mode rss does not see"},
+	{"--fault-sample 2M", "invalid --fault-sample '2M': expected a number from 0 to 1048576"},
 	{"--max-depth 0", "invalid --max-depth '0': expected a number from 1 to 127"},
 	{"--max-depth 128", "invalid --max-depth '128': expected a number from 1 to 127"},
 	{"--unwind dwarf", "invalid --unwind 'dwarf': expected cfi or fp"},

@@ -956,6 +956,13 @@ static void test_memory_lines(void **state)
 						   .rss_anon = MiB,
 						   .heap_live = MiB / 2,
 						   .unexplained = MiB / 2};
+	/* --mode rss: the pages faulted in are the whole explanation */
+	procs[1] = (struct report_process){.pid = 98,
+					   .comm = "py",
+					   .rss_anon = 100 * MiB,
+					   .faulted = 95 * MiB,
+					   .rss_only = true,
+					   .unexplained = 5 * MiB};
 	/* node's Buffers: 1000 MiB requested, 900 MiB of it never touched */
 	procs[0] = (struct report_process){.pid = 99,
 					   .comm = "node",
@@ -977,6 +984,9 @@ static void test_memory_lines(void **state)
 	assert_non_null(strstr(out, "pid 104 w: explained 50 % of 1.0 MiB anon RSS (512.0 KiB "
 				    "unexplained)\n"));
 	assert_null(strstr(out, "pid 105 "));
+	assert_non_null(strstr(out, "pid 98 py: explained 95 % of 100.0 MiB anon RSS (5.0 MiB "
+				    "unexplained)\n  faulted 95.0 MiB + data 0 B (faulted: pages "
+				    "faulted in since attach, less those given back)\n"));
 	assert_non_null(strstr(
 		out,
 		"pid 99 node: explained 97 % of 107.0 MiB anon RSS (3.0 MiB "
@@ -989,7 +999,7 @@ static void test_memory_lines(void **state)
 	assert_non_null(strstr(
 		out, "{\"pid\":106,\"comm\":\"w\",\"rss_anon\":1048576,"
 		     "\"heap_live\":524288,\"heap_not_resident\":0,\"allocator\":0,\"mappings\":0,"
-		     "\"thread_stacks\":0,\"data\":0,\"unexplained\":524288}],"
+		     "\"thread_stacks\":0,\"data\":0,\"faulted\":0,\"unexplained\":524288}],"
 		     "\"processes_total\":9"));
 	free(out);
 }
