@@ -26,7 +26,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror=undef -target bpf -mcpu=v3 -D__TARGET_ARCH_$(
 	-Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) $(EXTRA_CFLAGS)
-LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread $(EXTRA_LDFLAGS)
+LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lstdc++ -lpthread -lm $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 # allocscope's own allocator, linked into the executable and exported from it, so every
 # malloc it and its libraries (libdw, libelf, libbpf, libc itself) make binds here and never
@@ -41,13 +41,13 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json rowkey termwidth placement probes proctree targets residency mapkind mapcat \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
-	kernel_features linkmap binding exitfree tracer
+	kernel_features linkmap binding exitfree sampling tracer
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES))
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind
+	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind sampling
 test_opts_OBJS := opts
 test_procmaps_OBJS := procmaps
 test_mapfile_OBJS := mapfile elfobj procmaps
@@ -70,6 +70,7 @@ test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement pr
 test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
+test_sampling_OBJS := sampling
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

@@ -42,6 +42,7 @@ enum {
 	OPT_NO_MAPPINGS,
 	OPT_GROUP_BY,
 	OPT_USAGE,
+	OPT_SAMPLE_BYTES,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -140,6 +141,12 @@ static const struct argp_option options[] = {
 	 "Count only allocations of at least BYTES (default 0)", GRP_FILTER},
 	{"max-size", OPT_MAX_SIZE, "BYTES", 0,
 	 "Count only allocations of at most BYTES (default: no limit)", GRP_FILTER},
+	{"sample-bytes", OPT_SAMPLE_BYTES, "BYTES", 0,
+	 "Sample allocations: about one per BYTES allocated (Poisson over bytes, as tcmalloc and "
+	 "Go do), each sample weighted so reports estimate all of them; 1 to 1G (default: every "
+	 "allocation, exact). With uprobe sessions (Linux 6.13+) unsampled calls take no return "
+	 "probe",
+	 GRP_FILTER},
 
 	{NULL, 0, NULL, OPTION_DOC, "Tracing:", GRP_TRACE},
 	{"max-live-blocks", OPT_LIVE_MAX, "N", 0,
@@ -476,6 +483,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return parse_size(ctx, "min-size", arg, &cfg->min_size);
 	case OPT_MAX_SIZE:
 		return parse_size(ctx, "max-size", arg, &cfg->max_size);
+	case OPT_SAMPLE_BYTES:
+		if (opts__parse_u64(arg, 1, AS_SAMPLE_MAX, true, &cfg->sample_bytes))
+			return usage_error(ctx,
+					   "invalid --sample-bytes '%s': expected bytes from 1 to "
+					   "1G between samples, e.g. 512K",
+					   arg);
+		return 0;
 	case 'o':
 		if (!arg[0])
 			return usage_error(ctx, "--output needs a file name");
@@ -640,6 +654,9 @@ static int validate(struct parse_ctx *ctx)
 	if (cfg->children && !cfg->npids && !cfg->comm[0])
 		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
 					"without them every process is traced already");
+	if (cfg->sample_bytes && cfg->probe_mode == PROBE_MODE_NOOP)
+		return usage_error(ctx, "--sample-bytes samples what --probe-mode full accounts; "
+					"--probe-mode noop accounts nothing");
 	if (cfg->min_size > cfg->max_size)
 		return usage_error(
 			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",

@@ -60,6 +60,7 @@ struct config {
 	enum report_sort sort;	       /* -s, default growth */
 	__u64 min_size;		       /* --min-size, default 0 */
 	__u64 max_size;		       /* --max-size, default UINT64_MAX */
+	__u64 sample_bytes;	       /* --sample-bytes, mean bytes per sample; 0 = exact */
 	enum report_format format;     /* --format, default text */
 	const char *output;	       /* -o, NULL = stdout */
 	int verbose;		       /* -v, repeatable */

@@ -20,12 +20,14 @@
 #include "binding.h"
 #include "collect.h"
 #include "exitfree.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "mapfile.h"
 #include "procmaps.h"
 #include "probes.h"
 #include "proctree.h"
 #include "pyproc.h"
+#include "sampling.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "path.h"
@@ -926,6 +928,50 @@ static int attach_mappings(struct allocscope_bpf *skel)
 	return EXIT_OK;
 }
 
+/* The allocator programs: one uprobe session program for entries and
+ * returns where the kernel has sessions (6.13+), so that a call rejected at
+ * its entry takes no return probe; else an entry and a return program, as
+ * uprobe_multi links (6.6+) or perf-event uprobes. The noop floor keeps its
+ * entry and return probes. */
+static int choose_progs(struct tracer *t)
+{
+	const struct config *cfg = t->cfg;
+	struct allocscope_bpf *skel = t->skel;
+	bool multi = cfg->attach == ATTACH_AUTO && probes__multi_supported();
+	bool session = multi && cfg->probe_mode == PROBE_MODE_FULL &&
+		       kernel_features__uprobe_session() == 1;
+	int err = 0;
+
+	if (cfg->probe_mode == PROBE_MODE_NOOP)
+		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
+						.exit = skel->progs.noop_probe,
+						.free = skel->progs.noop_probe};
+	else
+		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
+						.exit = skel->progs.alloc_exit,
+						.free = skel->progs.free_enter};
+	bpf_program__set_autoload(skel->progs.alloc_session, session);
+	bpf_program__set_autoload(skel->progs.alloc_enter, !session);
+	bpf_program__set_autoload(skel->progs.alloc_exit, !session);
+	if (session)
+		err = probes__use_session(&t->progs, skel->progs.alloc_session);
+	else if (multi)
+		err = probes__use_multi(&t->progs);
+	if (err) {
+		log_msg("failed to prepare uprobe_multi programs\n");
+		return EXIT_RUNTIME;
+	}
+	if (session && verbose)
+		log_msg("attaching with uprobe session links: one program at entry and return; "
+			"calls rejected at entry (--min-size, --max-size, --sample-bytes) take no "
+			"return probe\n");
+	else if (verbose)
+		log_msg("attaching with %s (no uprobe sessions: Linux 6.13+; each call takes "
+			"its return probe)\n",
+			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes");
+	return EXIT_OK;
+}
+
 static int load_bpf(struct tracer *t)
 {
 	const struct config *cfg = t->cfg;
@@ -956,22 +1002,14 @@ static int load_bpf(struct tracer *t)
 			bpf_program__set_autoload(progs[i].prog, false);
 	}
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
-	if (cfg->probe_mode == PROBE_MODE_NOOP)
-		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
-						.exit = skel->progs.noop_probe,
-						.free = skel->progs.noop_probe};
-	else
-		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
-						.exit = skel->progs.alloc_exit,
-						.free = skel->progs.free_enter};
-	if (cfg->attach == ATTACH_AUTO && probes__multi_supported() &&
-	    probes__use_multi(&t->progs)) {
-		log_msg("failed to prepare uprobe_multi programs\n");
-		return EXIT_RUNTIME;
+	if (cfg->sample_bytes) {
+		skel->rodata->sample_bytes = cfg->sample_bytes;
+		sampling__gaps(cfg->sample_bytes, (__u64 *)skel->rodata->sample_gaps);
+		sampling__weights((__u32 *)skel->rodata->sample_weights);
 	}
-	if (verbose)
-		log_msg("attaching with %s\n",
-			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes");
+	err = choose_progs(t);
+	if (err)
+		return err;
 	err = allocscope_bpf__load(skel);
 	if (err) {
 		char msg[128];
