@@ -70,9 +70,11 @@ int kernel_features__uprobe_session(void)
 	const char *force = getenv("ALLOCSCOPE_NO_SESSIONS");
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
 		    .expected_attach_type = (enum bpf_attach_type)AS_BPF_TRACE_UPROBE_SESSION);
-	/* return bpf_session_is_return(); the kfunc the session program needs. */
+	/* bpf_session_is_return(), the kfunc the session program needs; then
+	 * return 0 (a session program's entry returns 0 or 1). */
 	struct bpf_insn insns[] = {
 		{.code = BPF_JMP | BPF_CALL, .src_reg = BPF_PSEUDO_KFUNC_CALL},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K},
 		{.code = BPF_JMP | BPF_EXIT},
 	};
 	int id, fd, err;
@@ -87,7 +89,7 @@ int kernel_features__uprobe_session(void)
 	insns[0].imm = id;
 	/* Before 6.13 the attach type is unknown and the load fails; the
 	 * link then tells whether uprobes take it. */
-	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "as_session", "GPL", insns, 2, &opts);
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "as_session", "GPL", insns, 3, &opts);
 	if (fd < 0)
 		return fd == -EINVAL || fd == -EACCES ? 0 : fd;
 	err = attach_own_function(fd);

@@ -367,6 +367,7 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 		sum->reallocs += s->stats.reallocs;
 		sum->realloc_bytes += s->stats.realloc_bytes;
 		sum->realloc_old_bytes += s->stats.realloc_old_bytes;
+		sum->samples += s->stats.samples;
 		row->site.exited &= s->exited;
 		row->site.mapped_bytes += s->mapped_bytes;
 		row->site.resident_bytes += s->resident_bytes;
@@ -753,6 +754,16 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 	print_counters(f, "drops", hdr->drops, drop_labels, DROP_COUNT, cols);
 	print_counters(f, "truncated stacks", hdr->stops, stop_labels, UNWIND_STOP_COUNT, cols);
 	print_memory(f, hdr, cols);
+	if (hdr->sample_bytes) {
+		char sampled[256];
+
+		report__fmt_bytes(live, sizeof(live), hdr->sample_bytes);
+		snprintf(sampled, sizeof(sampled),
+			 "sampled: about one allocation per %s (--sample-bytes); bytes, objects "
+			 "and rates are estimates; unsampled frees are not counted as untracked",
+			 live);
+		print_wrapped(f, sampled, cols, 2);
+	}
 	if (hdr->py_no_thread) {
 		snprintf(line, sizeof(line),
 			 "python: %llu allocations in the interpreter without a thread state "

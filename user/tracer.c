@@ -1171,6 +1171,7 @@ static int report(struct tracer *t, double interval_s, bool final)
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
+	hdr.sample_bytes = t->cfg->sample_bytes;
 	return collect__report(&t->coll, &hdr);
 }
 
