@@ -538,14 +538,22 @@ int alloc_exit(struct pt_regs *ctx)
  * without it never load this program (user/kernel_features.c). */
 extern bool bpf_session_is_return(void) __ksym __weak;
 
+/* Session runs: entries that skipped their return, and returns (-v). */
+__u64 session_skips = 0;
+__u64 session_returns = 0;
+
 SEC("uprobe")
 int alloc_session(struct pt_regs *ctx)
 {
 	if (bpf_session_is_return()) {
+		__sync_fetch_and_add(&session_returns, 1);
 		exit_call(ctx);
 		return 0;
 	}
-	return enter_call(ctx, true) ? 0 : 1;
+	if (enter_call(ctx, true))
+		return 0;
+	__sync_fetch_and_add(&session_skips, 1);
+	return 1;
 }
 
 /* Whether this free returns into glibc's thread-exit tcache flush. Only for

@@ -1331,6 +1331,11 @@ void tracer__close(struct tracer *t)
 	if (verbose && t->skel)
 		log_msg("allocator probes hit by allocscope itself: %llu\n",
 			(unsigned long long)t->skel->bss->self_hits);
+	if (verbose && t->skel && t->progs.session)
+		log_msg("uprobe sessions: %llu calls skipped their return probe, %llu returns "
+			"ran\n",
+			(unsigned long long)t->skel->bss->session_skips,
+			(unsigned long long)t->skel->bss->session_returns);
 	if (verbose && t->coll.pysym)
 		log_python_caches(t->coll.pysym);
 	/* After the links: a table build still running cannot keep probes in. */
