@@ -178,7 +178,8 @@ static const struct argp_option options[] = {
 	{NULL, 0, NULL, OPTION_DOC, "Diagnostics:", GRP_DIAG},
 	{"probe-mode", OPT_PROBE_MODE, "MODE", 0,
 	 "'full' (default) accounts every allocation; 'noop' attaches empty programs at the "
-	 "same places, to measure the cost of the probes alone",
+	 "same places, to measure the cost of the probes alone; 'noop-entry' leaves out the "
+	 "return probes (the floor of calls rejected at entry)",
 	 GRP_DIAG},
 	{"placement", OPT_PLACEMENT, "WHERE", 0,
 	 "'auto' (default) puts each probe on the cheapest instruction that still sees the "
@@ -363,7 +364,7 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 {
 	static const char *const sorts[] = {"growth", "live", "allocs", NULL};
 	static const char *const formats[] = {"text", "json", NULL};
-	static const char *const modes[] = {"full", "noop", NULL};
+	static const char *const modes[] = {"full", "noop", "noop-entry", NULL};
 	static const char *const places[] = {"auto", "entry", NULL};
 	static const char *const attaches[] = {"auto", "perf", NULL};
 	static const char *const unwinds[] = {"cfi", "fp", NULL};
@@ -383,7 +384,8 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 		cfg->format = i;
 		return 0;
 	case OPT_PROBE_MODE:
-		if ((i = parse_choice(ctx, "probe-mode", arg, modes, "full or noop")) < 0)
+		if ((i = parse_choice(ctx, "probe-mode", arg, modes, "full, noop or noop-entry")) <
+		    0)
 			return EINVAL;
 		cfg->probe_mode = i;
 		return 0;
@@ -654,7 +656,7 @@ static int validate(struct parse_ctx *ctx)
 	if (cfg->children && !cfg->npids && !cfg->comm[0])
 		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
 					"without them every process is traced already");
-	if (cfg->sample_bytes && cfg->probe_mode == PROBE_MODE_NOOP)
+	if (cfg->sample_bytes && cfg->probe_mode != PROBE_MODE_FULL)
 		return usage_error(ctx, "--sample-bytes samples what --probe-mode full accounts; "
 					"--probe-mode noop accounts nothing");
 	if (cfg->min_size > cfg->max_size)

@@ -24,6 +24,9 @@ enum exit_status {
 enum probe_mode {
 	PROBE_MODE_FULL, /* account every allocation (the tool) */
 	PROBE_MODE_NOOP, /* empty programs at the same places (benchmark floor) */
+	/* Empty programs at entries and frees, no return probes: the floor of
+	 * calls rejected at their entry (uprobe sessions). */
+	PROBE_MODE_NOOP_ENTRY,
 };
 
 enum attach_mode {

@@ -232,7 +232,9 @@ int probes__use_multi(struct probe_progs *progs)
 	struct bpf_program *p[] = {progs->enter, progs->exit, progs->free};
 
 	for (size_t i = 0; i < 3; i++) {
-		int err = bpf_program__set_expected_attach_type(p[i], AS_BPF_TRACE_UPROBE_MULTI);
+		int err = p[i] ? bpf_program__set_expected_attach_type(p[i],
+								       AS_BPF_TRACE_UPROBE_MULTI)
+			       : 0;
 
 		if (err)
 			return err;
@@ -311,7 +313,7 @@ static int attach_plan_multi(const struct probe_progs *progs, const struct probe
 
 		off[kind][n[kind]] = o;
 		cookie[kind][n[kind]++] = c;
-		if (kind == ENTRY && d->ret && !progs->session) {
+		if (kind == ENTRY && d->ret && progs->exit) {
 			off[RETURN][n[RETURN]] = o;
 			cookie[RETURN][n[RETURN]++] = c;
 		}
@@ -371,7 +373,7 @@ int probes__attach(const struct probe_progs *progs, const struct probe_plan *pla
 			err = attach_one(progs->free, s, plan->path, pid, false, out);
 		} else {
 			err = attach_one(progs->enter, s, plan->path, pid, false, out);
-			if (!err && d->ret)
+			if (!err && d->ret && progs->exit)
 				err = attach_one(progs->exit, s, plan->path, pid, true, out);
 		}
 		if (err)

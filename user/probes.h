@@ -74,6 +74,7 @@ struct probe_progs {
 	struct bpf_program *free;
 	bool multi;   /* loaded for uprobe_multi links (see probes__use_multi) */
 	bool session; /* enter is a session program, run at returns too; no exit */
+	/* exit NULL: no return probes (sessions, --probe-mode noop-entry) */
 };
 
 /* A uprobe_multi link (fd) or a libbpf perf-event link. */

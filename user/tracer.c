@@ -942,10 +942,11 @@ static int choose_progs(struct tracer *t)
 		       kernel_features__uprobe_session() == 1;
 	int err = 0;
 
-	if (cfg->probe_mode == PROBE_MODE_NOOP)
-		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
-						.exit = skel->progs.noop_probe,
-						.free = skel->progs.noop_probe};
+	if (cfg->probe_mode != PROBE_MODE_FULL)
+		t->progs = (struct probe_progs){
+			.enter = skel->progs.noop_probe,
+			.exit = cfg->probe_mode == PROBE_MODE_NOOP ? skel->progs.noop_probe : NULL,
+			.free = skel->progs.noop_probe};
 	else
 		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
 						.exit = skel->progs.alloc_exit,
@@ -965,10 +966,14 @@ static int choose_progs(struct tracer *t)
 		log_msg("attaching with uprobe session links: one program at entry and return; "
 			"calls rejected at entry (--min-size, --max-size, --sample-bytes) take no "
 			"return probe\n");
+	else if (verbose && cfg->probe_mode != PROBE_MODE_FULL)
+		log_msg("attaching empty programs with %s%s\n",
+			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes",
+			t->progs.exit ? "" : ", no return probes");
 	else if (verbose)
-		log_msg("attaching with %s (no uprobe sessions: Linux 6.13+; each call takes "
-			"its return probe)\n",
-			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes");
+		log_msg("attaching with %s (%s; each call takes its return probe)\n",
+			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes",
+			multi ? "no uprobe sessions: Linux 6.13+" : "no uprobe sessions");
 	return EXIT_OK;
 }
 

@@ -450,7 +450,7 @@ static const struct invalid_case {
 	 "invalid --max-live-blocks '1023': expected a number from 1024 to 67108864"},
 	{"--max-live-blocks 65M",
 	 "invalid --max-live-blocks '65M': expected a number from 1024 to 67108864"},
-	{"--probe-mode fast", "invalid --probe-mode 'fast': expected full or noop"},
+	{"--probe-mode fast", "invalid --probe-mode 'fast': expected full, noop or noop-entry"},
 	{"--placement exit", "invalid --placement 'exit': expected auto or entry"},
 	{"--attach kprobe", "invalid --attach 'kprobe': expected auto or perf"},
 	{"-o", "option '-o' needs a value (FILE)"},
