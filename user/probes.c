@@ -248,8 +248,7 @@ int probes__use_session(struct probe_progs *progs, struct bpf_program *session)
 	int err = bpf_program__set_expected_attach_type(session, AS_BPF_TRACE_UPROBE_SESSION);
 
 	if (!err)
-		err = bpf_program__set_expected_attach_type(progs->free,
-							    AS_BPF_TRACE_UPROBE_MULTI);
+		err = bpf_program__set_expected_attach_type(progs->free, AS_BPF_TRACE_UPROBE_MULTI);
 	if (err)
 		return err;
 	progs->enter = session;

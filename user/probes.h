@@ -70,11 +70,10 @@ void probes__bind(struct probe_plan *const *plans, size_t n, unsigned int *lost)
 
 struct probe_progs {
 	struct bpf_program *enter;
-	struct bpf_program *exit;
+	struct bpf_program *exit; /* NULL: no return probes (sessions, noop-entry) */
 	struct bpf_program *free;
 	bool multi;   /* loaded for uprobe_multi links (see probes__use_multi) */
-	bool session; /* enter is a session program, run at returns too; no exit */
-	/* exit NULL: no return probes (sessions, --probe-mode noop-entry) */
+	bool session; /* enter is a session program, run at returns too */
 };
 
 /* A uprobe_multi link (fd) or a libbpf perf-event link. */

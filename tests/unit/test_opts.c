@@ -510,10 +510,10 @@ static void test_pid_limit(void **state)
 static void test_help(void **state)
 {
 	static const char *const longs[] = {
-		"--pid",       "--comm",    "--interval", "--count",	       "--duration",
-		"--top",       "--sort",    "--min-size", "--max-size",	       "--format",
-		"--output",    "--verbose", "--help",	  "--max-live-blocks", "--probe-mode",
-		"--placement", "--usage",   "--version",  "--attach",	       "--max-depth",
+		"--pid",       "--comm",	 "--interval", "--count",	    "--duration",
+		"--top",       "--sort",	 "--min-size", "--max-size",	    "--format",
+		"--output",    "--verbose",	 "--help",     "--max-live-blocks", "--probe-mode",
+		"--placement", "--usage",	 "--version",  "--attach",	    "--max-depth",
 		"--unwind",    "--sample-bytes",
 	};
 	static const char *const sections[] = {

@@ -114,7 +114,7 @@ static void test_estimates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gaps_mean),   cmocka_unit_test(test_gaps_tiny_mean),
+		cmocka_unit_test(test_gaps_mean),     cmocka_unit_test(test_gaps_tiny_mean),
 		cmocka_unit_test(test_weights_table), cmocka_unit_test(test_weight),
 		cmocka_unit_test(test_estimates),
 	};
