@@ -49,14 +49,14 @@ static int attach_own_function(int prog_fd)
 	struct elfobj *o = elfobj__open("/proc/self/exe");
 	struct elf_func f;
 	__u64 cookie = 0;
-	int fd;
+	int err, fd;
 
 	if (!o)
 		return -errno;
-	fd = elfobj__find_func(o, "kernel_features__uprobe_session", &f);
+	err = elfobj__find_func(o, "kernel_features__uprobe_session", &f);
 	elfobj__close(o);
-	if (fd)
-		return fd;
+	if (err)
+		return err;
 	fd = probes__multi_link(prog_fd, true, false, "/proc/self/exe", getpid(), &f.file_off,
 				&cookie, 1);
 	if (fd < 0)

@@ -931,8 +931,9 @@ static int attach_mappings(struct allocscope_bpf *skel)
 /* The allocator programs: one uprobe session program for entries and
  * returns where the kernel has sessions (6.13+), so that a call rejected at
  * its entry takes no return probe; else an entry and a return program, as
- * uprobe_multi links (6.6+) or perf-event uprobes. The noop floor keeps its
- * entry and return probes. */
+ * uprobe_multi links (6.6+) or perf-event uprobes. The empty programs of the
+ * benchmark floors never run as sessions: noop has entry and return probes,
+ * noop-entry no return probes at all. */
 static int choose_progs(struct tracer *t)
 {
 	const struct config *cfg = t->cfg;
