@@ -592,8 +592,14 @@ int free_enter(struct pt_regs *ctx)
 			count_drop(DROP_STALE_ENTRY);
 		outer->sp = 0;
 	}
-	/* Sampling leaves most blocks untracked: their frees are no news. */
-	if (!release_tracked(tgid, addr, &size) && !sample_bytes)
+	if (release_tracked(tgid, addr, &size) || sample_bytes)
+		return 0; /* sampling leaves most blocks untracked: their frees are no news */
+	/* A size filter leaves blocks untracked too, and then every free would
+	 * read user memory to tell glibc's thread-exit flush apart: counted
+	 * as untracked at once, so the filter keeps frees cheap. */
+	if (min_size || max_size != ~0ULL)
+		count_drop(DROP_UNTRACKED_FREE);
+	else
 		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
 	return 0;
 }
