@@ -399,8 +399,9 @@ static __always_inline bool frees_tracked(const struct inflight *in, __u32 tgid)
  * taken at the return, where the kernel gives the caller's return address as
  * ip: no user memory is read here, unless another call is in flight. Returns
  * whether the call's return must be seen: with sessions, a call the size
- * filters or sampling reject, and that frees no tracked block, is recorded
- * as skipped (for its nested calls) and takes no return probe. */
+ * filters or sampling reject, and that frees no tracked block, takes no
+ * return probe, and is recorded as skipped with its return address (one
+ * read of [rsp]) so that its nested calls are still told apart. */
 static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
