@@ -26,7 +26,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror=undef -target bpf -mcpu=v3 -D__TARGET_ARCH_$(
 	-Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 CFLAGS := -g -O2 -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror -Iinclude -Iuser -I$(OUTPUT) -I$(OUTPUT)/proto $(EXTRA_CFLAGS)
-LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lprotobuf-c -lcurl -lstdc++ -lpthread $(EXTRA_LDFLAGS)
+LDLIBS := -lbpf -ldw -lelf -lz -lcapstone -lprotobuf-c -lcurl -lstdc++ -lpthread -lm $(EXTRA_LDFLAGS)
 DEPFLAGS = -MMD -MP
 # allocscope's own allocator, linked into the executable and exported from it, so every
 # malloc it and its libraries (libdw, libelf, libbpf, libc itself) make binds here and never
@@ -41,7 +41,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
-	kernel_features linkmap binding exitfree cost trapcost governor report_cost tracer
+	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
 # with protoc-c at build time: nothing generated is committed.
 PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
@@ -54,7 +54,7 @@ APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost
+	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling
 test_opts_OBJS := opts $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
 test_pprof_OBJS := pprof
@@ -83,6 +83,7 @@ test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
 test_cost_OBJS := cost governor report report_json report_cost textsafe rowkey targets probes \
 	elfobj mapfile procmaps placement proctree
+test_sampling_OBJS := sampling
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

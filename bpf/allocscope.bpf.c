@@ -9,6 +9,7 @@
 #include "allocscope.h"
 #include "unwind.bpf.h"
 #include "cost.bpf.h"
+#include "sample.bpf.h"
 
 #define E2BIG  7
 #define EEXIST 17
@@ -231,33 +232,38 @@ static __always_inline bool release_tracked(__u32 tgid, __u64 addr, __u64 *size)
 	c = bpf_map_lookup_elem(&counters, &b->slot);
 	if (c) {
 		__sync_fetch_and_add(&c->free_bytes, b->size);
-		__sync_fetch_and_add(&c->frees, 1);
+		__sync_fetch_and_add(&c->frees, b->count);
 	}
 	bpf_map_delete_elem(&live, &key);
 	return true;
 }
 
-/* release_tracked(), counting a block that is not tracked as such. */
+/* release_tracked(), counting a block that is not tracked as such. When
+ * sampling, most blocks are not tracked (unsampled), and none is counted. */
 static __always_inline bool release_block(__u32 tgid, __u64 addr, __u64 *size)
 {
 	if (release_tracked(tgid, addr, size))
 		return true;
-	count_drop(DROP_UNTRACKED_FREE);
+	if (!sample_bytes)
+		count_drop(DROP_UNTRACKED_FREE);
 	return false;
 }
 
-/* Tracks a new block. resized: it replaces a tracked block of old_size (a
- * realloc), whose free was counted at that block's site. */
+/* Tracks a new block of size bytes. When sampling it stands for more: its
+ * weighted bytes and objects are counted, and given back at its free.
+ * resized: it replaces a tracked block of old_size (a realloc), whose free
+ * was counted at that block's site. */
 static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u64 stack_id,
 					const struct stack_trace *st, bool py, bool resized,
 					__u64 old_size)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
-	struct live_block b = {.size = size};
+	struct live_block b = {.size = sample_weight(size)};
 	struct site_stats *c;
 	__u64 gone;
 	int err;
 
+	b.count = sample_count(size, b.size);
 	b.slot = site_get(tgid, stack_id, st, py);
 	c = bpf_map_lookup_elem(&counters, &b.slot);
 	if (!c) {
@@ -275,11 +281,13 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 		count_drop(DROP_LIVE_FULL);
 		return;
 	}
-	__sync_fetch_and_add(&c->alloc_bytes, size);
-	__sync_fetch_and_add(&c->allocs, 1);
+	__sync_fetch_and_add(&c->alloc_bytes, b.size);
+	__sync_fetch_and_add(&c->allocs, b.count);
+	if (sample_bytes)
+		__sync_fetch_and_add(&c->samples, 1);
 	if (resized) {
-		__sync_fetch_and_add(&c->reallocs, 1);
-		__sync_fetch_and_add(&c->realloc_bytes, size);
+		__sync_fetch_and_add(&c->reallocs, b.count);
+		__sync_fetch_and_add(&c->realloc_bytes, b.size);
 		__sync_fetch_and_add(&c->realloc_old_bytes, old_size);
 	}
 }
@@ -337,71 +345,123 @@ static __always_inline bool is_uretprobe_trampoline(__u64 addr)
 	return page && addr >= page && addr < page + 4096;
 }
 
-/* Whether the call in flight will be seen returning: its return address,
- * at its entry rsp, is then the uretprobe trampoline. It is not when the
+/* Whether the call in flight still runs, so that a call below its entry rsp
+ * is made inside it. A call whose return will be seen has the uretprobe
+ * trampoline as its return address, at its entry rsp. It has not when the
  * return probe was attached after the call began (a process attached while
  * it runs, a forked child between its entry and return links): left in
  * place, such an entry would pass every later, deeper call off as nested in
- * it and the process would show no allocation at all. */
-static __always_inline bool return_pending(const struct inflight *in)
+ * it and the process would show no allocation at all. A call whose session
+ * entry skipped its return still has the return address it had at entry. */
+static __always_inline bool call_running(const struct inflight *in)
 {
 	__u64 ret_addr = 0;
 
 	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)in->sp);
+	if (in->skipped)
+		return ret_addr == in->skip_ret;
 	return is_uretprobe_trampoline(ret_addr);
 }
 
-/* Probes sit before any push (see user/placement.c), so rsp here is the
- * function's entry rsp. The stack is taken at the return, where the kernel
- * gives the caller's return address as ip: no user memory is read here,
- * unless another call is in flight. */
-SEC("uprobe")
-int alloc_enter(struct pt_regs *ctx)
+/* Whether a call of fn at sp is made by the allocator call in flight (in),
+ * which accounts for it. Same rsp: a tail call (glibc's realloc(NULL, n)
+ * jumps to malloc), and both return probes will fire at the one return; but
+ * after a call that skipped its return, the same rsp is mostly the next
+ * call of a loop, and only realloc(NULL, n) becoming malloc is taken as its
+ * tail call. */
+static __always_inline bool nested_call(const struct inflight *in, enum alloc_fn fn, __u64 sp)
+{
+	if (sp > in->sp)
+		return false;
+	if (sp == in->sp && in->skipped &&
+	    !(fn == ALLOC_FN_MALLOC && in->fn == ALLOC_FN_REALLOC && !in->ptr))
+		return false;
+	return call_running(in);
+}
+
+/* Whether the call recorded in in frees a block that is tracked (a realloc
+ * of it): its return must then be seen, whatever becomes of its result. */
+static __always_inline bool frees_tracked(const struct inflight *in, __u32 tgid)
+{
+	struct live_key key = {.addr = in->ptr, .tgid = tgid};
+
+	if (!in->ptr || (in->fn != ALLOC_FN_REALLOC && in->fn != ALLOC_FN_REALLOCARRAY))
+		return false;
+	if (bpf_map_lookup_elem(&live, &key))
+		return true;
+	/* Its return would have counted the untracked block. */
+	if (!sample_bytes)
+		count_drop(DROP_UNTRACKED_FREE);
+	return false;
+}
+
+/* An allocator call's entry. Probes sit before any push (see
+ * user/placement.c), so rsp here is the function's entry rsp. The stack is
+ * taken at the return, where the kernel gives the caller's return address as
+ * ip: no user memory is read here, unless another call is in flight. Returns
+ * whether the call's return must be seen: with sessions, a call the size
+ * filters or sampling reject, and that frees no tracked block, takes no
+ * return probe, and is recorded as skipped with its return address (one
+ * read of [rsp]) so that its nested calls are still told apart. */
+static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	__u64 sp = PT_REGS_SP(ctx);
+	enum alloc_fn fn = AS_COOKIE_FN(cookie);
 	struct inflight *outer;
+	__s64 sample_left;
 
 	if (is_self(tgid))
-		return 0;
+		return false;
 	count_hit(tgid, HIT_ENTER);
 
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!outer) {
 		count_drop(DROP_INFLIGHT_FULL);
-		return 0;
+		return false;
 	}
 	if (outer->sp) {
 		/* Deeper: a call made by the allocator itself (realloc calling
-		 * malloc); the outer call accounts for it. Same rsp: a tail
-		 * call (glibc's realloc(NULL, n) jumps to malloc), and both
-		 * return probes will fire at the one return. */
-		if (sp <= outer->sp && return_pending(outer)) {
-			if (sp == outer->sp)
+		 * malloc); the outer call accounts for it. */
+		if (nested_call(outer, fn, sp)) {
+			/* A tail call's return probe fires at the outer's
+			 * return, first; a session skips it. */
+			if (sp == outer->sp && !session)
 				__sync_fetch_and_add(&outer->tails, 1);
-			return 0;
+			return false;
 		}
 		/* Shallower, a fresh call at the same depth, or an outer call
-		 * whose return will not be seen. */
-		count_drop(DROP_STALE_ENTRY);
+		 * whose return will not be seen (expected if it skipped it). */
+		if (!outer->skipped)
+			count_drop(DROP_STALE_ENTRY);
 	}
 
 	/* A call that cannot allocate is still remembered (fn_start 0: nothing
 	 * to account), so its return is matched and its nested calls ignored. */
+	sample_left = outer->sample_left;
 	__builtin_memset(outer, 0, sizeof(*outer));
-	outer->fn = AS_COOKIE_FN(cookie);
+	outer->sample_left = sample_left;
+	outer->fn = fn;
 	outer->fn_start = PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie);
-	if (!read_request(ctx, outer->fn, outer))
+	if (!read_request(ctx, fn, outer))
 		outer->fn_start = 0;
+	else if (outer->size >= min_size && outer->size <= max_size)
+		outer->track = !sample_bytes || sample_take(outer, outer->size);
+	if (session && !outer->track && !(outer->fn_start && frees_tracked(outer, tgid))) {
+		outer->skipped = 1;
+		bpf_probe_read_user(&outer->skip_ret, sizeof(outer->skip_ret), (void *)sp);
+		outer->sp = sp;
+		return false;
+	}
 	outer->sp = sp; /* last: marks the entry as in flight */
-	return 0;
+	return true;
 }
 
-SEC("uretprobe")
-int alloc_exit(struct pt_regs *ctx)
+/* An allocator call's return: accounts for the call recorded at its entry. */
+static __always_inline void exit_call(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
@@ -410,28 +470,28 @@ int alloc_exit(struct pt_regs *ctx)
 	bool resized = false;
 
 	if (is_self(tgid))
-		return 0;
+		return;
 	count_hit(tgid, HIT_RETURN);
 	p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	if (!p || !p->sp) {
+	if (!p || !p->sp || p->skipped) {
 		count_drop(DROP_MISSING_ENTRY);
-		return 0;
+		return;
 	}
 	/* ret popped the return address: rsp is entry rsp + 8 only for the
 	 * outermost call; nested calls return first and are ignored. */
 	if (PT_REGS_SP(ctx) != p->sp + 8)
-		return 0;
+		return;
 	/* The tail-called functions' returns come first; the last accounts. */
 	if (p->tails) {
 		p->tails--;
-		return 0;
+		return;
 	}
 	in = *p;
 	p->sp = 0;
 	/* It could not allocate (nmemb * size overflowed): it failed and
 	 * changed nothing, the old block of a reallocarray included. */
 	if (!in.fn_start)
-		return 0;
+		return;
 
 	switch (in.fn) {
 	case ALLOC_FN_REALLOC:
@@ -439,7 +499,7 @@ int alloc_exit(struct pt_regs *ctx)
 		/* A failed realloc leaves the old block live; realloc(p, 0)
 		 * frees p and returns NULL (or a new minimal block). */
 		if (!ret && in.size)
-			return 0;
+			return;
 		if (in.ptr)
 			resized = release_block(tgid, in.ptr, &old_size);
 		addr = ret;
@@ -447,13 +507,13 @@ int alloc_exit(struct pt_regs *ctx)
 	case ALLOC_FN_POSIX_MEMALIGN:
 		/* *memptr is written only on success (return 0). */
 		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)in.ptr))
-			return 0;
+			return;
 		break;
 	default:
 		addr = ret;
 		break;
 	}
-	if (addr && in.size >= min_size && in.size <= max_size) {
+	if (addr && in.track) {
 		struct stack_trace *st = NULL;
 		bool py = false;
 		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, &st, &py);
@@ -461,7 +521,43 @@ int alloc_exit(struct pt_regs *ctx)
 		if (stack_id && st)
 			track_block(tgid, addr, in.size, stack_id, st, py, resized, old_size);
 	}
+}
+
+SEC("uprobe")
+int alloc_enter(struct pt_regs *ctx)
+{
+	enter_call(ctx, false);
 	return 0;
+}
+
+SEC("uretprobe")
+int alloc_exit(struct pt_regs *ctx)
+{
+	exit_call(ctx);
+	return 0;
+}
+
+/* Linux 6.13+ (BPF_TRACE_UPROBE_SESSION): a session program runs at the entry
+ * and, unless the entry returned non-zero, at the return. Weak: the kernels
+ * without it never load this program (user/kernel_features.c). */
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* Session runs: entries that skipped their return, and returns (-v). */
+__u64 session_skips = 0;
+__u64 session_returns = 0;
+
+SEC("uprobe")
+int alloc_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return()) {
+		__sync_fetch_and_add(&session_returns, 1);
+		exit_call(ctx);
+		return 0;
+	}
+	if (enter_call(ctx, true))
+		return 0;
+	__sync_fetch_and_add(&session_skips, 1);
+	return 1;
 }
 
 /* Whether this free returns into glibc's thread-exit tcache flush. Only for
@@ -497,12 +593,20 @@ int free_enter(struct pt_regs *ctx)
 	 * the outer call's return accounts for it. */
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 	if (outer && PT_REGS_SP(ctx) < outer->sp) {
-		if (return_pending(outer))
+		if (call_running(outer))
 			return 0;
-		count_drop(DROP_STALE_ENTRY);
+		if (!outer->skipped)
+			count_drop(DROP_STALE_ENTRY);
 		outer->sp = 0;
 	}
-	if (!release_tracked(tgid, addr, &size))
+	if (release_tracked(tgid, addr, &size) || sample_bytes)
+		return 0; /* sampling leaves most blocks untracked: their frees are no news */
+	/* A size filter leaves blocks untracked too, and then every free would
+	 * read user memory to tell glibc's thread-exit flush apart: counted
+	 * as untracked at once, so the filter keeps frees cheap. */
+	if (min_size || max_size != ~0ULL)
+		count_drop(DROP_UNTRACKED_FREE);
+	else
 		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
 	return 0;
 }

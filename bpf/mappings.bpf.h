@@ -63,7 +63,7 @@ static __always_inline bool in_allocator(struct task_struct *task)
 {
 	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
 
-	return in && in->sp && return_pending(in);
+	return in && in->sp && call_running(in);
 }
 
 static __always_inline struct map_pending *begin_call(enum map_call call, __u64 len, __u64 old_addr)

@@ -110,6 +110,9 @@ struct site_stats {
 	__u64 reallocs;		 /* of allocs: resizes of a tracked block */
 	__u64 realloc_bytes;	 /* of alloc_bytes: their new sizes */
 	__u64 realloc_old_bytes; /* of free_bytes (at the old blocks' sites): the sizes replaced */
+	/* Allocations sampled (--sample-bytes); the fields above are then
+	 * estimates, each sampled block weighted as bpf/sample.bpf.h says. */
+	__u64 samples;
 };
 
 /* stacks: stack_id (64-bit hash of the pcs) -> pcs */
@@ -127,9 +130,9 @@ struct live_key {
 };
 
 struct live_block {
-	__u64 size;
-	__u32 slot; /* the site's counters */
-	__u32 pad;
+	__u64 size;  /* bytes, weighted when sampled */
+	__u32 slot;  /* the site's counters */
+	__u32 count; /* objects it stands for: 1, or its weight when sampled */
 };
 
 /* mappings: live_key -> one tracked anonymous mapping, by its start address */
@@ -163,6 +166,14 @@ struct inflight {
 	__u64 fn_start; /* address of the allocator function: frame 0 */
 	__u32 fn;	/* enum alloc_fn */
 	__u32 tails;	/* allocator functions it tail-called: one more return each */
+	/* The return address at sp of a call whose return probe its entry
+	 * skipped (a session entry): tells its nested calls while it runs. */
+	__u64 skip_ret;
+	__u8 track;   /* its result is a block to track (size filter, sample) */
+	__u8 skipped; /* no return will be seen: the entry rejected the call */
+	__u8 pad[6];
+	/* Per thread, kept across calls: bytes left before the next sample. */
+	__s64 sample_left;
 };
 
 /* hits: tgid -> probe runs of the allocator programs, per CPU (the price of
@@ -178,6 +189,16 @@ enum hit_kind {
 struct probe_hits {
 	__u64 n[HIT_COUNT];
 };
+/* --sample-bytes: gaps between samples are drawn from AS_SAMPLE_GAPS values
+ * (user/sampling.c), the means of equal-probability bins of the exponential
+ * distribution; weights come from AS_SAMPLE_STEPS + 1 points of
+ * x / (e^x - 1), x = size / mean, in steps of 1 / AS_SAMPLE_STEP_DIV, as
+ * fractions of AS_SAMPLE_ONE. */
+#define AS_SAMPLE_GAPS	   1024
+#define AS_SAMPLE_STEP_DIV 64
+#define AS_SAMPLE_STEPS	   (16 * AS_SAMPLE_STEP_DIV)
+#define AS_SAMPLE_ONE	   (1u << 24)
+#define AS_SAMPLE_MAX	   (1ULL << 30) /* --sample-bytes limit: counts fit in 32 bits */
 
 /* exit_frees: tgid -> where glibc's thread-exit cleanup calls free (see
  * user/exitfree.c); an untracked free returning into [lo, hi) is counted

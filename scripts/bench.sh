@@ -30,26 +30,33 @@ GOAL_PY_KIB=4096
 GOAL_BUILD_MS=1000
 
 # mode name, pairs, stack depth in bench_target, allocscope options ("-" = untraced)
-MODES=(untraced bystander floor allocscope entry rss)
+MODES=(untraced bystander floor allocscope entry floor-entry min-size rss)
 declare -A MODE_ARGS=(
 	[untraced]="-"
 	[bystander]=""
 	[floor]="--probe-mode noop"
 	[allocscope]=""
 	[entry]="--probe-mode noop --placement entry"
+	[floor-entry]="--probe-mode noop-entry"
+	[min-size]="--min-size 1G"
 	[rss]="--mode rss"
 )
 declare -A MODE_PAIRS=([untraced]=$PAIRS [bystander]=$PAIRS [floor]=$PAIRS [allocscope]=$PAIRS
-	[entry]=$ENTRY_PAIRS [rss]=$PAIRS)
-declare -A MODE_DEPTH=([untraced]=1 [bystander]=1 [floor]=1 [allocscope]=1 [entry]=1 [rss]=1)
+	[entry]=$ENTRY_PAIRS [floor-entry]=$PAIRS [min-size]=$PAIRS [rss]=$PAIRS)
+declare -A MODE_DEPTH=([untraced]=1 [bystander]=1 [floor]=1 [allocscope]=1 [entry]=1
+	[floor-entry]=1 [min-size]=1 [rss]=1)
 declare -A MODE_DESC=(
 	[untraced]="no tracer"
 	[bystander]="allocscope tracing another process that uses the same libc"
 	[floor]="empty programs at the tool's probe places"
 	[allocscope]="the tool"
 	[entry]="empty programs, every probe at function entry"
+	[floor-entry]="empty programs at the tool's entry and free places, no return probes"
+	[min-size]="the tool, a --min-size no call reaches (uprobe sessions: no return probe)"
 	[rss]="--mode rss: page faults, no allocator probe (goal: churn within 1.10x untraced)"
 )
+# A --min-size that rejects every call, against the floor without return probes.
+GOAL_MIN_SIZE_RATIO=1.15
 # The walk at each depth, cfi next to fp so the pair meets the same machine state. The
 # JSON report (printed only at exit) tells how many frames each walk recorded.
 for d in "${DEPTHS[@]}"; do
@@ -536,6 +543,11 @@ echo
 printf 'allocscope / floor = %s (median ns per pair, %s / %s)\n' \
 	"$(awk -v a="$(median "${RESULTS[allocscope]}")" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
 	"$(median "${RESULTS[allocscope]}")" "$floor"
+entry_floor=$(median "${RESULTS[floor-entry]}")
+ratio=$(awk -v a="$(median "${RESULTS[min-size]}")" -v b="$entry_floor" 'BEGIN { printf "%.2f", a / b }')
+printf 'min-size / floor-entry = %s (median ns per pair, %s / %s): goal at most %s: %s\n' \
+	"$ratio" "$(median "${RESULTS[min-size]}")" "$entry_floor" "$GOAL_MIN_SIZE_RATIO" \
+	"$(met "$ratio" "$GOAL_MIN_SIZE_RATIO")"
 if [ -n "$OVERLAPS" ]; then
 	echo "bench: WARNING: another allocscope ran during these runs (mode/round):" \
 		"$(tr ' ' '\n' <<<"$OVERLAPS" | sort -u | xargs); their figures are suspect"

@@ -12,6 +12,13 @@
  * tested on kernels that have the helper. */
 int kernel_features__bpf_loop(void);
 
+/* 1 if the kernel has uprobe sessions (Linux 6.13: one program run at entry
+ * and return, whose entry can skip the return), checked by loading and
+ * attaching a tiny session program; 0 if not; -errno if that cannot be told.
+ * ALLOCSCOPE_NO_SESSIONS=1 answers 0: how the fallback (an entry and a
+ * return probe per call) is tested on kernels that have them. */
+int kernel_features__uprobe_session(void);
+
 /* Fits cfg to the kernel before load: without bpf_loop there is no CFI walk
  * and no Python frame walk, so cfg gets frame-pointer stacks (--unwind fp, at
  * most AS_FP_LOOP_FRAMES callers, walked by a bounded loop) and no Python

@@ -47,6 +47,7 @@ enum {
 	OPT_MODE,
 	OPT_FAULT_SAMPLE,
 	OPT_USAGE,
+	OPT_SAMPLE_BYTES,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -166,6 +167,12 @@ static const struct argp_option options[] = {
 	 "Count only allocations of at least BYTES (default 0)", GRP_FILTER},
 	{"max-size", OPT_MAX_SIZE, "BYTES", 0,
 	 "Count only allocations of at most BYTES (default: no limit)", GRP_FILTER},
+	{"sample-bytes", OPT_SAMPLE_BYTES, "BYTES", 0,
+	 "Sample allocations: about one per BYTES allocated (Poisson over bytes, as tcmalloc and "
+	 "Go do), each sample weighted so reports estimate all of them; 1 to 1G (default: every "
+	 "allocation, exact). With uprobe sessions (Linux 6.13+) unsampled calls take no return "
+	 "probe",
+	 GRP_FILTER},
 
 	{NULL, 0, NULL, OPTION_DOC, "Tracing:", GRP_TRACE},
 	{"mode", OPT_MODE, "MODE", 0,
@@ -213,7 +220,8 @@ static const struct argp_option options[] = {
 	{NULL, 0, NULL, OPTION_DOC, "Diagnostics:", GRP_DIAG},
 	{"probe-mode", OPT_PROBE_MODE, "MODE", 0,
 	 "'full' (default) accounts every allocation; 'noop' attaches empty programs at the "
-	 "same places, to measure the cost of the probes alone",
+	 "same places, to measure the cost of the probes alone; 'noop-entry' leaves out the "
+	 "return probes (the floor of calls rejected at entry)",
 	 GRP_DIAG},
 	{"placement", OPT_PLACEMENT, "WHERE", 0,
 	 "'auto' (default) puts each probe on the cheapest instruction that still sees the "
@@ -398,7 +406,7 @@ static int parse_choice(struct parse_ctx *ctx, const char *opt, const char *arg,
 static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 {
 	static const char *const sorts[] = {"growth", "live", "allocs", NULL};
-	static const char *const modes[] = {"full", "noop", NULL};
+	static const char *const modes[] = {"full", "noop", "noop-entry", NULL};
 	static const char *const places[] = {"auto", "entry", NULL};
 	static const char *const attaches[] = {"auto", "perf", NULL};
 	static const char *const unwinds[] = {"cfi", "fp", NULL};
@@ -420,7 +428,8 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 					   output__names());
 		return 0;
 	case OPT_PROBE_MODE:
-		if ((i = parse_choice(ctx, "probe-mode", arg, modes, "full or noop")) < 0)
+		if ((i = parse_choice(ctx, "probe-mode", arg, modes, "full, noop or noop-entry")) <
+		    0)
 			return EINVAL;
 		cfg->probe_mode = i;
 		return 0;
@@ -536,6 +545,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return parse_size(ctx, "min-size", arg, &cfg->min_size);
 	case OPT_MAX_SIZE:
 		return parse_size(ctx, "max-size", arg, &cfg->max_size);
+	case OPT_SAMPLE_BYTES:
+		if (opts__parse_u64(arg, 1, AS_SAMPLE_MAX, true, &cfg->sample_bytes))
+			return usage_error(ctx,
+					   "invalid --sample-bytes '%s': expected bytes from 1 to "
+					   "1G between samples, e.g. 512K",
+					   arg);
+		return 0;
 	case 'o':
 		if (!arg[0])
 			return usage_error(ctx, "--output needs a file name");
@@ -723,6 +739,9 @@ static int validate(struct parse_ctx *ctx)
 	/* A profile stands for the whole program, not its top few sites. */
 	if (cfg->format->whole && !ctx->top_set)
 		cfg->top = TOP_MAX;
+	if (cfg->sample_bytes && cfg->probe_mode != PROBE_MODE_FULL)
+		return usage_error(ctx, "--sample-bytes samples what --probe-mode full accounts; "
+					"--probe-mode noop accounts nothing");
 	if (cfg->min_size > cfg->max_size)
 		return usage_error(
 			ctx, "--min-size (%llu bytes) is larger than --max-size (%llu bytes)",

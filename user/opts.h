@@ -25,6 +25,9 @@ enum exit_status {
 enum probe_mode {
 	PROBE_MODE_FULL, /* account every allocation (the tool) */
 	PROBE_MODE_NOOP, /* empty programs at the same places (benchmark floor) */
+	/* Empty programs at entries and frees, no return probes: the floor of
+	 * calls rejected at their entry (uprobe sessions). */
+	PROBE_MODE_NOOP_ENTRY,
 };
 
 enum trace_mode {
@@ -66,6 +69,7 @@ struct config {
 	enum report_sort sort;	       /* -s, default growth */
 	__u64 min_size;		       /* --min-size, default 0 */
 	__u64 max_size;		       /* --max-size, default UINT64_MAX */
+	__u64 sample_bytes;	       /* --sample-bytes, mean bytes per sample; 0 = exact */
 	const char *output;	       /* -o, NULL = stdout */
 	int verbose;		       /* -v, repeatable */
 	enum probe_mode probe_mode;    /* --probe-mode full|noop */

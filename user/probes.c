@@ -193,9 +193,11 @@ static void destroy_link(struct probe_link *l)
 		close(l->fd);
 }
 
-/* libbpf 1.1 predates uprobe_multi (kernel 6.6): its attach type and the
- * link_create layout, as in the kernel's union bpf_attr. */
+/* libbpf 1.1 predates uprobe_multi (kernel 6.6) and uprobe sessions (6.13):
+ * their attach types and the link_create layout, as in the kernel's union
+ * bpf_attr (a session link has the uprobe_multi layout). */
 #define AS_BPF_TRACE_UPROBE_MULTI    48
+#define AS_BPF_TRACE_UPROBE_SESSION  57
 #define AS_BPF_F_UPROBE_MULTI_RETURN 1
 
 struct uprobe_multi_attr {
@@ -230,7 +232,9 @@ int probes__use_multi(struct probe_progs *progs)
 	struct bpf_program *p[] = {progs->enter, progs->exit, progs->free};
 
 	for (size_t i = 0; i < 3; i++) {
-		int err = bpf_program__set_expected_attach_type(p[i], AS_BPF_TRACE_UPROBE_MULTI);
+		int err = p[i] ? bpf_program__set_expected_attach_type(p[i],
+								       AS_BPF_TRACE_UPROBE_MULTI)
+			       : 0;
 
 		if (err)
 			return err;
@@ -239,13 +243,26 @@ int probes__use_multi(struct probe_progs *progs)
 	return 0;
 }
 
-static int attach_multi(struct bpf_program *prog, const char *path, pid_t pid, bool retprobe,
-			const __u64 *offsets, const __u64 *cookies, size_t cnt,
-			struct link_list *out)
+int probes__use_session(struct probe_progs *progs, struct bpf_program *session)
+{
+	int err = bpf_program__set_expected_attach_type(session, AS_BPF_TRACE_UPROBE_SESSION);
+
+	if (!err)
+		err = bpf_program__set_expected_attach_type(progs->free, AS_BPF_TRACE_UPROBE_MULTI);
+	if (err)
+		return err;
+	progs->enter = session;
+	progs->exit = NULL;
+	progs->multi = progs->session = true;
+	return 0;
+}
+
+int probes__multi_link(int prog_fd, bool session, bool retprobe, const char *path, pid_t pid,
+		       const __u64 *offsets, const __u64 *cookies, size_t cnt)
 {
 	struct uprobe_multi_attr attr = {
-		.prog_fd = bpf_program__fd(prog),
-		.attach_type = AS_BPF_TRACE_UPROBE_MULTI,
+		.prog_fd = prog_fd,
+		.attach_type = session ? AS_BPF_TRACE_UPROBE_SESSION : AS_BPF_TRACE_UPROBE_MULTI,
 		.path = (__u64)(unsigned long)path,
 		.offsets = (__u64)(unsigned long)offsets,
 		.cookies = (__u64)(unsigned long)cookies,
@@ -253,21 +270,32 @@ static int attach_multi(struct bpf_program *prog, const char *path, pid_t pid, b
 		.multi_flags = retprobe ? AS_BPF_F_UPROBE_MULTI_RETURN : 0,
 		.pid = pid > 0 ? pid : 0, /* 0: every process */
 	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int attach_multi(struct bpf_program *prog, bool session, const char *path, pid_t pid,
+			bool retprobe, const __u64 *offsets, const __u64 *cookies, size_t cnt,
+			struct link_list *out)
+{
 	struct probe_link link = {.fd = -1};
 	int err;
 
 	if (!cnt)
 		return 0;
-	link.fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	link.fd = probes__multi_link(bpf_program__fd(prog), session, retprobe, path, pid, offsets,
+				     cookies, cnt);
 	if (link.fd < 0)
-		return -errno;
+		return link.fd;
 	err = push_link(out, link);
 	if (err)
 		close(link.fd);
 	return err;
 }
 
-/* One link per program: entries, returns, frees. */
+/* One link per program: entries, returns, frees; with sessions, the entry
+ * link runs its program at the returns too. */
 static int attach_plan_multi(const struct probe_progs *progs, const struct probe_plan *plan,
 			     pid_t pid, struct link_list *out)
 {
@@ -284,19 +312,19 @@ static int attach_plan_multi(const struct probe_progs *progs, const struct probe
 
 		off[kind][n[kind]] = o;
 		cookie[kind][n[kind]++] = c;
-		if (kind == ENTRY && d->ret) {
+		if (kind == ENTRY && d->ret && progs->exit) {
 			off[RETURN][n[RETURN]] = o;
 			cookie[RETURN][n[RETURN]++] = c;
 		}
 	}
-	err = attach_multi(progs->enter, plan->path, pid, false, off[ENTRY], cookie[ENTRY],
-			   n[ENTRY], out);
+	err = attach_multi(progs->enter, progs->session, plan->path, pid, false, off[ENTRY],
+			   cookie[ENTRY], n[ENTRY], out);
 	if (!err)
-		err = attach_multi(progs->exit, plan->path, pid, true, off[RETURN], cookie[RETURN],
-				   n[RETURN], out);
+		err = attach_multi(progs->exit, false, plan->path, pid, true, off[RETURN],
+				   cookie[RETURN], n[RETURN], out);
 	if (!err)
-		err = attach_multi(progs->free, plan->path, pid, false, off[FREE], cookie[FREE],
-				   n[FREE], out);
+		err = attach_multi(progs->free, false, plan->path, pid, false, off[FREE],
+				   cookie[FREE], n[FREE], out);
 	return err;
 }
 
@@ -344,7 +372,7 @@ int probes__attach(const struct probe_progs *progs, const struct probe_plan *pla
 			err = attach_one(progs->free, s, plan->path, pid, false, out);
 		} else {
 			err = attach_one(progs->enter, s, plan->path, pid, false, out);
-			if (!err && d->ret)
+			if (!err && d->ret && progs->exit)
 				err = attach_one(progs->exit, s, plan->path, pid, true, out);
 		}
 		if (err)

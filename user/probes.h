@@ -70,9 +70,10 @@ void probes__bind(struct probe_plan *const *plans, size_t n, unsigned int *lost)
 
 struct probe_progs {
 	struct bpf_program *enter;
-	struct bpf_program *exit;
+	struct bpf_program *exit; /* NULL: no return probes (sessions, noop-entry) */
 	struct bpf_program *free;
-	bool multi; /* loaded for uprobe_multi links (see probes__use_multi) */
+	bool multi;   /* loaded for uprobe_multi links (see probes__use_multi) */
+	bool session; /* enter is a session program, run at returns too */
 };
 
 /* A uprobe_multi link (fd) or a libbpf perf-event link. */
@@ -93,6 +94,16 @@ struct link_list {
 bool probes__multi_supported(void);
 /* Before load: makes progs attachable as uprobe_multi links. */
 int probes__use_multi(struct probe_progs *progs);
+
+/* Before load: makes session (run at entry and return) the entry program,
+ * attached as uprobe session links (Linux 6.13+), and free's program a
+ * uprobe_multi one. The exit program is then unused. */
+int probes__use_session(struct probe_progs *progs, struct bpf_program *session);
+/* A uprobe_multi link (session: a uprobe session link) of prog_fd at cnt
+ * offsets of path with their cookies, for pid (-1: every process): its fd,
+ * or -errno. */
+int probes__multi_link(int prog_fd, bool session, bool retprobe, const char *path, pid_t pid,
+		       const __u64 *offsets, const __u64 *cookies, size_t cnt);
 
 /* Number of probes (entries and returns) a plan places. */
 size_t probes__count(const struct probe_plan *plan);

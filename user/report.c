@@ -367,6 +367,7 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 		sum->reallocs += s->stats.reallocs;
 		sum->realloc_bytes += s->stats.realloc_bytes;
 		sum->realloc_old_bytes += s->stats.realloc_old_bytes;
+		sum->samples += s->stats.samples;
 		row->site.exited &= s->exited;
 		row->site.frozen |= s->frozen; /* some of its live bytes are frozen */
 		row->site.mapped_bytes += s->mapped_bytes;
@@ -790,6 +791,16 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		print_wrapped(f, line, cols, 2);
 	}
 	print_memory(f, hdr, cols);
+	if (hdr->sample_bytes) {
+		char sampled[256];
+
+		report__fmt_bytes(live, sizeof(live), hdr->sample_bytes);
+		snprintf(sampled, sizeof(sampled),
+			 "sampled: about one allocation per %s (--sample-bytes); bytes, objects "
+			 "and rates are estimates; unsampled frees are not counted as untracked",
+			 live);
+		print_wrapped(f, sampled, cols, 2);
+	}
 	report__print_cost_text(f, hdr, cols);
 	if (hdr->py_no_thread) {
 		snprintf(line, sizeof(line),

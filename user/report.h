@@ -132,6 +132,10 @@ struct report_header {
 	__u64 drops[DROP_COUNT];	/* cumulative, filled by the caller */
 	__u64 stops[UNWIND_STOP_COUNT]; /* stack walks that ended early, cumulative */
 	__u64 py_no_thread; /* allocations in the interpreter without its thread state */
+	/* --sample-bytes: the mean bytes between samples; byte and object
+	 * counts are then estimates (site.stats.samples: how many sampled).
+	 * 0: exact. */
+	__u64 sample_bytes;
 	/* Rendering. */
 	unsigned int cols; /* text width (report__text_cols); 0: REPORT_COLS */
 	bool verbose;	   /* list every native path of a Python row */

@@ -137,7 +137,7 @@ static void json_processes(FILE *f, const struct report_row *row)
 	fprintf(f, "],\"stacks\":%zu", row->nmembers ? row->nmembers : 1);
 }
 
-static void json_site(FILE *f, const struct report_row *row)
+static void json_site(FILE *f, const struct report_header *hdr, const struct report_row *row)
 {
 	fprintf(f, "{\"pid\":%u,\"comm\":", row->site.pid);
 	json_str(f, row->site.comm, sizeof(row->site.comm));
@@ -159,6 +159,8 @@ static void json_site(FILE *f, const struct report_row *row)
 		(unsigned long long)row->allocs, (unsigned long long)row->frees,
 		(unsigned long long)row->alloc_bytes, (unsigned long long)row->free_bytes,
 		(unsigned long long)row->reallocs);
+	if (hdr->sample_bytes)
+		fprintf(f, "\"samples\":%llu,", (unsigned long long)row->site.stats.samples);
 	json_frames(f, row);
 	json_paths(f, row);
 	fputc('}', f);
@@ -231,6 +233,9 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		fprintf(f, ",\"%s\":", rates[i].key);
 		json_num(f, rates[i].v);
 	}
+	/* Sampling: the byte and object counts are estimates. */
+	fprintf(f, ",\"sample_bytes\":%llu,\"estimated\":%s", (unsigned long long)hdr->sample_bytes,
+		hdr->sample_bytes ? "true" : "false");
 	fprintf(f, ",\"nsites\":%zu,\"drops\":{", hdr->nsites);
 	for (i = 0; i < DROP_COUNT; i++)
 		fprintf(f, "%s\"%s\":%llu", i ? "," : "", report__drop_label(i),
@@ -246,7 +251,7 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 	for (i = 0; i < nrows; i++) {
 		if (i)
 			fputc(',', f);
-		json_site(f, &rows[i]);
+		json_site(f, hdr, &rows[i]);
 	}
 	fputs("]}\n", f);
 }

@@ -21,6 +21,7 @@
 #include "cost.h"
 #include "exitfree.h"
 #include "governor.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "mapfile.h"
 #include "procmaps.h"
@@ -28,6 +29,7 @@
 #include "proctree.h"
 #include "pyproc.h"
 #include "sources.h"
+#include "sampling.h"
 #include "tracer.h"
 #include "trapcost.h"
 #include "unwind.h"
@@ -909,6 +911,56 @@ static __u32 thp_policy(void)
 	return 0;
 }
 
+/* The allocator programs: one uprobe session program for entries and
+ * returns where the kernel has sessions (6.13+), so that a call rejected at
+ * its entry takes no return probe; else an entry and a return program, as
+ * uprobe_multi links (6.6+) or perf-event uprobes. The empty programs of the
+ * benchmark floors never run as sessions: noop has entry and return probes,
+ * noop-entry no return probes at all. */
+static int choose_progs(struct tracer *t)
+{
+	const struct config *cfg = t->cfg;
+	struct allocscope_bpf *skel = t->skel;
+	bool multi = cfg->attach == ATTACH_AUTO && probes__multi_supported();
+	bool session = multi && cfg->probe_mode == PROBE_MODE_FULL &&
+		       kernel_features__uprobe_session() == 1;
+	int err = 0;
+
+	if (cfg->probe_mode != PROBE_MODE_FULL)
+		t->progs = (struct probe_progs){
+			.enter = skel->progs.noop_probe,
+			.exit = cfg->probe_mode == PROBE_MODE_NOOP ? skel->progs.noop_probe : NULL,
+			.free = skel->progs.noop_probe};
+	else
+		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
+						.exit = skel->progs.alloc_exit,
+						.free = skel->progs.free_enter};
+	bpf_program__set_autoload(skel->progs.alloc_session, session);
+	bpf_program__set_autoload(skel->progs.alloc_enter, !session);
+	bpf_program__set_autoload(skel->progs.alloc_exit, !session);
+	if (session)
+		err = probes__use_session(&t->progs, skel->progs.alloc_session);
+	else if (multi)
+		err = probes__use_multi(&t->progs);
+	if (err) {
+		log_msg("failed to prepare uprobe_multi programs\n");
+		return EXIT_RUNTIME;
+	}
+	if (session && verbose)
+		log_msg("attaching with uprobe session links: one program at entry and return; "
+			"calls rejected at entry (--min-size, --max-size, --sample-bytes) take no "
+			"return probe\n");
+	else if (verbose && cfg->probe_mode != PROBE_MODE_FULL)
+		log_msg("attaching empty programs with %s%s\n",
+			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes",
+			t->progs.exit ? "" : ", no return probes");
+	else if (verbose)
+		log_msg("attaching with %s (%s; each call takes its return probe)\n",
+			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes",
+			multi ? "no uprobe sessions: Linux 6.13+" : "no uprobe sessions");
+	return EXIT_OK;
+}
+
 static int load_bpf(struct tracer *t)
 {
 	const struct config *cfg = t->cfg;
@@ -941,22 +993,14 @@ static int load_bpf(struct tracer *t)
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	bpf_map__set_max_entries(skel->maps.live, cfg->live_max);
-	if (cfg->probe_mode == PROBE_MODE_NOOP)
-		t->progs = (struct probe_progs){.enter = skel->progs.noop_probe,
-						.exit = skel->progs.noop_probe,
-						.free = skel->progs.noop_probe};
-	else
-		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
-						.exit = skel->progs.alloc_exit,
-						.free = skel->progs.free_enter};
-	if (cfg->attach == ATTACH_AUTO && probes__multi_supported() &&
-	    probes__use_multi(&t->progs)) {
-		log_msg("failed to prepare uprobe_multi programs\n");
-		return EXIT_RUNTIME;
+	if (cfg->sample_bytes) {
+		skel->rodata->sample_bytes = cfg->sample_bytes;
+		sampling__gaps(cfg->sample_bytes, (__u64 *)skel->rodata->sample_gaps);
+		sampling__weights((__u32 *)skel->rodata->sample_weights);
 	}
-	if (verbose)
-		log_msg("attaching with %s\n",
-			t->progs.multi ? "uprobe_multi links" : "perf-event uprobes");
+	err = choose_progs(t);
+	if (err)
+		return err;
 	err = allocscope_bpf__load(skel);
 	if (err) {
 		char msg[128];
@@ -1220,6 +1264,7 @@ static int report(struct tracer *t, double interval_s, bool final)
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
 	hdr.rss = t->cfg->mode == TRACE_MODE_RSS;
+	hdr.sample_bytes = t->cfg->sample_bytes;
 	return collect__report(&t->coll, &hdr);
 }
 
@@ -1398,6 +1443,11 @@ void tracer__close(struct tracer *t)
 			(unsigned long long)t->skel->bss->faults_seen,
 			(unsigned long long)t->skel->bss->faults_sampled,
 			(unsigned long long)t->skel->bss->thp_corrections);
+	if (verbose && t->skel && t->progs.session)
+		log_msg("uprobe sessions: %llu calls skipped their return probe, %llu returns "
+			"ran\n",
+			(unsigned long long)t->skel->bss->session_skips,
+			(unsigned long long)t->skel->bss->session_returns);
 	if (verbose && t->coll.pysym)
 		log_python_caches(t->coll.pysym);
 	/* After the links: a table build still running cannot keep probes in. */

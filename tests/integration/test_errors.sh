@@ -85,6 +85,12 @@ expect_error "-p abc" 64 "$ALLOCSCOPE" -p abc
 expect_error "--max-overhead 101" 64 "$ALLOCSCOPE" -p "$pid" --max-overhead 101
 assert_grep "--max-overhead 101: says the range" "$ERR" \
 	"^allocscope: invalid --max-overhead .101.: expected a number from 0 to 100$"
+expect_error "--sample-bytes 0" 64 "$ALLOCSCOPE" -p "$pid" --sample-bytes 0
+assert_grep "--sample-bytes 0: the message gives the range" "$ERR" \
+	"^allocscope: invalid --sample-bytes '0': expected bytes from 1 to 1G between samples"
+expect_error "--sample-bytes 2G" 64 "$ALLOCSCOPE" -p "$pid" --sample-bytes 2G
+expect_error "--sample-bytes with --probe-mode noop" 64 "$ALLOCSCOPE" -p "$pid" \
+	--sample-bytes 64K --probe-mode noop
 
 # Unprivileged: a copy every user may run, so the check is about privileges, not paths.
 { mkdir "$TMP/nobody" && cp "$ALLOCSCOPE" "$TMP/nobody/allocscope" &&
@@ -130,7 +136,7 @@ fi
 run_cmd help "$ALLOCSCOPE" --help
 assert_eq "--help: exit status" 0 "$RC"
 for opt in -p --pid -c --comm -i -n --count -d --duration -T -s --min-size --max-size \
-	--format -o -v --probe-mode --placement --help; do
+	--sample-bytes --format -o -v --probe-mode --placement --help; do
 	re="(^|[^-[:alnum:]])$opt([^-[:alnum:]]|\$)"
 	if grep -Eq -- "$re" "$OUT"; then
 		pass "--help lists $opt"

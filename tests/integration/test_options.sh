@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Filters, limits and ranking: --min-size and --max-size decide which allocations count;
-# --max-live-blocks bounds tracking; -T caps the sites per report; -s picks the first site.
+# --max-live-blocks bounds tracking; -T caps the sites per report; -s picks the first site;
+# --sample-bytes marks its reports as estimates.
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -64,6 +65,21 @@ assert_json "--max-live-blocks 1024: tracked + live_full" "$OUT" \
 assert_ge "--max-live-blocks 1024: drops.live_full" 176 "$(json_eval "$OUT" "drop('live_full')")"
 assert_json "--max-live-blocks 1024: no negative live bytes" "$OUT" \
 	"[s['live_bytes'] for _, s in every_site() if s['live_bytes'] < 0]" "[]"
+stop_target t
+
+# --sample-bytes 1: every block of 2 bytes or more crosses a gap (at most ~8 bytes), and a
+# block 16 times the mean or larger weighs its size: exact figures, marked as estimates. The
+# size filter applies before sampling.
+start_target t "$TARGET_DIR/alloc_target" leak_malloc leak_calloc
+PID=${T_PID[t]}
+traced sample leak_malloc leak_calloc -- "${JSON_ARGS[@]}" --sample-bytes 1 --min-size 200
+assert_json "--sample-bytes 1 --min-size 200: leak_calloc live bytes, objects, samples" "$OUT" \
+	"(ssum(last, 'live_bytes', $PID, 'leak_calloc'), ssum(last, 'live_objects', $PID, 'leak_calloc'),
+	  ssum(last, 'samples', $PID, 'leak_calloc'))" "(60000, 200, 200)"
+assert_json "--sample-bytes 1 --min-size 200: leak_malloc (100 B) not counted" "$OUT" \
+	"ssum(last, 'live_bytes', $PID, 'leak_malloc')" 0
+assert_json "--sample-bytes 1: the header says sampled" "$OUT" \
+	"(last['sample_bytes'], last['estimated'])" "(1, True)"
 stop_target t
 
 start_target t "$TARGET_DIR/alloc_target" leak_malloc churn

@@ -530,6 +530,19 @@ SITE void slow_leak(void)
 	}
 }
 
+/* leak_sampled: 200000 x malloc(256) kept: 51200000 B, 200000 objects, enough for
+ * --sample-bytes 8K to sample the site some 6000 times. */
+#define SAMPLED_BLOCKS 200000
+static void *volatile sampled_kept[SAMPLED_BLOCKS];
+
+SITE void leak_sampled(void)
+{
+	for (int i = 0; i < SAMPLED_BLOCKS; i++) {
+		sampled_kept[i] = malloc(256);
+		BARRIER();
+	}
+}
+
 /* exec_into_calloc: replaces the image with this program running leak_calloc, so a
  * tracer must drop the old image's sites and follow the new one. It prints "pid <PID>"
  * again and waits for a line before leak_calloc, like any start. */
@@ -570,6 +583,7 @@ static const struct scenario scenarios[] = {
 	{"lost_return", lost_return,
 	 "a malloc left by longjmp, then 1000 x malloc(100) kept further down the stack"},
 	{"slow_leak", slow_leak, "4096 B per 10 ms in cache_insert() until a stdin line"},
+	{"leak_sampled", leak_sampled, "200000 x malloc(256) kept: 51200000 B, 200000 objects"},
 	{"exec_into_calloc", exec_into_calloc, "exec this program again, running leak_calloc"},
 };
 

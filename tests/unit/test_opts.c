@@ -292,6 +292,22 @@ static void want_output(struct config *c)
 	c->output = "-x";
 }
 
+static void want_sample_512k(struct config *c)
+{
+	c->sample_bytes = 512 << 10;
+}
+
+static void want_sample_max(struct config *c)
+{
+	c->sample_bytes = 1 << 30;
+}
+
+static void want_sample_one(struct config *c)
+{
+	c->sample_bytes = 1;
+	c->min_size = 64;
+}
+
 static void want_none(struct config *c)
 {
 	(void)c;
@@ -328,6 +344,10 @@ static const struct valid_case {
 	{"--min-size 64k --max-size 2048M", want_sizes},
 	{"--min-size 1K --max-size 1024", want_equal_sizes},
 	{"--min-size 0x100", want_hex_size},
+	{"--sample-bytes 512K", want_sample_512k},
+	{"--sample-bytes=524288", want_sample_512k},
+	{"--sample-bytes 1G", want_sample_max},
+	{"--sample-bytes 1 --min-size 64", want_sample_one},
 	{"-vvv", want_verbose3},
 	{"-v -v --verbose", want_verbose3},
 	{"--probe-mode noop --placement entry", want_diag},
@@ -480,11 +500,25 @@ static const struct invalid_case {
 	{"--min-size 2K --max-size 1K",
 	 "--min-size (2048 bytes) is larger than --max-size (1024 bytes)"},
 	{"--max-size 0 --min-size 1", "--min-size (1 bytes) is larger than --max-size (0 bytes)"},
+	{"--sample-bytes 0",
+	 "invalid --sample-bytes '0': expected bytes from 1 to 1G between samples, e.g. 512K"},
+	{"--sample-bytes 2G",
+	 "invalid --sample-bytes '2G': expected bytes from 1 to 1G between samples, e.g. 512K"},
+	{"--sample-bytes 1073741825",
+	 "invalid --sample-bytes '1073741825': expected bytes from 1 to 1G between samples, e.g. "
+	 "512K"},
+	{"--sample-bytes 512KB",
+	 "invalid --sample-bytes '512KB': expected bytes from 1 to 1G between samples, e.g. 512K"},
+	{"--sample-bytes -1",
+	 "invalid --sample-bytes '-1': expected bytes from 1 to 1G between samples, e.g. 512K"},
+	{"--sample-bytes 64K --probe-mode noop",
+	 "--sample-bytes samples what --probe-mode full accounts; --probe-mode noop accounts "
+	 "nothing"},
 	{"--max-live-blocks 1023",
 	 "invalid --max-live-blocks '1023': expected a number from 1024 to 67108864"},
 	{"--max-live-blocks 65M",
 	 "invalid --max-live-blocks '65M': expected a number from 1024 to 67108864"},
-	{"--probe-mode fast", "invalid --probe-mode 'fast': expected full or noop"},
+	{"--probe-mode fast", "invalid --probe-mode 'fast': expected full, noop or noop-entry"},
 	{"--placement exit", "invalid --placement 'exit': expected auto or entry"},
 	{"--attach kprobe", "invalid --attach 'kprobe': expected auto or perf"},
 	{"-o", "option '-o' needs a value (FILE)"},
@@ -544,11 +578,18 @@ static void test_pid_limit(void **state)
 static void test_help(void **state)
 {
 	static const char *const longs[] = {
-		"--pid",       "--comm",	 "--interval", "--count",	    "--duration",
-		"--top",       "--sort",	 "--min-size", "--max-size",	    "--format",
-		"--output",    "--verbose",	 "--help",     "--max-live-blocks", "--probe-mode",
-		"--placement", "--usage",	 "--version",  "--attach",	    "--max-depth",
-		"--unwind",    "--max-overhead",
+		"--pid",	  "--comm",
+		"--interval",	  "--count",
+		"--duration",	  "--top",
+		"--sort",	  "--min-size",
+		"--max-size",	  "--format",
+		"--output",	  "--verbose",
+		"--help",	  "--max-live-blocks",
+		"--probe-mode",	  "--placement",
+		"--usage",	  "--version",
+		"--attach",	  "--max-depth",
+		"--unwind",	  "--max-overhead",
+		"--sample-bytes",
 	};
 	static const char *const sections[] = {
 		"USAGE: allocscope [OPTIONS]",

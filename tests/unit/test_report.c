@@ -1023,6 +1023,35 @@ static void test_thread_exit_frees(void **state)
 	free(out);
 }
 
+/* --sample-bytes: the header says the figures are estimates (text and JSON), and JSON
+ * rows carry how many blocks their site sampled; exact reports carry neither. */
+static void test_sampled(void **state)
+{
+	struct report_header hdr = {.time = T0, .interval_s = 1, .sample_bytes = 512 * 1024};
+	struct report_row row = {.live_bytes = 1000};
+	char *out;
+
+	(void)state;
+	row.site.stats.samples = 42;
+	out = render(false, &hdr, &row, 1);
+	assert_non_null(strstr(out, "\nsampled: about one allocation per 512.0 KiB "
+				    "(--sample-bytes); bytes, objects and rates are"));
+	assert_non_null(strstr(out, "unsampled frees are not counted as untracked\n"));
+	free(out);
+	out = render(true, &hdr, &row, 1);
+	assert_non_null(strstr(out, "\"sample_bytes\":524288,\"estimated\":true,"));
+	assert_non_null(strstr(out, "\"samples\":42,"));
+	free(out);
+	hdr.sample_bytes = 0;
+	out = render(false, &hdr, &row, 1);
+	assert_null(strstr(out, "sampled"));
+	free(out);
+	out = render(true, &hdr, &row, 1);
+	assert_non_null(strstr(out, "\"sample_bytes\":0,\"estimated\":false,"));
+	assert_null(strstr(out, "\"samples\""));
+	free(out);
+}
+
 static void test_golden_text(void **state)
 {
 	struct report *r = report__new(SORT_GROWTH, 10);
@@ -1503,6 +1532,7 @@ int main(void)
 		cmocka_unit_test(test_thread_exit_frees),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
+		cmocka_unit_test(test_sampled),
 		cmocka_unit_test(test_group_rows),
 		cmocka_unit_test(test_group_deltas),
 		cmocka_unit_test(test_group_render),
