@@ -1,26 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Cost of tracing: nanoseconds per malloc(64) + free pair in bench_target, untraced, under
-# empty probes at the tool's places (the floor), under allocscope, with entry probes, and
-# with the stack walk at several depths (--unwind cfi against --unwind fp, which stops at
-# the first frame of code built without frame pointers). Then the unwinder's memory for a
-# Python process, the time to build unwind tables for large binaries, and the cost of Python
-# frames (scripts/bench-python.sh).
+# The stack walk's cost, part of `make bench` after the cost table (scripts/bench.sh): ns per
+# malloc(64) + free pair in bench_target untraced, under empty probes at the tool's places
+# (the floor), under allocscope, beside another traced process, with entry probes, and with
+# the stack walk at several depths (--unwind cfi against --unwind fp, which stops at the
+# first frame of code built without frame pointers). Then the unwinder's memory for a Python
+# process, the time to build unwind tables for large binaries, and allocscope's idle CPU.
 #
 # Rounds interleave the modes so drift in the machine hits them alike; medians are reported.
-# Environment: BENCH_PAIRS (1000000), BENCH_ENTRY_PAIRS (100000), BENCH_DEEP_PAIRS (200000),
-# BENCH_DEPTHS ("8 16 32"), BENCH_ROUNDS (5), BENCH_PYTHON (a python3 with an allocation
+# Environment: BENCH_WALK_PAIRS (200000), BENCH_ENTRY_PAIRS (50000), BENCH_DEEP_PAIRS (100000),
+# BENCH_DEPTHS ("8 16 32"), BENCH_WALK_ROUNDS (3), BENCH_PYTHON (a python3 with an allocation
 # loop; "none" skips), BENCH_CFI_FILES (ELF files for cfi_bench; "none" skips), ALLOCSCOPE,
 # BENCH_TARGET, CFI_BENCH.
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 ALLOCSCOPE=${ALLOCSCOPE:-$ROOT/.output/allocscope}
 BENCH_TARGET=${BENCH_TARGET:-$ROOT/.output/targets/bench_target}
 CFI_BENCH=${CFI_BENCH:-$ROOT/.output/tools/cfi_bench}
-PAIRS=${BENCH_PAIRS:-1000000}
-ENTRY_PAIRS=${BENCH_ENTRY_PAIRS:-100000}
-DEEP_PAIRS=${BENCH_DEEP_PAIRS:-200000}
-ROUNDS=${BENCH_ROUNDS:-5}
+PAIRS=${BENCH_WALK_PAIRS:-200000}
+ENTRY_PAIRS=${BENCH_ENTRY_PAIRS:-50000}
+DEEP_PAIRS=${BENCH_DEEP_PAIRS:-100000}
+ROUNDS=${BENCH_WALK_ROUNDS:-3}
 read -ra DEPTHS <<<"${BENCH_DEPTHS:-8 16 32}"
 # The walk's goals (README "Cost"): per frame, per process, per 100 MB binary.
 GOAL_NS_PER_FRAME=150
@@ -61,25 +63,16 @@ done
 declare -A RESULTS FRAMES TOOLCPU
 OVERLAPS=""
 
-die()
-{
-	echo "bench: $*" >&2
-	exit 1
-}
-
 [ "$(id -u)" -eq 0 ] || die "needs root (uprobes and BPF)"
 [ -x "$ALLOCSCOPE" ] || die "$ALLOCSCOPE not built (make all)"
 [ -x "$BENCH_TARGET" ] || die "$BENCH_TARGET not built (make all)"
 [[ "$PAIRS" =~ ^[1-9][0-9]*$ && "$ENTRY_PAIRS" =~ ^[1-9][0-9]*$ &&
-	"$DEEP_PAIRS" =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_PAIRS, BENCH_ENTRY_PAIRS or BENCH_DEEP_PAIRS"
+	"$DEEP_PAIRS" =~ ^[1-9][0-9]*$ ]] ||
+	die "bad BENCH_WALK_PAIRS, BENCH_ENTRY_PAIRS or BENCH_DEEP_PAIRS"
 [ ${#DEPTHS[@]} -ge 2 ] || die "BENCH_DEPTHS needs two depths or more"
 for d in "${DEPTHS[@]}"; do
 	[[ "$d" =~ ^[1-9][0-9]*$ && "$d" -le 100 ]] || die "bad depth '$d' in BENCH_DEPTHS (1-100)"
 done
-# Another tracer's probes would be timed with ours (and the test suite's runs with them).
-if pgrep -x allocscope >/dev/null; then
-	die "an allocscope is running (pid $(pgrep -x allocscope | tr '\n' ' ')); wait for it to exit"
-fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocscope-bench.XXXXXX") || die "mktemp failed"
 PIDS=()
@@ -95,15 +88,6 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for FILE REGEX SECONDS
-wait_for()
-{
-	local deadline=$(($(date +%s) + $3))
-	until grep -Eq -- "$2" "$1" 2>/dev/null; do
-		[ "$(date +%s)" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
 
 # target_cmd MODE: bench_target's command line (no depth argument at depth 1, as before).
 target_cmd()
@@ -177,37 +161,10 @@ run_mode()
 	fi
 }
 
-# tool_cpu PID: utime + stime of PID so far, in clock ticks (/proc/PID/stat).
-tool_cpu()
-{
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 
-# cpu_per_s TICKS0 TICKS1 WALL0: CPU seconds per wall second since WALL0, 3 decimals.
-cpu_per_s()
-{
-	awk -v a="$1" -v b="$2" -v w0="$3" -v w1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.3f", (b - a) / hz / (w1 - w0) }'
-}
 
-# median "N N N": the median of space-separated numbers.
-median()
-{
-	tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
-# calc EXPR: awk arithmetic, one decimal.
-calc()
-{
-	awk "BEGIN { printf \"%.1f\", $1 }"
-}
 
-# met VALUE GOAL: "met" when VALUE <= GOAL.
-met()
-{
-	awk -v v="$1" -v g="$2" 'BEGIN { print (v <= g ? "met" : "NOT met") }'
-}
 
 print_commands()
 {
@@ -432,6 +389,8 @@ idle_cost()
 	echo "  command: $ALLOCSCOPE -p PID -i 2   (PID: sleep 900)"
 }
 
+echo "Stack walk and setup costs (scripts/bench-walk.sh; another allocscope's probes would be" \
+	"timed with ours: the rounds it overlaps are named below)"
 echo "bench: $ROUNDS rounds; $PAIRS malloc(64)+free pairs ($ENTRY_PAIRS for entry," \
 	"$DEEP_PAIRS at depths ${DEPTHS[*]}) in $BENCH_TARGET"
 for round in $(seq "$ROUNDS"); do
