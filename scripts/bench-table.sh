@@ -50,7 +50,7 @@ print_table()
 			slow=$(ratio "$m" "$base")
 		fi
 		xfloor=-
-		[ "$w" = churn ] && xfloor=$(ratio "$m" "$floor")
+		[ "$w" = churn ] && [ "$row" != churn/untraced ] && xfloor=$(ratio "$m" "$floor")
 		cpu=$(median "${TOOLCPU[$row]:-}")
 		printf '  %-42s %11s %9s %8s %8s  %s\n' "${R_LABEL[$row]}" "$(fmt "$w" "$m")" \
 			"$slow" "$xfloor" "${cpu:--}" "${RESULTS[$row]% }"

@@ -435,8 +435,6 @@ python_memory
 echo
 table_builds
 echo
-"$ROOT/scripts/bench-python.sh"
-echo
 idle_cost
 
 # hostile_builds: one FDE of 128001 rows (libcfibig_dl.so, which a replay of the program per
