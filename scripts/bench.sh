@@ -84,7 +84,7 @@ fi
 # allocscope option it needs ("" none), its label and allocscope's arguments.
 ROWS=()
 declare -A R_WORK R_TOOL R_NEEDS R_LABEL R_ARGS RESULTS TOOLCPU FAILS
-OVERLAPS="" SYSWIDE=""
+OVERLAPS="" SYSWIDE="" RUNS=0
 add_row()
 {
 	local name=$2/$1
@@ -178,6 +178,7 @@ done
 for round in $(seq "$ROUNDS"); do
 	for row in "${ROWS[@]}"; do
 		[[ "${FAILS[$row]}" == n/a* ]] && continue
+		RUNS=$((RUNS + 1))
 		others=$(foreign_tracers)
 		if run_row "$row" "$round"; then
 			RESULTS[$row]+="$VALUE "
@@ -204,7 +205,7 @@ if [ -n "$SYSWIDE" ]; then
 fi
 if [ -n "$OVERLAPS" ]; then
 	echo "note: another allocscope tracing other processes (load on the machine) ran during" \
-		"$(wc -w <<<"$OVERLAPS") of $(($(wc -w <<<"${ROWS[*]}") * ROUNDS)) runs" | fold -s -w 100
+		"$(wc -w <<<"$OVERLAPS") of $RUNS runs" | fold -s -w 100
 fi
 echo
 print_commands
