@@ -40,18 +40,26 @@ tracer_start()
 }
 
 # tracer_stop ROW LOG: Ctrl-C for the tracer (allocscope exits by itself once its target is
-# gone); fails unless it exits 0.
+# gone), SIGTERM after a minute; fails unless it exits 0.
 tracer_stop()
 {
-	local rc
+	local rc i
 
 	[ -z "$SW" ] && return 0
 	[ -n "$SPID" ] && kill -INT "$SPID" 2>/dev/null
+	for ((i = 0; i < 1200; i++)); do
+		kill -0 "$SW" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$SW" 2>/dev/null; then
+		kill -TERM "$SW"
+		ERR="${R_TOOL[$1]} ignored SIGINT for 60 s"
+	fi
 	wait "$SW"
 	rc=$?
 	SW=""
 	[ "$rc" -eq 0 ] && return 0
-	ERR="${R_TOOL[$1]} exited with $rc: $(grep -v RLIMIT_MEMLOCK "$2.err" | tail -1)"
+	[ -z "$ERR" ] && ERR="${R_TOOL[$1]} exited with $rc: $(grep -v RLIMIT_MEMLOCK "$2.err" | tail -1)"
 	return 1
 }
 
