@@ -98,11 +98,16 @@ target_cmd()
 	echo "$cmd"
 }
 
-# foreign_tracer [PID]: true if an allocscope other than PID runs (it would trap our target
-# too when it traces every process, and slows the machine anyway).
+# foreign_tracer [PID]: true if an allocscope other than PID traces every process (no -p or
+# -c): its probes trap our target too. One that traces other processes only adds load.
 foreign_tracer()
 {
-	pgrep -x allocscope | grep -qvx "${1:-0}"
+	local p
+	for p in $(pgrep -x allocscope | grep -vx "${1:-0}"); do
+		[[ " $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" =~ \ (-p|--pid|-c|--comm) ]] ||
+			return 0
+	done
+	return 1
 }
 
 # run_mode MODE ROUND: one measurement; sets NS to the ns per pair and NFRAMES to the frames
@@ -346,7 +351,7 @@ table_builds()
 	for f in "${files[@]}"; do
 		printf '  %-58s %6.1f MB\n' "$f" "$(calc "$(stat -Lc %s "$f") / 1e6")"
 	done
-	foreign_tracer && echo "  WARNING: an allocscope runs: if it traces every process, its" \
+	foreign_tracer && echo "  WARNING: an allocscope traces every process: its" \
 		"return probes on malloc slow these builds"
 	"$CFI_BENCH" "${files[@]}" >"$TMP/cfi_bench.out" 2>&1
 	sed 's/^/  /' "$TMP/cfi_bench.out"
@@ -423,7 +428,7 @@ printf 'allocscope / floor = %s (median ns per pair, %s / %s)\n' \
 	"$(awk -v a="$(median "${RESULTS[allocscope]}")" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
 	"$(median "${RESULTS[allocscope]}")" "$floor"
 if [ -n "$OVERLAPS" ]; then
-	echo "bench: WARNING: another allocscope ran during these runs (mode/round):" \
+	echo "bench: WARNING: an allocscope tracing every process ran during (mode/round):" \
 		"$(tr ' ' '\n' <<<"$OVERLAPS" | sort -u | xargs); their figures are suspect"
 fi
 echo

@@ -9,8 +9,8 @@
 # A row whose option this allocscope lacks (per --help) reads "n/a (option not available)".
 # Then the stack walk's costs (scripts/bench-walk.sh) and Python frames' (bench-python.sh).
 #
-# Environment: BENCH_ROUNDS (3), BENCH_PAIRS (200000 churn pairs per run),
-# BENCH_SQLITE_ROWS (10000), BENCH_REDIS_REQUESTS (20000), BENCH_JSON_RECORDS (20000),
+# Environment: BENCH_ROUNDS (5), BENCH_PAIRS (300000 churn pairs per run),
+# BENCH_SQLITE_ROWS (20000), BENCH_REDIS_REQUESTS (20000), BENCH_JSON_RECORDS (20000),
 # BENCH_WORKLOADS ("churn sqlite redis json"), BENCH_EXTRAS ("walk python"; "none"),
 # BENCH_INSTALL (1: apt-get what is missing; 0: never), BENCH_JSON_PYTHON (/usr/bin/python3.11),
 # ALLOCSCOPE, BENCH_TARGET. bench-walk.sh and bench-python.sh read their own variables.
@@ -23,9 +23,9 @@ BENCH_TARGET=${BENCH_TARGET:-$ROOT/.output/targets/bench_target}
 MEMLEAK_BT=$ROOT/scripts/memleak.bt
 PY_WORKLOAD=$ROOT/tests/bench/py_alloc.py
 JSON_PY=${BENCH_JSON_PYTHON:-/usr/bin/python3.11}
-ROUNDS=${BENCH_ROUNDS:-3}
-PAIRS=${BENCH_PAIRS:-200000}
-SQLITE_ROWS=${BENCH_SQLITE_ROWS:-10000}
+ROUNDS=${BENCH_ROUNDS:-5}
+PAIRS=${BENCH_PAIRS:-300000}
+SQLITE_ROWS=${BENCH_SQLITE_ROWS:-20000}
 REDIS_REQUESTS=${BENCH_REDIS_REQUESTS:-20000}
 JSON_RECORDS=${BENCH_JSON_RECORDS:-20000}
 read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-churn sqlite redis json}"
