@@ -202,7 +202,7 @@ echo
 . "$ROOT/scripts/bench-table.sh"
 print_table
 if [ -n "$SYSWIDE" ]; then
-	echo "WARNING: an allocscope tracing every process ran during (row/round): $SYSWIDE;" \
+	echo "WARNING: an allocscope tracing every process ran during (row/round): ${SYSWIDE% };" \
 		"it trapped those workloads too, their figures are suspect" | fold -s -w 100
 fi
 if [ -n "$OVERLAPS" ]; then
