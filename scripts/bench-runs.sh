@@ -4,6 +4,14 @@
 # attach the row's tracer, open the gate, time the work, detach. Every workload waits until
 # its process runs its own program (not the shell that forked it) before the tracer attaches.
 
+# running PID: PID exists and has not exited (a child not yet reaped is a zombie).
+running()
+{
+	local state
+	state=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # tracer_start ROW PID LOG: starts ROW's tracer on PID; sets SW (its timeout wrapper) and SPID.
 tracer_start()
 {
@@ -27,7 +35,7 @@ tracer_start()
 	PIDS+=("$SW")
 	deadline=$(($(date +%s) + 120))
 	until grep -Eq -- "$ready" "$log.out" "$log.err" 2>/dev/null; do
-		if ! kill -0 "$SW" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+		if ! running "$SW" || [ "$(date +%s)" -ge "$deadline" ]; then
 			ERR="${R_TOOL[$row]} did not attach: $(grep -v RLIMIT_MEMLOCK "$log.err" | head -1)"
 			kill -TERM "$SW" 2>/dev/null
 			wait "$SW" 2>/dev/null
@@ -48,10 +56,10 @@ tracer_stop()
 	[ -z "$SW" ] && return 0
 	[ -n "$SPID" ] && kill -INT "$SPID" 2>/dev/null
 	for ((i = 0; i < 1200; i++)); do
-		kill -0 "$SW" 2>/dev/null || break
+		running "$SW" || break
 		sleep 0.05
 	done
-	if kill -0 "$SW" 2>/dev/null; then
+	if running "$SW"; then
 		kill -TERM "$SW"
 		ERR="${R_TOOL[$1]} ignored SIGINT for 60 s"
 	fi
@@ -82,7 +90,7 @@ wait_reading()
 {
 	local deadline=$(($(date +%s) + $2)) nr fd
 
-	while kill -0 "$1" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+	while running "$1" && [ "$(date +%s)" -lt "$deadline" ]; do
 		read -r nr fd _ <"/proc/$1/syscall" 2>/dev/null
 		[ "$nr" = 0 ] && [ "$fd" = 0x0 ] && return 0
 		sleep 0.02
@@ -112,9 +120,9 @@ gated()
 	fi
 	tpid=$(sed -n 's/^pid //p' "$log.target")
 	tracer_start "$row" "$tpid" "$log" || {
-		echo quit >&"$fd"
-		exec {fd}>&-
+		kill -TERM "$tw" 2>/dev/null
 		wait "$tw" 2>/dev/null
+		exec {fd}>&-
 		return 1
 	}
 	cpu_mark
@@ -169,7 +177,12 @@ run_sqlite()
 	tpid=$!
 	PIDS+=("$tpid")
 	wait_reading "$tpid" 30 || { ERR="sqlite3 did not start"; exec {fd}>&-; return 1; }
-	tracer_start "$row" "$tpid" "$log" || { exec {fd}>&-; wait "$tpid"; return 1; }
+	tracer_start "$row" "$tpid" "$log" || {
+		kill -TERM "$tpid"
+		wait "$tpid"
+		exec {fd}>&-
+		return 1
+	}
 	cpu_mark
 	t0=$(date +%s.%N)
 	# .quit, not EOF: the tracer inherited the fifo's write end too.
