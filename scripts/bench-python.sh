@@ -4,15 +4,15 @@
 # native stacks only (--no-python) and with Python frames (the default), rounds interleaved,
 # medians reported. "alloc" times one traced malloc+free pair per iteration, DEPTH Python
 # frames deep; "app" is json work per record, end to end.
-# Environment: BENCH_PYTHON (a python3; default pyenv's newest 3.11), BENCH_PY_ROUNDS (5),
-# BENCH_PY_N (200000), BENCH_PY_APP_N (50000), BENCH_PY_DEPTHS ("5 20"), ALLOCSCOPE.
+# Environment: BENCH_PYTHON (a python3; default pyenv's newest 3.11), BENCH_PY_ROUNDS (3),
+# BENCH_PY_N (100000), BENCH_PY_APP_N (20000), BENCH_PY_DEPTHS ("5 20"), ALLOCSCOPE.
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ALLOCSCOPE=${ALLOCSCOPE:-$ROOT/.output/allocscope}
 WORKLOAD=$ROOT/tests/bench/py_alloc.py
-ROUNDS=${BENCH_PY_ROUNDS:-5}
-N=${BENCH_PY_N:-200000}
-APP_N=${BENCH_PY_APP_N:-50000}
+ROUNDS=${BENCH_PY_ROUNDS:-3}
+N=${BENCH_PY_N:-100000}
+APP_N=${BENCH_PY_APP_N:-20000}
 read -ra DEPTHS <<<"${BENCH_PY_DEPTHS:-5 20}"
 GOAL_NS=1000 # Python frames: at most 1 µs more per traced allocation than native stacks
 PY=${BENCH_PYTHON:-$(find /root/.pyenv/versions -maxdepth 3 -path '*/3.11.*/bin/python3' \

@@ -1,96 +1,146 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Cost of tracing: nanoseconds per malloc(64) + free pair in bench_target, untraced, under
-# empty probes at the tool's places (the floor), under allocscope, with entry probes, and
-# with the stack walk at several depths (--unwind cfi against --unwind fp, which stops at
-# the first frame of code built without frame pointers). Then the unwinder's memory for a
-# Python process, the time to build unwind tables for large binaries, the cost of Python
-# frames (scripts/bench-python.sh), and a churning target's throughput once --max-overhead took
-# its heap probes away.
+# What tracing costs, in one run (`make bench`): a malloc(64)+free churn (bench_target)
+# untraced, under empty programs at allocscope's probe places (the floor), under allocscope's
+# modes and under a bpftrace memleak-style script (scripts/memleak.bt, the peer); then three
+# real workloads (an sqlite3 table build, redis-benchmark SET, a Python JSON loop) untraced,
+# exact, in RSS mode and under the governor. One table of medians; rounds interleave every
+# row so drift in a shared machine hits them alike, and every ratio comes from this run.
+# A row whose option this allocscope lacks (per --help) reads "n/a (option not available)".
+# Then the governor's goal (scripts/bench-governor.sh), the stack walk's costs
+# (scripts/bench-walk.sh) and Python frames' (bench-python.sh).
 #
-# Rounds interleave the modes so drift in the machine hits them alike; medians are reported.
-# Environment: BENCH_PAIRS (1000000), BENCH_ENTRY_PAIRS (100000), BENCH_DEEP_PAIRS (200000),
-# BENCH_DEPTHS ("8 16 32"), BENCH_ROUNDS (5), BENCH_PYTHON (a python3 with an allocation
-# loop; "none" skips), BENCH_GOVERNOR_PAIRS (2000000 per governor run), BENCH_CFI_FILES (ELF files for cfi_bench; "none" skips), ALLOCSCOPE,
-# BENCH_TARGET, CFI_BENCH.
+# Environment: BENCH_ROUNDS (5), BENCH_PAIRS (300000 churn pairs per run),
+# BENCH_SQLITE_ROWS (20000), BENCH_REDIS_REQUESTS (20000), BENCH_JSON_RECORDS (20000),
+# BENCH_WORKLOADS ("churn sqlite redis json"), BENCH_EXTRAS ("governor walk python"; "none"),
+# BENCH_INSTALL (1: apt-get what is missing; 0: never), BENCH_JSON_PYTHON (/usr/bin/python3.11),
+# ALLOCSCOPE, BENCH_TARGET. bench-walk.sh and bench-python.sh read their own variables.
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 ALLOCSCOPE=${ALLOCSCOPE:-$ROOT/.output/allocscope}
 BENCH_TARGET=${BENCH_TARGET:-$ROOT/.output/targets/bench_target}
-CFI_BENCH=${CFI_BENCH:-$ROOT/.output/tools/cfi_bench}
-PAIRS=${BENCH_PAIRS:-1000000}
-GOVERNOR_PAIRS=${BENCH_GOVERNOR_PAIRS:-2000000}
-ENTRY_PAIRS=${BENCH_ENTRY_PAIRS:-100000}
-DEEP_PAIRS=${BENCH_DEEP_PAIRS:-200000}
+MEMLEAK_BT=$ROOT/scripts/memleak.bt
+PY_WORKLOAD=$ROOT/tests/bench/py_alloc.py
+JSON_PY=${BENCH_JSON_PYTHON:-/usr/bin/python3.11}
 ROUNDS=${BENCH_ROUNDS:-5}
-read -ra DEPTHS <<<"${BENCH_DEPTHS:-8 16 32}"
-# The walk's goals (README "Cost"): per frame, per process, per 100 MB binary.
-GOAL_NS_PER_FRAME=150
-GOAL_PY_KIB=4096
-GOAL_BUILD_MS=1000
+PAIRS=${BENCH_PAIRS:-300000}
+SQLITE_ROWS=${BENCH_SQLITE_ROWS:-20000}
+REDIS_REQUESTS=${BENCH_REDIS_REQUESTS:-20000}
+JSON_RECORDS=${BENCH_JSON_RECORDS:-20000}
+read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-churn sqlite redis json}"
+read -ra EXTRAS <<<"${BENCH_EXTRAS:-governor walk python}"
+T_START=$(date +%s)
 
-# mode name, pairs, stack depth in bench_target, allocscope options ("-" = untraced)
-MODES=(untraced bystander floor allocscope entry floor-entry min-size rss)
-declare -A MODE_ARGS=(
-	[untraced]="-"
-	[bystander]=""
-	[floor]="--probe-mode noop"
-	[allocscope]=""
-	[entry]="--probe-mode noop --placement entry"
-	[floor-entry]="--probe-mode noop-entry"
-	[min-size]="--min-size 1G"
-	[rss]="--mode rss"
-)
-declare -A MODE_PAIRS=([untraced]=$PAIRS [bystander]=$PAIRS [floor]=$PAIRS [allocscope]=$PAIRS
-	[entry]=$ENTRY_PAIRS [floor-entry]=$PAIRS [min-size]=$PAIRS [rss]=$PAIRS)
-declare -A MODE_DEPTH=([untraced]=1 [bystander]=1 [floor]=1 [allocscope]=1 [entry]=1
-	[floor-entry]=1 [min-size]=1 [rss]=1)
-declare -A MODE_DESC=(
-	[untraced]="no tracer"
-	[bystander]="allocscope tracing another process that uses the same libc"
-	[floor]="empty programs at the tool's probe places"
-	[allocscope]="the tool"
-	[entry]="empty programs, every probe at function entry"
-	[floor-entry]="empty programs at the tool's entry and free places, no return probes"
-	[min-size]="the tool, a --min-size no call reaches (uprobe sessions: no return probe)"
-	[rss]="--mode rss: page faults, no allocator probe (goal: churn within 1.10x untraced)"
-)
-# A --min-size that rejects every call, against the floor without return probes.
-GOAL_MIN_SIZE_RATIO=1.15
-# The walk at each depth, cfi next to fp so the pair meets the same machine state. The
-# JSON report (printed only at exit) tells how many frames each walk recorded.
-for d in "${DEPTHS[@]}"; do
-	for how in cfi fp; do
-		name=$how-$d
-		MODES+=("$name")
-		MODE_ARGS[$name]="--unwind $how --format json -s allocs -T 1"
-		MODE_PAIRS[$name]=$DEEP_PAIRS
-		MODE_DEPTH[$name]=$d
-		MODE_DESC[$name]="the tool, malloc $d frames below main, --unwind $how"
-	done
-done
-declare -A RESULTS FRAMES TOOLCPU
-OVERLAPS=""
-
-die()
+# The command that produced this output, with the environment that changes it.
+command_line()
 {
-	echo "bench: $*" >&2
-	exit 1
+	local v words=()
+
+	while IFS= read -r v; do
+		words+=("${v%%=*}=$(printf '%q' "${v#*=}")")
+	done < <(env | grep -E '^(BENCH_[A-Z_]+|ALLOCSCOPE)=' | sort)
+	if [ -n "${MAKELEVEL:-}" ]; then
+		words+=(make bench)
+	else
+		words+=("$0" "$@")
+	fi
+	echo "${words[*]}"
 }
+COMMAND=$(command_line "$@")
 
 [ "$(id -u)" -eq 0 ] || die "needs root (uprobes and BPF)"
 [ -x "$ALLOCSCOPE" ] || die "$ALLOCSCOPE not built (make all)"
 [ -x "$BENCH_TARGET" ] || die "$BENCH_TARGET not built (make all)"
-[[ "$PAIRS" =~ ^[1-9][0-9]*$ && "$ENTRY_PAIRS" =~ ^[1-9][0-9]*$ &&
-	"$DEEP_PAIRS" =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_PAIRS, BENCH_ENTRY_PAIRS or BENCH_DEEP_PAIRS"
-[ ${#DEPTHS[@]} -ge 2 ] || die "BENCH_DEPTHS needs two depths or more"
-for d in "${DEPTHS[@]}"; do
-	[[ "$d" =~ ^[1-9][0-9]*$ && "$d" -le 100 ]] || die "bad depth '$d' in BENCH_DEPTHS (1-100)"
+for v in ROUNDS PAIRS SQLITE_ROWS REDIS_REQUESTS JSON_RECORDS; do
+	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_$v '${!v}'"
 done
-# Another tracer's probes would be timed with ours (and the test suite's runs with them).
-if pgrep -x allocscope >/dev/null; then
-	die "an allocscope is running (pid $(pgrep -x allocscope | tr '\n' ' ')); wait for it to exit"
+for w in "${WORKLOADS[@]}"; do
+	[[ "$w" =~ ^(churn|sqlite|redis|json)$ ]] || die "unknown workload '$w' in BENCH_WORKLOADS"
+done
+# Another allocscope slows the machine, and traps our workloads too when it traces every
+# process: wait a while for it to end, then go on and name the runs it overlapped.
+for ((i = 0; i < ${BENCH_WAIT:-120}; i++)); do
+	pgrep -x allocscope >/dev/null || break
+	[ "$i" -eq 0 ] && echo "bench: waiting up to ${BENCH_WAIT:-120} s for other allocscope" \
+		"processes to exit: $(pgrep -x allocscope | xargs)"
+	sleep 1
+done
+if [ "${BENCH_INSTALL:-1}" != 0 ]; then
+	"$ROOT/scripts/bench-deps.sh" || echo "bench: could not install every package; rows" \
+		"that need a missing one read n/a"
 fi
+
+HELP=$("$ALLOCSCOPE" --help 2>&1)
+# With a governor, every row but the governor's runs without a limit, so "exact" stays exact.
+NOLIMIT="" GOVERNOR="" GOVERNOR_LABEL="governor: --max-overhead at its default"
+if has_option "$HELP" max-overhead; then
+	NOLIMIT=" --max-overhead 0"
+	d=$(option_default "$HELP" max-overhead)
+	[ -n "$d" ] && GOVERNOR="--max-overhead $d" GOVERNOR_LABEL="governor: $GOVERNOR (default)"
+fi
+
+# Rows: ROWS in table order; per row its workload, tracer (none, allocscope, bpftrace), the
+# allocscope option it needs ("" none), its label and allocscope's arguments.
+ROWS=()
+declare -A R_WORK R_TOOL R_NEEDS R_LABEL R_ARGS RESULTS TOOLCPU FAILS
+OVERLAPS="" SYSWIDE="" RUNS=0
+add_row()
+{
+	local name=$2/$1
+	ROWS+=("$name")
+	R_WORK[$name]=$2 R_TOOL[$name]=$3 R_NEEDS[$name]=$4 R_LABEL[$name]=$5 R_ARGS[$name]=${6:-}
+}
+for w in "${WORKLOADS[@]}"; do
+	add_row untraced "$w" none "" "untraced"
+	if [ "$w" = churn ]; then
+		add_row floor "$w" allocscope "" "floor: empty programs (--probe-mode noop)" \
+			"--probe-mode noop$NOLIMIT"
+	fi
+	add_row exact "$w" allocscope "" "exact (allocscope's default)" "${NOLIMIT# }"
+	if [ "$w" = churn ]; then
+		add_row floor-entry "$w" allocscope "" \
+			"entry+free floor: empty programs, no return probes (--probe-mode noop-entry)" \
+			"--probe-mode noop-entry$NOLIMIT"
+		add_row min-size "$w" allocscope "" "exact, --min-size 1M (rejects every call)" \
+			"--min-size 1M$NOLIMIT"
+		add_row sample "$w" allocscope sample-bytes "--sample-bytes 512K" \
+			"--sample-bytes 512K$NOLIMIT"
+	fi
+	add_row rss "$w" allocscope mode "--mode rss" "--mode rss$NOLIMIT"
+	if [ "$w" = churn ]; then
+		add_row bpftrace "$w" bpftrace "" "peer: bpftrace scripts/memleak.bt"
+	else
+		add_row governor "$w" allocscope max-overhead "$GOVERNOR_LABEL" "$GOVERNOR"
+	fi
+done
+declare -A W_TITLE=(
+	[churn]="churn: bench_target, $PAIRS malloc(64)+free pairs (ns per pair)"
+	[sqlite]="sqlite3: $SQLITE_ROWS-row table build + index in :memory: (wall s)"
+	[redis]="redis: redis-benchmark -t set -n $REDIS_REQUESTS against redis-server (req/s)"
+	[json]="python3.11: json dumps+loads of $JSON_RECORDS records (records/s)"
+)
+# Workloads whose figure is a rate: their slowdown is untraced / traced.
+declare -A W_RATE=([redis]=1 [json]=1)
+
+# unavailable ROW: why ROW cannot run here, or nothing.
+unavailable()
+{
+	local row=$1
+	if [ -n "${R_NEEDS[$row]}" ] && ! has_option "$HELP" "${R_NEEDS[$row]}"; then
+		echo "n/a (option not available)"
+	elif [ "${R_TOOL[$row]}" = bpftrace ] && ! command -v bpftrace >/dev/null; then
+		echo "n/a (bpftrace not installed)"
+	else
+		case ${R_WORK[$row]} in
+		sqlite) command -v sqlite3 >/dev/null || echo "n/a (sqlite3 not installed)" ;;
+		redis) command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+			echo "n/a (redis-server or redis-benchmark not installed)" ;;
+		json) [ -x "$JSON_PY" ] || echo "n/a ($JSON_PY not installed)" ;;
+		esac
+	fi
+}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocscope-bench.XXXXXX") || die "mktemp failed"
 PIDS=()
@@ -106,481 +156,90 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for FILE REGEX SECONDS
-wait_for()
+# foreign_tracers: allocscope processes running between our runs (ours run only within one);
+# those without -p or -c trace every process, our workloads included.
+foreign_tracers()
 {
-	local deadline=$(($(date +%s) + $3))
-	until grep -Eq -- "$2" "$1" 2>/dev/null; do
-		[ "$(date +%s)" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-}
-
-# target_cmd MODE: bench_target's command line (no depth argument at depth 1, as before).
-target_cmd()
-{
-	local cmd="$BENCH_TARGET ${MODE_PAIRS[$1]}"
-
-	[ "${MODE_DEPTH[$1]}" -gt 1 ] && cmd+=" ${MODE_DEPTH[$1]}"
-	echo "$cmd"
-}
-
-# foreign_tracer [PID]: true if an allocscope other than PID runs (it would trap our target
-# too when it traces every process, and slows the machine anyway).
-foreign_tracer()
-{
-	pgrep -x allocscope | grep -qvx "${1:-0}"
-}
-
-# run_mode MODE ROUND: one measurement; sets NS to the ns per pair and NFRAMES to the frames
-# in the final JSON report's top call site ("" when the mode prints none).
-run_mode()
-{
-	local mode=$1 round=$2 args=${MODE_ARGS[$1]} fifo fd tw tpid sw spid rc
-	local traced targs=("${MODE_PAIRS[$1]}")
-	local log=$TMP/$mode.$round
-	[ "${MODE_DEPTH[$mode]}" -gt 1 ] && targs+=("${MODE_DEPTH[$mode]}")
-	fifo=$log.in
-	mkfifo "$fifo"
-	exec {fd}<>"$fifo"
-	timeout -k 5 600 "$BENCH_TARGET" "${targs[@]}" <"$fifo" >"$log.target" 2>&1 &
-	tw=$!
-	PIDS+=("$tw")
-	wait_for "$log.target" '^pid [0-9]+$' 10 || die "bench_target did not start"
-	tpid=$(sed -n 's/^pid //p' "$log.target")
-	if [ "$args" != - ]; then
-		traced=$tpid
-		if [ "$mode" = bystander ]; then
-			sleep 900 &
-			PIDS+=("$!")
-			traced=$!
+	local p args
+	for p in $(pgrep -x allocscope); do
+		args=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+		if [[ " $args" =~ \ (-p|--pid|-c|--comm) ]]; then
+			echo -n "pid "
+		else
+			echo -n "all "
 		fi
-		# A long interval: no report is printed while the loop is timed.
-		# shellcheck disable=SC2086
-		timeout -k 5 900 "$ALLOCSCOPE" -p "$traced" -i 3600 $args >"$log.out" \
-			2>"$log.err" </dev/null &
-		sw=$!
-		PIDS+=("$sw")
-		wait_for "$log.err" "tracing pid $traced\\b" 60 ||
-			{ cat "$log.err" >&2; die "allocscope $args: no 'tracing pid $traced'"; }
-		spid=$(pgrep -P "$sw" | head -1)
-	fi
-	foreign_tracer "$spid" && OVERLAPS+="$mode/$round "
-	[ -n "$spid" ] && cpu0=$(tool_cpu "$spid") && w0=$(date +%s.%N)
-	echo go >&"$fd"
-	wait_for "$log.target" '^ns_per_pair ' 600 || die "$mode: bench_target did not finish"
-	TOOL_CPU_S=
-	[ -n "$spid" ] && TOOL_CPU_S=$(cpu_per_s "$cpu0" "$(tool_cpu "$spid")" "$w0")
-	foreign_tracer "$spid" && OVERLAPS+="$mode/$round "
-	if [ -n "$spid" ]; then
-		kill -INT "$spid"
-		wait "$sw"
-		rc=$?
-		[ "$rc" -eq 0 ] || { cat "$log.err" >&2; die "allocscope $args exited with $rc"; }
-	fi
-	echo quit >&"$fd"
-	wait "$tw"
-	exec {fd}>&-
-	NS=$(sed -n 's/^ns_per_pair //p' "$log.target")
-	NFRAMES=
-	if [[ "$args" == *"--format json"* ]]; then
-		NFRAMES=$(grep '"final":true' "$log.out" | tail -1 | grep -o '"addr":' | wc -l)
-	fi
-}
-
-# tool_cpu PID: utime + stime of PID so far, in clock ticks (/proc/PID/stat).
-tool_cpu()
-{
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
-
-# cpu_per_s TICKS0 TICKS1 WALL0: CPU seconds per wall second since WALL0, 3 decimals.
-cpu_per_s()
-{
-	awk -v a="$1" -v b="$2" -v w0="$3" -v w1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.3f", (b - a) / hz / (w1 - w0) }'
-}
-
-# median "N N N": the median of space-separated numbers.
-median()
-{
-	tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# calc EXPR: awk arithmetic, one decimal.
-calc()
-{
-	awk "BEGIN { printf \"%.1f\", $1 }"
-}
-
-# met VALUE GOAL: "met" when VALUE <= GOAL.
-met()
-{
-	awk -v v="$1" -v g="$2" 'BEGIN { print (v <= g ? "met" : "NOT met") }'
-}
-
-print_commands()
-{
-	local mode args who
-	echo "Commands (PID = bench_target's, which prints it and starts on a line on stdin):"
-	for mode in "${MODES[@]}"; do
-		args=${MODE_ARGS[$mode]}
-		if [ "$args" = - ]; then
-			printf '  %-10s %s   (%s)\n' "$mode" "$(target_cmd "$mode")" "${MODE_DESC[$mode]}"
-			continue
-		fi
-		who=PID
-		[ "$mode" = bystander ] && who="\$(pgrep -n sleep)"
-		printf '  %-10s %s -p %s -i 3600%s   (%s)\n' "$mode" "$ALLOCSCOPE" "$who" \
-			"${args:+ $args}" "${MODE_DESC[$mode]}"
-		[ "${MODE_DEPTH[$mode]}" -gt 1 ] && printf '  %-10s   with PID from: %s\n' "" \
-			"$(target_cmd "$mode")"
 	done
 }
 
-# The walk's cost per frame: slopes over depth, and the whole walk against fp's.
-print_walk()
-{
-	local d0=${DEPTHS[0]} d1=${DEPTHS[-1]} prev="" d c0 c1 f0 f1 fm slope fslope net whole
-	local cm=()
+# shellcheck source=scripts/bench-runs.sh
+. "$ROOT/scripts/bench-runs.sh"
 
-	echo "Stack walk (medians in ns per pair; frames: entries in the reported stack, malloc included):"
-	printf '  %-6s %10s %10s %10s %7s %8s %9s\n' DEPTH "CFI" "FP" "CFI-FP" "CFI/FP" FRAMES \
-		"FP FRAMES"
-	for d in "${DEPTHS[@]}"; do
-		cm[d]=$(median "${RESULTS[cfi-$d]}")
-		fm=$(median "${RESULTS[fp-$d]}")
-		printf '  %-6s %10.1f %10.1f %10.1f %7.2f %8s %9s\n' "$d" "${cm[d]}" "$fm" \
-			"$(calc "${cm[d]} - $fm")" "$(awk -v a="${cm[d]}" -v b="$fm" 'BEGIN { print a / b }')" \
-			"${FRAMES[cfi-$d]}" "${FRAMES[fp-$d]}"
-	done
-	for d in "${DEPTHS[@]}"; do
-		[ -n "$prev" ] && printf '  cfi slope %s -> %s frames: %s ns per frame\n' "$prev" "$d" \
-			"$(calc "(${cm[d]} - ${cm[prev]}) / ($d - $prev)")"
-		prev=$d
-	done
-	c0=${cm[d0]}
-	c1=${cm[d1]}
-	f0=$(median "${RESULTS[fp-$d0]}")
-	f1=$(median "${RESULTS[fp-$d1]}")
-	slope=$(calc "($c1 - $c0) / ($d1 - $d0)")
-	fslope=$(calc "($f1 - $f0) / ($d1 - $d0)")
-	net=$(calc "$slope - $fslope")
-	echo
-	printf 'per frame walked = (cfi-%s - cfi-%s) / %s = (%s - %s) / %s = %s ns\n' "$d1" "$d0" \
-		"$((d1 - d0))" "$c1" "$c0" "$((d1 - d0))" "$slope"
-	printf '  the same, round by round: %s\n' "$(paste -d' ' <(tr ' ' '\n' <<<"${RESULTS[cfi-$d0]}") \
-		<(tr ' ' '\n' <<<"${RESULTS[cfi-$d1]}") | awk -v n="$((d1 - d0))" \
-		'NF == 2 { printf "%s%.1f", sep, ($2 - $1) / n; sep = " " }')"
-	printf '  the same slope with fp (the deeper recursion without a walk): %s ns per frame;' \
-		"$fslope"
-	printf ' cfi net of it: %s ns\n' "$net"
-	if [[ "${FRAMES[cfi-$d1]}" =~ ^[0-9]+$ && "${FRAMES[fp-$d1]}" =~ ^[0-9]+$ &&
-		"${FRAMES[cfi-$d1]}" -gt "${FRAMES[fp-$d1]}" ]]; then
-		whole=$(calc "($c1 - $f1) / (${FRAMES[cfi-$d1]} - ${FRAMES[fp-$d1]})")
-		printf '  whole walk at depth %s: (cfi - fp) / (%s - %s frames) = %s ns per frame\n' \
-			"$d1" "${FRAMES[cfi-$d1]}" "${FRAMES[fp-$d1]}" "$whole"
-		# What the per-frame slope leaves over: the walk's setup and its outermost frames.
-		printf '  fixed part of a cfi walk: (cfi - fp) - slope x extra frames = %s ns\n' \
-			"$(calc "($c1 - $f1) - $slope * (${FRAMES[cfi-$d1]} - ${FRAMES[fp-$d1]})")"
-	fi
-	printf 'goal: at most %s ns per frame: %s\n' "$GOAL_NS_PER_FRAME" \
-		"$(met "$slope" "$GOAL_NS_PER_FRAME")"
-}
-
-# python_memory: the unwinder's maps for a Python process, from allocscope -v's
-# "unwinding pid" line while it traces a python3 running an allocation loop.
-python_memory()
-{
-	local py=${BENCH_PYTHON:-} pw pypid sw spid line kib log=$TMP/python
-
-	if [ -z "$py" ]; then
-		py=$(find /root/.pyenv/versions "${PYENV_ROOT:-/nonexistent}/versions" -maxdepth 3 \
-			-path '*/3.11.*/bin/python3' 2>/dev/null | sort -V | tail -1)
-		[ -n "$py" ] || py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-	fi
-	echo "Unwinder memory for a Python process (goal: under $((GOAL_PY_KIB / 1024)) MiB):"
-	if [ "$py" = none ]; then
-		echo "  skipped (BENCH_PYTHON=none)"
-		return
-	fi
-	if [ ! -x "$py" ]; then
-		echo "  skipped: no python3${py:+ at $py} (set BENCH_PYTHON)"
-		return
-	fi
-	timeout -k 5 300 "$py" -c 'import os
-print("pid", os.getpid(), flush=True)
-while True:
-    kept = [{"k": str(i), "v": [i] * 8} for i in range(1000)]' >"$log.target" 2>&1 &
-	pw=$!
-	PIDS+=("$pw")
-	if ! wait_for "$log.target" '^pid [0-9]+$' 10; then
-		echo "  skipped: $py did not start"
-		return
-	fi
-	pypid=$(sed -n 's/^pid //p' "$log.target")
-	timeout -k 5 300 "$ALLOCSCOPE" -v -p "$pypid" -i 3600 >"$log.out" 2>"$log.err" </dev/null &
-	sw=$!
-	PIDS+=("$sw")
-	if wait_for "$log.err" "tracing pid $pypid\\b" 60; then
-		wait_for "$log.err" "unwinding pid $pypid:" 30
-		spid=$(pgrep -P "$sw" | head -1)
-		kernel_memlock "$spid" >"$log.memlock"
-		sleep 1 # the allocation loop runs traced
-		kill -INT "$spid"
-	fi
-	wait "$sw"
-	kill -TERM "$pw"
-	wait "$pw" 2>/dev/null
-	line=$(grep -m1 "unwinding pid $pypid:" "$log.err")
-	if [ -z "$line" ]; then
-		echo "  no 'unwinding pid' line from allocscope -v:"
-		sed 's/^/    /' "$log.err" | tail -5
-		return
-	fi
-	kib=$(sed -n 's/.*rows (\([0-9.]*\) KiB.*/\1/p' <<<"$line")
-	echo "  $line"
-	[ -s "$log.memlock" ] && echo "  $(cat "$log.memlock")"
-	printf '  %s KiB: goal %s\n' "$kib" "$(met "$kib" "$GOAL_PY_KIB")"
-	echo "  command: $ALLOCSCOPE -v -p PID -i 3600   (PID: $py -c '<allocation loop>')"
-}
-
-# kernel_memlock PID: the kernel's memlock for the unwinder's maps, as bpftool shows them,
-# when PID is the only allocscope (the rows maps carry no owner).
-kernel_memlock()
-{
-	command -v bpftool >/dev/null && command -v python3 >/dev/null || return
-	[ "$(pgrep -x allocscope)" = "$1" ] || return
-	bpftool -j map show 2>/dev/null | python3 -c '
-import json, sys
-maps = [m for m in json.load(sys.stdin)
-        if m.get("name") in ("unw_rows", "unw_procs", "unwind_tables")]
-n = sum(1 for m in maps if m["name"] == "unw_rows")
-kib = sum(m.get("bytes_memlock", 0) for m in maps) / 1024
-print(f"kernel memlock (bpftool): {kib:.1f} KiB in {n} unw_rows maps, unw_procs, unwind_tables")
-' 2>/dev/null
-}
-
-# table_builds: cfi_bench on a 100 MB library, libc and a libpython.
-table_builds()
-{
-	local files=() f py ms
-
-	echo "Unwind table builds (goal: a 100 MB binary in under $GOAL_BUILD_MS ms):"
-	if [ "${BENCH_CFI_FILES:-}" = none ]; then
-		echo "  skipped (BENCH_CFI_FILES=none)"
-		return
-	fi
-	if [ ! -x "$CFI_BENCH" ]; then
-		echo "  building $CFI_BENCH (make tools)"
-		make -C "$ROOT" --no-print-directory tools >"$TMP/tools.log" 2>&1 ||
-			{ sed 's/^/    /' "$TMP/tools.log" | tail -5; }
-	fi
-	if [ ! -x "$CFI_BENCH" ]; then
-		echo "  skipped: $CFI_BENCH is not built and 'make tools' did not build it"
-		return
-	fi
-	if [ -n "${BENCH_CFI_FILES:-}" ]; then
-		read -ra files <<<"$BENCH_CFI_FILES"
-	else
-		py=$(find /root/.pyenv/versions -maxdepth 3 -path '*/3.11.*/lib/libpython3.11.so.1.0' \
-			2>/dev/null | sort -V | tail -1)
-		for f in /usr/lib/x86_64-linux-gnu/libLLVM-14.so.1 \
-			"$(ldd "$BENCH_TARGET" | awk '/libc\.so/ { print $3 }')" \
-			"${py:-/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0}"; do
-			if [ -r "$f" ]; then
-				files+=("$f")
-			else
-				echo "  skipped: ${f:-libc} (not found)"
-			fi
-		done
-	fi
-	[ ${#files[@]} -gt 0 ] || return
-	for f in "${files[@]}"; do
-		printf '  %-58s %6.1f MB\n' "$f" "$(calc "$(stat -Lc %s "$f") / 1e6")"
-	done
-	foreign_tracer && echo "  WARNING: an allocscope runs: if it traces every process, its" \
-		"return probes on malloc slow these builds"
-	"$CFI_BENCH" "${files[@]}" >"$TMP/cfi_bench.out" 2>&1
-	sed 's/^/  /' "$TMP/cfi_bench.out"
-	echo "  command: $CFI_BENCH ${files[*]}   (build_ms: the best of 3 builds)"
-	for f in "${files[@]}"; do
-		[ "$(stat -Lc %s "$f")" -ge 100000000 ] || continue
-		ms=$(awk -v f="$f" '$NF == f && NF == 6 { print $5 }' "$TMP/cfi_bench.out")
-		[ -n "$ms" ] && printf '  %s: %s ms: goal %s\n' "$(basename "$f")" "$ms" \
-			"$(met "$ms" "$GOAL_BUILD_MS")"
-	done
-}
-
-# idle_cost: allocscope's own CPU per second with --pid against a process that does nothing
-# (BENCH_IDLE_S seconds, 10 by default, after its first rescan and report were due).
-idle_cost()
-{
-	local secs=${BENCH_IDLE_S:-10} idle sw spid c0 w0 cps log=$TMP/idle
-
-	echo "allocscope's own CPU while its target is idle (goal: at most 1 % of a core):"
-	sleep 900 &
-	idle=$!
-	PIDS+=("$idle")
-	timeout -k 5 300 "$ALLOCSCOPE" -p "$idle" -i 2 >"$log.out" 2>"$log.err" </dev/null &
-	sw=$!
-	PIDS+=("$sw")
-	if ! wait_for "$log.err" "tracing pid $idle\\b" 60; then
-		echo "  skipped: allocscope did not attach:"
-		sed 's/^/    /' "$log.err" | tail -5
-		return
-	fi
-	spid=$(pgrep -P "$sw" | head -1)
-	sleep 6 # past the 5 s at which an unmoved rescan deadline once turned the poll into a spin
-	c0=$(tool_cpu "$spid")
-	w0=$(date +%s.%N)
-	sleep "$secs"
-	cps=$(cpu_per_s "$c0" "$(tool_cpu "$spid")" "$w0")
-	kill -INT "$spid"
-	wait "$sw"
-	printf '  %s CPU s per s over %s s: goal %s\n' "$cps" "$secs" "$(met "$cps" 0.01)"
-	echo "  command: $ALLOCSCOPE -p PID -i 2   (PID: sleep 900)"
-}
-
-# governor_runs NAME RUNS [ALLOCSCOPE ARGS...]: bench_target's RUNS timed runs of
-# BENCH_GOVERNOR_PAIRS pairs, untraced without ARGS; with ARGS under allocscope, the first run
-# goes until allocscope demotes the process (or ends), and only the later runs count. Sets NS
-# to the median of the counted runs' ns per pair, DEMOTED to the stderr line ("" if none).
-governor_runs()
-{
-	local name=$1 runs=$2 log=$TMP/governor.$1 fifo fd tw sw="" spid i first=1
-	shift 2
-	NS="" DEMOTED=""
-	fifo=$log.in
-	mkfifo "$fifo"
-	exec {fd}<>"$fifo"
-	timeout -k 5 600 "$BENCH_TARGET" "$GOVERNOR_PAIRS" 1 "$runs" <"$fifo" >"$log.target" 2>&1 &
-	tw=$!
-	PIDS+=("$tw")
-	wait_for "$log.target" '^pid [0-9]+$' 10 || die "bench_target did not start"
-	if [ $# -gt 0 ]; then
-		timeout -k 5 900 "$ALLOCSCOPE" -p "$(sed -n 's/^pid //p' "$log.target")" "$@" \
-			>"$log.out" 2>"$log.err" </dev/null &
-		sw=$!
-		PIDS+=("$sw")
-		wait_for "$log.err" 'tracing pid' 60 || die "allocscope did not attach ($log.err)"
-		echo go >&"$fd"
-		wait_for "$log.target" '^ns_per_pair' 600 || die "bench_target's first run did not end"
-		DEMOTED=$(grep -m1 'heap probes removed' "$log.err")
-		first=2
-	fi
-	for i in $(seq "$first" "$runs"); do
-		echo go >&"$fd"
-		until [ "$(grep -c '^ns_per_pair' "$log.target")" -ge "$i" ]; do
-			alive_pid "$tw" || die "bench_target ended early ($log.target)"
-			sleep 0.05
-		done
-	done
-	echo quit >&"$fd"
-	[ -n "$sw" ] && { spid=$(pgrep -P "$sw" | head -1); [ -n "$spid" ] && kill -INT "$spid"; wait "$sw"; }
-	wait "$tw"
-	exec {fd}>&-
-	NS=$(median "$(sed -n 's/^ns_per_pair //p' "$log.target" | tail -n +"$first" | xargs)")
-}
-
-alive_pid()
-{
-	kill -0 "$1" 2>/dev/null
-}
-
-# governor: --max-overhead takes a churning target's heap probes away; its throughput
-# afterwards against untraced (goal: at least 80 %).
-governor()
-{
-	local base gov
-	echo "governor: a churning bench_target under --max-overhead 5 (goal: throughput after" \
-		"the demotion at least 80 % of untraced):"
-	governor_runs untraced 3
-	base=$NS
-	governor_runs governed 4 -i 0.5 --max-overhead 5
-	gov=$NS
-	if [ -z "$DEMOTED" ]; then
-		echo "  not demoted during the first run: see $TMP/governor.governed.err"
-		return
-	fi
-	printf '  untraced %s ns/pair, after the demotion %s ns/pair: throughput %s %%: goal %s\n' \
-		"$base" "$gov" "$(awk -v a="$base" -v b="$gov" 'BEGIN { printf "%.0f", 100 * a / b }')" \
-		"$(awk -v a="$base" -v b="$gov" 'BEGIN { print (a / b >= 0.8 ? "met" : "NOT met") }')"
-	echo "  allocscope said: ${DEMOTED#allocscope: }"
-	echo "  command: $ALLOCSCOPE -p PID -i 0.5 --max-overhead 5   (PID: $BENCH_TARGET" \
-		"$GOVERNOR_PAIRS 1 4; the median of runs 2-4)"
-}
-
-echo "bench: $ROUNDS rounds; $PAIRS malloc(64)+free pairs ($ENTRY_PAIRS for entry," \
-	"$DEEP_PAIRS at depths ${DEPTHS[*]}) in $BENCH_TARGET"
+echo "command: $COMMAND"
+echo "bench: $ROUNDS rounds of: ${ROWS[*]}"
+for row in "${ROWS[@]}"; do
+	FAILS[$row]=$(unavailable "$row")
+done
 for round in $(seq "$ROUNDS"); do
-	for mode in "${MODES[@]}"; do
-		run_mode "$mode" "$round"
-		RESULTS[$mode]+="$NS "
-		[ -n "$TOOL_CPU_S" ] && TOOLCPU[$mode]+="$TOOL_CPU_S "
-		FRAMES[$mode]=$NFRAMES
-		printf 'bench: round %d %-10s %10s ns/pair%s\n' "$round" "$mode" "$NS" \
-			"${NFRAMES:+, $NFRAMES frames}"
+	for row in "${ROWS[@]}"; do
+		[[ "${FAILS[$row]}" == n/a* ]] && continue
+		RUNS=$((RUNS + 1))
+		others=$(foreign_tracers)
+		t0=$(date +%s)
+		if run_row "$row" "$round"; then
+			RESULTS[$row]+="$VALUE "
+			[ -n "$TCPU" ] && TOOLCPU[$row]+="$TCPU "
+		else
+			RESULTS[$row]+="fail "
+			[ -z "${FAILS[$row]}" ] && FAILS[$row]="failed: $ERR"
+		fi
+		others+=$(foreign_tracers)
+		[[ "$others" == *all* ]] && SYSWIDE+="$row/$round "
+		[[ "$others" == *pid* ]] && OVERLAPS+="$row/$round "
+		printf 'bench: round %d %-16s %s   (%d s)\n' "$round" "$row" "${VALUE:-failed: $ERR}" \
+			$(($(date +%s) - t0))
 	done
 done
+T_TABLE=$(date +%s)
 
 echo
-printf '%-10s %9s %5s %12s %10s %10s %9s  %s\n' MODE PAIRS DEPTH "NS/PAIR" "+NS/PAIR" "x FLOOR" \
-	"TOOL CPU" "ROUNDS (ns/pair)"
-base=$(median "${RESULTS[untraced]}")
-floor=$(median "${RESULTS[floor]}")
-for mode in "${MODES[@]}"; do
-	m=$(median "${RESULTS[$mode]}")
-	printf '%-10s %9s %5s %12.1f %10.1f %10s %9s  %s\n' "$mode" "${MODE_PAIRS[$mode]}" \
-		"${MODE_DEPTH[$mode]}" "$m" "$(calc "$m - $base")" \
-		"$(awk -v a="$m" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
-		"$( [ -n "${TOOLCPU[$mode]}" ] && median "${TOOLCPU[$mode]}" || echo -)" "${RESULTS[$mode]}"
-done
-echo "TOOL CPU: allocscope's own utime + stime per wall second while the loop ran (median;" \
-	"1.000 = a whole core), from /proc/PID/stat"
-echo
-printf 'allocscope / floor = %s (median ns per pair, %s / %s)\n' \
-	"$(awk -v a="$(median "${RESULTS[allocscope]}")" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
-	"$(median "${RESULTS[allocscope]}")" "$floor"
-entry_floor=$(median "${RESULTS[floor-entry]}")
-ratio=$(awk -v a="$(median "${RESULTS[min-size]}")" -v b="$entry_floor" 'BEGIN { printf "%.2f", a / b }')
-printf 'min-size / floor-entry = %s (median ns per pair, %s / %s): goal at most %s: %s\n' \
-	"$ratio" "$(median "${RESULTS[min-size]}")" "$entry_floor" "$GOAL_MIN_SIZE_RATIO" \
-	"$(met "$ratio" "$GOAL_MIN_SIZE_RATIO")"
-if [ -n "$OVERLAPS" ]; then
-	echo "bench: WARNING: another allocscope ran during these runs (mode/round):" \
-		"$(tr ' ' '\n' <<<"$OVERLAPS" | sort -u | xargs); their figures are suspect"
+# shellcheck source=scripts/bench-table.sh
+. "$ROOT/scripts/bench-table.sh"
+print_table
+# With uprobe sessions a call rejected at entry takes no return trap: its goal is the entry+free
+# floor, not the floor with returns.
+if [ -n "${RESULTS[churn/min-size]:-}" ] && [ -n "${RESULTS[churn/floor-entry]:-}" ]; then
+	echo "min-size / entry+free floor: $(ratio "$(median "${RESULTS[churn/min-size]}")" \
+		"$(median "${RESULTS[churn/floor-entry]}")") (goal: at most 1.15 with uprobe sessions)"
 fi
-echo
-print_walk
+if [ -n "$SYSWIDE" ]; then
+	echo "WARNING: an allocscope tracing every process ran during (row/round): ${SYSWIDE% };" \
+		"it trapped those workloads too, their figures are suspect" | fold -s -w 100
+fi
+if [ -n "$OVERLAPS" ]; then
+	echo "note: another allocscope tracing other processes (load on the machine) ran during" \
+		"$(wc -w <<<"$OVERLAPS") of $RUNS runs" | fold -s -w 100
+fi
 echo
 print_commands
 echo
-python_memory
+echo "duration: $((T_TABLE - T_START)) s for the table"
+for extra in "${EXTRAS[@]}"; do
+	case $extra in
+	governor)
+		echo
+		"$ROOT/scripts/bench-governor.sh"
+		;;
+	walk)
+		echo
+		"$ROOT/scripts/bench-walk.sh"
+		;;
+	python)
+		echo
+		"$ROOT/scripts/bench-python.sh"
+		;;
+	none) ;;
+	*) echo "bench: unknown BENCH_EXTRAS part '$extra' (governor, walk, python, none)" ;;
+	esac
+done
 echo
-table_builds
-echo
-"$ROOT/scripts/bench-python.sh"
-echo
-idle_cost
-
-# hostile_builds: one FDE of 128001 rows (libcfibig_dl.so, which a replay of the program per
-# row took 83 s to build) beside libc, each program run once.
-hostile_builds()
-{
-	local big=$ROOT/.output/targets/libcfibig_dl.so libc
-
-	libc=$(ldd "$BENCH_TARGET" | awk '/libc\.so/ { print $3 }')
-	echo "Unwind table builds, a 128001-row FDE and libc:"
-	if [ ! -x "$CFI_BENCH" ] || [ ! -r "$big" ] || [ ! -r "$libc" ]; then
-		echo "  skipped: needs $CFI_BENCH (make tools), $big (make all) and libc"
-		return
-	fi
-	"$CFI_BENCH" "$big" "$libc" 2>&1 | sed 's/^/  /'
-	echo "  command: $CFI_BENCH $big $libc   (build_ms: the best of 3 builds)"
-}
-echo
-hostile_builds
-echo
-governor
+echo "bench: done in $(($(date +%s) - T_START)) s"
