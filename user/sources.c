@@ -25,8 +25,9 @@ static bool want_mappings(const struct config *cfg)
 	return cfg->mappings && cfg->mode == TRACE_MODE_HEAP;
 }
 
-static bool always(void)
+static bool always(const struct config *cfg)
 {
+	(void)cfg;
 	return true;
 }
 
@@ -38,6 +39,14 @@ static bool faults_loadable(void)
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) > 0;
 }
 
+/* The governor moves a --pid or --comm target to rss mode; its fault programs take the
+ * verifier most of a second to load, so they load only where it may act. */
+static bool governed_later(const struct config *cfg)
+{
+	return cfg->mode == TRACE_MODE_HEAP && cfg->max_overhead && (cfg->npids || cfg->comm[0]) &&
+	       faults_loadable();
+}
+
 /* clang-format off */
 const struct source sources__table[SOURCE_COUNT] = {
 	[SOURCE_HEAP] = {"heap probes", {NULL}, .per_target = true, want_heap, always},
@@ -45,7 +54,7 @@ const struct source sources__table[SOURCE_COUNT] = {
 	[SOURCE_FAULTS] = {"page faults",
 			   {"fault_user", "madvise_enter", "munmap_enter", "mremap_enter",
 			    "mremap_exit", "brk_enter", "brk_exit", "mmap_enter", "mmap_exit", NULL},
-			   .per_target = false, want_faults, faults_loadable},
+			   .per_target = false, want_faults, governed_later},
 	[SOURCE_MAPPINGS] = {"mappings",
 			     {"mmap_enter", "mmap_exit", "munmap_enter", "mremap_enter",
 			      "mremap_exit", "brk_enter", "brk_exit", NULL},
@@ -60,7 +69,7 @@ void sources__prepare(struct sources *s, struct bpf_object *obj, const struct co
 	memset(s, 0, sizeof(*s));
 	s->obj = obj;
 	for (int i = 0; i < SOURCE_COUNT; i++)
-		s->loaded[i] = sources__table[i].wanted(cfg) || sources__table[i].loadable();
+		s->loaded[i] = sources__table[i].wanted(cfg) || sources__table[i].later(cfg);
 	/* A program loads when one of the loaded sources lists it; programs no source
 	 * lists (the allocator probes, the process tracepoints) are the tracer's. */
 	bpf_object__for_each_program(prog, obj)

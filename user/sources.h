@@ -30,7 +30,9 @@ struct source {
 	const char *progs[SOURCE_PROGS_MAX];
 	bool per_target; /* attached per target process by the tracer (uprobes) */
 	bool (*wanted)(const struct config *cfg); /* attached from the start */
-	bool (*loadable)(void); /* the kernel can load it (it may be enabled later) */
+	/* Whether it may be enabled while running (by the governor), and the kernel can
+	 * load it: then it loads unattached. */
+	bool (*later)(const struct config *cfg);
 };
 
 extern const struct source sources__table[SOURCE_COUNT];
@@ -46,8 +48,8 @@ struct sources {
 	size_t nlinks;
 };
 
-/* Before the object is loaded: the programs of sources neither wanted nor loadable are
- * left out of the load. */
+/* Before the object is loaded: the programs of sources neither wanted nor possibly enabled later
+ * are left out of the load. */
 void sources__prepare(struct sources *s, struct bpf_object *obj, const struct config *cfg);
 /* After the load: attaches the sources cfg wants. 0 or -errno, *prog naming the
  * program that failed. */
