@@ -176,8 +176,13 @@ run_one()
 realloc_rates()
 {
 	local out
-	# near FIELD WANT: the field summed over the reports is WANT, within 1 %.
-	near() { echo "abs(sum(r['$1'] * r['interval_s'] for r in reports) - $2) <= 0.01 * $2"; }
+	# near FIELD WANT: the field summed over the reports is WANT, within 1 % and what the
+	# intervals' rounding to the millisecond can move it (a short final interval has a
+	# large rate: 1 block in 4.4 ms reads 227.273/s x 0.004 s).
+	near() {
+		echo "abs(sum(r['$1'] * r['interval_s'] for r in reports) - $2) <=
+		      0.01 * $2 + sum(abs(r['$1']) * 0.0005 for r in reports)"
+	}
 	start_target r "$TARGET_DIR/alloc_target" grow_in_place grow_in_place
 	start_tool r -p "${T_PID[r]}" "${JSON_ARGS[@]}"
 	wait_tracing r "${T_PID[r]}"
