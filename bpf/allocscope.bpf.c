@@ -401,8 +401,9 @@ static __always_inline bool frees_tracked(const struct inflight *in, __u32 tgid)
  * ip: no user memory is read here, unless another call is in flight. Returns
  * whether the call's return must be seen: with sessions, a call the size
  * filters or sampling reject, and that frees no tracked block, takes no
- * return probe, and is recorded as skipped with its return address (one
- * read of [rsp]) so that its nested calls are still told apart. */
+ * return probe; if it may call the allocator itself (realloc, the aligned
+ * family) it is recorded as skipped with its return address (one read of
+ * [rsp]) so that its nested calls are still told apart. */
 static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
@@ -451,6 +452,12 @@ static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 	else if (outer->size >= min_size && outer->size <= max_size)
 		outer->track = !sample_bytes || sample_take(outer, outer->size);
 	if (session && !outer->track && !(outer->fn_start && frees_tracked(outer, tgid))) {
+		/* malloc and calloc call no allocator function of their own:
+		 * nothing can nest in them, so nothing is left in flight and
+		 * [rsp] is not read (a user read costs more than the rest of
+		 * the entry here). */
+		if (fn == ALLOC_FN_MALLOC || fn == ALLOC_FN_CALLOC)
+			return false;
 		outer->skipped = 1;
 		bpf_probe_read_user(&outer->skip_ret, sizeof(outer->skip_ret), (void *)sp);
 		outer->sp = sp;
