@@ -271,6 +271,29 @@ $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -ldl -o $@
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its man page and its bash
+# completion, where distributions and bash-completion look for them.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MAN8DIR ?= $(PREFIX)/share/man/man8
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+INSTALLED := $(DESTDIR)$(SBINDIR)/allocscope $(DESTDIR)$(MAN8DIR)/allocscope.8 \
+	$(DESTDIR)$(BASH_COMPLETION_DIR)/allocscope
+
+.PHONY: install uninstall
+install: $(APP) allocscope.8 scripts/allocscope.bash-completion
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(BASH_COMPLETION_DIR)
+	$(Q)$(INSTALL) -m 0755 $(APP) $(DESTDIR)$(SBINDIR)/allocscope
+	$(Q)$(INSTALL) -m 0644 allocscope.8 $(DESTDIR)$(MAN8DIR)/allocscope.8
+	$(Q)$(INSTALL) -m 0644 scripts/allocscope.bash-completion \
+		$(DESTDIR)$(BASH_COMPLETION_DIR)/allocscope
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(INSTALLED)
+
 .PHONY: deps
 deps:
 	$(Q)scripts/install-deps.sh
