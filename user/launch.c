@@ -46,12 +46,16 @@ static void __attribute__((noreturn)) child(char *const argv[], int errfd)
 	int e;
 
 	signal(SIGPIPE, SIG_DFL);
-	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)
+	/* Negative: the trace failed, not the exec. */
+	e = ptrace(PTRACE_TRACEME, 0, NULL, NULL) ? -errno : 0;
+	if (!e) {
 		execvp(argv[0], argv);
-	e = errno;
-	if (write(errfd, &e, sizeof(e)) < 0)
-		_exit(EXIT_CMD_CANNOT_RUN);
-	_exit(e == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_CANNOT_RUN);
+		e = errno;
+	}
+	if (write(errfd, &e, sizeof(e)) < 0) {
+		/* The parent sees an exit before any exec stop. */
+	}
+	_exit(e < 0 ? EXIT_NO_PRIVILEGE : e == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_CANNOT_RUN);
 }
 
 /* AT_BASE from the aux vector: ld.so's address, 0 without an interpreter. */
@@ -270,6 +274,14 @@ int launch__start(char *const argv[], pid_t *pid)
 		n = read(fds[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
 	close(fds[0]);
+	if (n == sizeof(e) && e < 0) {
+		waitpid(p, NULL, 0);
+		log_msg("cannot trace %s from its start: PTRACE_TRACEME: %s "
+			"(kernel.yama.ptrace_scope "
+			"3 forbids every ptrace)\n",
+			argv[0], strerror(-e));
+		return EXIT_NO_PRIVILEGE;
+	}
 	if (n == sizeof(e)) {
 		waitpid(p, NULL, 0);
 		log_msg("cannot run '%s': %s\n", argv[0], strerror(e));

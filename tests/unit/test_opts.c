@@ -463,8 +463,10 @@ static const struct invalid_case {
 		  "or '--'"},
 	{"0", "invalid INTERVAL '0': expected seconds > 0 and <= 86400; a command to run goes "
 	      "after -c or '--'"},
-	{"5 x", "invalid COUNT 'x': expected a number >= 1; a command to run goes after -c or '--'"},
-	{"5 0", "invalid COUNT '0': expected a number >= 1; a command to run goes after -c or '--'"},
+	{"5 x",
+	 "invalid COUNT 'x': expected a number >= 1; a command to run goes after -c or '--'"},
+	{"5 0",
+	 "invalid COUNT '0': expected a number >= 1; a command to run goes after -c or '--'"},
 	{"5 3 1", "unexpected argument '1': after the options come at most INTERVAL and COUNT; a "
 		  "command to run goes after -c or '--'"},
 	{"-i 5 -p 1 10", "the interval is given twice: with -i and as '10'"},
@@ -473,7 +475,8 @@ static const struct invalid_case {
 	{"--", "'--' must be followed by a command to run"},
 	{"-c ls -- ls", "the command is given twice: with -c and after '--'"},
 	{"-c ls -c ls", "-c can be given only once"},
-	{"-p 1 -c ls", "-c runs a command and traces it: it cannot be combined with --pid or --comm"},
+	{"-p 1 -c ls",
+	 "-c runs a command and traces it: it cannot be combined with --pid or --comm"},
 	{"--comm x -- ls", "-c runs a command and traces it: it cannot be combined with --pid or "
 			   "--comm"},
 	{"--com x", "option '--com' is ambiguous: --comm, --command"},
@@ -851,19 +854,24 @@ static void test_command_words(void **state)
 		{"a 'b", {NULL}, "invalid -c 'a 'b': unterminated ' at offset 2"},
 		{"a \"b", {NULL}, "invalid -c 'a \"b': unterminated \" at offset 2"},
 		{"a \\", {NULL}, "invalid -c 'a \\': a backslash ends it"},
-		{"a > out", {NULL},
+		{"a > out",
+		 {NULL},
 		 "invalid -c 'a > out': '>' means something to a shell, and CMD runs without one: "
 		 "quote it, or give sh -c '...' as CMD"},
-		{"a $HOME", {NULL},
+		{"a $HOME",
+		 {NULL},
 		 "invalid -c 'a $HOME': '$' means something to a shell, and CMD runs without one: "
 		 "quote it, or give sh -c '...' as CMD"},
-		{"ls *.c", {NULL},
+		{"ls *.c",
+		 {NULL},
 		 "invalid -c 'ls *.c': '*' means something to a shell, and CMD runs without one: "
 		 "quote it, or give sh -c '...' as CMD"},
-		{"a ~/x", {NULL},
+		{"a ~/x",
+		 {NULL},
 		 "invalid -c 'a ~/x': '~' means something to a shell, and CMD runs without one: "
 		 "quote it, or give sh -c '...' as CMD"},
-		{"a #x", {NULL},
+		{"a #x",
+		 {NULL},
 		 "invalid -c 'a #x': '#' means something to a shell, and CMD runs without one: "
 		 "quote it, or give sh -c '...' as CMD"},
 	};
@@ -895,10 +903,10 @@ static void test_command_words(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),  cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_group_by),  cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_pid_limit), cmocka_unit_test(test_help),
-		cmocka_unit_test(test_parse_u64), cmocka_unit_test(test_command),
+		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_group_by),      cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_pid_limit),     cmocka_unit_test(test_help),
+		cmocka_unit_test(test_parse_u64),     cmocka_unit_test(test_command),
 		cmocka_unit_test(test_command_words),
 	};
 
