@@ -23,6 +23,7 @@
 #include "opts.h"
 #include "procmaps.h"
 #include "procmem.h"
+#include "words.h"
 
 /* glibc's enum r_state (<link.h>) and the offset of r_state in struct
  * r_debug on LP64: int r_version, link_map *r_map, ElfW(Addr) r_brk. */
@@ -46,6 +47,10 @@ static void __attribute__((noreturn)) child(char *const argv[], int errfd)
 	int e;
 
 	signal(SIGPIPE, SIG_DFL);
+	/* NAME=value words first, as a shell takes them (opts checked a
+	 * program follows). */
+	for (; words__assignment(*argv); argv++)
+		putenv(*argv);
 	/* Negative: the trace failed, not the exec. */
 	e = ptrace(PTRACE_TRACEME, 0, NULL, NULL) ? -errno : 0;
 	if (!e) {
@@ -249,11 +254,15 @@ static int hold(pid_t pid, const char *name)
 	return err;
 }
 
-int launch__start(char *const argv[], pid_t *pid)
+int launch__start(char *const words[], pid_t *pid)
 {
+	char *const *argv = words;
 	int fds[2], e = 0, sig, err;
 	ssize_t n;
 	pid_t p;
+
+	while (words__assignment(*argv))
+		argv++; /* messages name the program */
 
 	if (pipe2(fds, O_CLOEXEC)) {
 		log_msg("cannot run %s: %s\n", argv[0], strerror(errno));
@@ -262,7 +271,7 @@ int launch__start(char *const argv[], pid_t *pid)
 	fflush(NULL);
 	p = fork();
 	if (p == 0)
-		child(argv, fds[1]);
+		child(words, fds[1]);
 	close(fds[1]);
 	if (p < 0) {
 		close(fds[0]);

@@ -12,6 +12,7 @@
 #include "opts.h"
 #include "kernel_features.h"
 #include "tracer.h"
+#include "words.h"
 
 static volatile sig_atomic_t exiting;
 
@@ -56,12 +57,12 @@ int main(int argc, char **argv)
 		cmd = 0;
 	}
 	if (cmd && launch__release(cmd))
-		log_msg("cannot let %s run: %s\n", cfg.command[0], strerror(errno));
+		log_msg("cannot let %s run: %s\n", words__program(cfg.command), strerror(errno));
 	if (!status)
 		status = tracer__run(t, &exiting);
 	tracer__close(t);
 	if (cmd)
-		launch__report(cmd, cfg.command[0]);
+		launch__report(cmd, words__program(cfg.command));
 out:
 	opts__free(&cfg);
 	return status;

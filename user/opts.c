@@ -104,7 +104,7 @@ static const char doc[] =
 	"      one minute of JSON reports into growth.jsonl\n"
 	"  sudo allocscope -p 4242 --format pprof -o heap.pb.gz -i 30\n"
 	"      heap.pb.gz replaced every 30 seconds; go tool pprof -top heap.pb.gz\n"
-	"  sudo allocscope -c './manage.py runserver --noreload' -i 5\n"
+	"  sudo allocscope -c 'python3 manage.py runserver --noreload' -i 5\n"
 	"      run the command and trace it from its first allocation\n"
 	"  sudo allocscope -p 4242 5 3\n"
 	"      three reports, 5 seconds apart (-i 5 -n 3)\n"
@@ -138,7 +138,8 @@ static const struct argp_option options[] = {
 	{"command", 'c', "CMD", 0,
 	 "Run CMD and trace it from its first allocation, before main and its constructors, and "
 	 "the processes it forks. CMD is one string split into words as a shell would split "
-	 "them, without a shell (nothing expanded); or give PROGRAM [ARG...] after '--' instead. "
+	 "them, without a shell (nothing expanded; NAME=value words first go to its "
+	 "environment); or give PROGRAM [ARG...] after '--' instead. "
 	 "-c runs a command; to select by name use --comm",
 	 GRP_TARGET},
 	{"children", OPT_CHILDREN, NULL, 0,
@@ -804,6 +805,15 @@ static int dashdash_command(struct parse_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* A command's program: the first word that is no NAME=value. */
+static int check_program(struct parse_ctx *ctx)
+{
+	if (!words__program(ctx->cfg->command))
+		return usage_error(ctx, "the command names no program after its variable "
+					"assignments (NAME=value)");
+	return 0;
+}
+
 /* Checks that involve more than one option, and the defaults that depend on
  * others. */
 static int validate(struct parse_ctx *ctx)
@@ -814,6 +824,8 @@ static int validate(struct parse_ctx *ctx)
 		return -EINVAL;
 	if (cfg->npids && cfg->comm[0])
 		return usage_error(ctx, "--pid and --comm cannot be combined");
+	if (cfg->command && check_program(ctx))
+		return -EINVAL;
 	if (cfg->command && (cfg->npids || cfg->comm[0]))
 		return usage_error(ctx, "-c runs a command and traces it: it cannot be combined "
 					"with --pid or --comm");

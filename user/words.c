@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* -c CMD split as a POSIX shell splits words (XCU 2.2 Quoting), with the
  * expansions and operators a shell would apply refused instead of ignored. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -109,4 +110,24 @@ int words__split(const char *s, char ***out, char *why, size_t len)
 	words[nwords] = NULL;
 	*out = words;
 	return 0;
+}
+
+bool words__assignment(const char *w)
+{
+	const char *c = w;
+
+	if (!c)
+		return false;
+	if (!isalpha((unsigned char)*c) && *c != '_')
+		return false;
+	while (isalnum((unsigned char)*c) || *c == '_')
+		c++;
+	return *c == '=';
+}
+
+const char *words__program(char *const *w)
+{
+	while (words__assignment(*w))
+		w++;
+	return *w;
 }

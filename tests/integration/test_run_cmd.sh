@@ -80,11 +80,13 @@ assert_grep "-c: the command's own status is said" "$TMP/c.err" \
 assert_json "-c: the final report still has the constructor's site" "$TMP/c.json" \
 	"(last['final'], ssum(last, 'live_bytes', $pid, 'ctor_alloc'))" "(True, $CTOR_BYTES)"
 
-# -- PROGRAM ARGS: the same, without quoting; stdin at EOF ends it at once, so the whole run is
-# the final report.
+# -- PROGRAM ARGS: the same, without quoting, a NAME=value first as a shell takes it; stdin at
+# EOF ends it at once, so the whole run is the final report.
 timeout -k 5 "$TOOL_TIMEOUT" "$ALLOCSCOPE" "${JSON_ARGS[@]}" -o "$TMP/d.json" \
-	-- "$CTOR" 4444 0 0 </dev/null >"$TMP/d.out" 2>"$TMP/d.err"
+	-- CTOR_TARGET_ENV="set by -- A=b" "$CTOR" 4444 0 0 </dev/null >"$TMP/d.out" 2>"$TMP/d.err"
 assert_eq "--: exit status" 0 "$?"
+assert_grep "--: NAME=value went to the command's environment" "$TMP/d.out" \
+	"^ctor 4444 main 0 env set by -- A=b\$"
 dpid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/d.out")
 assert_json "--: the constructor's site in the final report" "$TMP/d.json" \
 	"(last['final'], ssum(last, 'live_bytes', ${dpid:-0}, 'ctor_alloc'))" "(True, 4444)"
