@@ -230,7 +230,7 @@ static const struct argp_option options[] = {
 	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	 "Take the heap probes off a --pid or --comm target whose probes cost more than PCT % "
+	 "Take the heap probes off a --pid, --comm or -c target whose probes cost more than PCT % "
 	 "of its CPU time over an interval; its mappings stay traced and its heap sites are "
 	 "marked frozen (0-100, default 20; 0: no limit)",
 	 GRP_TRACE},
