@@ -105,7 +105,7 @@ TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
 	$(OUTPUT)/targets/libcfibomb_dl.so $(OUTPUT)/targets/jit_target \
 	$(OUTPUT)/targets/alloc_target_stripped $(OUTPUT)/targets/libshim_malloc.so \
-	$(OUTPUT)/targets/mem_target $(OUTPUT)/targets/ctor_target
+	$(OUTPUT)/targets/mem_target $(OUTPUT)/targets/ctor_target $(OUTPUT)/targets/libctor_lib.so
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -259,7 +259,13 @@ $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) -fPIC -shared $< -o $@
 $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) $(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)): \
 	tests/targets/target_io.h
-$(OUTPUT)/targets/mem_target $(OUTPUT)/targets/ctor_target: tests/targets/target_io.h
+$(OUTPUT)/targets/mem_target: tests/targets/target_io.h
+# ctor_target needs libctor_lib.so (DT_NEEDED though unreferenced, found beside it): two
+# constructors run before main.
+$(OUTPUT)/targets/ctor_target: tests/targets/ctor_target.c tests/targets/target_io.h \
+		$(OUTPUT)/targets/libctor_lib.so | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -L$(OUTPUT)/targets -Wl,--no-as-needed -lctor_lib -Wl,-rpath,'$$ORIGIN' -o $@
 $(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
 		| $(OUTPUT)/targets
 	$(call msg,CXX,$@)

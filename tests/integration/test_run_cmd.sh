@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # allocscope -c CMD and -- PROGRAM ARGS: the command runs with the operator's environment
-# and stdio, and is traced from its first allocation: a constructor's malloc, made before
-# main, is in the reports with its exact bytes, beside main's. When the command exits,
+# and stdio, and is traced from its first allocation: the mallocs of its library's and its
+# own constructors, made before main, are in the reports with their exact bytes, beside
+# main's. When the command exits,
 # allocscope prints its final report, names the command's status and exits 0. A command
 # that cannot be run gets a shell's status (127, 126); -c with --pid is bad usage.
 
@@ -12,6 +13,7 @@
 CTOR=$TARGET_DIR/ctor_target
 CTOR_BYTES=7777
 MAIN_BYTES=5555
+LIB_BYTES=3333 # ctor_lib.c
 
 # poll_json FILE EXPR TIMEOUT_S: waits until EXPR over FILE prints true.
 poll_json()
@@ -66,6 +68,9 @@ assert_json "-c: the constructor's site: blocks" "$TMP/c.json" \
 	"ssum(last, 'live_objects', $pid, 'ctor_alloc')" 1
 assert_json "-c: the constructor's site is called from the constructor" "$TMP/c.json" \
 	"[syms(s)[2] for s in sites(last, $pid, 'ctor_alloc')]" "['before_main']"
+assert_json "-c: the library constructor's site, run by ld.so's _dl_init" "$TMP/c.json" \
+	"[(s['live_bytes'], s['live_objects'], syms(s)[2]) for s in sites(last, $pid, 'lib_ctor_alloc')]" \
+	"[($LIB_BYTES, 1, 'lib_init')]"
 assert_json "-c: main's site" "$TMP/c.json" \
 	"[(s['live_bytes'], syms(s)[2]) for s in sites(last, $pid, 'main_alloc')]" \
 	"[($MAIN_BYTES, 'main')]"
