@@ -265,7 +265,8 @@ $(OUTPUT)/targets/mem_target: tests/targets/target_io.h
 $(OUTPUT)/targets/ctor_target: tests/targets/ctor_target.c tests/targets/target_io.h \
 		$(OUTPUT)/targets/libctor_lib.so | $(OUTPUT)/targets
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -L$(OUTPUT)/targets -Wl,--no-as-needed -lctor_lib -Wl,-rpath,'$$ORIGIN' -o $@
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -L$(OUTPUT)/targets -Wl,--no-as-needed -lctor_lib \
+		-Wl,-rpath,'$$ORIGIN' -o $@
 $(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
 		| $(OUTPUT)/targets
 	$(call msg,CXX,$@)
