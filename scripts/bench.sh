@@ -157,7 +157,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # foreign_tracers: allocscope processes running between our runs (ours run only within one);
-# those without -p or -c trace every process, our workloads included.
+# those without -p, --comm or -c (a command; --comm matches --command too) trace every
+# process, our workloads included.
 foreign_tracers()
 {
 	local p args
