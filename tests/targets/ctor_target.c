@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* A program that allocates before main: its library's constructor keeps
  * 3333 bytes live (ctor_lib.c), ctor_alloc(), run by its own constructor,
- * CTOR_BYTES (argv[1]); then main_alloc() keeps MAIN_BYTES (argv[2]). For allocscope -c: only probes placed before the loader runs
- * any of the program's code see the first. Prints "pid", the sizes and
- * $CTOR_TARGET_ENV, then exits after a line on stdin (or EOF). */
+ * CTOR_BYTES (argv[1]); then main_alloc() keeps MAIN_BYTES (argv[2]). For allocscope -c: only
+ * probes placed before the loader runs any of the program's code see the first. Prints "pid", the
+ * sizes and $CTOR_TARGET_ENV, then exits after a line on stdin (or EOF). */
 #include <stdlib.h>
 
 #include "target_io.h"
