@@ -38,7 +38,7 @@ MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memali
 APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,$(MALLOC_EXPORTS)) \
 	-lm -ldl
 
-USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
+USER_MODULES := opts words launch procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer
@@ -55,7 +55,7 @@ APP := $(OUTPUT)/allocscope
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling
-test_opts_OBJS := opts $(OUTPUT_MODS)
+test_opts_OBJS := opts words $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
 test_pprof_OBJS := pprof
 .DEFAULT_GOAL := all
@@ -105,7 +105,7 @@ TARGET_BINS := $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) \
 	$(OUTPUT)/targets/cache_target $(HOSTILE_BINS) $(OUTPUT)/targets/libcfibig_dl.so \
 	$(OUTPUT)/targets/libcfibomb_dl.so $(OUTPUT)/targets/jit_target \
 	$(OUTPUT)/targets/alloc_target_stripped $(OUTPUT)/targets/libshim_malloc.so \
-	$(OUTPUT)/targets/mem_target
+	$(OUTPUT)/targets/mem_target $(OUTPUT)/targets/ctor_target $(OUTPUT)/targets/libctor_lib.so
 TARGET_NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -pthread
 TARGET_FP_CFLAGS := -O0 -g -fno-omit-frame-pointer -Wall -pthread
 
@@ -260,6 +260,13 @@ $(OUTPUT)/targets/lib%.so: tests/targets/%.c | $(OUTPUT)/targets
 $(patsubst %,$(OUTPUT)/targets/%,$(TARGETS)) $(patsubst %,$(OUTPUT)/targets/%_fp,$(TARGETS)): \
 	tests/targets/target_io.h
 $(OUTPUT)/targets/mem_target: tests/targets/target_io.h
+# ctor_target needs libctor_lib.so (DT_NEEDED though unreferenced, found beside it): two
+# constructors run before main.
+$(OUTPUT)/targets/ctor_target: tests/targets/ctor_target.c tests/targets/target_io.h \
+		$(OUTPUT)/targets/libctor_lib.so | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -L$(OUTPUT)/targets -Wl,--no-as-needed -lctor_lib \
+		-Wl,-rpath,'$$ORIGIN' -o $@
 $(OUTPUT)/targets/cache_target: tests/targets/cache_target.cc tests/targets/target_io.h \
 		| $(OUTPUT)/targets
 	$(call msg,CXX,$@)
@@ -270,6 +277,29 @@ $(OUTPUT)/targets/%_fp: tests/targets/%.c | $(OUTPUT)/targets
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TARGET_NOFP_CFLAGS) $< -ldl -o $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its man page and its bash
+# completion, where distributions and bash-completion look for them.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MAN8DIR ?= $(PREFIX)/share/man/man8
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+INSTALLED := $(DESTDIR)$(SBINDIR)/allocscope $(DESTDIR)$(MAN8DIR)/allocscope.8 \
+	$(DESTDIR)$(BASH_COMPLETION_DIR)/allocscope
+
+.PHONY: install uninstall
+install: $(APP) allocscope.8 scripts/allocscope.bash-completion
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(BASH_COMPLETION_DIR)
+	$(Q)$(INSTALL) -m 0755 $(APP) $(DESTDIR)$(SBINDIR)/allocscope
+	$(Q)$(INSTALL) -m 0644 allocscope.8 $(DESTDIR)$(MAN8DIR)/allocscope.8
+	$(Q)$(INSTALL) -m 0644 scripts/allocscope.bash-completion \
+		$(DESTDIR)$(BASH_COMPLETION_DIR)/allocscope
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(INSTALLED)
 
 .PHONY: deps
 deps:

@@ -157,13 +157,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # foreign_tracers: allocscope processes running between our runs (ours run only within one);
-# those without -p or -c trace every process, our workloads included.
+# those without -p, --comm, -c or -- (a command; --comm matches --command too) trace every
+# process, our workloads included.
 foreign_tracers()
 {
 	local p args
 	for p in $(pgrep -x allocscope); do
 		args=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
-		if [[ " $args" =~ \ (-p|--pid|-c|--comm) ]]; then
+		if [[ " $args" =~ \ (-p|--pid|-c|--comm|--\ ) ]]; then
 			echo -n "pid "
 		else
 			echo -n "all "

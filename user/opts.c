@@ -12,6 +12,7 @@
 
 #include "allocscope.h"
 #include "opts.h"
+#include "words.h"
 
 #define PROG	"allocscope"
 #define VERSION "0.1.0"
@@ -48,6 +49,7 @@ enum {
 	OPT_FAULT_SAMPLE,
 	OPT_USAGE,
 	OPT_SAMPLE_BYTES,
+	OPT_COMM,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -72,9 +74,12 @@ static const struct config defaults = {
 static const char doc[] =
 	"Report heap growth per call site in running processes, using uprobes.\n"
 	"\n"
-	"USAGE: " PROG " [OPTIONS]\n"
+	"USAGE: " PROG " [OPTIONS] [INTERVAL [COUNT]]\n"
+	"       " PROG " [OPTIONS] -c CMD [INTERVAL [COUNT]]\n"
+	"       " PROG " [OPTIONS] [INTERVAL [COUNT]] -- PROGRAM [ARG...]\n"
 	"\v"
-	"Without --pid or --comm, every process on the host is traced. SECS accept "
+	"Without --pid, --comm or a command, every process on the host is traced. "
+	"INTERVAL and COUNT after the options are -i and -n, as in bcc's tools. SECS accept "
 	"decimals (0.5); BYTES accept a K, M or G suffix (1K = 1024).\n"
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
@@ -99,6 +104,10 @@ static const char doc[] =
 	"      one minute of JSON reports into growth.jsonl\n"
 	"  sudo allocscope -p 4242 --format pprof -o heap.pb.gz -i 30\n"
 	"      heap.pb.gz replaced every 30 seconds; go tool pprof -top heap.pb.gz\n"
+	"  sudo allocscope -c 'python3 manage.py runserver --noreload' -i 5\n"
+	"      run the command and trace it from its first allocation\n"
+	"  sudo allocscope -p 4242 5 3\n"
+	"      three reports, 5 seconds apart (-i 5 -n 3)\n"
 	"  sudo allocscope -p 4242 --mode rss\n"
 	"      no allocator probes: resident memory by the code that faulted it in,\n"
 	"      for a process whose allocation rate makes heap mode too slow\n"
@@ -112,17 +121,30 @@ static const char doc[] =
 	"  3   not enough privilege: run as root (CAP_BPF and CAP_PERFMON)\n"
 	"  4   the kernel lacks support (BTF, uprobes) or refused the BPF programs\n"
 	"  5   a target maps no object defining malloc and free\n"
-	"  64  bad usage\n";
+	"  64  bad usage\n"
+	"  126 the command (-c) was found but could not be run\n"
+	"  127 the command (-c) was not found\n"
+	"With -c, allocscope exits 0 after its final report whatever the command's own "
+	"status, which it names on stderr. A Ctrl-C at the terminal reaches the command "
+	"too (the same process group); a SIGTERM to allocscope, --count or --duration end "
+	"the tracing only, and the command runs on.\n";
 
 static const struct argp_option options[] = {
 	{NULL, 0, NULL, OPTION_DOC, "Targets (default: every process on the host):", GRP_TARGET},
 	{"pid", 'p', "PID[,PID...]", 0, "Trace these processes. Repeatable; up to 1024 processes",
 	 GRP_TARGET},
-	{"comm", 'c', "NAME", 0,
+	{"comm", OPT_COMM, "NAME", 0,
 	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
+	{"command", 'c', "CMD", 0,
+	 "Run CMD and trace it from its first allocation, before main and its constructors, and "
+	 "the processes it forks. CMD is one string split into words as a shell would split "
+	 "them, without a shell (nothing expanded; NAME=value words first go to its "
+	 "environment); or give PROGRAM [ARG...] after '--' instead. "
+	 "-c runs a command; to select by name use --comm",
+	 GRP_TARGET},
 	{"children", OPT_CHILDREN, NULL, 0,
 	 "With --pid or --comm: also trace their descendants, those running already and "
-	 "those they fork from now on (multiprocessing workers)",
+	 "those they fork from now on (multiprocessing workers); a command's always are",
 	 GRP_TARGET},
 
 	{NULL, 0, NULL, OPTION_DOC, "Reports:", GRP_REPORT},
@@ -208,7 +230,7 @@ static const struct argp_option options[] = {
 	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	 "Take the heap probes off a --pid or --comm target whose probes cost more than PCT % "
+	 "Take the heap probes off a --pid, --comm or -c target whose probes cost more than PCT % "
 	 "of its CPU time over an interval; its mappings stay traced and its heap sites are "
 	 "marked frozen (0-100, default 20; 0: no limit)",
 	 GRP_TRACE},
@@ -243,9 +265,12 @@ struct parse_ctx {
 	struct config *cfg;
 	FILE *out;
 	FILE *err;
-	bool exit_now; /* --help, --usage or --version was handled */
-	bool failed;   /* an error line was printed */
-	bool top_set;  /* -T was given */
+	bool exit_now;		      /* --help, --usage or --version was handled */
+	bool failed;		      /* an error line was printed */
+	bool top_set;		      /* -T was given */
+	bool interval_set, count_set; /* -i, -n were given */
+	const char *pos[2];	      /* [INTERVAL [COUNT]] after the options */
+	int dashdash;		      /* argv index of "--", or argc */
 };
 
 static error_t __attribute__((format(printf, 2, 3)))
@@ -372,6 +397,22 @@ static error_t parse_pids(struct parse_ctx *ctx, const char *arg)
 			return 0;
 		p += n + 1;
 	}
+}
+
+static error_t parse_command(struct parse_ctx *ctx, const char *arg)
+{
+	char why[160];
+	int err;
+
+	if (ctx->cfg->command)
+		return usage_error(ctx, "-c can be given only once");
+	err = words__split(arg, &ctx->cfg->command_mem, why, sizeof(why));
+	if (err == -ENOMEM)
+		return usage_error(ctx, "-c: out of memory");
+	if (err)
+		return usage_error(ctx, "invalid -c '%s': %s", arg, why);
+	ctx->cfg->command = ctx->cfg->command_mem;
+	return 0;
 }
 
 static error_t parse_comm(struct parse_ctx *ctx, const char *arg)
@@ -507,13 +548,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'p':
 		return parse_pids(ctx, arg);
-	case 'c':
+	case OPT_COMM:
 		return parse_comm(ctx, arg);
+	case 'c':
+		return parse_command(ctx, arg);
 	case 'i':
+		ctx->interval_set = true;
 		return parse_time(ctx, "interval", arg, INTERVAL_MAX_S, &cfg->interval_s);
 	case 'd':
 		return parse_time(ctx, "duration", arg, DURATION_MAX_S, &cfg->duration_s);
 	case 'n':
+		ctx->count_set = true;
 		return parse_count(ctx, "count", arg, 1, UINT64_MAX, false, &cfg->count);
 	case 'T':
 		if ((e = parse_count(ctx, "top", arg, 1, TOP_MAX, false, &v)))
@@ -597,12 +642,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		ctx->exit_now = true;
 		return ECANCELED; /* stop parsing, as getopt-based tools exit here */
 	case ARGP_KEY_ARG:
-		if (isdigit((unsigned char)arg[0]))
-			return usage_error(ctx,
-					   "unexpected argument '%s': use -i SECS for the interval "
-					   "and -n N for the number of reports",
-					   arg);
-		return usage_error(ctx, "unexpected argument '%s'", arg);
+		if (state->arg_num < 2) {
+			ctx->pos[state->arg_num] = arg;
+			return 0;
+		}
+		return usage_error(ctx,
+				   "unexpected argument '%s': after the options come at most "
+				   "INTERVAL and COUNT; a command to run goes after -c or '--'",
+				   arg);
 	default:
 		return parse_named(ctx, key, arg);
 	}
@@ -709,8 +756,10 @@ static int check_syntax(struct parse_ctx *ctx, int argc, char **argv)
 		const char *s = argv[i];
 		enum scan r;
 
-		if (!strcmp(s, "--"))
+		if (!strcmp(s, "--")) {
+			ctx->dashdash = i;
 			return 0;
+		}
 		if (s[0] != '-' || !s[1])
 			continue;
 		r = s[1] == '-' ? scan_long(ctx, argc, argv, &i) : scan_short(ctx, argc, argv, &i);
@@ -722,15 +771,69 @@ static int check_syntax(struct parse_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* [INTERVAL [COUNT]] after the options, as bcc's tools take them: the same
+ * values as -i and -n, given once. */
+static int positional(struct parse_ctx *ctx)
+{
+	static const char hint[] = "; a command to run goes after -c or '--'";
+	struct config *cfg = ctx->cfg;
+	const char *iv = ctx->pos[0], *n = ctx->pos[1];
+	int err;
+
+	if (iv && ctx->interval_set)
+		return usage_error(ctx, "the interval is given twice: with -i and as '%s'", iv);
+	if (n && ctx->count_set)
+		return usage_error(ctx, "the count is given twice: with -n and as '%s'", n);
+	if (iv && (err = parse_seconds(iv, INTERVAL_MAX_S, &cfg->interval_s)))
+		return usage_error(ctx, "invalid INTERVAL '%s': expected seconds > 0%s%s", iv,
+				   err == -ERANGE ? " and <= 86400" : "", hint);
+	if (n && opts__parse_u64(n, 1, UINT64_MAX, false, &cfg->count))
+		return usage_error(ctx, "invalid COUNT '%s': expected a number >= 1%s", n, hint);
+	return 0;
+}
+
+/* The words after "--": the command, unless -c gave one. */
+static int dashdash_command(struct parse_ctx *ctx, int argc, char **argv)
+{
+	if (ctx->dashdash >= argc)
+		return 0;
+	if (ctx->dashdash + 1 == argc)
+		return usage_error(ctx, "'--' must be followed by a command to run");
+	if (ctx->cfg->command)
+		return usage_error(ctx, "the command is given twice: with -c and after '--'");
+	ctx->cfg->command = argv + ctx->dashdash + 1;
+	return 0;
+}
+
+/* A command's program: the first word that is no NAME=value. */
+static int check_program(struct parse_ctx *ctx)
+{
+	if (!words__program(ctx->cfg->command))
+		return usage_error(ctx, "the command names no program after its variable "
+					"assignments (NAME=value)");
+	return 0;
+}
+
 /* Checks that involve more than one option, and the defaults that depend on
  * others. */
 static int validate(struct parse_ctx *ctx)
 {
 	struct config *cfg = ctx->cfg;
 
+	if (positional(ctx))
+		return -EINVAL;
 	if (cfg->npids && cfg->comm[0])
 		return usage_error(ctx, "--pid and --comm cannot be combined");
-	if (cfg->children && !cfg->npids && !cfg->comm[0])
+	if (cfg->command && check_program(ctx))
+		return -EINVAL;
+	if (cfg->command && (cfg->npids || cfg->comm[0]))
+		return usage_error(ctx, "-c runs a command and traces it: it cannot be combined "
+					"with --pid or --comm");
+	/* What a command starts is part of it (a reloader's server, a
+	 * wrapper's program), as perf record follows a workload's children. */
+	if (cfg->command)
+		cfg->children = true;
+	if (cfg->children && !cfg->npids && !cfg->comm[0] && !cfg->command)
 		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
 					"without them every process is traced already");
 	if (cfg->format->binary && !cfg->output)
@@ -763,7 +866,7 @@ int opts__parse(int argc, char **argv, struct config *cfg, FILE *out, FILE *err)
 		.parser = parse_opt,
 		.doc = doc,
 	};
-	struct parse_ctx ctx = {.cfg = cfg, .out = out, .err = err};
+	struct parse_ctx ctx = {.cfg = cfg, .out = out, .err = err, .dashdash = argc};
 	int ret;
 
 	*cfg = defaults;
@@ -771,8 +874,10 @@ int opts__parse(int argc, char **argv, struct config *cfg, FILE *out, FILE *err)
 	if (check_syntax(&ctx, argc, argv))
 		return EXIT_USAGE;
 	/* NO_EXIT and NO_ERRS keep argp from exiting or writing to stdout and
-	 * stderr behind our back; NO_HELP because we print help to out. */
-	ret = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_ERRS | ARGP_NO_HELP, NULL, &ctx);
+	 * stderr behind our back; NO_HELP because we print help to out. What
+	 * follows "--" is the command's, never argp's to permute. */
+	ret = argp_parse(&argp, ctx.dashdash, argv, ARGP_NO_EXIT | ARGP_NO_ERRS | ARGP_NO_HELP,
+			 NULL, &ctx);
 	if (ctx.exit_now)
 		return OPTS_EXIT_NOW;
 	if (ctx.failed)
@@ -782,5 +887,13 @@ int opts__parse(int argc, char **argv, struct config *cfg, FILE *out, FILE *err)
 		usage_error(&ctx, "cannot parse the command line");
 		return EXIT_USAGE;
 	}
+	if (dashdash_command(&ctx, argc, argv))
+		return EXIT_USAGE;
 	return validate(&ctx) ? EXIT_USAGE : 0;
+}
+
+void opts__free(struct config *cfg)
+{
+	free(cfg->command_mem);
+	cfg->command_mem = cfg->command = NULL;
 }

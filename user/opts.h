@@ -20,6 +20,8 @@ enum exit_status {
 	EXIT_NO_KERNEL_SUPPORT = 4, /* no BTF, no uprobe PMU, BPF refused */
 	EXIT_NO_ALLOCATOR = 5,	    /* a target maps no object defining malloc and free */
 	EXIT_USAGE = 64,	    /* bad option or value (argp's EX_USAGE) */
+	EXIT_CMD_CANNOT_RUN = 126,  /* -c: found, not executable (as env(1), POSIX sh) */
+	EXIT_CMD_NOT_FOUND = 127,   /* -c: no such program */
 };
 
 enum probe_mode {
@@ -62,6 +64,8 @@ struct config {
 	__u32 pids[MAX_PIDS];
 	size_t npids;
 	char comm[16];		       /* "" = no --comm */
+	char **command;		       /* -c CMD split, or the words after "--"; NULL = none */
+	char **command_mem;	       /* -c's words, allocated (opts__free) */
 	double interval_s;	       /* -i, default 10 */
 	__u64 count;		       /* -n, reports before exiting; 0 = unlimited */
 	double duration_s;	       /* -d, 0 = unlimited */
@@ -99,6 +103,9 @@ struct config {
  * printed to out, or EXIT_USAGE after one line "allocscope: <reason>" on err. */
 #define OPTS_EXIT_NOW 1000
 int opts__parse(int argc, char **argv, struct config *cfg, FILE *out, FILE *err);
+
+/* Frees what opts__parse allocated in cfg (-c's words). */
+void opts__free(struct config *cfg);
 
 /* Parses a decimal or 0x number with an optional K/M/G (1024-based) suffix
  * into [lo, hi]. 0 or -EINVAL/-ERANGE. */

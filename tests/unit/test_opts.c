@@ -313,6 +313,13 @@ static void want_none(struct config *c)
 	(void)c;
 }
 
+static void want_pid_5_3(struct config *c)
+{
+	want_pid(c);
+	c->interval_s = 5;
+	c->count = 3;
+}
+
 static const struct valid_case {
 	const char *args;
 	void (*want)(struct config *c);
@@ -327,7 +334,11 @@ static const struct valid_case {
 	{"-p 7,3,7 -p 3,9,9", want_pids_dedup},
 	{"-p 4194304", want_pid_max},
 	{"--comm gunicorn -i 5 -s live", want_comm},
-	{"-c 123456789012345", want_comm15},
+	{"--comm 123456789012345", want_comm15},
+	{"-p 4242 5 3", want_pid_5_3}, /* [INTERVAL [COUNT]], as in bcc's tools */
+	{"5 -p 4242 3", want_pid_5_3},
+	{"-p 4242 -n 3 5", want_pid_5_3},
+	{"0.5", want_half_second},
 	{"-p 4242 --format json -o growth.jsonl -d 60", want_json},
 	{"--format folded", want_folded},
 	{"--format pprof -o heap.pb.gz", want_pprof},
@@ -446,10 +457,31 @@ static const struct invalid_case {
 	{"-p", "option '-p' needs a value (PID[,PID...])"},
 	{"-v -i", "option '-i' needs a value (SECS)"},
 	{"--verbose=2", "option '--verbose' takes no value"},
-	{"5", "unexpected argument '5': use -i SECS for the interval and -n N for the number of "
-	      "reports"},
-	{"-p 1 foo", "unexpected argument 'foo'"},
-	{"-- -p", "unexpected argument '-p'"},
+	{"-p 1 foo", "invalid INTERVAL 'foo': expected seconds > 0; a command to run goes after -c "
+		     "or '--'"},
+	{"./app", "invalid INTERVAL './app': expected seconds > 0; a command to run goes after -c "
+		  "or '--'"},
+	{"0", "invalid INTERVAL '0': expected seconds > 0 and <= 86400; a command to run goes "
+	      "after -c or '--'"},
+	{"5 x",
+	 "invalid COUNT 'x': expected a number >= 1; a command to run goes after -c or '--'"},
+	{"5 0",
+	 "invalid COUNT '0': expected a number >= 1; a command to run goes after -c or '--'"},
+	{"5 3 1", "unexpected argument '1': after the options come at most INTERVAL and COUNT; a "
+		  "command to run goes after -c or '--'"},
+	{"-i 5 -p 1 10", "the interval is given twice: with -i and as '10'"},
+	{"-p 1 10 -i 5", "the interval is given twice: with -i and as '10'"},
+	{"-n 2 -p 1 5 3", "the count is given twice: with -n and as '3'"},
+	{"--", "'--' must be followed by a command to run"},
+	{"-c ls -- ls", "the command is given twice: with -c and after '--'"},
+	{"-c ls -c ls", "-c can be given only once"},
+	{"-p 1 -c ls",
+	 "-c runs a command and traces it: it cannot be combined with --pid or --comm"},
+	{"--comm x -- ls", "-c runs a command and traces it: it cannot be combined with --pid or "
+			   "--comm"},
+	{"--com x", "option '--com' is ambiguous: --comm, --command"},
+	{"-c A=1", "the command names no program after its variable assignments (NAME=value)"},
+	{"-- A=1 B=", "the command names no program after its variable assignments (NAME=value)"},
 	{"-p abc", "invalid --pid 'abc': expected a process ID from 1 to 4194304"},
 	{"-p 0", "invalid --pid '0': expected a process ID from 1 to 4194304"},
 	{"-p -1", "invalid --pid '-1': expected a process ID from 1 to 4194304"},
@@ -460,13 +492,13 @@ static const struct invalid_case {
 	{"-p 99999999999999999999999",
 	 "invalid --pid '99999999999999999999999': expected a process ID from 1 to 4194304"},
 	{"--pid=", "invalid --pid '': expected a process ID from 1 to 4194304"},
-	{"-c 1234567890123456",
+	{"--comm 1234567890123456",
 	 "--comm '1234567890123456' is longer than 15 characters: the kernel truncates process "
 	 "names (/proc/PID/comm) to 15, so give the first 15"},
 	{"--comm=", "--comm needs a process name"},
-	{"-c a -c b", "--comm can be given only once"},
-	{"-p 1 -c x", "--pid and --comm cannot be combined"},
-	{"-c x -p 1", "--pid and --comm cannot be combined"},
+	{"--comm a --comm b", "--comm can be given only once"},
+	{"-p 1 --comm x", "--pid and --comm cannot be combined"},
+	{"--comm x -p 1", "--pid and --comm cannot be combined"},
 	{"-i abc", "invalid --interval 'abc': expected seconds > 0"},
 	{"-i 0", "invalid --interval '0': expected seconds > 0 and <= 86400"},
 	{"-i 0.0", "invalid --interval '0.0': expected seconds > 0 and <= 86400"},
@@ -589,10 +621,11 @@ static void test_help(void **state)
 		"--usage",	  "--version",
 		"--attach",	  "--max-depth",
 		"--unwind",	  "--max-overhead",
-		"--sample-bytes",
+		"--sample-bytes", "--command",
 	};
 	static const char *const sections[] = {
-		"USAGE: allocscope [OPTIONS]",
+		"USAGE: allocscope [OPTIONS] [INTERVAL [COUNT]]",
+		"  127 the command (-c) was not found",
 		"Targets (default: every process on the host):",
 		"Reports:",
 		"Diagnostics:",
@@ -620,9 +653,24 @@ static void test_help(void **state)
 		if (!strstr(r.out, sections[i]))
 			fail_msg("--help lacks '%s'", sections[i]);
 	}
+	/* Words argp wraps: -c is not --comm's short form any more, and says so. */
+	{
+		char *flat = strdup(r.out), *w = flat;
+
+		assert_non_null(flat);
+		for (const char *c = r.out; *c; c++) {
+			if ((*c == ' ' || *c == '\n') && w > flat && w[-1] == ' ')
+				continue;
+			*w++ = *c == '\n' ? ' ' : *c;
+		}
+		*w = '\0';
+		assert_non_null(strstr(flat, "-c runs a command; to select by name use --comm"));
+		free(flat);
+	}
 	/* One summary line first, then the rest within 80 columns. */
 	assert_true(!strncmp(r.out, "Report heap growth per call site", 32));
-	assert_true(strstr(r.out, "\n\nUSAGE: allocscope [OPTIONS]\n") == strchr(r.out, '\n'));
+	assert_true(strstr(r.out, "\n\nUSAGE: allocscope [OPTIONS] [INTERVAL [COUNT]]\n") ==
+		    strchr(r.out, '\n'));
 	for (line = r.out; *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -711,13 +759,162 @@ static void test_parse_u64(void **state)
 	assert_int_equal(opts__parse_u64(NULL, 0, 1, false, &(__u64){0}), -EINVAL);
 }
 
+/* Runs opts__parse on exact words (parse() splits at spaces). */
+static void parse_argv(struct run *r, const char *const *words, struct config *cfg)
+{
+	size_t out_len, err_len;
+	FILE *out, *err;
+	int argc = 0;
+
+	r->argv[argc++] = "allocscope";
+	for (; *words; words++) {
+		assert_true(argc < MAX_ARGS);
+		r->argv[argc++] = (char *)*words;
+	}
+	r->argv[argc] = NULL;
+	out = open_memstream(&r->out, &out_len);
+	err = open_memstream(&r->err, &err_len);
+	assert_non_null(out);
+	assert_non_null(err);
+	r->ret = opts__parse(argc, r->argv, cfg, out, err);
+	fclose(out);
+	fclose(err);
+}
+
+static void assert_words(char **got, const char *const *want)
+{
+	size_t i;
+
+	assert_non_null(got);
+	for (i = 0; want[i]; i++) {
+		assert_non_null(got[i]);
+		assert_string_equal(got[i], want[i]);
+	}
+	assert_null(got[i]);
+}
+
+/* -c CMD and "-- PROGRAM ARGS": the words execvp gets, and what a command
+ * implies (its descendants followed, one row per stack). */
+static void test_command(void **state)
+{
+	static const struct {
+		const char *argv[8];
+		const char *words[8];
+		double interval_s;
+		__u64 count;
+	} cases[] = {
+		{{"-c", "./app --port 80", NULL}, {"./app", "--port", "80", NULL}, 10, 0},
+		{{"--command=./app", "2", "5", NULL}, {"./app", NULL}, 2, 5},
+		{{"-i", "1", "--", "./app", "-p", "1", "--", NULL},
+		 {"./app", "-p", "1", "--", NULL},
+		 1,
+		 0},
+		{{"3", "--", "5", NULL}, {"5", NULL}, 3, 0},
+		{{"-c", "A=1 _B2='x y' ./app C=3", NULL},
+		 {"A=1", "_B2=x y", "./app", "C=3", NULL},
+		 10,
+		 0},
+		{{"--", "A=1", "=x", NULL}, {"A=1", "=x", NULL}, 10, 0},
+		{{"-c", "python3 -c 'import x; x.run()'", NULL},
+		 {"python3", "-c", "import x; x.run()", NULL},
+		 10,
+		 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct config cfg;
+		struct run r;
+
+		print_message("command: case %zu\n", i);
+		parse_argv(&r, cases[i].argv, &cfg);
+		assert_string_equal(r.err, "");
+		assert_int_equal(r.ret, 0);
+		assert_words(cfg.command, cases[i].words);
+		assert_true(cfg.interval_s == cases[i].interval_s);
+		assert_int_equal(cfg.count, cases[i].count);
+		assert_true(cfg.children);
+		assert_int_equal(cfg.group_by, GROUP_STACK);
+		assert_int_equal(cfg.npids, 0);
+		opts__free(&cfg);
+		run_free(&r);
+	}
+}
+
+/* How -c splits CMD, and what it refuses rather than pass on unexpanded. */
+static void test_command_words(void **state)
+{
+	static const struct {
+		const char *cmd;
+		const char *words[6]; /* {NULL}: refused with err */
+		const char *err;
+	} cases[] = {
+		{"  a\tb \n c  ", {"a", "b", "c", NULL}, NULL},
+		{"a 'b c' \"d e\"", {"a", "b c", "d e", NULL}, NULL},
+		{"a 'x\\y' \"x\\\"y\\$\\\\z\\n\"", {"a", "x\\y", "x\"y$\\z\\n", NULL}, NULL},
+		{"a\\ b c\\|d", {"a b", "c|d", NULL}, NULL},
+		{"a '' \"\"", {"a", "", "", NULL}, NULL},
+		{"a'b'\"c\"d", {"abcd", NULL}, NULL},
+		{"a '$HOME|*' b#c x~", {"a", "$HOME|*", "b#c", "x~", NULL}, NULL},
+		{"", {NULL}, "invalid -c '': it names no program"},
+		{"   ", {NULL}, "invalid -c '   ': it names no program"},
+		{"a 'b", {NULL}, "invalid -c 'a 'b': unterminated ' at offset 2"},
+		{"a \"b", {NULL}, "invalid -c 'a \"b': unterminated \" at offset 2"},
+		{"a \\", {NULL}, "invalid -c 'a \\': a backslash ends it"},
+		{"a > out",
+		 {NULL},
+		 "invalid -c 'a > out': '>' means something to a shell, and CMD runs without one: "
+		 "quote it, or give sh -c '...' as CMD"},
+		{"a $HOME",
+		 {NULL},
+		 "invalid -c 'a $HOME': '$' means something to a shell, and CMD runs without one: "
+		 "quote it, or give sh -c '...' as CMD"},
+		{"ls *.c",
+		 {NULL},
+		 "invalid -c 'ls *.c': '*' means something to a shell, and CMD runs without one: "
+		 "quote it, or give sh -c '...' as CMD"},
+		{"a ~/x",
+		 {NULL},
+		 "invalid -c 'a ~/x': '~' means something to a shell, and CMD runs without one: "
+		 "quote it, or give sh -c '...' as CMD"},
+		{"a #x",
+		 {NULL},
+		 "invalid -c 'a #x': '#' means something to a shell, and CMD runs without one: "
+		 "quote it, or give sh -c '...' as CMD"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[] = {"-c", cases[i].cmd, NULL};
+		struct config cfg;
+		struct run r;
+
+		print_message("-c '%s'\n", cases[i].cmd);
+		parse_argv(&r, argv, &cfg);
+		if (cases[i].err) {
+			char want[512];
+
+			snprintf(want, sizeof(want), "allocscope: %s\n" TRY_HELP, cases[i].err);
+			assert_string_equal(r.err, want);
+			assert_int_equal(r.ret, EXIT_USAGE);
+		} else {
+			assert_string_equal(r.err, "");
+			assert_int_equal(r.ret, 0);
+			assert_words(cfg.command, cases[i].words);
+		}
+		opts__free(&cfg);
+		run_free(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),  cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_group_by),  cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_pid_limit), cmocka_unit_test(test_help),
-		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_defaults),      cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_group_by),      cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_pid_limit),     cmocka_unit_test(test_help),
+		cmocka_unit_test(test_parse_u64),     cmocka_unit_test(test_command),
+		cmocka_unit_test(test_command_words),
 	};
 
 	return cmocka_run_group_tests_name("opts", tests, NULL, NULL);
