@@ -13,19 +13,7 @@ GOVERNOR_PAIRS=${BENCH_GOVERNOR_PAIRS:-2000000}
 [[ "$GOVERNOR_PAIRS" =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_GOVERNOR_PAIRS '$GOVERNOR_PAIRS'"
 [ "$(id -u)" -eq 0 ] || die "needs root (uprobes and BPF)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocscope-bench-gov.XXXXXX") || die "mktemp failed"
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmpdir allocscope-bench-gov
 
 alive_pid()
 {

@@ -1,12 +1,33 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # shellcheck shell=bash
-# Helpers shared by scripts/bench.sh and scripts/bench-walk.sh (sourced): waiting, medians,
-# CPU time of a process, and whether the allocscope binary has an option.
+# Helpers shared by the bench scripts (sourced): a temporary directory and the processes to
+# end with the script, waiting, medians, CPU time of a process, and whether the allocscope
+# binary has an option.
 
 die()
 {
 	echo "bench: $*" >&2
 	exit 1
+}
+
+# bench_tmpdir NAME: TMP, a new directory removed at exit, and PIDS, the processes a run
+# started, each sent SIGTERM at exit (Ctrl-C included).
+bench_tmpdir()
+{
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || die "mktemp failed"
+	PIDS=()
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+bench_cleanup()
+{
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$TMP"
 }
 
 # wait_for FILE REGEX SECONDS

@@ -74,19 +74,7 @@ for d in "${DEPTHS[@]}"; do
 	[[ "$d" =~ ^[1-9][0-9]*$ && "$d" -le 100 ]] || die "bad depth '$d' in BENCH_DEPTHS (1-100)"
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocscope-bench.XXXXXX") || die "mktemp failed"
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmpdir allocscope-bench
 
 
 # target_cmd MODE: bench_target's command line (no depth argument at depth 1, as before).

@@ -142,19 +142,7 @@ unavailable()
 	fi
 }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/allocscope-bench.XXXXXX") || die "mktemp failed"
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmpdir allocscope-bench
 
 # foreign_tracers: allocscope processes running between our runs (ours run only within one);
 # those without -p, --comm, -c or -- (a command; --comm matches --command too) trace every

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Installs the Debian packages allocscope builds and tests with, when missing.
+# Installs the Debian packages allocscope builds and tests with, when missing; with
+# arguments, those packages instead (scripts/bench-deps.sh).
 set -euo pipefail
 
 # Build: compilers, libbpf + bpftool (skeletons), libelf/zlib (ELF symbols), libdw (CFI),
@@ -22,6 +23,7 @@ packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw
 	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg strace nodejs protobuf-c-compiler
 	libprotobuf-c-dev golang-github-google-pprof-dev golang-go libcurl4-openssl-dev groff-base
 	man-db)
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,7 +32,7 @@ for p in "${packages[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}"
+echo "$(basename "$0"): installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive

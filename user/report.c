@@ -479,7 +479,7 @@ static void fmt_change(char *buf, size_t len, double bytes, const char *suffix)
 }
 
 /* Events per second, kept short: "0.5", "1234", "12.3k", "4.2M". */
-static void fmt_count_rate(char *buf, size_t len, double v)
+void report__fmt_rate(char *buf, size_t len, double v)
 {
 	if (v < 9.95)
 		snprintf(buf, len, "%.1f", v);
@@ -757,11 +757,11 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 
 	report__fmt_bytes(live, sizeof(live), hdr->live_bytes);
 	fmt_change(change, sizeof(change), hdr->live_change, "");
-	fmt_count_rate(a, sizeof(a), hdr->alloc_rate);
+	report__fmt_rate(a, sizeof(a), hdr->alloc_rate);
 	report__fmt_bytes(ab, sizeof(ab), hdr->alloc_bytes_rate);
-	fmt_count_rate(fr, sizeof(fr), hdr->free_rate);
+	report__fmt_rate(fr, sizeof(fr), hdr->free_rate);
 	report__fmt_bytes(fb, sizeof(fb), hdr->free_bytes_rate);
-	fmt_count_rate(ra, sizeof(ra), hdr->realloc_rate);
+	report__fmt_rate(ra, sizeof(ra), hdr->realloc_rate);
 	fmt_change(rb, sizeof(rb), hdr->realloc_bytes_rate, "/s");
 	/* two lines: with large values all of it on one line passes 100 columns */
 	fprintf(f, "live %s (%s)  sites %zu\n", live, change, hdr->nsites);

@@ -199,5 +199,7 @@ const char *report__stop_label(enum unwind_stop s);
 
 /* "1.5 KiB", "12.0 MiB", "512 B": base 1024, one decimal above 1 KiB. */
 void report__fmt_bytes(char *buf, size_t len, double bytes);
+/* Events per second, kept short: "0.5", "1234", "12.3k", "4.2M". */
+void report__fmt_rate(char *buf, size_t len, double v);
 
 #endif /* REPORT_H */

@@ -13,19 +13,6 @@
 #define TEXT_COSTS_SYSTEM 3
 #define JSON_COSTS	  1024
 
-/* "41.0k", "950", "3.2" */
-static void fmt_rate(char *buf, size_t len, double v)
-{
-	if (v < 9.95)
-		snprintf(buf, len, "%.1f", v);
-	else if (v < 9999.5)
-		snprintf(buf, len, "%.0f", v);
-	else if (v < 9999950)
-		snprintf(buf, len, "%.1fk", v / 1e3);
-	else
-		snprintf(buf, len, "%.1fM", v / 1e6);
-}
-
 /* "~52 %", "<1 %", or "~? %" when the process used no CPU time that
  * /proc could show (it counts in clock ticks). */
 static void fmt_share(char *buf, size_t len, const struct report_cost *c)
@@ -45,7 +32,7 @@ static void cost_line(char *line, size_t len, const struct report_cost *c)
 {
 	char rate[16], share[16];
 
-	fmt_rate(rate, sizeof(rate), c->traps_per_s);
+	report__fmt_rate(rate, sizeof(rate), c->traps_per_s);
 	fmt_share(share, sizeof(share), c);
 	snprintf(line, len, "cost: %s traps/s, %s of pid %u's CPU%s", rate, share, c->pid,
 		 !c->governed ? ""
@@ -74,7 +61,7 @@ void report__print_cost_text(FILE *f, const struct report_header *hdr, size_t co
 		cost_line(line, sizeof(line), &hdr->costs[i]);
 		report__print_wrapped(f, line, cols, 2);
 	}
-	fmt_rate(rate, sizeof(rate), hdr->cost_traps_per_s);
+	report__fmt_rate(rate, sizeof(rate), hdr->cost_traps_per_s);
 	snprintf(line, sizeof(line), "cost: %s traps/s in %zu process%s%s; allocscope %.1f %% CPU",
 		 rate, hdr->ncosts, hdr->ncosts == 1 ? "" : "es",
 		 hdr->ncosts > i ? " (the costliest shown)" : "", 100 * hdr->self_cpu_share);
