@@ -82,21 +82,6 @@ static __always_inline struct map_pending *begin_call(enum map_call call, __u64 
 	return mc;
 }
 
-/* The call begun at this syscall's entry, now closed; NULL when none was
- * begun or the call failed (ret is -errno). */
-static __always_inline struct map_pending *end_call(__u32 tgid, long ret)
-{
-	struct map_pending *mc;
-
-	if (!is_target(tgid))
-		return NULL;
-	mc = bpf_task_storage_get(&map_calls, bpf_get_current_task_btf(), 0, 0);
-	if (!mc || !mc->call)
-		return NULL;
-	mc->call = 0;
-	return ret < 0 && ret > -4096 ? NULL : mc;
-}
-
 /* Charges len bytes at addr to the caller's stack, or to the reservations. */
 static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enum map_call call,
 					  bool in_alloc)
@@ -206,19 +191,6 @@ int mmap_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mmap")
-int mmap_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct map_pending *mc = end_call(tgid, ctx->ret);
-
-	if (mc && mc->code)
-		notify(TASK_EV_RESCAN, tgid);
-	else if (mc)
-		track_mapping(tgid, ctx->ret, mc->len, MAP_CALL_MMAP, mc->in_alloc);
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_enter_munmap")
 int munmap_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -248,24 +220,6 @@ int mremap_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mremap")
-int mremap_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct map_pending *mc = end_call(tgid, ctx->ret);
-
-	if (!mc)
-		return 0;
-	rss_remap(tgid, mc->old_addr, mc->old_len, ctx->ret, mc->len);
-	if (!bpf_map_lookup_elem(&mappings, &(struct live_key){.addr = mc->old_addr, .tgid = tgid}))
-		return 0;
-	/* The old mapping is gone (moved or resized in place); the new one
-	 * belongs to whoever resized it. */
-	untrack_mapping(tgid, mc->old_addr, ~0ULL);
-	track_mapping(tgid, ctx->ret, mc->len, MAP_CALL_MREMAP, mc->in_alloc);
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_enter_brk")
 int brk_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -278,23 +232,65 @@ int brk_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_brk")
-int brk_exit(struct trace_event_raw_sys_exit *ctx)
+/* The exits of mmap, mremap and brk: one program attached to the three
+ * tracepoints (user/sources.c), as each carries the stack walk and the
+ * verifier would check a copy per program at every start. The call begun at
+ * the syscall's entry says which one returns. */
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int map_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct map_pending *mc = end_call(tgid, 0); /* brk returns the break, never -errno */
-	__u64 now = ctx->ret, old;
+	struct map_pending *mc;
+	enum map_call call;
+	__u64 ret = ctx->ret, addr, len, old;
 
-	if (!mc)
+	if (!is_target(tgid))
 		return 0;
-	old = mc->old_addr;
-	/* Growth is a mapping at the old break; shrinking unmaps the top. */
-	if (now > old && trace_mappings)
-		track_mapping(tgid, old, now - old, MAP_CALL_BRK, mc->in_alloc);
-	else if (now < old) {
-		untrack_mapping(tgid, now, old - now);
-		rss_release(tgid, now, old - now);
+	mc = bpf_task_storage_get(&map_calls, bpf_get_current_task_btf(), 0, 0);
+	if (!mc || !mc->call)
+		return 0;
+	call = mc->call;
+	mc->call = 0;
+	/* brk returns the break, never -errno; the others fail with -errno. */
+	if (call != MAP_CALL_BRK && (long)ret < 0 && (long)ret > -4096)
+		return 0;
+	switch (call) {
+	case MAP_CALL_MMAP:
+		if (mc->code) {
+			notify(TASK_EV_RESCAN, tgid);
+			return 0;
+		}
+		addr = ret;
+		len = mc->len;
+		break;
+	case MAP_CALL_MREMAP:
+		rss_remap(tgid, mc->old_addr, mc->old_len, ret, mc->len);
+		if (!bpf_map_lookup_elem(&mappings,
+					 &(struct live_key){.addr = mc->old_addr, .tgid = tgid}))
+			return 0;
+		/* The old mapping is gone (moved or resized in place); the
+		 * new one belongs to whoever resized it. */
+		untrack_mapping(tgid, mc->old_addr, ~0ULL);
+		addr = ret;
+		len = mc->len;
+		break;
+	case MAP_CALL_BRK:
+		old = mc->old_addr;
+		/* Growth is a mapping at the old break; shrinking unmaps the top. */
+		if (ret < old) {
+			untrack_mapping(tgid, ret, old - ret);
+			rss_release(tgid, ret, old - ret);
+			return 0;
+		}
+		if (ret == old || !trace_mappings)
+			return 0;
+		addr = old;
+		len = ret - old;
+		break;
+	default:
+		return 0;
 	}
+	track_mapping(tgid, addr, len, call, mc->in_alloc);
 	return 0;
 }
 

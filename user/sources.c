@@ -2,6 +2,7 @@
 /* The event sources' table and their life: which programs load, which attach at start,
  * which the governor may attach later. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -47,20 +48,31 @@ static bool governed_later(const struct config *cfg)
 	       faults_loadable();
 }
 
+/* An entry is a program attached where its SEC() says, or "program:category/tracepoint":
+ * map_exit serves the three mapping calls' exits. */
+#define MAP_EXITS "map_exit", "map_exit:syscalls/sys_exit_mremap", "map_exit:syscalls/sys_exit_brk"
+
 /* clang-format off */
 const struct source sources__table[SOURCE_COUNT] = {
 	[SOURCE_HEAP] = {"heap probes", {NULL}, .per_target = true, want_heap, always},
 	/* Releases come from the mapping calls; mmap of code keeps the unwind tables whole. */
 	[SOURCE_FAULTS] = {"page faults",
-			   {"fault_user", "madvise_enter", "munmap_enter", "mremap_enter",
-			    "mremap_exit", "brk_enter", "brk_exit", "mmap_enter", "mmap_exit", NULL},
+			   {"fault_user", "madvise_enter", "munmap_enter", "mremap_enter", "brk_enter",
+			    "mmap_enter", MAP_EXITS, NULL},
 			   .per_target = false, want_faults, governed_later},
 	[SOURCE_MAPPINGS] = {"mappings",
-			     {"mmap_enter", "mmap_exit", "munmap_enter", "mremap_enter",
-			      "mremap_exit", "brk_enter", "brk_exit", NULL},
+			     {"mmap_enter", "munmap_enter", "mremap_enter", "brk_enter", MAP_EXITS, NULL},
 			     .per_target = false, want_mappings, always},
 };
 /* clang-format on */
+
+/* Whether a table entry ("prog" or "prog:category/tracepoint") names program name. */
+static bool entry_names(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(entry, name, n) && (entry[n] == '\0' || entry[n] == ':');
+}
 
 void sources__prepare(struct sources *s, struct bpf_object *obj, const struct config *cfg)
 {
@@ -79,13 +91,31 @@ void sources__prepare(struct sources *s, struct bpf_object *obj, const struct co
 
 		for (int i = 0; i < SOURCE_COUNT; i++)
 			for (int j = 0; sources__table[i].progs[j]; j++)
-				if (!strcmp(sources__table[i].progs[j], name)) {
+				if (entry_names(sources__table[i].progs[j], name)) {
 					listed = true;
 					load |= s->loaded[i];
 				}
 		if (listed)
 			bpf_program__set_autoload(prog, load);
 	}
+}
+
+/* Attaches a table entry's program: where its SEC() says, or at the entry's tracepoint. */
+static struct bpf_link *attach_entry(struct bpf_program *p, const char *entry)
+{
+	const char *at = strchr(entry, ':'), *slash;
+	char category[64];
+
+	if (!at)
+		return bpf_program__attach(p);
+	slash = strchr(at + 1, '/');
+	if (!slash || (size_t)(slash - at - 1) >= sizeof(category)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memcpy(category, at + 1, slash - at - 1);
+	category[slash - at - 1] = '\0';
+	return bpf_program__attach_tracepoint(p, category, slash + 1);
 }
 
 static bool linked(const struct sources *s, const char *name)
@@ -114,15 +144,19 @@ int sources__enable(struct sources *s, enum source_id id, const char **prog)
 		return 0;
 	ensure_tracefs();
 	for (int j = 0; src->progs[j]; j++) {
-		struct bpf_program *p = bpf_object__find_program_by_name(s->obj, src->progs[j]);
+		const char *entry = src->progs[j];
+		char name[64];
+		struct bpf_program *p;
 		struct bpf_link *l;
 
-		if (linked(s, src->progs[j]))
+		if (linked(s, entry))
 			continue;
-		*prog = src->progs[j];
+		*prog = entry;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(entry, ":"), entry);
+		p = bpf_object__find_program_by_name(s->obj, name);
 		if (!p || s->nlinks >= SOURCE_LINKS_MAX)
 			return -ENOENT;
-		l = bpf_program__attach(p);
+		l = attach_entry(p, entry);
 		if (!l)
 			return -errno;
 		s->linked[s->nlinks] = src->progs[j];
