@@ -48,6 +48,8 @@ enum {
 	OPT_FAULT_SAMPLE,
 	OPT_USAGE,
 	OPT_SAMPLE_BYTES,
+	OPT_CGROUP,
+	OPT_CONTAINER,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -74,7 +76,7 @@ static const char doc[] =
 	"\n"
 	"USAGE: " PROG " [OPTIONS]\n"
 	"\v"
-	"Without --pid or --comm, every process on the host is traced. SECS accept "
+	"Without --pid, --comm, --cgroup or --container, every process on the host is traced. SECS accept "
 	"decimals (0.5); BYTES accept a K, M or G suffix (1K = 1024).\n"
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
@@ -102,6 +104,10 @@ static const char doc[] =
 	"  sudo allocscope -p 4242 --mode rss\n"
 	"      no allocator probes: resident memory by the code that faulted it in,\n"
 	"      for a process whose allocation rate makes heap mode too slow\n"
+	"  sudo allocscope --cgroup /system.slice/nginx.service\n"
+	"      the processes of a systemd service, those it starts later included\n"
+	"  sudo allocscope --container 3f2a9c\n"
+	"      the processes of the docker, containerd or CRI-O container 3f2a9c...\n"
 	"  sudo allocscope\n"
 	"      every process on the host\n"
 	"\n"
@@ -120,6 +126,17 @@ static const struct argp_option options[] = {
 	 GRP_TARGET},
 	{"comm", 'c', "NAME", 0,
 	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
+	{"cgroup", OPT_CGROUP, "PATH", 0,
+	 "Trace the processes in cgroup PATH or below it (v1 or v2): /sys/fs/cgroup/... or a "
+	 "path from a hierarchy's root such as /system.slice/foo.service. Processes that enter "
+	 "it later are traced within about a second, at once when they exec; their forks "
+	 "at once",
+	 GRP_TARGET},
+	{"container", OPT_CONTAINER, "ID", 0,
+	 "Trace the processes of the docker, containerd or CRI-O container whose id starts "
+	 "with ID (4 to 64 hex digits), found in their cgroup paths, those that join it later "
+	 "included. It must be running: no match, or several, is an error",
+	 GRP_TARGET},
 	{"children", OPT_CHILDREN, NULL, 0,
 	 "With --pid or --comm: also trace their descendants, those running already and "
 	 "those they fork from now on (multiprocessing workers)",
@@ -586,6 +603,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CHILDREN:
 		cfg->children = true;
 		return 0;
+	case OPT_CGROUP:
+		if (cfg->cgroup)
+			return usage_error(ctx, "--cgroup can be given only once");
+		if (!arg[0])
+			return usage_error(ctx, "--cgroup needs a cgroup path");
+		cfg->cgroup = arg;
+		return 0;
+	case OPT_CONTAINER:
+		if (cfg->container[0])
+			return usage_error(ctx, "--container can be given only once");
+		if (cgroup__parse_id_prefix(arg, cfg->container))
+			return usage_error(ctx,
+					   "invalid --container '%s': expected the start of a "
+					   "container id, %d to %d hex digits",
+					   arg, CGROUP_ID_MIN, CGROUP_ID_LEN);
+		return 0;
 	case 'h':
 	case OPT_USAGE:
 	case 'V':
@@ -730,6 +763,13 @@ static int validate(struct parse_ctx *ctx)
 
 	if (cfg->npids && cfg->comm[0])
 		return usage_error(ctx, "--pid and --comm cannot be combined");
+	if ((cfg->cgroup || cfg->container[0]) &&
+	    (cfg->npids || cfg->comm[0] || (cfg->cgroup && cfg->container[0])))
+		return usage_error(ctx, "--cgroup and --container choose the targets by themselves: "
+					"neither combines with --pid, --comm or the other");
+	if (cfg->children && (cfg->cgroup || cfg->container[0]))
+		return usage_error(ctx, "--cgroup and --container follow the forks of their "
+					"processes already; --children is for --pid and --comm");
 	if (cfg->children && !cfg->npids && !cfg->comm[0])
 		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
 					"without them every process is traced already");

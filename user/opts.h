@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "cgroup.h"
 #include "output.h"
 #include "report.h"
 
@@ -62,6 +63,8 @@ struct config {
 	__u32 pids[MAX_PIDS];
 	size_t npids;
 	char comm[16];		       /* "" = no --comm */
+	const char *cgroup;	       /* --cgroup PATH as given, NULL = none */
+	char container[CGROUP_ID_LEN + 1]; /* --container id prefix, lowercase; "" = none */
 	double interval_s;	       /* -i, default 10 */
 	__u64 count;		       /* -n, reports before exiting; 0 = unlimited */
 	double duration_s;	       /* -d, 0 = unlimited */
@@ -93,6 +96,19 @@ struct config {
 };
 
 #define MAX_OVERHEAD_DEFAULT 20
+
+/* Targets found as they appear (--comm, --cgroup, --container), rather
+ * than named (--pid) or everyone. */
+static inline bool config__discovers(const struct config *cfg)
+{
+	return cfg->comm[0] || cfg->cgroup || cfg->container[0];
+}
+
+/* Some processes are targets, not every process on the host. */
+static inline bool config__targeted(const struct config *cfg)
+{
+	return cfg->npids || config__discovers(cfg);
+}
 
 /* Parses argv into cfg (defaults applied first) and validates it.
  * Returns 0 to run, EXIT_OK (as a positive 1000) after --help/--usage/--version was
