@@ -57,7 +57,7 @@ UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report pla
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling cgroup
 test_opts_OBJS := opts cgroup $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
-test_pprof_OBJS := pprof
+test_pprof_OBJS := $(OUTPUT_MODS)
 .DEFAULT_GOAL := all
 $(patsubst %,$(OUTPUT)/tests/test_%,opts output pprof): $(PROTO_OBJ)
 test_procmaps_OBJS := procmaps

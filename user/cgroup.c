@@ -133,7 +133,7 @@ static bool name_pod_uid(const char *s, size_t n, char uid[CGROUP_POD_UID_LEN + 
 		}
 		uid[ulen] = '\0';
 		return true;
-next:;
+	next:;
 	}
 	return false;
 }

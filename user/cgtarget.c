@@ -118,15 +118,17 @@ int cgtarget__resolve(struct cgtarget *cg, const char *arg, char *msg, size_t le
 	int err = cgroup__normalize(arg, norm, sizeof(norm));
 
 	if (err) {
-		snprintf(msg, len, "invalid --cgroup '%s': expected a cgroup path such as "
-				   "/system.slice/foo.service, without '.' or '..'",
+		snprintf(msg, len,
+			 "invalid --cgroup '%s': expected a cgroup path such as "
+			 "/system.slice/foo.service, without '.' or '..'",
 			 arg);
 		return -EINVAL;
 	}
 	if (arg[0] == '/' && cgroup__path_under(norm, strlen(norm), CGROUP_ROOT)) {
 		each_mount(longest_mount, &l);
 		if (!l.best) {
-			snprintf(msg, len, "--cgroup %s is in no cgroup hierarchy mounted there", norm);
+			snprintf(msg, len, "--cgroup %s is in no cgroup hierarchy mounted there",
+				 norm);
 			return -ENOENT;
 		}
 		if (!is_dir(norm)) {
@@ -137,8 +139,8 @@ int cgtarget__resolve(struct cgtarget *cg, const char *arg, char *msg, size_t le
 		return 0;
 	}
 	if (!each_mount(has_cgroup, &l)) {
-		snprintf(msg, len, "--cgroup %s: no such cgroup in any hierarchy under " CGROUP_ROOT,
-			 norm);
+		snprintf(msg, len,
+			 "--cgroup %s: no such cgroup in any hierarchy under " CGROUP_ROOT, norm);
 		return -ENOENT;
 	}
 	snprintf(cg->path, sizeof(cg->path), "%s", norm);
@@ -210,8 +212,9 @@ int cgtarget__find_container(struct cgtarget *cg, const char *prefix, char *msg,
 
 	targets__for_each_pid(find_cb, &f);
 	if (!f.nids) {
-		snprintf(msg, len, "--container %s: no running process is in a container whose id "
-				   "starts with it",
+		snprintf(msg, len,
+			 "--container %s: no running process is in a container whose id "
+			 "starts with it",
 			 prefix);
 		return -ENOENT;
 	}

@@ -76,7 +76,8 @@ static const char doc[] =
 	"\n"
 	"USAGE: " PROG " [OPTIONS]\n"
 	"\v"
-	"Without --pid, --comm, --cgroup or --container, every process on the host is traced. SECS accept "
+	"Without --pid, --comm, --cgroup or --container, every process on the host is traced. SECS "
+	"accept "
 	"decimals (0.5); BYTES accept a K, M or G suffix (1K = 1024).\n"
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
@@ -765,8 +766,9 @@ static int validate(struct parse_ctx *ctx)
 		return usage_error(ctx, "--pid and --comm cannot be combined");
 	if ((cfg->cgroup || cfg->container[0]) &&
 	    (cfg->npids || cfg->comm[0] || (cfg->cgroup && cfg->container[0])))
-		return usage_error(ctx, "--cgroup and --container choose the targets by themselves: "
-					"neither combines with --pid, --comm or the other");
+		return usage_error(ctx,
+				   "--cgroup and --container choose the targets by themselves: "
+				   "neither combines with --pid, --comm or the other");
 	if (cfg->children && (cfg->cgroup || cfg->container[0]))
 		return usage_error(ctx, "--cgroup and --container follow the forks of their "
 					"processes already; --children is for --pid and --comm");

@@ -62,9 +62,11 @@ enum group_by {
 struct config {
 	__u32 pids[MAX_PIDS];
 	size_t npids;
+	/* --cgroup PATH as given, NULL = none; --container: an id prefix,
+	 * lowercase, "" = none. */
+	const char *cgroup;
+	char container[CGROUP_ID_LEN + 1];
 	char comm[16];		       /* "" = no --comm */
-	const char *cgroup;	       /* --cgroup PATH as given, NULL = none */
-	char container[CGROUP_ID_LEN + 1]; /* --container id prefix, lowercase; "" = none */
 	double interval_s;	       /* -i, default 10 */
 	__u64 count;		       /* -n, reports before exiting; 0 = unlimited */
 	double duration_s;	       /* -d, 0 = unlimited */

@@ -53,7 +53,8 @@ struct report_process {
 	__u64 faulted;		 /* --mode rss: pages faulted in, less those given back */
 	bool rss_only;		 /* traced by its page faults alone: faulted is the explanation */
 	__s64 unexplained;	 /* rss_anon less the resident heap and the five above */
-	struct cgroup_ident ident; /* its container, pod and pid inside */
+	/* Its container, pod and pid inside. */
+	struct cgroup_ident ident;
 };
 
 /* What tracing cost one process over the interval (user/cost.c): an

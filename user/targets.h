@@ -21,7 +21,8 @@ struct proc_entry {
 	bool governed;	    /* --max-overhead took its heap probes away (tracer.c) */
 	bool rss;	    /* and its page faults are charged since (--mode rss for it) */
 	unsigned int looks; /* looks that found no allocator yet (--comm retries) */
-	struct cgroup_ident ident; /* its container, pod and pid inside, when in one */
+	/* Its container, pod and pid inside, when in one. */
+	struct cgroup_ident ident;
 	struct link_list links;
 };
 

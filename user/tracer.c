@@ -77,7 +77,7 @@ struct tracer {
 	size_t ntraced, traced_cap;
 	struct cost cost;
 	struct cgtarget cg; /* --cgroup, --container */
-	int stats_fd; /* BPF_ENABLE_STATS: programs' run time, while held */
+	int stats_fd;	    /* BPF_ENABLE_STATS: programs' run time, while held */
 	__u32 *cost_pids;
 };
 
@@ -1324,11 +1324,11 @@ static int report(struct tracer *t, double interval_s, bool final)
 	sample_costs(t, interval_s, &hdr);
 	govern(t, &hdr);
 	hdr.targets = t->desc;
-	hdr.scope = t->cfg->comm[0]	  ? "comm"
-		    : t->cfg->cgroup	  ? "cgroup"
+	hdr.scope = t->cfg->comm[0]	   ? "comm"
+		    : t->cfg->cgroup	   ? "cgroup"
 		    : t->cfg->container[0] ? "container"
-		    : t->cfg->npids	  ? "pid"
-					  : "all";
+		    : t->cfg->npids	   ? "pid"
+					   : "all";
 	hdr.traced = t->traced;
 	hdr.ntraced = t->ntraced;
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
