@@ -151,7 +151,7 @@ else
 		"--container ${id1:0:8} is ambiguous: it starts the ids of (${id1:0:12}, ${id4:0:12}|${id4:0:12}, ${id1:0:12})" \
 		--container "${id1:0:8}"
 
-	start_tool cg --cgroup "${own:-/}/allocscope-cg2-$$" "${JSON_ARGS[@]}"
+	start_tool cg --cgroup "$own/allocscope-cg2-$$" --group-by process "${JSON_ARGS[@]}"
 	start_tool ct --container "${id2:0:12}" "${JSON_ARGS[@]}"
 	wait_tracing cg "${T_PID[in]}"
 	wait_tracing cg "$kpid"
