@@ -129,8 +129,8 @@ static const struct argp_option options[] = {
 	 "Trace the processes named NAME as in /proc/PID/comm (at most 15 characters)", GRP_TARGET},
 	{"cgroup", OPT_CGROUP, "PATH", 0,
 	 "Trace the processes in cgroup PATH or below it (v1 or v2): /sys/fs/cgroup/... or a "
-	 "path from a hierarchy's root such as /system.slice/foo.service. Processes that enter "
-	 "it later are traced within about a second, at once when they exec; their forks "
+	 "path from a hierarchy's root such as /system.slice/foo.service. A process that "
+	 "enters it later is traced within a second (at once if it execs), a target's forks "
 	 "at once",
 	 GRP_TARGET},
 	{"container", OPT_CONTAINER, "ID", 0,
@@ -226,7 +226,8 @@ static const struct argp_option options[] = {
 	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	 "Take the heap probes off a --pid or --comm target whose probes cost more than PCT % "
+	 "Take the heap probes off a --pid, --comm, --cgroup or --container target whose probes "
+	 "cost more than PCT % "
 	 "of its CPU time over an interval; its mappings stay traced and its heap sites are "
 	 "marked frozen (0-100, default 20; 0: no limit)",
 	 GRP_TRACE},
