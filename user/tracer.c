@@ -666,9 +666,16 @@ static int scan_comm_cb(__u32 pid, void *ctx)
 		return 0;
 	if (!discovered(t, pid))
 		return 0;
-	/* A process that cannot be traced is skipped, not fatal: others may. */
-	if (attach_pid(t, pid) != EXIT_OK)
+	/* A process that cannot be traced is skipped, not fatal: others may.
+	 * One whose maps could not be had (a kernel thread, as every one in
+	 * the root cgroup is; one root may not inspect) is said once, not at
+	 * every rescan. */
+	if (attach_pid(t, pid) != EXIT_OK) {
+		if (!targets__find(&t->procs, pid) && targets__exists(pid) &&
+		    (e = targets__get(&t->procs, pid)))
+			e->untraceable = true;
 		return 0;
+	}
 	if (!t->starting && found_late(pid, &late_s))
 		log_msg("pid %u was found %.1f s after it started; what it allocated "
 			"before is not seen\n",

@@ -135,6 +135,7 @@ else
 	make_cgroup "$base/docker-$id4.scope"
 	make_cgroup "$pod/cri-containerd-$id2.scope"
 	make_cgroup "$base/late"
+	make_cgroup "$base/zombie"
 
 	start_target in "$bin" leak_malloc
 	start_target out "$bin" leak_malloc
@@ -146,6 +147,18 @@ else
 	sleep 300 &
 	sleeper=$!
 	move "$sleeper" "$base/docker-$id4.scope"
+
+	# A zombie in the cgroup (its parent, exec'd into sleep, never reaps it) maps no memory.
+	timeout "$TARGET_TIMEOUT" bash -c 'echo $$ >"$0/cgroup.procs" || exit 1
+		/bin/true & exec sleep 300' "$base/zombie" &
+	zwrap=$!
+	deadline=$(deadline_ms "$START_TIMEOUT")
+	zpid=
+	until [ -n "$zpid" ] && grep -q '^State:.Z' "/proc/$zpid/status" 2>/dev/null; do
+		[ "$(date +%s%3N)" -lt "$deadline" ] || die "no zombie in $base/zombie"
+		sleep 0.05
+		zpid=$(pgrep -P "$(pgrep -P "$zwrap" -x sleep)" -x true)
+	done
 
 	run_error "--container with an ambiguous prefix" 64 \
 		"--container ${id1:0:8} is ambiguous: it starts the ids of (${id1:0:12}, ${id4:0:12}|${id4:0:12}, ${id1:0:12})" \
@@ -177,6 +190,9 @@ EOF
 	done
 	move "$late" "$base/late"
 	wait_tracing cg "$late"
+	# The late process was found by a rescan after the first, which met the zombie again.
+	assert_eq "the zombie is said to map no memory once, not at every rescan" 1 \
+		"$(grep -c "pid $zpid (true) maps no memory" "${S_ERR[cg]}")"
 	echo go >&"$lfd"
 	wait_for_line "$TMP/child.out" '^pid [0-9]+$' "$START_TIMEOUT" || die "the late child did not start"
 	child=$(sed -n 's/^pid \([0-9]*\)$/\1/p' "$TMP/child.out")
