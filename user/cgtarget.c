@@ -163,7 +163,6 @@ static int read_checked(struct cgtarget *cg, __u32 pid, ssize_t *n)
 
 bool cgtarget__member(struct cgtarget *cg, __u32 pid)
 {
-	char id[CGROUP_ID_LEN + 1];
 	struct cgroup_ident ident;
 	ssize_t n;
 
@@ -172,8 +171,7 @@ bool cgtarget__member(struct cgtarget *cg, __u32 pid)
 	if (cg->path[0])
 		return cgroup__file_under(cg->buf, n, cg->path);
 	cgroup__file_ident(cg->buf, n, &ident);
-	memcpy(id, ident.container, sizeof(id));
-	return id[0] && !strcmp(id, cg->container);
+	return ident.container[0] && !strcmp(ident.container, cg->container);
 }
 
 struct finding {

@@ -490,7 +490,7 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 {
 	struct procmaps maps = {};
 	struct proc_entry *e;
-	char modules[256] = "";
+	char modules[256] = "", where[32] = "";
 	size_t nprobes = 0;
 	__u8 one = 1;
 	int err, status = EXIT_OK;
@@ -524,10 +524,16 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.rss_targets), &pid, &one, BPF_ANY);
 
 	collect__load_syms(&t->coll, pid);
+	/* The container by its short id, as docker ps shows it. */
+	if (e->ident.container[0])
+		snprintf(where, sizeof(where), " in container %.*s", CGROUP_SHORT_LEN,
+			 e->ident.container);
 	if (sources__active(&t->sources, SOURCE_HEAP))
-		log_msg("tracing pid %u (%s): %zu probes in %s\n", pid, e->comm, nprobes, modules);
+		log_msg("tracing pid %u (%s)%s: %zu probes in %s\n", pid, e->comm, where, nprobes,
+			modules);
 	else
-		log_msg("tracing pid %u (%s): page faults, no allocator probes\n", pid, e->comm);
+		log_msg("tracing pid %u (%s)%s: page faults, no allocator probes\n", pid, e->comm,
+			where);
 cleanup:
 	/* Kept, marked, so --comm rescans neither retry nor report it again. */
 	if (status != EXIT_OK && e && !e->attached) {

@@ -169,6 +169,8 @@ else
 	wait_tracing cg "${T_PID[in]}"
 	wait_tracing cg "$kpid"
 	wait_tracing ct "$kpid"
+	assert_grep "the start names the container" "${S_ERR[cg]}" \
+		"^allocscope: tracing pid ${T_PID[in]} \(alloc_target\) in container ${id1:0:12}: "
 
 	# A shell moved in after the start, then forking a target of its own.
 	mkfifo "$TMP/late.go" "$TMP/child.in" || die "mkfifo"
