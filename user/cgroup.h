@@ -40,10 +40,11 @@ int cgroup__container_id(const char *path, size_t len, char id[CGROUP_ID_LEN + 1
  * turned back into '-': 0, or -ENOENT. */
 int cgroup__pod_uid(const char *path, size_t len, char uid[CGROUP_POD_UID_LEN + 1]);
 
-/* Whole files. text holds len bytes of /proc/PID/cgroup. A cgroup name may
- * hold a newline, which would make one path look like two lines (one of
- * them made up by whoever named the cgroup): a file whose number of lines is
- * not lines (one per hierarchy, as /proc/self/cgroup has) is refused with
+/* Whole files. text holds len bytes of /proc/PID/cgroup. A newline in a
+ * cgroup name would make one path look like two lines, the second made up
+ * by whoever named the cgroup; cgroup_mkdir() refuses such names (EINVAL),
+ * but should one get through, a file whose number of lines
+ * is not lines (one per hierarchy, as /proc/self/cgroup has) is refused with
  * -EBADMSG, as is one cut short (no final newline). */
 int cgroup__check_file(const char *text, size_t len, size_t lines);
 /* Number of newline-terminated lines in text. */
