@@ -160,11 +160,22 @@ else
 		zpid=$(pgrep -P "$(pgrep -P "$zwrap" -x sleep)" -x true)
 	done
 
+	# The form relative to the hierarchy's root resolves too: run as nobody, it gets as far as
+	# the privilege check (the v1 run below traces with it).
+	# (A copy: the tree may sit where nobody cannot reach, such as under /root.)
+	{ mkdir "$TMP/nobody" && cp "$ALLOCSCOPE" "$TMP/nobody/allocscope" &&
+		chmod 755 "$TMP" "$TMP/nobody" "$TMP/nobody/allocscope"; } || die "cannot copy allocscope"
+	timeout "$TOOL_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$TMP/nobody/allocscope" --cgroup "$own/allocscope-cg2-$$" -d 1 >"$TMP/err.out" \
+		2>"$TMP/err.err"
+	assert_eq "relative --cgroup, as nobody: exit status" 3 "$?"
+	assert_grep "relative --cgroup, as nobody: message" "$TMP/err.err" "must run as root"
+
 	run_error "--container with an ambiguous prefix" 64 \
 		"--container ${id1:0:8} is ambiguous: it starts the ids of (${id1:0:12}, ${id4:0:12}|${id4:0:12}, ${id1:0:12})" \
 		--container "${id1:0:8}"
 
-	start_tool cg --cgroup "$own/allocscope-cg2-$$" --group-by process "${JSON_ARGS[@]}"
+	start_tool cg --cgroup "$base" --group-by process "${JSON_ARGS[@]}"
 	start_tool ct --container "${id2:0:12}" "${JSON_ARGS[@]}"
 	wait_tracing cg "${T_PID[in]}"
 	wait_tracing cg "$kpid"
@@ -263,7 +274,7 @@ else
 	start_target in1 "$bin" leak_malloc
 	start_target out1 "$bin" leak_malloc
 	move "${T_PID[in1]}" "$base/docker/$id3"
-	start_tool v1 --cgroup "$base" "${JSON_ARGS[@]}"
+	start_tool v1 --cgroup "$own/allocscope-cg1-$$" "${JSON_ARGS[@]}"
 	wait_tracing v1 "${T_PID[in1]}"
 	run_scenario in1 leak_malloc
 	run_scenario out1 leak_malloc
