@@ -149,15 +149,27 @@ else
 	move "$sleeper" "$base/docker-$id4.scope"
 
 	# A zombie in the cgroup (its parent, exec'd into sleep, never reaps it) maps no memory.
-	timeout "$TARGET_TIMEOUT" bash -c 'echo $$ >"$0/cgroup.procs" || exit 1
-		/bin/true & exec sleep 300' "$base/zombie" &
+	# The parent is moved in before it forks, so the zombie is born there.
+	mkfifo "$TMP/zombie.go" || die "mkfifo"
+	exec {zfd}<>"$TMP/zombie.go"
+	timeout "$TARGET_TIMEOUT" bash -c 'read -r _ <"$0"; /bin/true & exec sleep 300' \
+		"$TMP/zombie.go" 2>"$TMP/zombie.err" &
 	zwrap=$!
 	deadline=$(deadline_ms "$START_TIMEOUT")
+	until zparent=$(pgrep -P "$zwrap" -x bash); do
+		[ "$(date +%s%3N)" -lt "$deadline" ] || die "the zombie's parent did not start"
+		sleep 0.05
+	done
+	move "$zparent" "$base/zombie"
+	echo go >&"$zfd"
 	zpid=
 	until [ -n "$zpid" ] && grep -q '^State:.Z' "/proc/$zpid/status" 2>/dev/null; do
-		[ "$(date +%s%3N)" -lt "$deadline" ] || die "no zombie in $base/zombie"
+		if [ "$(date +%s%3N)" -ge "$deadline" ]; then
+			show "$TMP/zombie.err"
+			die "no zombie under pid $zparent"
+		fi
 		sleep 0.05
-		zpid=$(pgrep -P "$(pgrep -P "$zwrap" -x sleep)" -x true)
+		zpid=$(pgrep -P "$zparent" -x true)
 	done
 
 	# The form relative to the hierarchy's root resolves too: run as nobody, it gets as far as
