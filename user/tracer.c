@@ -16,8 +16,8 @@
 
 #include "allocscope.skel.h"
 #include "array.h"
-#include "cgtarget.h"
 #include "binding.h"
+#include "cgtarget.h"
 #include "collect.h"
 #include "cost.h"
 #include "exitfree.h"
@@ -76,9 +76,10 @@ struct tracer {
 	struct report_target *traced; /* the header's list, refreshed per report */
 	size_t ntraced, traced_cap;
 	struct cost cost;
-	struct cgtarget cg; /* --cgroup, --container */
-	int stats_fd;	    /* BPF_ENABLE_STATS: programs' run time, while held */
+	int stats_fd; /* BPF_ENABLE_STATS: programs' run time, while held */
 	__u32 *cost_pids;
+	/* --cgroup, --container: the cgroup or container id, resolved */
+	struct cgtarget cg;
 };
 
 static int verbose;
