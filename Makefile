@@ -39,7 +39,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts words launch procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
+	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree cgroup cgtarget targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
@@ -54,10 +54,10 @@ APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling
-test_opts_OBJS := opts words $(OUTPUT_MODS)
+	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling cgroup
+test_opts_OBJS := opts words cgroup $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
-test_pprof_OBJS := pprof
+test_pprof_OBJS := $(OUTPUT_MODS)
 .DEFAULT_GOAL := all
 $(patsubst %,$(OUTPUT)/tests/test_%,opts output pprof): $(PROTO_OBJ)
 test_procmaps_OBJS := procmaps
@@ -82,8 +82,9 @@ test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
 test_cost_OBJS := cost governor report report_json report_cost textsafe rowkey targets probes \
-	elfobj mapfile procmaps placement proctree
+	elfobj mapfile procmaps placement proctree cgroup cgtarget
 test_sampling_OBJS := sampling
+test_cgroup_OBJS := cgroup
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 FIXTURES := $(OUTPUT)/fixtures
 FIXTURE_BINS := $(FIXTURES)/symfix $(FIXTURES)/libsymfix.so $(FIXTURES)/symfix_cpp \

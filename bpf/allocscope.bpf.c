@@ -23,6 +23,10 @@ const volatile __u32 self_tgid = 0;
  * started by anyone is traced from its first milliseconds, not at the next
  * one-second scan of /proc. Empty otherwise. */
 const volatile char targ_comm[AS_COMM_LEN] = {};
+/* --cgroup, --container: every exec of a process not traced yet is
+ * announced, and the loader reads its cgroup, so a process started in the
+ * cgroup is traced from its first milliseconds too. */
+const volatile bool targ_any_exec = false;
 
 /* Cumulative, read by the loader for every report. */
 __u64 drops[DROP_COUNT] = {};
@@ -705,7 +709,7 @@ int BPF_PROG(proc_exec, struct task_struct *task)
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
 	bpf_map_delete_elem(&py_procs, &pc.tgid);
 	if (!bpf_map_lookup_elem(&procs, &pc.tgid)) {
-		if (targ_comm[0] && comm_is_target(task))
+		if (targ_any_exec || (targ_comm[0] && comm_is_target(task)))
 			notify(TASK_EV_COMM_EXEC, pc.tgid);
 		return 0;
 	}

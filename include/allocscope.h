@@ -216,7 +216,8 @@ enum task_event_type {
 	TASK_EV_RESCAN = 4,	/* a stack reached code outside the known mappings */
 	TASK_EV_PY_STACK = 5,	/* a new stack with Python frames: name them while they live */
 	TASK_EV_FORK = 6,	/* a target forked this new process (--children, --comm) */
-	TASK_EV_COMM_EXEC = 7,	/* --comm: a process not yet traced exec'd an image of that name */
+	TASK_EV_COMM_EXEC = 7,	/* --comm: a process not yet traced exec'd an image of that name;
+				   --cgroup, --container: any exec of one */
 };
 
 /* Ring-buffer record: a traced process appeared, exited or replaced its image. */

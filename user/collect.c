@@ -198,6 +198,8 @@ static int read_sites(struct collector *c)
 		if (p) {
 			site.exited = p->exited;
 			memcpy(site.comm, p->comm, sizeof(site.comm));
+			snprintf(site.container, sizeof(site.container), "%.*s", CGROUP_SHORT_LEN,
+				 p->ident.container);
 		}
 		/* Thread stacks and allocators' own mappings are categories, not sites. */
 		if (mapcat__site(&c->mapcat, c, slot, key.stack_id, &site))

@@ -98,6 +98,7 @@ static struct proc_memory *proc_get(struct mapcat *m, struct collector *c, __u32
 	if (t) {
 		p->exited = t->exited;
 		memcpy(p->comm, t->comm, sizeof(p->comm));
+		p->ident = t->ident;
 	}
 	return p;
 }
@@ -468,6 +469,7 @@ static void reconcile(const struct proc_memory *p, struct report_process *out)
 		.data = p->file_data,
 	};
 	memcpy(out->comm, p->comm, sizeof(out->comm));
+	out->ident = p->ident;
 	out->faulted = p->faulted;
 	/* A process traced by its faults alone: its pages are charged where they
 	 * were faulted in, [heap] and stacks included, so nothing else is added. */

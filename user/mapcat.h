@@ -10,6 +10,7 @@
 #include <linux/types.h>
 
 #include "allocscope.h"
+#include "cgroup.h"
 #include "mapkind.h"
 #include "residency.h"
 
@@ -44,6 +45,7 @@ struct slot_use {
 struct proc_memory {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
+	struct cgroup_ident ident; /* its container, pod and pid inside */
 	bool exited;
 	bool scanned;	     /* its mappings were read */
 	__u64 rss_anon;	     /* RssAnon: resident - shared */

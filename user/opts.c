@@ -50,6 +50,8 @@ enum {
 	OPT_USAGE,
 	OPT_SAMPLE_BYTES,
 	OPT_COMM,
+	OPT_CGROUP,
+	OPT_CONTAINER,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -78,8 +80,8 @@ static const char doc[] =
 	"       " PROG " [OPTIONS] -c CMD [INTERVAL [COUNT]]\n"
 	"       " PROG " [OPTIONS] [INTERVAL [COUNT]] -- PROGRAM [ARG...]\n"
 	"\v"
-	"Without --pid, --comm or a command, every process on the host is traced. "
-	"INTERVAL and COUNT after the options are -i and -n, as in bcc's tools. SECS accept "
+	"Without --pid, --comm, --cgroup, --container or a command, every process on the host is "
+	"traced. INTERVAL and COUNT after the options are -i and -n, as in bcc's tools. SECS accept "
 	"decimals (0.5); BYTES accept a K, M or G suffix (1K = 1024).\n"
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
@@ -111,6 +113,10 @@ static const char doc[] =
 	"  sudo allocscope -p 4242 --mode rss\n"
 	"      no allocator probes: resident memory by the code that faulted it in,\n"
 	"      for a process whose allocation rate makes heap mode too slow\n"
+	"  sudo allocscope --cgroup /system.slice/nginx.service\n"
+	"      the processes of a systemd service, those it starts later included\n"
+	"  sudo allocscope --container 3f2a9c\n"
+	"      the processes of the docker, containerd or CRI-O container 3f2a9c...\n"
 	"  sudo allocscope\n"
 	"      every process on the host\n"
 	"\n"
@@ -141,6 +147,17 @@ static const struct argp_option options[] = {
 	 "them, without a shell (nothing expanded; NAME=value words first go to its "
 	 "environment); or give PROGRAM [ARG...] after '--' instead. "
 	 "-c runs a command; to select by name use --comm",
+	 GRP_TARGET},
+	{"cgroup", OPT_CGROUP, "PATH", 0,
+	 "Trace the processes in cgroup PATH or below it (v1 or v2): /sys/fs/cgroup/... or a "
+	 "path from a hierarchy's root such as /system.slice/foo.service. A process that "
+	 "enters it later is traced within a second (at once if it execs), a target's forks "
+	 "at once",
+	 GRP_TARGET},
+	{"container", OPT_CONTAINER, "ID", 0,
+	 "Trace the processes of the docker, containerd or CRI-O container whose id starts "
+	 "with ID (4 to 64 hex digits), found in their cgroup paths, those that join it later "
+	 "included. It must be running: no match, or several, is an error",
 	 GRP_TARGET},
 	{"children", OPT_CHILDREN, NULL, 0,
 	 "With --pid or --comm: also trace their descendants, those running already and "
@@ -230,7 +247,8 @@ static const struct argp_option options[] = {
 	 "CPython's 1 MiB object arenas)",
 	 GRP_TRACE},
 	{"max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	 "Take the heap probes off a --pid, --comm or -c target whose probes cost more than PCT % "
+	 "Take the heap probes off a --pid, --comm, --cgroup, --container or -c target whose "
+	 "probes cost more than PCT % "
 	 "of its CPU time over an interval; its mappings stay traced and its heap sites are "
 	 "marked frozen (0-100, default 20; 0: no limit)",
 	 GRP_TRACE},
@@ -631,6 +649,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CHILDREN:
 		cfg->children = true;
 		return 0;
+	case OPT_CGROUP:
+		if (cfg->cgroup)
+			return usage_error(ctx, "--cgroup can be given only once");
+		if (!arg[0])
+			return usage_error(ctx, "--cgroup needs a cgroup path");
+		cfg->cgroup = arg;
+		return 0;
+	case OPT_CONTAINER:
+		if (cfg->container[0])
+			return usage_error(ctx, "--container can be given only once");
+		if (cgroup__parse_id_prefix(arg, cfg->container))
+			return usage_error(ctx,
+					   "invalid --container '%s': expected the start of a "
+					   "container id, %d to %d hex digits",
+					   arg, CGROUP_ID_MIN, CGROUP_ID_LEN);
+		return 0;
 	case 'h':
 	case OPT_USAGE:
 	case 'V':
@@ -829,6 +863,17 @@ static int validate(struct parse_ctx *ctx)
 	if (cfg->command && (cfg->npids || cfg->comm[0]))
 		return usage_error(ctx, "-c runs a command and traces it: it cannot be combined "
 					"with --pid or --comm");
+	if (cfg->command && (cfg->cgroup || cfg->container[0]))
+		return usage_error(ctx, "-c runs a command and traces it: it cannot be combined "
+					"with --cgroup or --container");
+	if ((cfg->cgroup || cfg->container[0]) &&
+	    (cfg->npids || cfg->comm[0] || (cfg->cgroup && cfg->container[0])))
+		return usage_error(ctx,
+				   "--cgroup and --container choose the targets by themselves: "
+				   "neither combines with --pid, --comm or the other");
+	if (cfg->children && (cfg->cgroup || cfg->container[0]))
+		return usage_error(ctx, "--cgroup and --container follow the forks of their "
+					"processes already; --children is for --pid and --comm");
 	/* What a command starts is part of it (a reloader's server, a
 	 * wrapper's program), as perf record follows a workload's children. */
 	if (cfg->command)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "cgroup.h"
 #include "output.h"
 #include "report.h"
 
@@ -63,6 +64,10 @@ enum group_by {
 struct config {
 	__u32 pids[MAX_PIDS];
 	size_t npids;
+	/* --cgroup PATH as given, NULL = none; --container: an id prefix,
+	 * lowercase, "" = none. */
+	const char *cgroup;
+	char container[CGROUP_ID_LEN + 1];
 	char comm[16];		       /* "" = no --comm */
 	char **command;		       /* -c CMD split, or the words after "--"; NULL = none */
 	char **command_mem;	       /* -c's words, allocated (opts__free) */
@@ -97,6 +102,19 @@ struct config {
 };
 
 #define MAX_OVERHEAD_DEFAULT 20
+
+/* Targets found as they appear (--comm, --cgroup, --container), rather
+ * than named (--pid) or everyone. */
+static inline bool config__discovers(const struct config *cfg)
+{
+	return cfg->comm[0] || cfg->cgroup || cfg->container[0];
+}
+
+/* Some processes are targets, not every process on the host. */
+static inline bool config__targeted(const struct config *cfg)
+{
+	return cfg->npids || config__discovers(cfg);
+}
 
 /* Parses argv into cfg (defaults applied first) and validates it.
  * Returns 0 to run, EXIT_OK (as a positive 1000) after --help/--usage/--version was

@@ -18,12 +18,13 @@ static const char *const sample_types[][2] = {
 };
 #define NVALUES (sizeof(sample_types) / sizeof(sample_types[0]))
 
-/* The container of a row's process, for the "container" label; none is known
- * yet (cgroup targeting names it), so the label is left out. */
+/* The container of a row's process (its short id, as docker ps shows it),
+ * for the "container" label; NULL, and no label, outside containers. A row
+ * of several processes names the container of the one with the most live
+ * bytes, as its comm label does. */
 static const char *row_container(const struct report_row *row)
 {
-	(void)row;
-	return NULL;
+	return row->site.container[0] ? row->site.container : NULL;
 }
 
 /* A frame's location: a Python line in its function and file; a native

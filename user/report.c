@@ -651,6 +651,20 @@ void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent
 	print_wrapped(f, text, cols, indent);
 }
 
+void report__fmt_ident(char *buf, size_t len, const struct cgroup_ident *id)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (id->container[0])
+		used += snprintf(buf + used, len - used, " container %.*s", CGROUP_SHORT_LEN,
+				 id->container);
+	if (id->pod_uid[0] && used < len)
+		used += snprintf(buf + used, len - used, " pod %s", id->pod_uid);
+	if (id->nspid && used < len)
+		snprintf(buf + used, len - used, " (pid %u inside)", id->nspid);
+}
+
 /* Processes given a reconciliation line in text; JSON has every one the header holds. */
 #define TEXT_PROCS 5
 
@@ -661,8 +675,8 @@ static void print_reconciliation(FILE *f, const struct report_process *p, size_t
 	__u64 explained = p->heap_live - p->heap_not_resident + p->allocator + p->mappings +
 			  p->thread_stacks + p->data + p->faulted;
 	char rss[32], un[32], heap[32], alloc[32], maps[32], stacks[32], data[32], untouched[32];
-	char faulted[32];
-	char comm[4 * AS_COMM_LEN], line[256];
+	char faulted[32], where[128];
+	char comm[4 * AS_COMM_LEN], line[384];
 	FILE *cf;
 
 	report__fmt_bytes(rss, sizeof(rss), p->rss_anon);
@@ -680,8 +694,10 @@ static void print_reconciliation(FILE *f, const struct report_process *p, size_t
 		textsafe__put(cf, p->comm, sizeof(p->comm));
 		fclose(cf);
 	}
-	snprintf(line, sizeof(line), "pid %u %s: explained %.0f %% of %s anon RSS (%s unexplained)",
-		 p->pid, comm, p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
+	report__fmt_ident(where, sizeof(where), &p->ident);
+	snprintf(line, sizeof(line),
+		 "pid %u %s%s: explained %.0f %% of %s anon RSS (%s unexplained)", p->pid, comm,
+		 where, p->rss_anon ? 100.0 * explained / p->rss_anon : 0.0, rss, un);
 	print_wrapped(f, line, cols, 2);
 	/* The parts, indented under it (print_wrapped starts at column 0). */
 	if (p->rss_only)

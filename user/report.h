@@ -10,6 +10,7 @@
 #include <linux/types.h>
 
 #include "allocscope.h"
+#include "cgroup.h"
 #include "syms.h"
 
 enum report_sort {
@@ -34,6 +35,8 @@ struct report_site {
 	bool frozen;
 	__u64 mapped_bytes;
 	__u64 resident_bytes;
+	/* The process's container, short id (the pprof label); "" when none. */
+	char container[CGROUP_SHORT_LEN + 1];
 };
 
 /* What a report explains of one live process's anonymous RSS (user/mapcat.c). */
@@ -50,6 +53,8 @@ struct report_process {
 	__u64 faulted;		 /* --mode rss: pages faulted in, less those given back */
 	bool rss_only;		 /* traced by its page faults alone: faulted is the explanation */
 	__s64 unexplained;	 /* rss_anon less the resident heap and the five above */
+	/* Its container, pod and pid inside. */
+	struct cgroup_ident ident;
 };
 
 /* What tracing cost one process over the interval (user/cost.c): an
@@ -110,6 +115,7 @@ struct report_row {
 struct report_target {
 	__u32 pid;
 	char comm[AS_COMM_LEN];
+	struct cgroup_ident ident; /* its container, pod and pid inside */
 };
 
 struct report_header {
@@ -196,6 +202,10 @@ void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent
 /* The counter's name in reports ("live_full", ...). */
 const char *report__drop_label(enum drop_reason r);
 const char *report__stop_label(enum unwind_stop s);
+
+/* " container 0123456789ab pod UID (pid 7 inside)": what of these a
+ * process has, each part led by a space; "" for none. */
+void report__fmt_ident(char *buf, size_t len, const struct cgroup_ident *id);
 
 /* "1.5 KiB", "12.0 MiB", "512 B": base 1024, one decimal above 1 KiB. */
 void report__fmt_bytes(char *buf, size_t len, double bytes);

@@ -166,6 +166,19 @@ static void json_site(FILE *f, const struct report_header *hdr, const struct rep
 	fputc('}', f);
 }
 
+/* A process's container fields, each left out when its cgroup path and
+ * status do not carry it. The ids are hex and the UID hex and '-' (cgroup.c
+ * takes nothing else), so they need no escaping. */
+static void json_ident(FILE *f, const struct cgroup_ident *id)
+{
+	if (id->container[0])
+		fprintf(f, ",\"container\":\"%.*s\"", CGROUP_SHORT_LEN, id->container);
+	if (id->pod_uid[0])
+		fprintf(f, ",\"pod_uid\":\"%s\"", id->pod_uid);
+	if (id->nspid)
+		fprintf(f, ",\"nspid\":%u", id->nspid);
+}
+
 /* The mapping categories and one object per live process (the header's, largest anon RSS
  * first; processes_total says how many there were). */
 static void json_memory(FILE *f, const struct report_header *hdr)
@@ -181,6 +194,7 @@ static void json_memory(FILE *f, const struct report_header *hdr)
 
 		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", p->pid);
 		json_str(f, p->comm, sizeof(p->comm));
+		json_ident(f, &p->ident);
 		fprintf(f,
 			",\"rss_anon\":%llu,\"heap_live\":%llu,\"heap_not_resident\":%llu,"
 			"\"allocator\":%llu,\"mappings\":%llu,\"thread_stacks\":%llu,"
@@ -224,6 +238,7 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 	for (i = 0; i < hdr->ntraced; i++) {
 		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", hdr->traced[i].pid);
 		json_str(f, hdr->traced[i].comm, sizeof(hdr->traced[i].comm));
+		json_ident(f, &hdr->traced[i].ident);
 		fputc('}', f);
 	}
 	fputc(']', f);

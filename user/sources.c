@@ -40,11 +40,11 @@ static bool faults_loadable(void)
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) > 0;
 }
 
-/* The governor moves a --pid or --comm target to rss mode; its fault programs take the
- * verifier most of a second to load, so they load only where it may act. */
+/* The governor moves a --pid, --comm, --cgroup or --container target to rss mode; its fault
+ * programs take the verifier most of a second to load, so they load only where it may act. */
 static bool governed_later(const struct config *cfg)
 {
-	return cfg->mode == TRACE_MODE_HEAP && cfg->max_overhead && (cfg->npids || cfg->comm[0]) &&
+	return cfg->mode == TRACE_MODE_HEAP && cfg->max_overhead && config__targeted(cfg) &&
 	       faults_loadable();
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "cgtarget.h"
 #include "proctree.h"
 #include "targets.h"
 
@@ -54,6 +55,7 @@ struct proc_entry *targets__get(struct proc_table *t, __u32 pid)
 	p->pid = pid;
 	if (targets__read_comm(pid, p->comm))
 		snprintf(p->comm, sizeof(p->comm), "?");
+	cgtarget__ident(pid, &p->ident);
 	return p;
 }
 

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 #include "allocscope.h"
+#include "cgroup.h"
 #include "probes.h"
 
 struct proc_entry {
@@ -20,6 +21,8 @@ struct proc_entry {
 	bool governed;	    /* --max-overhead took its heap probes away (tracer.c) */
 	bool rss;	    /* and its page faults are charged since (--mode rss for it) */
 	unsigned int looks; /* looks that found no allocator yet (--comm retries) */
+	/* Its container, pod and pid inside, when in one. */
+	struct cgroup_ident ident;
 	struct link_list links;
 };
 

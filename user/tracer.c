@@ -17,6 +17,7 @@
 #include "allocscope.skel.h"
 #include "array.h"
 #include "binding.h"
+#include "cgtarget.h"
 #include "collect.h"
 #include "cost.h"
 #include "exitfree.h"
@@ -35,7 +36,8 @@
 #include "unwind.h"
 #include "path.h"
 
-/* How often --comm looks for new processes (reads every /proc/PID/comm), and
+/* How often --comm, --cgroup and --container look for new processes (read
+ * every /proc/PID/comm or /proc/PID/cgroup), and
  * whole-system mode for new allocator objects (reads every /proc/PID/maps). */
 #define RESCAN_COMM_S	 1.0
 #define RESCAN_OBJECTS_S 5.0
@@ -76,6 +78,8 @@ struct tracer {
 	struct cost cost;
 	int stats_fd; /* BPF_ENABLE_STATS: programs' run time, while held */
 	__u32 *cost_pids;
+	/* --cgroup, --container: the cgroup or container id, resolved */
+	struct cgtarget cg;
 };
 
 static int verbose;
@@ -435,7 +439,7 @@ static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 /* Said once, at the first look; the later looks only with -v. */
 static void no_allocator(struct tracer *t, struct proc_entry *e)
 {
-	bool comm = t->cfg->comm[0];
+	bool comm = config__discovers(t->cfg);
 	__u8 one = 1;
 
 	if (!e->looks)
@@ -487,7 +491,7 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 {
 	struct procmaps maps = {};
 	struct proc_entry *e;
-	char modules[256] = "";
+	char modules[256] = "", where[32] = "";
 	size_t nprobes = 0;
 	__u8 one = 1;
 	int err, status = EXIT_OK;
@@ -521,10 +525,16 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 		bpf_map_update_elem(bpf_map__fd(t->skel->maps.rss_targets), &pid, &one, BPF_ANY);
 
 	collect__load_syms(&t->coll, pid);
+	/* The container by its short id, as docker ps shows it. */
+	if (e->ident.container[0])
+		snprintf(where, sizeof(where), " in container %.*s", CGROUP_SHORT_LEN,
+			 e->ident.container);
 	if (sources__active(&t->sources, SOURCE_HEAP))
-		log_msg("tracing pid %u (%s): %zu probes in %s\n", pid, e->comm, nprobes, modules);
+		log_msg("tracing pid %u (%s)%s: %zu probes in %s\n", pid, e->comm, where, nprobes,
+			modules);
 	else
-		log_msg("tracing pid %u (%s): page faults, no allocator probes\n", pid, e->comm);
+		log_msg("tracing pid %u (%s)%s: page faults, no allocator probes\n", pid, e->comm,
+			where);
 cleanup:
 	/* Kept, marked, so --comm rescans neither retry nor report it again. */
 	if (status != EXIT_OK && e && !e->attached) {
@@ -639,21 +649,40 @@ static bool found_late(__u32 pid, double *late_s)
 	return *late_s >= 0.1;
 }
 
+/* Whether pid is a target of --comm, --cgroup or --container now. */
+static bool discovered(struct tracer *t, __u32 pid)
+{
+	char comm[AS_COMM_LEN];
+
+	if (pid == (__u32)getpid())
+		return false;
+	if (t->cfg->comm[0])
+		return !targets__read_comm(pid, comm) && !strcmp(comm, t->cfg->comm);
+	return cgtarget__member(&t->cg, pid);
+}
+
 static int scan_comm_cb(__u32 pid, void *ctx)
 {
 	struct tracer *t = ctx;
-	char comm[AS_COMM_LEN];
 	struct proc_entry *e;
 	double late_s;
 
-	if (pid == (__u32)getpid() || targets__read_comm(pid, comm) || strcmp(comm, t->cfg->comm))
-		return 0;
+	/* Known ones first: a cgroup file costs more to read than a table. */
 	e = targets__find(&t->procs, pid);
 	if (e && (e->attached || e->exited || e->untraceable))
 		return 0;
-	/* A process that cannot be traced is skipped, not fatal: others may. */
-	if (attach_pid(t, pid) != EXIT_OK)
+	if (!discovered(t, pid))
 		return 0;
+	/* A process that cannot be traced is skipped, not fatal: others may.
+	 * One whose maps could not be had (a kernel thread, as every one in
+	 * the root cgroup is; one root may not inspect) is said once, not at
+	 * every rescan. */
+	if (attach_pid(t, pid) != EXIT_OK) {
+		if (!targets__find(&t->procs, pid) && targets__exists(pid) &&
+		    (e = targets__get(&t->procs, pid)))
+			e->untraceable = true;
+		return 0;
+	}
 	if (!t->starting && found_late(pid, &late_s))
 		log_msg("pid %u was found %.1f s after it started; what it allocated "
 			"before is not seen\n",
@@ -720,14 +749,23 @@ static int scan_objects_cb(__u32 pid, void *ctx)
 
 static void rescan(struct tracer *t)
 {
-	if (t->cfg->comm[0]) {
+	const struct config *cfg = t->cfg;
+
+	if (config__discovers(cfg)) {
 		targets__for_each_pid(scan_comm_cb, t);
-		if (!targets__count_attached(&t->procs) && !t->said_waiting) {
+		if (targets__count_attached(&t->procs) || t->said_waiting)
+			return;
+		if (cfg->comm[0])
 			log_msg("no %sprocess named '%s' yet; waiting for one to start "
 				"(Ctrl-C to stop)\n",
-				t->procs.nr ? "traceable " : "", t->cfg->comm);
-			t->said_waiting = true;
-		}
+				t->procs.nr ? "traceable " : "", cfg->comm);
+		else
+			log_msg("no %sprocess in %s %s yet; waiting for one to enter it "
+				"(Ctrl-C to stop)\n",
+				t->procs.nr ? "traceable " : "",
+				cfg->cgroup ? "cgroup" : "container",
+				cfg->cgroup ? t->cg.path : t->cg.container);
+		t->said_waiting = true;
 	} else if (!t->cfg->npids) {
 		targets__for_each_pid(scan_objects_cb, t);
 	}
@@ -761,7 +799,7 @@ static void handle_exec(struct tracer *t, const struct task_event *ev, struct pr
 		/* A --comm process still waiting for its allocator: a new
 		 * image is worth new looks. */
 		memcpy(e->comm, ev->comm, sizeof(e->comm));
-		if (t->cfg->comm[0] && wanted)
+		if (config__discovers(t->cfg) && wanted)
 			attach_new_image(t, ev->tgid, e);
 		return;
 	}
@@ -791,9 +829,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (ev->type == TASK_EV_FORK) {
-		/* --comm: only while it still has the name (an exec may follow). */
+		/* --comm: only while it still has the name (an exec may follow).
+		 * --cgroup, --container: a fork of a target is one, wherever
+		 * it is put (it was born in the cgroup). */
 		if ((!e || !e->attached) &&
-		    (t->cfg->children || !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))) {
+		    (t->cfg->children || t->cfg->cgroup || t->cfg->container[0] ||
+		     !strncmp(ev->comm, t->cfg->comm, AS_COMM_LEN))) {
 			const struct pyproc *parent = pysym__proc(t->coll.pysym, ev->stack_id);
 
 			log_msg("pid %u forked from a target\n", ev->tgid);
@@ -805,8 +846,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (ev->type == TASK_EV_COMM_EXEC) {
-		/* --comm: a new image of that name, from any parent. */
+		/* --comm: a new image of that name, from any parent. --cgroup
+		 * and --container: any new image, of a member or not. */
 		if (e && (e->attached || e->exited))
+			return 0;
+		if (!t->cfg->comm[0] && !cgtarget__member(&t->cg, ev->tgid))
 			return 0;
 		if (verbose)
 			log_msg("pid %u exec'd %.16s: attaching\n", ev->tgid, ev->comm);
@@ -864,12 +908,20 @@ static void describe_targets(struct tracer *t)
 			break;
 		t->traced = v;
 		t->traced[n].pid = p->pid;
+		t->traced[n].ident = p->ident;
 		memcpy(t->traced[n++].comm, p->comm, sizeof(p->comm));
 	}
 	t->ntraced = n;
 	if (cfg->comm[0]) {
 		snprintf(t->desc, sizeof(t->desc), "comm %s (%zu process%s)", cfg->comm, n,
 			 n == 1 ? "" : "es");
+	} else if (cfg->cgroup) {
+		/* The path cut to fit: the process count stays. */
+		snprintf(t->desc, sizeof(t->desc), "cgroup %.80s (%zu process%s)", t->cg.path, n,
+			 n == 1 ? "" : "es");
+	} else if (cfg->container[0]) {
+		snprintf(t->desc, sizeof(t->desc), "container %.*s (%zu process%s)",
+			 CGROUP_SHORT_LEN, t->cg.container, n, n == 1 ? "" : "es");
 	} else if (cfg->npids && n == 1) {
 		snprintf(t->desc, sizeof(t->desc), "pid %u", t->traced[0].pid);
 	} else if (cfg->npids && n > 1) {
@@ -982,8 +1034,9 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->unwind_cfi = cfg->unwind == UNWIND_CFI;
 	skel->rodata->have_loop = !cfg->no_bpf_loop;
 	skel->rodata->trace_mappings = cfg->mappings && cfg->mode == TRACE_MODE_HEAP;
-	skel->rodata->trace_everyone = !cfg->npids && !cfg->comm[0];
-	skel->rodata->follow_forks = cfg->children || cfg->comm[0];
+	skel->rodata->trace_everyone = !config__targeted(cfg);
+	skel->rodata->follow_forks = cfg->children || config__discovers(cfg);
+	skel->rodata->targ_any_exec = cfg->cgroup || cfg->container[0];
 	skel->rodata->rss_all = cfg->mode == TRACE_MODE_RSS && skel->rodata->trace_everyone;
 	skel->rodata->fault_sample_every = cfg->fault_sample;
 	skel->rodata->thp_mode = thp_policy();
@@ -1107,7 +1160,7 @@ static int start_costs(struct tracer *t)
 		log_msg("cannot count the BPF programs' run time (%s): the cost lines leave it "
 			"out\n",
 			strerror(errno));
-	if (verbose && t->cfg->max_overhead && !t->cfg->npids && !t->cfg->comm[0])
+	if (verbose && t->cfg->max_overhead && !config__targeted(t->cfg))
 		log_msg("--max-overhead has no effect on every process: the probes are shared by "
 			"all of them and a process cannot be spared its traps\n");
 	err = cost__init(&t->cost, bpf_map__fd(skel->maps.hits), progs, &trap);
@@ -1122,7 +1175,7 @@ static int start_costs(struct tracer *t)
  * process that ran a probe (every process). */
 static void sample_costs(struct tracer *t, double interval_s, struct report_header *hdr)
 {
-	bool everyone = !t->cfg->npids && !t->cfg->comm[0];
+	bool everyone = !config__targeted(t->cfg);
 	__u32 *pids = realloc(t->cost_pids, (t->ntraced + 1) * sizeof(*pids));
 
 	if (!pids)
@@ -1172,19 +1225,47 @@ static void govern(struct tracer *t, struct report_header *hdr)
 	}
 }
 
+/* --cgroup: the cgroup must exist (an empty one is waited on, as --comm
+ * waits for a name). --container: the id is known only from a process in
+ * the container, so one must be running, and the prefix must name one. */
+static int resolve_cgroup(const struct config *cfg, struct cgtarget *cg)
+{
+	char msg[PATH_MAX + 256];
+	int err;
+
+	if (cfg->cgroup)
+		err = cgtarget__resolve(cg, cfg->cgroup, msg, sizeof(msg));
+	else if (cfg->container[0])
+		err = cgtarget__find_container(cg, cfg->container, msg, sizeof(msg));
+	else
+		return EXIT_OK;
+	if (!err) {
+		if (cfg->container[0])
+			log_msg("container %.*s is %s\n", CGROUP_SHORT_LEN, cg->container,
+				cg->container);
+		return EXIT_OK;
+	}
+	log_msg("%s\n", msg);
+	return err == -ENOENT && cfg->container[0] ? EXIT_NO_PROCESS : EXIT_USAGE;
+}
+
 int tracer__open(const struct config *cfg, struct tracer **out)
 {
+	struct cgtarget cg = {};
 	struct tracer *t;
 	int status;
 
 	verbose = cfg->verbose;
 	libbpf_set_print(print_libbpf);
-	status = check_system(cfg);
-	if (status)
-		return status;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return EXIT_RUNTIME;
+	status = resolve_cgroup(cfg, &cg);
+	if (!status)
+		status = check_system(cfg);
+	t = status ? NULL : calloc(1, sizeof(*t));
+	if (!t) {
+		cgtarget__free(&cg);
+		return status ? status : EXIT_RUNTIME;
+	}
+	t->cg = cg;
 	t->cfg = cfg;
 	t->stats_fd = -1;
 	if (output__open(&t->out, cfg->format, cfg->output) ||
@@ -1257,7 +1338,11 @@ static int report(struct tracer *t, double interval_s, bool final)
 	sample_costs(t, interval_s, &hdr);
 	govern(t, &hdr);
 	hdr.targets = t->desc;
-	hdr.scope = t->cfg->comm[0] ? "comm" : t->cfg->npids ? "pid" : "all";
+	hdr.scope = t->cfg->comm[0]	   ? "comm"
+		    : t->cfg->cgroup	   ? "cgroup"
+		    : t->cfg->container[0] ? "container"
+		    : t->cfg->npids	   ? "pid"
+					   : "all";
 	hdr.traced = t->traced;
 	hdr.ntraced = t->ntraced;
 	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
@@ -1299,8 +1384,9 @@ static int poll_timeout_ms(double now, double wake)
 int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 {
 	const struct config *cfg = t->cfg;
-	bool scans = cfg->comm[0] || !cfg->npids; /* --comm and whole-system mode */
-	double rescan_s = cfg->comm[0] ? RESCAN_COMM_S : RESCAN_OBJECTS_S;
+	/* --comm, --cgroup, --container and whole-system mode */
+	bool scans = config__discovers(cfg) || !cfg->npids;
+	double rescan_s = config__discovers(cfg) ? RESCAN_COMM_S : RESCAN_OBJECTS_S;
 	/* Counts began while attaching, which can take a while (tables):
 	 * the first interval starts there, or its rates would be inflated. */
 	double start = now_s(), last = t->counting;
@@ -1457,6 +1543,7 @@ void tracer__close(struct tracer *t)
 	free(t->plans);
 	free(t->traced);
 	free(t->cost_pids);
+	cgtarget__free(&t->cg);
 	cost__free(&t->cost);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);

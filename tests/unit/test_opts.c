@@ -77,6 +77,11 @@ static void assert_config_equal(const struct config *got, const struct config *w
 	for (size_t i = 0; i < want->npids; i++)
 		assert_int_equal(got->pids[i], want->pids[i]);
 	assert_string_equal(got->comm, want->comm);
+	if (want->cgroup)
+		assert_string_equal(got->cgroup, want->cgroup);
+	else
+		assert_null(got->cgroup);
+	assert_string_equal(got->container, want->container);
 	assert_true(got->interval_s == want->interval_s);
 	assert_int_equal(got->count, want->count);
 	assert_true(got->duration_s == want->duration_s);
@@ -156,6 +161,16 @@ static void want_comm(struct config *c)
 static void want_comm15(struct config *c)
 {
 	strcpy(c->comm, "123456789012345");
+}
+
+static void want_cgroup(struct config *c)
+{
+	c->cgroup = "/system.slice/foo.service";
+}
+
+static void want_container(struct config *c)
+{
+	strcpy(c->container, "3f2a9c");
 }
 
 static void want_json(struct config *c)
@@ -339,6 +354,9 @@ static const struct valid_case {
 	{"5 -p 4242 3", want_pid_5_3},
 	{"-p 4242 -n 3 5", want_pid_5_3},
 	{"0.5", want_half_second},
+	{"--cgroup /system.slice/foo.service", want_cgroup},
+	{"--container 3f2a9c", want_container},
+	{"--container 3F2A9C", want_container}, /* docker ps prints lowercase; either is taken */
 	{"-p 4242 --format json -o growth.jsonl -d 60", want_json},
 	{"--format folded", want_folded},
 	{"--format pprof -o heap.pb.gz", want_pprof},
@@ -499,6 +517,28 @@ static const struct invalid_case {
 	{"--comm a --comm b", "--comm can be given only once"},
 	{"-p 1 --comm x", "--pid and --comm cannot be combined"},
 	{"--comm x -p 1", "--pid and --comm cannot be combined"},
+	{"--cgroup / -p 1", "--cgroup and --container choose the targets by themselves: neither "
+			    "combines with --pid, --comm or the other"},
+	{"--container abcd --comm x", "--cgroup and --container choose the targets by themselves: "
+				      "neither combines with --pid, --comm or the other"},
+	{"--cgroup / --container abcd",
+	 "--cgroup and --container choose the targets by "
+	 "themselves: neither combines with --pid, --comm or the other"},
+	{"--cgroup / --children", "--cgroup and --container follow the forks of their processes "
+				  "already; --children is for --pid and --comm"},
+	{"--cgroup=", "--cgroup needs a cgroup path"},
+	{"--cgroup /a --cgroup /b", "--cgroup can be given only once"},
+	{"-c true --cgroup /", "-c runs a command and traces it: it cannot be combined with "
+			       "--cgroup or --container"},
+	{"--container abc",
+	 "invalid --container 'abc': expected the start of a container id, 4 to 64 hex digits"},
+	{"--container abcg",
+	 "invalid --container 'abcg': expected the start of a container id, 4 to 64 hex digits"},
+	{"--container "
+	 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+	 "invalid --container '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0': "
+	 "expected the start of a container id, 4 to 64 hex digits"},
+	{"--container abcd --container abcd", "--container can be given only once"},
 	{"-i abc", "invalid --interval 'abc': expected seconds > 0"},
 	{"-i 0", "invalid --interval '0': expected seconds > 0 and <= 86400"},
 	{"-i 0.0", "invalid --interval '0.0': expected seconds > 0 and <= 86400"},

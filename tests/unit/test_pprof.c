@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "output.h"
 #include <cmocka.h>
 
 #include "pprof.h"
@@ -89,6 +90,39 @@ static const char *str(const Perftools__Profiles__Profile *pr, __s64 i)
 	return pr->string_table[i];
 }
 
+/* The row's labels as written by --format pprof: "container" is the short id
+ * of its process's container, and left out for a process in none. */
+static void test_container_label(void **state)
+{
+	static struct report_row rows[2];
+	struct report_header hdr = {.time = 1795257662, .interval_s = 10};
+	Perftools__Profiles__Profile *pr;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	rows[0].site.pid = 4242;
+	strcpy(rows[0].site.comm, "app");
+	strcpy(rows[0].site.container, "0123456789ab");
+	rows[0].nprocs = 1;
+	rows[1].site.pid = 4243;
+	strcpy(rows[1].site.comm, "host");
+	rows[1].nprocs = 1;
+	assert_int_equal(output_pprof.write(f, &hdr, rows, 2), 0);
+	fclose(f);
+	pr = decode(buf, len);
+	assert_non_null(pr);
+	assert_int_equal(pr->n_sample, 2);
+	assert_int_equal(pr->sample[0]->n_label, 3);
+	assert_string_equal(str(pr, pr->sample[0]->label[2]->key), "container");
+	assert_string_equal(str(pr, pr->sample[0]->label[2]->str), "0123456789ab");
+	assert_int_equal(pr->sample[1]->n_label, 2);
+	assert_string_equal(str(pr, pr->sample[1]->label[1]->key), "comm");
+	perftools__profiles__profile__free_unpacked(pr, NULL);
+	free(buf);
+}
+
 static void test_roundtrip(void **state)
 {
 	struct pprof *p = pprof__new(2);
@@ -164,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_container_label),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

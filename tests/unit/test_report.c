@@ -586,7 +586,7 @@ static void test_json_escaping(void **state)
 		{.addr = 0xffffffffffffff00ULL, .symbol = "tab\there\nnl", .module = "a\\b"},
 		{.addr = 0x1234, .symbol = "[unknown]", .module = "[unknown]"},
 	};
-	static const struct report_target traced[] = {{1, "x\"y"}, {2, "\x1b[0m"}};
+	static const struct report_target traced[] = {{1, "x\"y", {}}, {2, "\x1b[0m", {}}};
 	struct report_header hdr = {.time = T0,
 				    .interval_s = 1,
 				    .targets = "comm \"x\"",
@@ -815,7 +815,7 @@ static const struct sym_frame worker_frames[] = {
 };
 
 /* 5151 exited: only 4242 is traced now. */
-static const struct report_target golden_traced[] = {{4242, "alloc_target"}};
+static const struct report_target golden_traced[] = {{4242, "alloc_target", {}}};
 static const struct report_process golden_procs[] = {
 	{.pid = 4242,
 	 .comm = "alloc_target",
@@ -1001,6 +1001,50 @@ static void test_memory_lines(void **state)
 		     "\"heap_live\":524288,\"heap_not_resident\":0,\"allocator\":0,\"mappings\":0,"
 		     "\"thread_stacks\":0,\"data\":0,\"faulted\":0,\"unexplained\":524288}],"
 		     "\"processes_total\":9"));
+	free(out);
+}
+
+/* A process in a container: its short id, pod UID and pid inside on its
+ * reconciliation line and in the JSON targets and processes; none of the
+ * three fields for a process outside containers. */
+static void test_container_fields(void **state)
+{
+	static const struct cgroup_ident in = {
+		.container = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		.pod_uid = "1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+		.nspid = 7};
+	struct report_process procs[2] = {
+		{.pid = 100, .comm = "app", .rss_anon = MiB, .heap_live = MiB, .ident = in},
+		{.pid = 101, .comm = "host", .rss_anon = MiB, .heap_live = MiB},
+	};
+	struct report_target traced[2] = {{100, "app", in}, {101, "host", {}}};
+	struct report_header hdr = {.time = T0,
+				    .interval_s = 1,
+				    .procs = procs,
+				    .nprocs = 2,
+				    .nprocs_total = 2,
+				    .traced = traced,
+				    .ntraced = 2,
+				    .scope = "cgroup"};
+	char *out;
+
+	(void)state;
+	out = render(false, &hdr, NULL, 0);
+	/* 100 columns: the line wraps after the pid inside. */
+	assert_non_null(strstr(out, "pid 100 app container 0123456789ab pod "
+				    "1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d (pid 7 inside):\n  "
+				    "explained 100 % of 1.0 MiB anon RSS (0 B unexplained)\n"));
+	assert_non_null(strstr(out, "pid 101 host: explained 100 %"));
+	free(out);
+	out = render(true, &hdr, NULL, 0);
+	assert_non_null(strstr(out,
+			       "\"targets\":[{\"pid\":100,\"comm\":\"app\",\"container\":"
+			       "\"0123456789ab\",\"pod_uid\":\"1a2b3c4d-5e6f-7a8b-9c0d-"
+			       "1e2f3a4b5c6d\",\"nspid\":7},{\"pid\":101,\"comm\":\"host\"}]"));
+	assert_non_null(strstr(out, "{\"pid\":100,\"comm\":\"app\",\"container\":"
+				    "\"0123456789ab\",\"pod_uid\":\"1a2b3c4d-5e6f-7a8b-9c0d-"
+				    "1e2f3a4b5c6d\",\"nspid\":7,\"rss_anon\":1048576,"));
+	assert_non_null(strstr(out, "{\"pid\":101,\"comm\":\"host\",\"rss_anon\":1048576,"));
 	free(out);
 }
 
@@ -1529,6 +1573,7 @@ int main(void)
 		cmocka_unit_test(test_text_details),
 		cmocka_unit_test(test_mapping_site),
 		cmocka_unit_test(test_memory_lines),
+		cmocka_unit_test(test_container_fields),
 		cmocka_unit_test(test_thread_exit_frees),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
