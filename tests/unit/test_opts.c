@@ -485,7 +485,7 @@ static const struct invalid_case {
 	{"-n 1K", "invalid --count '1K': expected a number >= 1"},
 	{"-T 0", "invalid --top '0': expected a number from 1 to 10000"},
 	{"-T 10001", "invalid --top '10001': expected a number from 1 to 10000"},
-	{"-s size", "invalid --sort 'size': expected growth, live or allocs"},
+	{"-s size", "invalid --sort 'size': expected growth, live, allocs or trend"},
 	{"--format xml", "invalid --format 'xml': expected text, json, folded or pprof"},
 	{"--format pprof", "--format pprof writes a file: give it with -o FILE"},
 	{"--push pyroscope:4040",

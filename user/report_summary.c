@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The whole-session summary under the final text report: how long, how
+ * much was allocated and freed, each process's net growth, and the sites
+ * that grew most since the start with their trends. */
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+#include "textsafe.h"
+
+/* Processes given a line of their own; JSON lists every one. */
+#define SUMMARY_PROCS 10
+
+static size_t summary_cols(const struct report_header *hdr)
+{
+	if (!hdr->cols)
+		return REPORT_COLS;
+	return hdr->cols < REPORT_COLS_MIN ? REPORT_COLS_MIN : hdr->cols;
+}
+
+static void fmt_signed(char *buf, size_t len, __s64 bytes)
+{
+	char num[32];
+
+	report__fmt_bytes(num, sizeof(num), (double)bytes);
+	snprintf(buf, len, "%s%s", bytes > 0 ? "+" : "", num);
+}
+
+/* The frame a site is known by: the allocator's caller when there is one. */
+static const struct sym_frame *site_frame(const struct report_row *row)
+{
+	if (!row->nframes)
+		return NULL;
+	return &row->frames[row->nframes > 1 ? 1 : 0];
+}
+
+/* " 1   +9.8 KiB   +3/3 growing 4242 alloc_target  leak+0x1c (alloc_target)": the
+ * name cut to the width, the columns aligned. */
+static void print_site(FILE *f, const struct report_header *hdr, size_t rank,
+		       const struct report_row *row, size_t cols)
+{
+	const struct sym_frame *fr = site_frame(row);
+	char growth[40], trend[24], comm[4 * AS_COMM_LEN], sym[256], name[512];
+	const struct trend *t = &row->trend;
+	int used;
+
+	fmt_signed(growth, sizeof(growth), row->live_bytes);
+	if (!t->window)
+		snprintf(trend, sizeof(trend), "-");
+	else
+		snprintf(trend, sizeof(trend), "%s%u/%u", t->growing ? "+" : "", t->grew,
+			 t->window);
+	if (fr)
+		snprintf(name, sizeof(name), "%s+0x%llx (%s)",
+			 fr->symbol ? fr->symbol : "[unknown]", (unsigned long long)fr->offset,
+			 fr->module ? fr->module : "?");
+	else
+		snprintf(name, sizeof(name), "[no stack]");
+	used = fprintf(f, "%2zu %10s %6s %-7s %u %s  ", rank, growth, trend,
+		       t->growing ? "growing" : "", row->site.pid,
+		       textsafe__copy(comm, sizeof(comm), row->site.comm));
+	/* the name in the room left, at least a few characters of it */
+	textsafe__copy(sym, (size_t)used + 12 < cols ? cols - used + 1 : 12, name);
+	fprintf(f, "%s\n", sym);
+	if (row->aged) {
+		char oldest[24], old[32];
+
+		report__fmt_age(oldest, sizeof(oldest), row->oldest_ns);
+		report__fmt_bytes(old, sizeof(old), row->old_bytes);
+		fprintf(f, "%*soldest %s, %s older than %.0fs\n", 6, "", oldest, old,
+			hdr->old_age_s);
+	}
+}
+
+void report__print_summary_text(FILE *f, const struct report_header *hdr)
+{
+	const struct report_summary *s = hdr->summary;
+	char a[40], b[40], line[256], comm[4 * AS_COMM_LEN];
+	size_t cols = summary_cols(hdr), i;
+
+	report__fmt_bytes(a, sizeof(a), s->total.alloc_bytes);
+	report__fmt_bytes(b, sizeof(b), s->total.free_bytes);
+	fprintf(f, "session: %llu reports over %.1fs\n", (unsigned long long)s->reports,
+		s->duration_s);
+	snprintf(line, sizeof(line), "allocated %s in %llu blocks, freed %s in %llu blocks", a,
+		 (unsigned long long)s->total.allocs, b, (unsigned long long)s->total.frees);
+	report__print_wrapped(f, line, cols, 2);
+	for (i = 0; i < s->nprocs && i < SUMMARY_PROCS; i++) {
+		fmt_signed(a, sizeof(a), s->procs[i].live_bytes);
+		textsafe__copy(comm, sizeof(comm), s->procs[i].comm);
+		snprintf(line, sizeof(line), "net growth: pid %u %s %s%s", s->procs[i].pid, comm, a,
+			 s->procs[i].exited ? " [exited]" : "");
+		report__print_wrapped(f, line, cols, 2);
+	}
+	if (s->nprocs > i)
+		fprintf(f, "... %zu more processes (JSON lists them all)\n", s->nprocs - i);
+	if (!s->nsites) {
+		fputs("no site grew since the start\n\n", f);
+		return;
+	}
+	fprintf(f, "top sites by growth since the start (TREND over the last %u intervals):\n",
+		s->sites[0].trend.intervals);
+	for (i = 0; i < s->nsites; i++)
+		print_site(f, hdr, i + 1, &s->sites[i], cols);
+	fputc('\n', f);
+}
