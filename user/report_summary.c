@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "path.h"
 #include "report.h"
 #include "textsafe.h"
 
@@ -34,6 +35,23 @@ static const struct sym_frame *site_frame(const struct report_row *row)
 	return &row->frames[row->nframes > 1 ? 1 : 0];
 }
 
+/* As the report's frame lines read: "handler (app.c:42)" with a line table,
+ * "views.py:12 handler" for Python, else "symbol+0x1c (module)". */
+static void frame_name(char *buf, size_t len, const struct sym_frame *fr)
+{
+	const char *sym = fr && fr->symbol ? fr->symbol : "[unknown]";
+
+	if (!fr)
+		snprintf(buf, len, "[no stack]");
+	else if (fr->file)
+		snprintf(buf, len, "%s:%d %s", path_base(fr->file), fr->line, sym);
+	else if (fr->src_file)
+		snprintf(buf, len, "%s (%s:%d)", sym, path_base(fr->src_file), fr->src_line);
+	else
+		snprintf(buf, len, "%s+0x%llx (%s)", sym, (unsigned long long)fr->offset,
+			 fr->module ? fr->module : "?");
+}
+
 /* " 1   +9.8 KiB   +3/3 growing 4242 alloc_target  leak+0x1c (alloc_target)": the
  * name cut to the width, the columns aligned. */
 static void print_site(FILE *f, const struct report_header *hdr, size_t rank,
@@ -50,12 +68,7 @@ static void print_site(FILE *f, const struct report_header *hdr, size_t rank,
 	else
 		snprintf(trend, sizeof(trend), "%s%u/%u", t->growing ? "+" : "", t->grew,
 			 t->window);
-	if (fr)
-		snprintf(name, sizeof(name), "%s+0x%llx (%s)",
-			 fr->symbol ? fr->symbol : "[unknown]", (unsigned long long)fr->offset,
-			 fr->module ? fr->module : "?");
-	else
-		snprintf(name, sizeof(name), "[no stack]");
+	frame_name(name, sizeof(name), fr);
 	used = fprintf(f, "%2zu %10s %6s %-7s %u %s  ", rank, growth, trend,
 		       t->growing ? "growing" : "", row->site.pid,
 		       textsafe__copy(comm, sizeof(comm), row->site.comm));

@@ -1657,6 +1657,8 @@ static void test_summary(void **state)
 	hdr.summary->sites[1].nframes = 2;
 	frame_n(&hdr.summary->sites[1].frames[0], "malloc", 0, "libc.so.6", 0x10);
 	frame_n(&hdr.summary->sites[1].frames[1], "paused_site", 0x1c, "app", 0x20);
+	hdr.summary->sites[1].frames[1].src_file = "/src/app/paused.c";
+	hdr.summary->sites[1].frames[1].src_line = 42;
 
 	out = render(false, &hdr, rows, n);
 	assert_non_null(strstr(out,
@@ -1668,7 +1670,7 @@ static void test_summary(void **state)
 			       "top sites by growth since the start (TREND over the last 3 "
 			       "intervals):\n"
 			       " 1   +9.8 KiB    2/3         7 proc7  [no stack]\n"
-			       " 2   +2.9 KiB    2/3         8 proc8  paused_site+0x1c (app)\n"));
+			       " 2   +2.9 KiB    2/3         8 proc8  paused_site (paused.c:42)\n"));
 	free(out);
 	out = render(true, &hdr, rows, n);
 	assert_non_null(strstr(out,
