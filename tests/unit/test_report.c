@@ -1661,16 +1661,16 @@ static void test_summary(void **state)
 	hdr.summary->sites[1].frames[1].src_line = 42;
 
 	out = render(false, &hdr, rows, n);
-	assert_non_null(strstr(out,
-			       "\nsession: 4 reports over 4.0s\n"
-			       "allocated 22.9 KiB in 30 blocks, freed 9.8 KiB in 10 blocks\n"
-			       "net growth: pid 7 proc7 +10.2 KiB\n"
-			       "net growth: pid 8 proc8 +2.9 KiB\n"
-			       "net growth: pid 9 worker +64 B [exited]\n"
-			       "top sites by growth since the start (TREND over the last 3 "
-			       "intervals):\n"
-			       " 1   +9.8 KiB    2/3         7 proc7  [no stack]\n"
-			       " 2   +2.9 KiB    2/3         8 proc8  paused_site (paused.c:42)\n"));
+	assert_non_null(
+		strstr(out, "\nsession: 4 reports over 4.0s\n"
+			    "allocated 22.9 KiB in 30 blocks, freed 9.8 KiB in 10 blocks\n"
+			    "net growth: pid 7 proc7 +10.2 KiB\n"
+			    "net growth: pid 8 proc8 +2.9 KiB\n"
+			    "net growth: pid 9 worker +64 B [exited]\n"
+			    "top sites by growth since the start (TREND over the last 3 "
+			    "intervals):\n"
+			    " 1   +9.8 KiB    2/3         7 proc7  [no stack]\n"
+			    " 2   +2.9 KiB    2/3         8 proc8  paused_site (paused.c:42)\n"));
 	free(out);
 	out = render(true, &hdr, rows, n);
 	assert_non_null(strstr(out,
