@@ -11,6 +11,9 @@
 
 /* Processes given a line of their own; JSON lists every one. */
 #define SUMMARY_PROCS 10
+/* A site's lines under its first; the fewest columns of its name kept beside its numbers. */
+#define INDENT	 6
+#define NAME_MIN 16
 
 static size_t summary_cols(const struct report_header *hdr)
 {
@@ -58,7 +61,7 @@ static void print_site(FILE *f, const struct report_header *hdr, size_t rank,
 		       const struct report_row *row, size_t cols)
 {
 	const struct sym_frame *fr = site_frame(row);
-	char growth[40], trend[24], comm[4 * AS_COMM_LEN], sym[256], name[512];
+	char growth[40], trend[24], comm[4 * AS_COMM_LEN], sym[256], name[512], head[160];
 	const struct trend *t = &row->trend;
 	int used;
 
@@ -69,18 +72,23 @@ static void print_site(FILE *f, const struct report_header *hdr, size_t rank,
 		snprintf(trend, sizeof(trend), "%s%u/%u", t->growing ? "+" : "", t->grew,
 			 t->window);
 	frame_name(name, sizeof(name), fr);
-	used = fprintf(f, "%2zu %10s %6s %-7s %u %s  ", rank, growth, trend,
-		       t->growing ? "growing" : "", row->site.pid,
-		       textsafe__copy(comm, sizeof(comm), row->site.comm));
-	/* the name in the room left, at least a few characters of it */
-	textsafe__copy(sym, (size_t)used + 12 < cols ? cols - used + 1 : 12, name);
-	fprintf(f, "%s\n", sym);
+	used = snprintf(head, sizeof(head), "%2zu %10s %6s %-7s %u %s", rank, growth, trend,
+			t->growing ? "growing" : "", row->site.pid,
+			textsafe__copy(comm, sizeof(comm), row->site.comm));
+	/* The name in the room left; when too little is left, on a line of its own. */
+	if ((size_t)used + 2 + NAME_MIN > cols) {
+		fprintf(f, "%s\n%*s", head, INDENT, "");
+		used = INDENT;
+	} else {
+		used = fprintf(f, "%s  ", head);
+	}
+	fprintf(f, "%s\n", textsafe__copy(sym, cols - used + 1, name));
 	if (row->aged) {
 		char oldest[24], old[32];
 
 		report__fmt_age(oldest, sizeof(oldest), row->oldest_ns);
 		report__fmt_bytes(old, sizeof(old), row->old_bytes);
-		fprintf(f, "%*soldest %s, %s older than %.0fs\n", 6, "", oldest, old,
+		fprintf(f, "%*soldest %s, %s older than %.0fs\n", INDENT, "", oldest, old,
 			hdr->old_age_s);
 	}
 }
@@ -111,8 +119,10 @@ void report__print_summary_text(FILE *f, const struct report_header *hdr)
 		fputs("no site grew since the start\n\n", f);
 		return;
 	}
-	fprintf(f, "top sites by growth since the start (TREND over the last %u intervals):\n",
-		s->sites[0].trend.intervals);
+	snprintf(line, sizeof(line),
+		 "top sites by growth since the start (TREND over the last %u intervals):",
+		 s->sites[0].trend.intervals);
+	report__print_wrapped(f, line, cols, 2);
 	for (i = 0; i < s->nsites; i++)
 		print_site(f, hdr, i + 1, &s->sites[i], cols);
 	fputc('\n', f);

@@ -1705,6 +1705,16 @@ static void test_summary_growing(void **state)
 	out = render(false, &hdr, rows, n);
 	assert_non_null(strstr(out, " 3     +400 B   +3/3 growing 7 proc7  [no stack]\n"));
 	free(out);
+	/* narrow: the names go under their numbers, every line within the width */
+	for (size_t i = 0; i < hdr.summary->nsites; i++)
+		strcpy(hdr.summary->sites[i].site.comm, "fifteen_chars_x");
+	hdr.summary->sites[0].site.pid = 4194303;
+	hdr.cols = 60;
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, " 1   +9.8 KiB    2/3         4194303 fifteen_chars_x\n"
+				    "      [no stack]\n"));
+	render_lines_within(out, 60);
+	free(out);
 	report__free(r);
 }
 
