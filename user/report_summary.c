@@ -101,8 +101,8 @@ void report__print_summary_text(FILE *f, const struct report_header *hdr)
 
 	report__fmt_bytes(a, sizeof(a), s->total.alloc_bytes);
 	report__fmt_bytes(b, sizeof(b), s->total.free_bytes);
-	fprintf(f, "session: %llu reports over %.1fs\n", (unsigned long long)s->reports,
-		s->duration_s);
+	fprintf(f, "session: %llu report%s over %.1fs\n", (unsigned long long)s->reports,
+		s->reports == 1 ? "" : "s", s->duration_s);
 	snprintf(line, sizeof(line), "allocated %s in %llu blocks, freed %s in %llu blocks", a,
 		 (unsigned long long)s->total.allocs, b, (unsigned long long)s->total.frees);
 	report__print_wrapped(f, line, cols, 2);
