@@ -204,7 +204,9 @@ static int read_sites(struct collector *c)
 		if (mapcat__site(&c->mapcat, c, slot, key.stack_id, &site))
 			continue;
 		site.frozen = p && p->governed && !site.mapping;
-		site.aged = age__get(&c->age, slot, &site.oldest_ns, &site.old_bytes);
+		/* A frozen site's frees are no longer seen: its blocks would only age. */
+		site.aged =
+			!site.frozen && age__get(&c->age, slot, &site.oldest_ns, &site.old_bytes);
 		site.group = site_group(c, site.pid, site.stack_id);
 		err = report__add(c->report, &site);
 	}
@@ -246,7 +248,7 @@ static void walk_one_by_one(struct collector *c, double deadline)
 /* Every live block's age folded by site slot, read in batches (one system
  * call per AGE_BATCH blocks), within AGE_WALK_BUDGET_S. Ages are measured
  * against CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock. */
-static int walk_ages(struct collector *c, struct report_header *hdr)
+static void walk_ages(struct collector *c, struct report_header *hdr)
 {
 	struct live_key *keys = NULL;
 	struct live_block *vals = NULL;
@@ -255,13 +257,15 @@ static int walk_ages(struct collector *c, struct report_header *hdr)
 	double start = mono_s(), deadline = start + AGE_WALK_BUDGET_S;
 	int err;
 
+	c->age.valid = false;
 	if (c->live_fd < 0)
-		return 0;
+		return;
 	err = age__reset(&c->age, c->nslots, (__u64)(start * 1e9), (__u64)(c->old_age_s * 1e9));
 	keys = malloc(AGE_BATCH * sizeof(*keys));
 	vals = malloc(AGE_BATCH * sizeof(*vals));
 	if (err || !keys || !vals) {
-		err = -ENOMEM;
+		/* Ages are extra: out of memory, this report goes without them. */
+		c->age.valid = false;
 		goto cleanup;
 	}
 	for (;;) {
@@ -287,14 +291,12 @@ static int walk_ages(struct collector *c, struct report_header *hdr)
 		}
 		first = false;
 	}
-	err = 0;
 	hdr->age_walked = true;
 	hdr->age_truncated = c->age.truncated;
 	hdr->age_blocks = c->age.blocks;
 cleanup:
 	free(keys);
 	free(vals);
-	return err;
 }
 
 /* Native paths listed per Python row, and the members looked at for them:
@@ -508,8 +510,7 @@ int collect__report(struct collector *c, struct report_header *hdr)
 
 	hdr->old_age_s = c->old_age_s;
 	err = mapcat__scan(&c->mapcat, c, c->mappings_fd);
-	if (!err)
-		err = walk_ages(c, hdr);
+	walk_ages(c, hdr);
 	if (!err)
 		err = read_sites(c);
 	if (err)
