@@ -3,13 +3,14 @@
  * only for the rows shown, symbols from per-process snapshots. */
 #include <errno.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #include "array.h"
 #include "collect.h"
+#include "log.h"
 #include "path.h"
 
 /* (Re)reads pid's mappings, opening its files through its own root. */
@@ -294,6 +295,10 @@ static void walk_ages(struct collector *c, struct report_header *hdr)
 	hdr->age_walked = true;
 	hdr->age_truncated = c->age.truncated;
 	hdr->age_blocks = c->age.blocks;
+	if (c->verbose)
+		log_msg("ages: %llu live blocks walked in %.1f ms%s\n",
+			(unsigned long long)c->age.blocks, (mono_s() - start) * 1e3,
+			c->age.truncated ? " (stopped at the time bound)" : "");
 cleanup:
 	free(keys);
 	free(vals);
