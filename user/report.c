@@ -20,7 +20,7 @@
 #define SUMMARY_SITES 5
 
 /* One candidate row while ranking: small, so that sorting ~100k sites moves
- * 72-byte records instead of full report_rows with their frame arrays. */
+ * 112-byte records instead of full report_rows with their frame arrays. */
 struct rank {
 	__s64 live_bytes;
 	__s64 growth_bytes;
