@@ -262,7 +262,9 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 					__u64 old_size)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
-	struct live_block b = {.size = sample_weight(size)};
+	/* One helper call per tracked block: reports tell old blocks (a
+	 * leak) from young ones (churn) by it. */
+	struct live_block b = {.size = sample_weight(size), .born_ns = bpf_ktime_get_ns()};
 	struct site_stats *c;
 	__u64 gone;
 	int err;

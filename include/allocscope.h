@@ -130,9 +130,10 @@ struct live_key {
 };
 
 struct live_block {
-	__u64 size;  /* bytes, weighted when sampled */
-	__u32 slot;  /* the site's counters */
-	__u32 count; /* objects it stands for: 1, or its weight when sampled */
+	__u64 size;    /* bytes, weighted when sampled */
+	__u64 born_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) at allocation: the block's age */
+	__u32 slot;    /* the site's counters */
+	__u32 count;   /* objects it stands for: 1, or its weight when sampled */
 };
 
 /* mappings: live_key -> one tracked anonymous mapping, by its start address */

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #include "array.h"
 #include "collect.h"
+#include "log.h"
 #include "path.h"
 
 /* (Re)reads pid's mappings, opening its files through its own root. */
@@ -205,11 +207,103 @@ static int read_sites(struct collector *c)
 		if (mapcat__site(&c->mapcat, c, slot, key.stack_id, &site))
 			continue;
 		site.frozen = p && p->governed && !site.mapping;
+		/* A frozen site's frees are no longer seen: its blocks would only age. */
+		site.aged =
+			!site.frozen && age__get(&c->age, slot, &site.oldest_ns, &site.old_bytes);
 		site.group = site_group(c, site.pid, site.stack_id);
 		err = report__add(c->report, &site);
 	}
 	rowkey__next(&c->keys);
 	return err;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The walk of the live blocks stops after this long (the table holds up to
+ * --max-live-blocks entries), and the report says so. */
+#define AGE_WALK_BUDGET_S 0.5
+#define AGE_BATCH	  4096
+
+/* The table a key at a time: kernels without batch operations on hash maps (before 5.6). */
+static void walk_one_by_one(struct collector *c, double deadline)
+{
+	struct live_key key, next, *prev = NULL;
+	struct live_block b;
+
+	while (bpf_map_get_next_key(c->live_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(c->live_fd, &key, &b)) /* else freed meanwhile */
+			age__add(&c->age, b.slot, b.born_ns, b.size);
+		if (!(c->age.blocks % AGE_BATCH) && mono_s() > deadline) {
+			c->age.truncated = true;
+			return;
+		}
+	}
+}
+
+/* Every live block's age folded by site slot, read in batches (one system
+ * call per AGE_BATCH blocks), within AGE_WALK_BUDGET_S. Ages are measured
+ * against CLOCK_MONOTONIC, bpf_ktime_get_ns()'s clock. */
+static void walk_ages(struct collector *c, struct report_header *hdr)
+{
+	struct live_key *keys = NULL;
+	struct live_block *vals = NULL;
+	__u64 cursor[2]; /* the kernel's position in the table, opaque */
+	bool first = true;
+	double start = mono_s(), deadline = start + AGE_WALK_BUDGET_S;
+	int err;
+
+	c->age.valid = false;
+	if (c->live_fd < 0)
+		return;
+	err = age__reset(&c->age, c->nslots, (__u64)(start * 1e9), (__u64)(c->old_age_s * 1e9));
+	keys = malloc(AGE_BATCH * sizeof(*keys));
+	vals = malloc(AGE_BATCH * sizeof(*vals));
+	if (err || !keys || !vals) {
+		/* Ages are extra: out of memory, this report goes without them. */
+		c->age.valid = false;
+		goto cleanup;
+	}
+	for (;;) {
+		__u32 count = AGE_BATCH;
+
+		err = bpf_map_lookup_batch(c->live_fd, first ? NULL : cursor, cursor, keys, vals,
+					   &count, NULL);
+		if (err && err != -ENOENT && first) { /* no batch operations on this kernel */
+			walk_one_by_one(c, deadline);
+			break;
+		}
+		if (err && err != -ENOENT) { /* e.g. -ENOSPC: a bucket larger than a batch */
+			c->age.truncated = true;
+			break;
+		}
+		for (__u32 i = 0; i < count; i++)
+			age__add(&c->age, vals[i].slot, vals[i].born_ns, vals[i].size);
+		if (err == -ENOENT) /* the last batch */
+			break;
+		if (mono_s() > deadline) {
+			c->age.truncated = true;
+			break;
+		}
+		first = false;
+	}
+	hdr->age_walked = true;
+	hdr->age_truncated = c->age.truncated;
+	hdr->age_blocks = c->age.blocks;
+	if (c->verbose)
+		log_msg("ages: %llu live blocks walked in %.1f ms%s\n",
+			(unsigned long long)c->age.blocks, (mono_s() - start) * 1e3,
+			c->age.truncated ? " (stopped at the time bound)" : "");
+cleanup:
+	free(keys);
+	free(vals);
 }
 
 /* Native paths listed per Python row, and the members looked at for them:
@@ -365,6 +459,7 @@ void collect__free(struct collector *c)
 	free(c->scratch);
 	c->scratch = NULL;
 	mapcat__free(&c->mapcat);
+	age__free(&c->age);
 	free(c->unreferenced);
 	c->unreferenced = NULL;
 	c->nunreferenced = 0;
@@ -420,7 +515,9 @@ int collect__report(struct collector *c, struct report_header *hdr)
 	size_t nrows;
 	int err;
 
+	hdr->old_age_s = c->old_age_s;
 	err = mapcat__scan(&c->mapcat, c, c->mappings_fd);
+	walk_ages(c, hdr);
 	if (!err)
 		err = read_sites(c);
 	if (err)
@@ -434,6 +531,8 @@ int collect__report(struct collector *c, struct report_header *hdr)
 		symbolize(c, &rows[i]);
 		row_paths(c, &rows[i]);
 	}
+	for (size_t i = 0; hdr->summary && i < hdr->summary->nsites; i++)
+		symbolize(c, &hdr->summary->sites[i]);
 	hdr->verbose = c->verbose;
 	err = output__write(c->out, hdr, rows, nrows);
 	if (err)

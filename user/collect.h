@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "age.h"
 #include "mapcat.h"
 #include "opts.h"
 #include "output.h"
@@ -36,6 +37,10 @@ struct collector {
 	void **blocks;		   /* the native paths of the rows shown, freed next report */
 	size_t nblocks, blocks_cap;
 	struct mapcat mapcat; /* mapping categories and residency, per report */
+	int live_fd;	      /* live_key -> struct live_block; < 0: no ages */
+	__u32 nslots;	      /* entries of the counters array */
+	double old_age_s;     /* --old-age */
+	struct age_table age; /* this report's walk of the live blocks */
 };
 
 void collect__free(struct collector *c);

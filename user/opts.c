@@ -52,6 +52,8 @@ enum {
 	OPT_COMM,
 	OPT_CGROUP,
 	OPT_CONTAINER,
+	OPT_TREND_INTERVALS,
+	OPT_OLD_AGE,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -71,6 +73,8 @@ static const struct config defaults = {
 	.mappings = true,
 	.push_app = "allocscope",
 	.max_overhead = MAX_OVERHEAD_DEFAULT,
+	.trend_intervals = TREND_DEFAULT,
+	.old_age_s = OLD_AGE_DEFAULT_S,
 };
 
 static const char doc[] =
@@ -87,7 +91,10 @@ static const char doc[] =
 	"\n"
 	"Each report ranks the call sites by heap growth since the previous report and "
 	"shows, per site, the bytes and blocks still allocated, the change in this "
-	"interval, the allocation rate and the call stack. A Python line is one row whatever "
+	"interval, the allocation rate, TREND (in how many of the last --trend-intervals "
+	"reports it grew; '+5/5' flags a site that grew in each: a leak), the age of its oldest "
+	"live block and its bytes older than --old-age, and the call stack; the final report "
+	"ends with a summary of the whole session. A Python line is one row whatever "
 	"C frames lead from it to the allocator (-v lists them). --format json writes one "
 	"JSON object per report per line instead; --format folded and --format pprof write "
 	"each report as a profile of the live bytes per call stack.\n"
@@ -175,8 +182,16 @@ static const struct argp_option options[] = {
 	 GRP_REPORT},
 	{"sort", 's', "KEY", 0,
 	 "Rank call sites by 'growth' (bytes gained in the interval, the default), 'live' "
-	 "(bytes still allocated) or 'allocs' (allocations in the interval)",
+	 "(bytes still allocated), 'allocs' (allocations in the interval) or 'trend' (sites "
+	 "that grew in each of the last --trend-intervals first, then by their growth over "
+	 "those intervals)",
 	 GRP_REPORT},
+	{"trend-intervals", OPT_TREND_INTERVALS, "K", 0,
+	 "The TREND column looks at the last K intervals (1-16, default 5): '+5/5' flags a site "
+	 "that grew in each of them",
+	 GRP_REPORT},
+	{"old-age", OPT_OLD_AGE, "SECS", 0,
+	 "Live blocks older than SECS count as old bytes under each site (default 60)", GRP_REPORT},
 	{"group-by", OPT_GROUP_BY, "KEY", 0,
 	 "'stack' makes one row of a stack however many processes have it (the PROCESS column "
 	 "counts them; the default when several processes are traced); 'process' keeps one row "
@@ -465,7 +480,7 @@ static int parse_choice(struct parse_ctx *ctx, const char *opt, const char *arg,
 /* Options that name one of a few choices; the lists follow the enums. */
 static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 {
-	static const char *const sorts[] = {"growth", "live", "allocs", NULL};
+	static const char *const sorts[] = {"growth", "live", "allocs", "trend", NULL};
 	static const char *const modes[] = {"full", "noop", "noop-entry", NULL};
 	static const char *const places[] = {"auto", "entry", NULL};
 	static const char *const attaches[] = {"auto", "perf", NULL};
@@ -477,7 +492,8 @@ static error_t parse_named(struct parse_ctx *ctx, int key, const char *arg)
 
 	switch (key) {
 	case 's':
-		if ((i = parse_choice(ctx, "sort", arg, sorts, "growth, live or allocs")) < 0)
+		if ((i = parse_choice(ctx, "sort", arg, sorts, "growth, live, allocs or trend")) <
+		    0)
 			return EINVAL;
 		cfg->sort = i;
 		return 0;
@@ -600,6 +616,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return e;
 		cfg->max_overhead = v;
 		return 0;
+	case OPT_TREND_INTERVALS:
+		if ((e = parse_count(ctx, "trend-intervals", arg, 1, TREND_MAX, false, &v)))
+			return e;
+		cfg->trend_intervals = v;
+		return 0;
+	case OPT_OLD_AGE:
+		return parse_time(ctx, "old-age", arg, OLD_AGE_MAX_S, &cfg->old_age_s);
 	case OPT_FAULT_SAMPLE:
 		if ((e = parse_count(ctx, "fault-sample", arg, 0, 1 << 20, false, &v)))
 			return e;

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 #include "cgroup.h"
+#include "age.h"
 #include "output.h"
 #include "report.h"
 
@@ -94,12 +95,16 @@ struct config {
 	enum group_by group_by;	       /* --group-by; never GROUP_AUTO once parsed */
 	/* --format: an entry of output.c's table, default text */
 	const struct output_ops *format;
-	const char *push;	   /* --push URL, NULL = none */
-	const char *push_app;	   /* --push-app, default "allocscope" */
-	unsigned int max_overhead; /* --max-overhead PCT of a target's CPU; 0 = no limit */
-	enum trace_mode mode;	   /* --mode heap|rss */
-	__u32 fault_sample;	   /* --fault-sample N: every Nth fault; 0 = automatic */
+	const char *push;	      /* --push URL, NULL = none */
+	const char *push_app;	      /* --push-app, default "allocscope" */
+	unsigned int max_overhead;    /* --max-overhead PCT of a target's CPU; 0 = no limit */
+	enum trace_mode mode;	      /* --mode heap|rss */
+	__u32 fault_sample;	      /* --fault-sample N: every Nth fault; 0 = automatic */
+	unsigned int trend_intervals; /* --trend-intervals K, default TREND_DEFAULT */
+	double old_age_s;	      /* --old-age SECS, default OLD_AGE_DEFAULT_S */
 };
+
+#define OLD_AGE_MAX_S (30 * 86400.0)
 
 #define MAX_OVERHEAD_DEFAULT 20
 

@@ -16,9 +16,11 @@
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
 #define FRAME_INDENT 7
+/* Sites the final summary names, at most (and no more than --top). */
+#define SUMMARY_SITES 5
 
 /* One candidate row while ranking: small, so that sorting ~100k sites moves
- * 72-byte records instead of full report_rows with their frame arrays. */
+ * 112-byte records instead of full report_rows with their frame arrays. */
 struct rank {
 	__s64 live_bytes;
 	__s64 growth_bytes;
@@ -33,6 +35,7 @@ struct rank {
 	__u32 idx;   /* into report->cur: the site, or the row's shown member */
 	__u32 first; /* a row's members: order[first .. first + nmembers) */
 	__u32 nmembers;
+	struct trend trend;
 };
 
 struct report {
@@ -51,6 +54,15 @@ struct report {
 	struct report_row *rows; /* top N of the last report__finish */
 	size_t rows_cap;
 	__s64 prev_live;
+	unsigned int trend_k; /* --trend-intervals */
+	/* The whole session, for the final report's summary. */
+	struct report_summary summary;
+	struct report_proc_growth *procs; /* by pid: every process seen */
+	size_t nprocs, procs_cap;
+	struct report_member *sum_members; /* of the summary's rows */
+	size_t sum_members_cap;
+	struct report_row *sum_rows;
+	size_t sum_rows_cap;
 };
 
 static const char *const drop_labels[DROP_COUNT] = {
@@ -79,7 +91,8 @@ struct report *report__new(enum report_sort sort, unsigned int top)
 {
 	struct report *r;
 
-	if (top == 0 || (sort != SORT_GROWTH && sort != SORT_LIVE && sort != SORT_ALLOCS)) {
+	if (top == 0 || (sort != SORT_GROWTH && sort != SORT_LIVE && sort != SORT_ALLOCS &&
+			 sort != SORT_TREND)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -88,7 +101,16 @@ struct report *report__new(enum report_sort sort, unsigned int top)
 		return NULL;
 	r->sort = sort;
 	r->top = top;
+	r->trend_k = TREND_DEFAULT;
 	return r;
+}
+
+int report__set_trend(struct report *r, unsigned int intervals)
+{
+	if (intervals < 1 || intervals > TREND_MAX)
+		return -EINVAL;
+	r->trend_k = intervals;
+	return 0;
 }
 
 void report__free(struct report *r)
@@ -101,6 +123,9 @@ void report__free(struct report *r)
 	free(r->order);
 	free(r->members);
 	free(r->rows);
+	free(r->procs);
+	free(r->sum_members);
+	free(r->sum_rows);
 	free(r);
 }
 
@@ -179,6 +204,17 @@ static int cmp_allocs(const void *a, const void *b)
 	return DESC(x->allocs, y->allocs) ?: DESC(x->live_bytes, y->live_bytes) ?: cmp_tail(x, y);
 }
 
+/* Sites that grew in each of the last K intervals first; then by what
+ * they gained over those intervals, then by live bytes. */
+static int cmp_trend(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	return DESC(x->trend.growing, y->trend.growing)
+		       ?: DESC(x->trend.growth_bytes, y->trend.growth_bytes)
+		       ?: DESC(x->live_bytes, y->live_bytes) ?: cmp_tail(x, y);
+}
+
 /* Live bytes of a site: its counters' balance, or what is resident of a mapping site. */
 static __s64 site_live(const struct report_site *s)
 {
@@ -187,8 +223,9 @@ static __s64 site_live(const struct report_site *s)
 }
 
 /* Fills the interval deltas d, and rk's, from the cumulative counters now
- * and at the previous report (NULL when the site is new). */
-static void site_delta(struct rank *rk, struct site_stats *d, const struct report_site *now_site,
+ * and at the previous report (NULL when the site is new). Returns false when
+ * the site starts afresh (new, or its counters restarted). */
+static bool site_delta(struct rank *rk, struct site_stats *d, const struct report_site *now_site,
 		       const struct report_site *was_site)
 {
 	static const struct site_stats zero;
@@ -217,6 +254,7 @@ static void site_delta(struct rank *rk, struct site_stats *d, const struct repor
 	rk->alloc_bytes = d->alloc_bytes;
 	rk->free_bytes = d->free_bytes;
 	rk->reallocs = d->reallocs;
+	return was != &zero;
 }
 
 static double per_second(double v, double interval_s)
@@ -264,7 +302,12 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 		if (j < r->nprev && r->prev[j].pid == s->pid && r->prev[j].stack_id == s->stack_id)
 			was = &r->prev[j];
 
-		site_delta(rk, &d, s, was);
+		/* The site's history goes on from the previous snapshot's. */
+		if (site_delta(rk, &d, s, was))
+			r->cur[i].history = was->history;
+		else
+			memset(&r->cur[i].history, 0, sizeof(r->cur[i].history));
+		trend__push(&r->cur[i].history, rk->growth_bytes);
 		if (!s->exited)
 			live += rk->live_bytes;
 		sum.allocs += d.allocs;
@@ -286,6 +329,13 @@ static size_t join_snapshots(struct report *r, struct report_header *hdr)
 
 	hdr->live_bytes = live;
 	hdr->live_change = live - r->prev_live;
+	r->summary.total.allocs += sum.allocs;
+	r->summary.total.frees += sum.frees;
+	r->summary.total.alloc_bytes += sum.alloc_bytes;
+	r->summary.total.free_bytes += sum.free_bytes;
+	r->summary.total.reallocs += sum.reallocs;
+	r->summary.total.realloc_bytes += sum.realloc_bytes;
+	r->summary.total.realloc_old_bytes += sum.realloc_old_bytes;
 	header_rates(hdr, &sum);
 	hdr->nsites = r->ncur;
 	return n;
@@ -311,6 +361,16 @@ static void add_rank(struct rank *to, const struct rank *from)
 	to->alloc_bytes += from->alloc_bytes;
 	to->free_bytes += from->free_bytes;
 	to->reallocs += from->reallocs;
+}
+
+/* A row's trend: its members' histories summed interval by interval. */
+static void row_trend(const struct report *r, struct rank *row)
+{
+	struct trend_history h = {};
+
+	for (__u32 k = 0; k < row->nmembers; k++)
+		trend__add(&h, &r->cur[r->order[row->first + k]].history);
+	trend__eval(&h, r->trend_k, &row->trend);
 }
 
 /* Folds the ranks of each group into one row, ranked as the sum of its
@@ -339,6 +399,7 @@ static size_t group_ranks(struct report *r, size_t n)
 		row.idx = best->idx;
 		row.first = i;
 		row.nmembers = j - i;
+		row_trend(r, &row);
 		r->ranks[out++] = row;
 	}
 	return out;
@@ -372,6 +433,12 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 		row->site.frozen |= s->frozen; /* some of its live bytes are frozen */
 		row->site.mapped_bytes += s->mapped_bytes;
 		row->site.resident_bytes += s->resident_bytes;
+		if (s->aged) {
+			if (!row->aged || s->oldest_ns > row->oldest_ns)
+				row->oldest_ns = s->oldest_ns;
+			row->old_bytes += s->old_bytes;
+			row->aged = true;
+		}
 		m[k] = (struct report_member){
 			.stack_id = s->stack_id,
 			.live_bytes = (__s64)(s->stats.alloc_bytes - s->stats.free_bytes),
@@ -392,6 +459,56 @@ static void fill_row(const struct report *r, const struct rank *rk, struct repor
 	row->alloc_bytes = rk->alloc_bytes;
 	row->free_bytes = rk->free_bytes;
 	row->reallocs = rk->reallocs;
+	row->trend = rk->trend;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct report_proc_growth *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Each process's live bytes in this snapshot (r->cur, by pid) into the
+ * session's table; a process no longer seen keeps its last value. Room for
+ * every new pid was reserved. */
+static void update_procs(struct report *r)
+{
+	size_t i, j, nold = r->nprocs;
+
+	for (i = 0; i < r->ncur; i = j) {
+		struct report_proc_growth key = {.pid = r->cur[i].pid}, *p;
+		__s64 live = 0;
+
+		for (j = i; j < r->ncur && r->cur[j].pid == key.pid; j++)
+			live += site_live(&r->cur[j]);
+		p = bsearch(&key, r->procs, nold, sizeof(*p), cmp_proc);
+		if (!p)
+			p = &r->procs[r->nprocs++];
+		*p = (struct report_proc_growth){
+			.pid = key.pid, .exited = r->cur[i].exited, .live_bytes = live};
+		memcpy(p->comm, r->cur[i].comm, sizeof(p->comm));
+	}
+	if (r->nprocs > nold)
+		qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
+	r->summary.procs = r->procs;
+	r->summary.nprocs = r->nprocs;
+}
+
+/* The summary's top sites: the n ranked rows by growth since the start
+ * (their live bytes: tracing counts only blocks allocated since), those
+ * that grew at all. Their members go to their own buffer. */
+static void fill_summary(struct report *r, size_t n, double interval_s)
+{
+	size_t i, m = 0, want = r->top < SUMMARY_SITES ? r->top : SUMMARY_SITES;
+
+	qsort(r->ranks, n, sizeof(*r->ranks), cmp_live);
+	for (i = 0; i < n && i < want && r->ranks[i].live_bytes > 0; i++) {
+		fill_row(r, &r->ranks[i], &r->sum_members[m], interval_s, &r->sum_rows[i]);
+		m += r->ranks[i].nmembers;
+	}
+	r->summary.sites = r->sum_rows;
+	r->summary.nsites = i;
 }
 
 int report__finish(struct report *r, struct report_header *hdr, struct report_row **rows,
@@ -401,8 +518,9 @@ int report__finish(struct report *r, struct report_header *hdr, struct report_ro
 		[SORT_GROWTH] = cmp_growth,
 		[SORT_LIVE] = cmp_live,
 		[SORT_ALLOCS] = cmp_allocs,
+		[SORT_TREND] = cmp_trend,
 	};
-	size_t i, m, n, want;
+	size_t i, m, n, nall, want;
 	void *tmp;
 	int err;
 
@@ -417,18 +535,36 @@ int report__finish(struct report *r, struct report_header *hdr, struct report_ro
 		return err;
 	want = r->ncur < r->top ? r->ncur : r->top;
 	err = reserve((void **)&r->rows, &r->rows_cap, want, sizeof(*r->rows));
+	if (!err)
+		err = reserve((void **)&r->procs, &r->procs_cap, r->nprocs + r->ncur,
+			      sizeof(*r->procs));
+	if (!err && hdr->final)
+		err = reserve((void **)&r->sum_members, &r->sum_members_cap, r->ncur,
+			      sizeof(*r->sum_members));
+	if (!err && hdr->final)
+		err = reserve((void **)&r->sum_rows, &r->sum_rows_cap, SUMMARY_SITES,
+			      sizeof(*r->sum_rows));
 	if (err)
 		return err;
 
 	qsort(r->cur, r->ncur, sizeof(*r->cur), cmp_site_key);
 	n = group_ranks(r, join_snapshots(r, hdr));
 	qsort(r->ranks, n, sizeof(*r->ranks), cmp[r->sort]);
+	nall = n;
 	if (n > r->top)
 		n = r->top;
 
 	for (i = 0, m = 0; i < n; i++) {
 		fill_row(r, &r->ranks[i], &r->members[m], hdr->interval_s, &r->rows[i]);
 		m += r->ranks[i].nmembers;
+	}
+	r->summary.duration_s += hdr->interval_s;
+	r->summary.reports++;
+	update_procs(r);
+	hdr->summary = NULL;
+	if (hdr->final) {
+		fill_summary(r, nall, hdr->interval_s);
+		hdr->summary = &r->summary;
 	}
 
 	/* this snapshot becomes the previous one; the old buffer is reused */
@@ -818,6 +954,13 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		print_wrapped(f, sampled, cols, 2);
 	}
 	report__print_cost_text(f, hdr, cols);
+	if (hdr->age_truncated) {
+		snprintf(line, sizeof(line),
+			 "ages: the live-block walk stopped after %llu blocks (time bound); some "
+			 "sites' ages are partial or missing",
+			 (unsigned long long)hdr->age_blocks);
+		print_wrapped(f, line, cols, 2);
+	}
 	if (hdr->py_no_thread) {
 		snprintf(line, sizeof(line),
 			 "python: %llu allocations in the interpreter without a thread state "
@@ -826,6 +969,46 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		print_wrapped(f, line, cols, 2);
 	}
 	fputc('\n', f);
+}
+
+/* TREND: "3/5" grew in 3 of the last 5 intervals; "+5/5" grew in each of
+ * them (flagged); "2/2" with fewer intervals seen yet; "-" none. ASCII, so
+ * that any terminal shows it. */
+static void fmt_trend(char *buf, size_t len, const struct trend *t)
+{
+	if (!t->window)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%u/%u", t->growing ? "+" : "", t->grew, t->window);
+}
+
+void report__fmt_age(char *buf, size_t len, __u64 ns)
+{
+	double s = ns / 1e9;
+	unsigned long long m = ns / 60000000000ULL;
+
+	if (s < 9.95)
+		snprintf(buf, len, "%.1fs", s);
+	else if (s < 59.5)
+		snprintf(buf, len, "%.0fs", s);
+	else if (m < 60)
+		snprintf(buf, len, "%llum%02llus", m, (unsigned long long)s % 60);
+	else if (m < 24 * 60)
+		snprintf(buf, len, "%lluh%02llum", m / 60, m % 60);
+	else
+		snprintf(buf, len, "%llud%02lluh", m / (24 * 60), m / 60 % 24);
+}
+
+/* Under a row: how old its live blocks are. Old bytes piling up are a
+ * leak; a site whose blocks are all young churns. */
+static void print_age(FILE *f, const struct report_header *hdr, const struct report_row *row)
+{
+	char oldest[24], old[32];
+
+	report__fmt_age(oldest, sizeof(oldest), row->oldest_ns);
+	report__fmt_bytes(old, sizeof(old), row->old_bytes);
+	fprintf(f, "%*soldest %s, %s older than %.0fs\n", FRAME_INDENT, "", oldest, old,
+		hdr->old_age_s);
 }
 
 /* A mapping site's LIVE is what is resident; this says of how much address space. */
@@ -841,18 +1024,19 @@ static void print_mapping(FILE *f, const struct report_row *row)
 /* The site row's columns, right-aligned, one space apart, then two spaces
  * and PROCESS. Narrower than REPORT_COLS, columns go by their drop rank
  * (RATE first: GROWTH over the interval tells the same) until the row
- * leaves PROCESS_MIN columns. */
-enum { COL_NR, COL_LIVE, COL_OBJS, COL_GROWTH, COL_RATE, COL_ALLOCS, COL_FREES, NCOLS };
+ * leaves PROCESS_MIN columns. TREND outlives the counts: it is the leak
+ * signal. */
+enum { COL_NR, COL_LIVE, COL_OBJS, COL_GROWTH, COL_RATE, COL_TREND, COL_ALLOCS, COL_FREES, NCOLS };
 
 static const struct {
 	const char *title;
 	int width;
 	int drop; /* 0: always shown; else dropped in this order */
 } columns[NCOLS] = {
-	[COL_NR] = {"#", 3, 0},	       [COL_LIVE] = {"LIVE", 10, 0},
-	[COL_OBJS] = {"OBJS", 7, 4},   [COL_GROWTH] = {"GROWTH", 11, 0},
-	[COL_RATE] = {"RATE", 13, 1},  [COL_ALLOCS] = {"ALLOCS", 8, 3},
-	[COL_FREES] = {"FREES", 8, 2},
+	[COL_NR] = {"#", 3, 0},		 [COL_LIVE] = {"LIVE", 10, 0},
+	[COL_OBJS] = {"OBJS", 7, 5},	 [COL_GROWTH] = {"GROWTH", 11, 0},
+	[COL_RATE] = {"RATE", 13, 1},	 [COL_TREND] = {"TREND", 6, 4},
+	[COL_ALLOCS] = {"ALLOCS", 8, 3}, [COL_FREES] = {"FREES", 8, 2},
 };
 
 #define PROCESS_MIN 21 /* "1234567 ", 4 columns of the name, " [exited]" */
@@ -960,8 +1144,8 @@ static void print_paths(FILE *f, const struct report_header *hdr, const struct r
 static void print_text_row(FILE *f, const struct report_header *hdr, const bool shown[NCOLS],
 			   size_t rank, const struct report_row *row)
 {
-	char nr[24], live[32], objs[24], growth[40], rate[40], allocs[24], frees[24];
-	char *text[NCOLS] = {nr, live, objs, growth, rate, allocs, frees};
+	char nr[24], live[32], objs[24], growth[40], rate[40], trend[24], allocs[24], frees[24];
+	char *text[NCOLS] = {nr, live, objs, growth, rate, trend, allocs, frees};
 	size_t i, cols = text_cols(hdr), used;
 
 	snprintf(nr, sizeof(nr), "%zu", rank);
@@ -971,8 +1155,11 @@ static void print_text_row(FILE *f, const struct report_header *hdr, const bool 
 	fmt_change(rate, sizeof(rate), row->growth_rate, "/s");
 	snprintf(allocs, sizeof(allocs), "%llu", (unsigned long long)row->allocs);
 	snprintf(frees, sizeof(frees), "%llu", (unsigned long long)row->frees);
+	fmt_trend(trend, sizeof(trend), &row->trend);
 	used = print_columns(f, shown, text);
 	print_process(f, row, cols > used ? cols - used : 0);
+	if (row->aged)
+		print_age(f, hdr, row);
 
 	if (row->site.mapping)
 		print_mapping(f, row);
@@ -990,8 +1177,8 @@ static void print_text_row(FILE *f, const struct report_header *hdr, const bool 
 void report__print_text(FILE *f, const struct report_header *hdr, const struct report_row *rows,
 			size_t nrows)
 {
-	static char *const titles[NCOLS] = {"#",    "LIVE",   "OBJS", "GROWTH",
-					    "RATE", "ALLOCS", "FREES"};
+	static char *const titles[NCOLS] = {"#",    "LIVE",  "OBJS",   "GROWTH",
+					    "RATE", "TREND", "ALLOCS", "FREES"};
 	bool shown[NCOLS];
 	size_t i;
 
@@ -1000,11 +1187,13 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 		fprintf(f, "  %s\n\n",
 			hdr->nsites ? "no live allocations and no activity"
 				    : "no allocations seen yet");
-		return;
+	} else {
+		layout(text_cols(hdr), shown);
+		print_columns(f, shown, titles);
+		fputs("PROCESS\n", f);
+		for (i = 0; i < nrows; i++)
+			print_text_row(f, hdr, shown, i + 1, &rows[i]);
 	}
-	layout(text_cols(hdr), shown);
-	print_columns(f, shown, titles);
-	fputs("PROCESS\n", f);
-	for (i = 0; i < nrows; i++)
-		print_text_row(f, hdr, shown, i + 1, &rows[i]);
+	if (hdr->summary)
+		report__print_summary_text(f, hdr);
 }

@@ -12,11 +12,13 @@
 #include "allocscope.h"
 #include "cgroup.h"
 #include "syms.h"
+#include "trend.h"
 
 enum report_sort {
 	SORT_GROWTH, /* growth_bytes in this interval, then live_bytes */
 	SORT_LIVE,   /* live_bytes, then growth_bytes */
 	SORT_ALLOCS, /* allocs in this interval, then live_bytes */
+	SORT_TREND,  /* growing sites first, then growth over the trend's intervals */
 };
 
 /* One site's cumulative counters since tracing started, as read from BPF. */
@@ -37,6 +39,12 @@ struct report_site {
 	__u64 resident_bytes;
 	/* The process's container, short id (the pprof label); "" when none. */
 	char container[CGROUP_SHORT_LEN + 1];
+	/* Its live blocks' ages (user/age.c), when the walk saw any of them. */
+	bool aged;
+	__u64 oldest_ns; /* age of its oldest live block */
+	__u64 old_bytes; /* bytes of live blocks older than hdr->old_age_s */
+	/* Kept by the report across snapshots; callers leave it zeroed. */
+	struct trend_history history;
 };
 
 /* What a report explains of one live process's anonymous RSS (user/mapcat.c). */
@@ -109,6 +117,31 @@ struct report_row {
 	struct sym_frame frames[AS_MAX_FRAMES];
 	const struct report_path *paths; /* filled by the caller for Python rows, else NULL */
 	size_t npaths;
+	struct trend trend; /* over the last --trend-intervals */
+	/* The members' live-block ages: the oldest, and their old bytes summed. */
+	bool aged;
+	__u64 oldest_ns;
+	__u64 old_bytes;
+};
+
+/* One process's net heap growth over the whole session: its sites' live
+ * bytes at the last report that saw them. */
+struct report_proc_growth {
+	__u32 pid;
+	bool exited;
+	char comm[AS_COMM_LEN];
+	__s64 live_bytes;
+};
+
+/* The whole session, given with the final report. */
+struct report_summary {
+	double duration_s; /* the intervals' sum */
+	__u64 reports;
+	struct site_stats total; /* every site's allocations and frees since the start */
+	const struct report_proc_growth *procs; /* by pid */
+	size_t nprocs;
+	struct report_row *sites; /* top sites by growth since the start (live bytes) */
+	size_t nsites;
 };
 
 /* A process traced: named with --pid, matched by --comm, or a descendant. */
@@ -170,6 +203,13 @@ struct report_header {
 	double cost_probe_s;
 	double self_cpu_share; /* allocscope's CPU time / the interval */
 	double trap_enter_ns, trap_return_ns;
+	/* Ages of live blocks: the threshold of old bytes, and the walk. */
+	bool age_walked; /* the live table was walked: rows may carry ages */
+	bool age_truncated;
+	__u64 age_blocks;
+	double old_age_s;
+	/* Set by report__finish on the final report, else NULL. */
+	struct report_summary *summary;
 };
 
 /* The text layout of today's reports, and the narrowest one laid out. */
@@ -180,6 +220,9 @@ struct report;
 
 struct report *report__new(enum report_sort sort, unsigned int top);
 void report__free(struct report *r);
+/* The intervals a trend looks at (--trend-intervals): 1..TREND_MAX, default
+ * TREND_DEFAULT. 0 or -EINVAL. */
+int report__set_trend(struct report *r, unsigned int intervals);
 
 /* One snapshot: report__add every site, then report__finish. The previous
  * snapshot (kept inside) gives the deltas; a site not seen before grew by all
@@ -197,6 +240,11 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
  * the other header lines. */
 void report__print_cost_text(FILE *f, const struct report_header *hdr, size_t cols);
 void report__print_cost_json(FILE *f, const struct report_header *hdr);
+/* The whole-session summary after the final report (user/report_summary.c). */
+void report__print_summary_text(FILE *f, const struct report_header *hdr);
+void report__print_summary_json(FILE *f, const struct report_header *hdr);
+/* "45s", "12m30s", "3h05m", "2d04h": an age in the text columns' room. */
+void report__fmt_age(char *buf, size_t len, __u64 ns);
 void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent);
 
 /* The counter's name in reports ("live_full", ...). */

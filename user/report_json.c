@@ -137,6 +137,29 @@ static void json_processes(FILE *f, const struct report_row *row)
 	fprintf(f, "],\"stacks\":%zu", row->nmembers ? row->nmembers : 1);
 }
 
+/* The leak signal: growth over the last K intervals, and the age of the
+ * live blocks (null when the live table was not walked or held none of the
+ * row's blocks, e.g. a mapping site). Each ends with a comma. */
+static void json_trend_age(FILE *f, const struct report_header *hdr, const struct report_row *row)
+{
+	const struct trend *t = &row->trend;
+
+	fprintf(f,
+		"\"trend\":{\"intervals\":%u,\"observed\":%u,\"grew\":%u,\"growing\":%s,"
+		"\"growth_bytes\":%lld},",
+		t->intervals, t->window, t->grew, t->growing ? "true" : "false",
+		(long long)t->growth_bytes);
+	if (!row->aged) {
+		fputs("\"age\":null,", f);
+		return;
+	}
+	fputs("\"age\":{\"oldest_s\":", f);
+	json_num(f, row->oldest_ns / 1e9);
+	fprintf(f, ",\"old_bytes\":%llu,\"old_threshold_s\":", (unsigned long long)row->old_bytes);
+	json_num(f, hdr->old_age_s);
+	fputs("},", f);
+}
+
 static void json_site(FILE *f, const struct report_header *hdr, const struct report_row *row)
 {
 	fprintf(f, "{\"pid\":%u,\"comm\":", row->site.pid);
@@ -161,6 +184,7 @@ static void json_site(FILE *f, const struct report_header *hdr, const struct rep
 		(unsigned long long)row->reallocs);
 	if (hdr->sample_bytes)
 		fprintf(f, "\"samples\":%llu,", (unsigned long long)row->site.stats.samples);
+	json_trend_age(f, hdr, row);
 	json_frames(f, row);
 	json_paths(f, row);
 	fputc('}', f);
@@ -262,11 +286,50 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 	fprintf(f, "},\"python_no_thread\":%llu", (unsigned long long)hdr->py_no_thread);
 	json_memory(f, hdr);
 	report__print_cost_json(f, hdr);
+	if (hdr->age_walked) {
+		fprintf(f, ",\"age_walk\":{\"blocks\":%llu,\"truncated\":%s,\"old_threshold_s\":",
+			(unsigned long long)hdr->age_blocks, hdr->age_truncated ? "true" : "false");
+		json_num(f, hdr->old_age_s);
+		fputc('}', f);
+	} else {
+		fputs(",\"age_walk\":null", f);
+	}
 	fputs(",\"sites\":[", f);
 	for (i = 0; i < nrows; i++) {
 		if (i)
 			fputc(',', f);
 		json_site(f, hdr, &rows[i]);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	if (hdr->summary)
+		report__print_summary_json(f, hdr);
+	fputs("}\n", f);
+}
+
+/* The whole session, in the final report's object: ",\"summary\":{...}". */
+void report__print_summary_json(FILE *f, const struct report_header *hdr)
+{
+	const struct report_summary *s = hdr->summary;
+
+	fputs(",\"summary\":{\"duration_s\":", f);
+	json_num(f, s->duration_s);
+	fprintf(f,
+		",\"reports\":%llu,\"allocs\":%llu,\"frees\":%llu,\"alloc_bytes\":%llu,"
+		"\"free_bytes\":%llu,\"reallocs\":%llu,\"processes\":[",
+		(unsigned long long)s->reports, (unsigned long long)s->total.allocs,
+		(unsigned long long)s->total.frees, (unsigned long long)s->total.alloc_bytes,
+		(unsigned long long)s->total.free_bytes, (unsigned long long)s->total.reallocs);
+	for (size_t i = 0; i < s->nprocs; i++) {
+		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", s->procs[i].pid);
+		json_str(f, s->procs[i].comm, sizeof(s->procs[i].comm));
+		fprintf(f, ",\"exited\":%s,\"net_bytes\":%lld}",
+			s->procs[i].exited ? "true" : "false", (long long)s->procs[i].live_bytes);
+	}
+	fputs("],\"top_sites\":[", f);
+	for (size_t i = 0; i < s->nsites; i++) {
+		if (i)
+			fputc(',', f);
+		json_site(f, hdr, &s->sites[i]);
+	}
+	fputs("]}", f);
 }

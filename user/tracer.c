@@ -1276,11 +1276,14 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll = (struct collector){.procs = &t->procs,
 				     .out = &t->out,
 				     .group = cfg->group_by,
-				     .verbose = cfg->verbose > 0};
+				     .verbose = cfg->verbose > 0,
+				     .live_fd = -1,
+				     .old_age_s = cfg->old_age_s};
 	t->coll.syms = syms__new();
 	t->coll.pysym = pysym__new();
 	t->coll.report = report__new(cfg->sort, cfg->top);
-	if (!t->coll.syms || !t->coll.pysym || !t->coll.report) {
+	if (!t->coll.syms || !t->coll.pysym || !t->coll.report ||
+	    report__set_trend(t->coll.report, cfg->trend_intervals)) {
 		status = EXIT_RUNTIME;
 		goto fail;
 	}
@@ -1292,6 +1295,8 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	t->coll.mappings_fd = bpf_map__fd(t->skel->maps.mappings);
+	t->coll.live_fd = bpf_map__fd(t->skel->maps.live);
+	t->coll.nslots = bpf_map__max_entries(t->skel->maps.counters);
 	status = start_costs(t);
 	if (status)
 		goto fail;

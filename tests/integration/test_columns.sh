@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Text reports fit the width they are given: COLUMNS=80, and an 80-column terminal (a pty
 # under script(1), sized with stty) lay out no line past 80 columns, the site row whole
-# (RATE gives way, long names are shortened with "..."); a file without COLUMNS keeps the
+# (RATE and FREES give way, long names are shortened with "..."); a file without COLUMNS keeps the
 # 100-column layout. The target: four workers leaking on one line in a function of a long
 # name (tests/targets/py_pool.py), shown as one row of "4 procs".
 
@@ -31,8 +31,8 @@ report_checks()
 	tr -d '\r' <"$file" | sed -n '/(final)$/,$p' >"$final"
 	[ -s "$final" ] || { fail "$what: no final report"; show "$file"; return; }
 	assert_le "$what: the widest report line" 80 "$(widest "$file")"
-	assert_grep "$what: the header row without RATE" "$final" \
-		'^  #       LIVE    OBJS      GROWTH   ALLOCS    FREES  PROCESS$'
+	assert_grep "$what: the header row without RATE and FREES" "$final" \
+		'^  #       LIVE    OBJS      GROWTH  TREND   ALLOCS  PROCESS$'
 	assert_grep "$what: the workers' row counts 4 processes" "$final" \
 		'^ +[0-9]+ +[0-9.]+ KiB +1200 .* 4 procs python3'
 	assert_grep "$what: the long function name is shortened" "$final" \
@@ -81,7 +81,7 @@ report_checks "COLUMNS=80" "${S_OUT[cols]}"
 report_checks "an 80-column terminal" "$TMP/tty.out"
 # A file keeps the layout of 100 columns, names shortened at 100.
 assert_grep "a file: the header row with RATE" "${S_OUT[file]}" \
-	'^  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS$'
+	'^  #       LIVE    OBJS      GROWTH          RATE  TREND   ALLOCS    FREES  PROCESS$'
 assert_le "a file: the widest report line" 100 "$(widest "${S_OUT[file]}")"
 assert_grep "a file: the long function name whole" "${S_OUT[file]}" \
 	"^ +py_pool\\.py:$LEAK_LINE $LONG_NAME\$"

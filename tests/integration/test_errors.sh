@@ -91,6 +91,10 @@ assert_grep "--sample-bytes 0: the message gives the range" "$ERR" \
 expect_error "--sample-bytes 2G" 64 "$ALLOCSCOPE" -p "$pid" --sample-bytes 2G
 expect_error "--sample-bytes with --probe-mode noop" 64 "$ALLOCSCOPE" -p "$pid" \
 	--sample-bytes 64K --probe-mode noop
+expect_error "--trend-intervals 17" 64 "$ALLOCSCOPE" -p "$pid" --trend-intervals 17
+assert_grep "--trend-intervals 17: says the range" "$ERR" \
+	"^allocscope: invalid --trend-intervals '17': expected a number from 1 to 16$"
+expect_error "--old-age 0" 64 "$ALLOCSCOPE" -p "$pid" --old-age 0
 
 # Unprivileged: a copy every user may run, so the check is about privileges, not paths.
 { mkdir "$TMP/nobody" && cp "$ALLOCSCOPE" "$TMP/nobody/allocscope" &&

@@ -69,6 +69,8 @@ static void expect_defaults(struct config *c)
 	c->placement = PLACEMENT_AUTO;
 	c->live_max = AS_LIVE_MAX;
 	c->push_app = "allocscope";
+	c->trend_intervals = TREND_DEFAULT;
+	c->old_age_s = OLD_AGE_DEFAULT_S;
 }
 
 static void assert_config_equal(const struct config *got, const struct config *want)
@@ -104,6 +106,8 @@ static void assert_config_equal(const struct config *got, const struct config *w
 	assert_int_equal(got->placement, want->placement);
 	assert_int_equal(got->attach, want->attach);
 	assert_int_equal(got->live_max, want->live_max);
+	assert_int_equal(got->trend_intervals, want->trend_intervals);
+	assert_true(got->old_age_s == want->old_age_s);
 }
 
 static void test_defaults(void **state)
@@ -323,6 +327,19 @@ static void want_sample_one(struct config *c)
 	c->min_size = 64;
 }
 
+static void want_trend(struct config *c)
+{
+	c->sort = SORT_TREND;
+	c->trend_intervals = 3;
+	c->old_age_s = 2;
+}
+
+static void want_trend_max(struct config *c)
+{
+	c->trend_intervals = TREND_MAX;
+	c->old_age_s = 0.5;
+}
+
 static void want_none(struct config *c)
 {
 	(void)c;
@@ -369,6 +386,8 @@ static const struct valid_case {
 	{"--count 3", want_count},
 	{"-T 10000", want_top},
 	{"--sort allocs", want_allocs},
+	{"--sort trend --trend-intervals 3 --old-age 2", want_trend},
+	{"--trend-intervals 16 --old-age 0.5", want_trend_max},
 	{"--min-size 64K --max-size 2G", want_sizes},
 	{"--min-size 64k --max-size 2048M", want_sizes},
 	{"--min-size 1K --max-size 1024", want_equal_sizes},
@@ -557,7 +576,11 @@ static const struct invalid_case {
 	{"-n 1K", "invalid --count '1K': expected a number >= 1"},
 	{"-T 0", "invalid --top '0': expected a number from 1 to 10000"},
 	{"-T 10001", "invalid --top '10001': expected a number from 1 to 10000"},
-	{"-s size", "invalid --sort 'size': expected growth, live or allocs"},
+	{"-s size", "invalid --sort 'size': expected growth, live, allocs or trend"},
+	{"--trend-intervals 0", "invalid --trend-intervals '0': expected a number from 1 to 16"},
+	{"--trend-intervals 17", "invalid --trend-intervals '17': expected a number from 1 to 16"},
+	{"--old-age 0", "invalid --old-age '0': expected seconds > 0 and <= 2592000"},
+	{"--old-age 1m", "invalid --old-age '1m': expected seconds > 0"},
 	{"--format xml", "invalid --format 'xml': expected text, json, folded or pprof"},
 	{"--format pprof", "--format pprof writes a file: give it with -o FILE"},
 	{"--push pyroscope:4040",

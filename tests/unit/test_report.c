@@ -1262,8 +1262,13 @@ static void test_group_render(void **state)
 	/* other names are counted; exited once all members are */
 	strcpy(s[0].comm, "worker");
 	snapshot(r, s, ARRAY_SIZE(s), 1.0, &hdr, &rows, &n);
+	hdr.cols = 110; /* at 100 the TREND column leaves no room for the count */
 	out = render(false, &hdr, rows, n);
 	assert_non_null(strstr(out, "  3 procs python3 (+1 names)\n"));
+	free(out);
+	hdr.cols = 100;
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "  3 procs python3\n"));
 	free(out);
 	/* the name before the count of other names */
 	for (size_t i = 0; i < ARRAY_SIZE(s); i++)
@@ -1367,15 +1372,19 @@ static void test_text_widths(void **state)
 		unsigned int cols;
 		const char *header;
 	} cases[] = {
-		{100,
-		 "  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS\n"},
-		{0,
-		 "  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS\n"},
-		{89,
-		 "  #       LIVE    OBJS      GROWTH          RATE   ALLOCS    FREES  PROCESS\n"},
-		{88, "  #       LIVE    OBJS      GROWTH   ALLOCS    FREES  PROCESS\n"},
-		{80, "  #       LIVE    OBJS      GROWTH   ALLOCS    FREES  PROCESS\n"},
-		{69, "  #       LIVE    OBJS      GROWTH   ALLOCS  PROCESS\n"},
+		{100, "  #       LIVE    OBJS      GROWTH          RATE  TREND   ALLOCS    FREES  "
+		      "PROCESS\n"},
+		{0, "  #       LIVE    OBJS      GROWTH          RATE  TREND   ALLOCS    FREES  "
+		    "PROCESS\n"},
+		{96, "  #       LIVE    OBJS      GROWTH          RATE  TREND   ALLOCS    FREES  "
+		     "PROCESS\n"},
+		{95, "  #       LIVE    OBJS      GROWTH  TREND   ALLOCS    FREES  PROCESS\n"},
+		{82, "  #       LIVE    OBJS      GROWTH  TREND   ALLOCS    FREES  PROCESS\n"},
+		{81, "  #       LIVE    OBJS      GROWTH  TREND   ALLOCS  PROCESS\n"},
+		{80, "  #       LIVE    OBJS      GROWTH  TREND   ALLOCS  PROCESS\n"},
+		{72, "  #       LIVE    OBJS      GROWTH  TREND  PROCESS\n"},
+		{64, "  #       LIVE    OBJS      GROWTH  TREND  PROCESS\n"},
+		{63, "  #       LIVE    OBJS      GROWTH  PROCESS\n"},
 		{60, "  #       LIVE    OBJS      GROWTH  PROCESS\n"},
 		{20, "  #       LIVE    OBJS      GROWTH  PROCESS\n"}, /* laid out as 60 */
 	};
@@ -1442,8 +1451,8 @@ static void test_text_widths(void **state)
 	}
 	hdr.cols = 80;
 	out = render(false, &hdr, &row, 1);
-	assert_non_null(strstr(out, "  1 1023.9 MiB 9999999 -1023.9 MiB 99999999 99999999  "
-				    "4194303 fiftee... [exited]\n"));
+	assert_non_null(strstr(out, "  1 1023.9 MiB 9999999 -1023.9 MiB      - 99999999  "
+				    "4194303 fifteen_... [exited]\n"));
 	free(out);
 }
 
@@ -1549,6 +1558,275 @@ static void test_rowkey_cache(void **state)
 	rowkey__free(&c);
 }
 
+/* The last "oldest" in s. */
+static const char *strrstr_oldest(const char *s)
+{
+	const char *last = NULL;
+
+	for (const char *p = strstr(s, "oldest"); p; p = strstr(p + 1, "oldest"))
+		last = p;
+	return last;
+}
+
+/* Leak, churn and a site that paused once, over four intervals (K = 3). The
+ * leak gains 100 B each interval; churn's live bytes go 5000, 10000, 5000,
+ * 10000; the third gains 1000 B twice around a flat interval. */
+static void trend_sites(struct report *r, bool final, struct report_header *hdr,
+			struct report_row **rows, size_t *n)
+{
+	static const __u64 churn_frees[] = {0, 0, 10, 10};
+	static const __u64 paused_bytes[] = {1000, 2000, 2000, 3000};
+
+	for (int i = 0; i < 4; i++) {
+		struct report_site s[] = {
+			site(7, 1, i + 1, 100 * (i + 1), 0, 0),
+			site(7, 2, 5 * (i + 1), 5000 * (i + 1), churn_frees[i],
+			     1000 * churn_frees[i]),
+			site(8, 3, i + 1, paused_bytes[i], 0, 0),
+		};
+
+		memset(hdr, 0, sizeof(*hdr));
+		hdr->time = T0;
+		hdr->interval_s = 1.0;
+		hdr->final = final && i == 3;
+		for (size_t k = 0; k < ARRAY_SIZE(s); k++)
+			assert_int_equal(report__add(r, &s[k]), 0);
+		assert_int_equal(report__finish(r, hdr, rows, n), 0);
+	}
+}
+
+/* --sort trend: the site that grew in each of the last K intervals first,
+ * though it gained least; then by growth over those intervals. */
+static void test_sort_trend(void **state)
+{
+	const __u64 want_trend[] = {1, 2, 3}, want_growth[] = {2, 3, 1};
+	struct report *r = report__new(SORT_TREND, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	const struct report_row *row;
+	size_t n;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(report__set_trend(r, 0), -EINVAL);
+	assert_int_equal(report__set_trend(r, TREND_MAX + 1), -EINVAL);
+	assert_int_equal(report__set_trend(r, 3), 0);
+	trend_sites(r, false, &hdr, &rows, &n);
+	assert_order(rows, n, want_trend, 3);
+	assert_true(rows[0].trend.growing);
+	assert_int_equal(rows[0].trend.grew, 3);
+	assert_int_equal(rows[0].trend.growth_bytes, 300);
+	row = find_row(rows, n, 7, 2); /* churn: +5000, then -5000, +5000 */
+	assert_false(row->trend.growing);
+	assert_int_equal(row->trend.grew, 2);
+	assert_int_equal(row->trend.growth_bytes, 5000);
+	row = find_row(rows, n, 8, 3);
+	assert_false(row->trend.growing);
+	assert_int_equal(row->trend.grew, 2);
+	report__free(r);
+
+	/* the same sites by the last interval's growth */
+	r = report__new(SORT_GROWTH, 10);
+	assert_int_equal(report__set_trend(r, 3), 0);
+	trend_sites(r, false, &hdr, &rows, &n);
+	assert_order(rows, n, want_growth, 3);
+	report__free(r);
+}
+
+/* TREND in text: "+3/3" flags, "g/w" counts; JSON gives the same. */
+static void test_trend_render(void **state)
+{
+	struct report *r = report__new(SORT_TREND, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	assert_int_equal(report__set_trend(r, 3), 0);
+	trend_sites(r, false, &hdr, &rows, &n);
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "  1      400 B       4      +100 B      +100 B/s   +3/3"));
+	assert_non_null(strstr(out, "  2    9.8 KiB      10    +4.9 KiB    +4.9 KiB/s    2/3"));
+	assert_null(strstr(out, "oldest")); /* no ages given */
+	assert_null(strstr(out, "session:"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(strstr(out, "\"trend\":{\"intervals\":3,\"observed\":3,\"grew\":3,"
+				    "\"growing\":true,\"growth_bytes\":300},\"age\":null,"));
+	assert_non_null(strstr(out, "\"trend\":{\"intervals\":3,\"observed\":3,\"grew\":2,"
+				    "\"growing\":false,\"growth_bytes\":5000}"));
+	assert_non_null(strstr(out, "\"age_walk\":null"));
+	assert_null(strstr(out, "\"summary\""));
+	free(out);
+	report__free(r);
+}
+
+/* The final report's summary: the session's totals, each process's net
+ * growth (one whose sites are gone kept at its last), and the top sites by
+ * growth since the start with their trends. */
+static void test_summary(void **state)
+{
+	struct report *r = report__new(SORT_GROWTH, 2);
+	struct report_site gone = site(9, 4, 2, 64, 0, 0);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	assert_int_equal(report__set_trend(r, 3), 0);
+	gone.exited = true;
+	strcpy(gone.comm, "worker");
+	assert_int_equal(report__add(r, &gone), 0);
+	trend_sites(r, true, &hdr, &rows, &n);
+	assert_non_null(hdr.summary);
+	assert_int_equal(hdr.summary->reports, 4);
+	assert_true(hdr.summary->duration_s == 4.0);
+	/* allocations: 4 + 20 + 4 + 2 (the exited worker's) */
+	assert_int_equal(hdr.summary->total.allocs, 30);
+	assert_int_equal(hdr.summary->total.alloc_bytes, 400 + 20000 + 3000 + 64);
+	assert_int_equal(hdr.summary->total.frees, 10);
+	assert_int_equal(hdr.summary->total.free_bytes, 10000);
+	assert_int_equal(hdr.summary->nprocs, 3);
+	assert_int_equal(hdr.summary->procs[0].pid, 7);
+	assert_int_equal(hdr.summary->procs[0].live_bytes, 400 + 10000);
+	assert_int_equal(hdr.summary->procs[2].pid, 9);
+	assert_true(hdr.summary->procs[2].exited);
+	assert_int_equal(hdr.summary->procs[2].live_bytes, 64);
+	/* top 2 by live bytes (--top caps the summary too) */
+	assert_int_equal(hdr.summary->nsites, 2);
+	assert_int_equal(hdr.summary->sites[0].site.stack_id, 2);
+	assert_int_equal(hdr.summary->sites[1].site.stack_id, 3);
+	hdr.summary->sites[1].nframes = 2;
+	frame_n(&hdr.summary->sites[1].frames[0], "malloc", 0, "libc.so.6", 0x10);
+	frame_n(&hdr.summary->sites[1].frames[1], "paused_site", 0x1c, "app", 0x20);
+	hdr.summary->sites[1].frames[1].src_file = "/src/app/paused.c";
+	hdr.summary->sites[1].frames[1].src_line = 42;
+
+	out = render(false, &hdr, rows, n);
+	assert_non_null(
+		strstr(out, "\nsession: 4 reports over 4.0s\n"
+			    "allocated 22.9 KiB in 30 blocks, freed 9.8 KiB in 10 blocks\n"
+			    "net growth: pid 7 proc7 +10.2 KiB\n"
+			    "net growth: pid 8 proc8 +2.9 KiB\n"
+			    "net growth: pid 9 worker +64 B [exited]\n"
+			    "top sites by growth since the start (TREND over the last 3 "
+			    "intervals):\n"
+			    " 1   +9.8 KiB    2/3         7 proc7  [no stack]\n"
+			    " 2   +2.9 KiB    2/3         8 proc8  paused_site (paused.c:42)\n"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(strstr(out,
+			       ",\"summary\":{\"duration_s\":4.000,\"reports\":4,\"allocs\":30,"
+			       "\"frees\":10,\"alloc_bytes\":23464,\"free_bytes\":10000,"
+			       "\"reallocs\":0,\"processes\":[{\"pid\":7,\"comm\":\"proc7\","
+			       "\"exited\":false,\"net_bytes\":10400},"));
+	assert_non_null(strstr(out, "{\"pid\":9,\"comm\":\"worker\",\"exited\":true,"
+				    "\"net_bytes\":64}],\"top_sites\":[{\"pid\":7,"));
+	assert_non_null(strstr(out, "\"symbol\":\"paused_site\""));
+	assert_int_equal(out[strlen(out) - 1], '\n');
+	assert_int_equal(out[strlen(out) - 2], '}');
+	free(out);
+	report__free(r);
+}
+
+/* A leak among the sites that grew: flagged in the summary. */
+static void test_summary_growing(void **state)
+{
+	struct report *r = report__new(SORT_TREND, 10);
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	assert_int_equal(report__set_trend(r, 3), 0);
+	trend_sites(r, true, &hdr, &rows, &n);
+	assert_int_equal(hdr.summary->nsites, 3);
+	assert_int_equal(hdr.summary->sites[2].site.stack_id, 1);
+	assert_true(hdr.summary->sites[2].trend.growing);
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, " 3     +400 B   +3/3 growing 7 proc7  [no stack]\n"));
+	free(out);
+	/* narrow: the names go under their numbers, every line within the width */
+	for (size_t i = 0; i < hdr.summary->nsites; i++)
+		strcpy(hdr.summary->sites[i].site.comm, "fifteen_chars_x");
+	hdr.summary->sites[0].site.pid = 4194303;
+	hdr.cols = 60;
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, " 1   +9.8 KiB    2/3         4194303 fifteen_chars_x\n"
+				    "      [no stack]\n"));
+	render_lines_within(out, 60);
+	free(out);
+	report__free(r);
+}
+
+/* Ages: a row's oldest block is its oldest member's, its old bytes their sum;
+ * text puts them under the row, JSON in "age". */
+static void test_age_render(void **state)
+{
+	struct report *r = report__new(SORT_LIVE, 10);
+	struct report_site s[] = {site(7, 1, 4, 4096, 0, 0), site(8, 2, 1, 1000, 0, 0),
+				  site(9, 3, 1, 64, 0, 0)};
+	struct report_header hdr;
+	struct report_row *rows;
+	size_t n;
+	char *out;
+
+	(void)state;
+	s[0].group = s[1].group = 77;
+	s[0].aged = s[1].aged = true;
+	s[0].oldest_ns = 90 * 1000000000ULL;
+	s[0].old_bytes = 4096;
+	s[1].oldest_ns = 30 * 1000000000ULL;
+	s[1].old_bytes = 0;
+	snapshot(r, s, ARRAY_SIZE(s), 1.0, &hdr, &rows, &n);
+	hdr.age_walked = true;
+	hdr.age_blocks = 6;
+	hdr.old_age_s = 60;
+	assert_int_equal(n, 2);
+	assert_true(rows[0].aged);
+	assert_int_equal(rows[0].oldest_ns, 90 * 1000000000ULL);
+	assert_int_equal(rows[0].old_bytes, 4096);
+	assert_false(rows[1].aged); /* the walk saw none of its blocks */
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "\n       oldest 1m30s, 4.0 KiB older than 60s\n"));
+	assert_int_equal(strstr(out, "oldest") - out, strrstr_oldest(out) - out); /* once */
+	assert_null(strstr(out, "ages: the live-block walk stopped"));
+	free(out);
+	out = render(true, &hdr, rows, n);
+	assert_non_null(strstr(out, "\"age\":{\"oldest_s\":90.000,\"old_bytes\":4096,"
+				    "\"old_threshold_s\":60.000}"));
+	assert_non_null(strstr(out, "\"age_walk\":{\"blocks\":6,\"truncated\":false,"
+				    "\"old_threshold_s\":60.000}"));
+	free(out);
+	hdr.age_truncated = true;
+	out = render(false, &hdr, rows, n);
+	assert_non_null(strstr(out, "ages: the live-block walk stopped after 6 blocks"));
+	free(out);
+	report__free(r);
+}
+
+static void test_fmt_age(void **state)
+{
+	static const struct {
+		__u64 s;
+		const char *want;
+	} cases[] = {
+		{0, "0.0s"},	  {9, "9.0s"},	    {45, "45s"},       {59, "59s"},
+		{60, "1m00s"},	  {750, "12m30s"},  {3599, "59m59s"},  {3600, "1h00m"},
+		{11100, "3h05m"}, {86400, "1d00h"}, {187200, "2d04h"},
+	};
+	char buf[24];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		report__fmt_age(buf, sizeof(buf), cases[i].s * 1000000000ULL);
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1577,6 +1855,12 @@ int main(void)
 		cmocka_unit_test(test_thread_exit_frees),
 		cmocka_unit_test(test_golden_text),
 		cmocka_unit_test(test_golden_json),
+		cmocka_unit_test(test_sort_trend),
+		cmocka_unit_test(test_trend_render),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_summary_growing),
+		cmocka_unit_test(test_age_render),
+		cmocka_unit_test(test_fmt_age),
 		cmocka_unit_test(test_sampled),
 		cmocka_unit_test(test_group_rows),
 		cmocka_unit_test(test_group_deltas),
