@@ -65,7 +65,7 @@ assert_eq "complete '-p 1 --no-'" "--no-mappings|--no-python" \
 assert_eq "complete '--format '" "folded|json|pprof|text" "$(complete_words allocscope --format '')"
 assert_eq "complete '--format=p' (split at '=' by readline)" "pprof" \
 	"$(complete_words allocscope --format = p)"
-assert_eq "complete '-s '" "allocs|growth|live" "$(complete_words allocscope -s '')"
+assert_eq "complete '-s '" "allocs|growth|live|trend" "$(complete_words allocscope -s '')"
 assert_eq "complete '-i ' (a number: nothing)" "" "$(complete_words allocscope -i '')"
 sleep 300 &
 spid=$!
