@@ -419,13 +419,13 @@ static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 	enum alloc_fn fn = AS_COOKIE_FN(cookie);
 	struct inflight *outer;
 	__s64 sample_left;
+	__u8 pending[HIT_COUNT];
 
 	if (is_self(tgid))
 		return false;
-	count_hit(tgid, HIT_ENTER);
-
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	count_hit_in(tgid, outer, HIT_ENTER);
 	if (!outer) {
 		count_drop(DROP_INFLIGHT_FULL);
 		return false;
@@ -449,8 +449,10 @@ static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 	/* A call that cannot allocate is still remembered (fn_start 0: nothing
 	 * to account), so its return is matched and its nested calls ignored. */
 	sample_left = outer->sample_left;
+	__builtin_memcpy(pending, outer->hits_pending, sizeof(pending));
 	__builtin_memset(outer, 0, sizeof(*outer));
 	outer->sample_left = sample_left;
+	__builtin_memcpy(outer->hits_pending, pending, sizeof(pending));
 	outer->fn = fn;
 	outer->fn_start = PT_REGS_IP(ctx) - AS_COOKIE_OFF(cookie);
 	if (!read_request(ctx, fn, outer))
@@ -484,8 +486,8 @@ static __always_inline void exit_call(struct pt_regs *ctx)
 
 	if (is_self(tgid))
 		return;
-	count_hit(tgid, HIT_RETURN);
 	p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	count_hit_in(tgid, p, HIT_RETURN);
 	if (!p || !p->sp || p->skipped) {
 		count_drop(DROP_MISSING_ENTRY);
 		return;
@@ -555,21 +557,34 @@ int alloc_exit(struct pt_regs *ctx)
  * without it never load this program (user/kernel_features.c). */
 extern bool bpf_session_is_return(void) __ksym __weak;
 
-/* Session runs: entries that skipped their return, and returns (-v). */
-__u64 session_skips = 0;
-__u64 session_returns = 0;
+/* Session runs (-v): [0] entries that skipped their return, [1] returns; per
+ * CPU, as an atomic add on one shared counter cost more than the check it counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} session_runs SEC(".maps");
+
+static __always_inline void count_session(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&session_runs, &which);
+
+	if (n)
+		(*n)++;
+}
 
 SEC("uprobe")
 int alloc_session(struct pt_regs *ctx)
 {
 	if (bpf_session_is_return()) {
-		__sync_fetch_and_add(&session_returns, 1);
+		count_session(1);
 		exit_call(ctx);
 		return 0;
 	}
 	if (enter_call(ctx, true))
 		return 0;
-	__sync_fetch_and_add(&session_skips, 1);
+	count_session(0);
 	return 1;
 }
 
@@ -599,12 +614,12 @@ int free_enter(struct pt_regs *ctx)
 
 	if (is_self(tgid))
 		return 0;
-	count_hit(tgid, HIT_FREE);
+	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	count_hit_in(tgid, outer, HIT_FREE);
 	if (!addr)
 		return 0;
 	/* free() called by the allocator itself (realloc(p, 0) frees p):
 	 * the outer call's return accounts for it. */
-	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 	if (outer && PT_REGS_SP(ctx) < outer->sp) {
 		if (call_running(outer))
 			return 0;
@@ -663,6 +678,11 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
 	struct purge_ctx pc = {.tgid = task->tgid};
+	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
+
+	/* Each thread's last runs (the process's entry goes when it does). */
+	if (in)
+		flush_hits(pc.tgid, in);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);

@@ -159,6 +159,16 @@ struct page_owner {
 	__u32 flags;	  /* enum page_flag */
 };
 
+/* hits: tgid -> probe runs of the allocator programs, per CPU (the price of
+ * tracing: each run is a trap into the kernel; user/cost.c turns them into
+ * time). A return trap costs less than an entry trap, so they count apart. */
+enum hit_kind {
+	HIT_ENTER,  /* alloc_enter */
+	HIT_RETURN, /* alloc_exit */
+	HIT_FREE,   /* free_enter */
+	HIT_COUNT,
+};
+
 /* inflight: tid -> the allocation call between its entry and its return */
 struct inflight {
 	__u64 sp; /* stack pointer at entry; tells nested calls and stale entries */
@@ -172,19 +182,12 @@ struct inflight {
 	__u64 skip_ret;
 	__u8 track;   /* its result is a block to track (size filter, sample) */
 	__u8 skipped; /* no return will be seen: the entry rejected the call */
-	__u8 pad[6];
+	/* Per thread, kept across calls: probe runs not yet added to hits
+	 * (bpf/cost.bpf.h). */
+	__u8 hits_pending[HIT_COUNT];
+	__u8 pad[6 - HIT_COUNT];
 	/* Per thread, kept across calls: bytes left before the next sample. */
 	__s64 sample_left;
-};
-
-/* hits: tgid -> probe runs of the allocator programs, per CPU (the price of
- * tracing: each run is a trap into the kernel; user/cost.c turns them into
- * time). A return trap costs less than an entry trap, so they count apart. */
-enum hit_kind {
-	HIT_ENTER,  /* alloc_enter */
-	HIT_RETURN, /* alloc_exit */
-	HIT_FREE,   /* free_enter */
-	HIT_COUNT,
 };
 
 struct probe_hits {

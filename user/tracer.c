@@ -1504,6 +1504,22 @@ static void detach_everything(struct tracer *t)
 }
 
 /* What the Python name caches hold and what their budgets turned away. */
+/* -v: the session program's runs, summed over the CPUs. */
+static void log_session_runs(const struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.session_runs), ncpus = libbpf_num_possible_cpus();
+	unsigned long long sum[2] = {0, 0};
+	__u64 *percpu = ncpus > 0 ? calloc(ncpus, sizeof(*percpu)) : NULL;
+
+	for (__u32 k = 0; percpu && k < 2; k++)
+		if (!bpf_map_lookup_elem(fd, &k, percpu))
+			for (int c = 0; c < ncpus; c++)
+				sum[k] += percpu[c];
+	free(percpu);
+	log_msg("uprobe sessions: %llu calls skipped their return probe, %llu returns ran\n",
+		sum[0], sum[1]);
+}
+
 static void log_python_caches(const struct pysym *s)
 {
 	struct pysym_stats st;
@@ -1535,10 +1551,7 @@ void tracer__close(struct tracer *t)
 			(unsigned long long)t->skel->bss->faults_sampled,
 			(unsigned long long)t->skel->bss->thp_corrections);
 	if (verbose && t->skel && t->progs.session)
-		log_msg("uprobe sessions: %llu calls skipped their return probe, %llu returns "
-			"ran\n",
-			(unsigned long long)t->skel->bss->session_skips,
-			(unsigned long long)t->skel->bss->session_returns);
+		log_session_runs(t);
 	if (verbose && t->coll.pysym)
 		log_python_caches(t->coll.pysym);
 	/* After the links: a table build still running cannot keep probes in. */
