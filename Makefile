@@ -40,7 +40,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
-	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
+	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pymemdecode pyalloc pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
 # with protoc-c at build time: nothing generated is committed.

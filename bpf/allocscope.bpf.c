@@ -327,7 +327,14 @@ static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn, 
 		return true;
 	case ALLOC_FN_ALIGNED_ALLOC:
 	case ALLOC_FN_MEMALIGN:
+	case ALLOC_FN_PYOBJ_MALLOC: /* (ctx, size) */
 		in->size = PT_REGS_PARM2(ctx);
+		return true;
+	case ALLOC_FN_PYOBJ_CALLOC:
+		return mul_size(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx), &in->size);
+	case ALLOC_FN_PYOBJ_REALLOC:
+		in->ptr = PT_REGS_PARM2(ctx);
+		in->size = PT_REGS_PARM3(ctx);
 		return true;
 	default: /* malloc, valloc, pvalloc */
 		in->size = PT_REGS_PARM1(ctx);
@@ -379,13 +386,19 @@ static __always_inline bool nested_call(const struct inflight *in, enum alloc_fn
 	return call_running(in);
 }
 
+static __always_inline bool is_realloc(enum alloc_fn fn)
+{
+	return fn == ALLOC_FN_REALLOC || fn == ALLOC_FN_REALLOCARRAY ||
+	       fn == ALLOC_FN_PYOBJ_REALLOC;
+}
+
 /* Whether the call recorded in in frees a block that is tracked (a realloc
  * of it): its return must then be seen, whatever becomes of its result. */
 static __always_inline bool frees_tracked(const struct inflight *in, __u32 tgid)
 {
 	struct live_key key = {.addr = in->ptr, .tgid = tgid};
 
-	if (!in->ptr || (in->fn != ALLOC_FN_REALLOC && in->fn != ALLOC_FN_REALLOCARRAY))
+	if (!in->ptr || !is_realloc(in->fn))
 		return false;
 	if (bpf_map_lookup_elem(&live, &key))
 		return true;
@@ -496,6 +509,7 @@ static __always_inline void exit_call(struct pt_regs *ctx)
 	switch (in.fn) {
 	case ALLOC_FN_REALLOC:
 	case ALLOC_FN_REALLOCARRAY:
+	case ALLOC_FN_PYOBJ_REALLOC:
 		/* A failed realloc leaves the old block live; realloc(p, 0)
 		 * frees p and returns NULL (or a new minimal block). */
 		if (!ret && in.size)
@@ -581,8 +595,15 @@ int free_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	__u64 addr = PT_REGS_PARM1(ctx), size;
+	bool obj = AS_COOKIE_FN(bpf_get_attach_cookie(ctx)) == ALLOC_FN_PYOBJ_FREE;
+	__u64 arg1 = PT_REGS_PARM1(ctx), arg2 = PT_REGS_PARM2(ctx), addr, size;
 	struct inflight *outer;
+
+	/* Both read, each at a constant offset into ctx: clang would merge
+	 * two conditional loads into one at a computed offset, which the
+	 * verifier refuses. */
+	asm volatile("" : "+r"(arg1), "+r"(arg2));
+	addr = obj ? arg2 : arg1;
 
 	if (is_self(tgid))
 		return 0;
@@ -599,12 +620,21 @@ int free_enter(struct pt_regs *ctx)
 			count_drop(DROP_STALE_ENTRY);
 		outer->sp = 0;
 	}
+	if (outer) {
+		/* libc's free of the block PyObject_Free passed on: accounted
+		 * (or counted as untracked) there already. */
+		if (!obj && outer->obj_free == addr) {
+			outer->obj_free = 0;
+			return 0;
+		}
+		outer->obj_free = obj ? addr : 0;
+	}
 	if (release_tracked(tgid, addr, &size) || sample_bytes)
 		return 0; /* sampling leaves most blocks untracked: their frees are no news */
 	/* A size filter leaves blocks untracked too, and then every free would
 	 * read user memory to tell glibc's thread-exit flush apart: counted
 	 * as untracked at once, so the filter keeps frees cheap. */
-	if (min_size || max_size != ~0ULL)
+	if (obj || min_size || max_size != ~0ULL)
 		count_drop(DROP_UNTRACKED_FREE);
 	else
 		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
