@@ -53,7 +53,7 @@ OUTPUT_MODS := output output_folded output_pprof pprof push report report_json r
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
+UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pymemdecode pyoffsets \
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling
 test_opts_OBJS := opts $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
@@ -71,6 +71,7 @@ test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
+test_pymemdecode_OBJS := pymemdecode
 test_pyoffsets_OBJS := pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname

@@ -467,6 +467,12 @@ static const struct invalid_case {
 	{"-c a -c b", "--comm can be given only once"},
 	{"-p 1 -c x", "--pid and --comm cannot be combined"},
 	{"-c x -p 1", "--pid and --comm cannot be combined"},
+	{"--python-objects", "--python-objects probes the interpreter of --pid or --comm targets; "
+			     "give one"},
+	{"-p 1 --python-objects --no-python",
+	 "--python-objects charges objects to Python lines, which --no-python turns off"},
+	{"-c x --python-objects --mode rss",
+	 "--python-objects adds allocator probes, which --mode rss does not use"},
 	{"-i abc", "invalid --interval 'abc': expected seconds > 0"},
 	{"-i 0", "invalid --interval '0': expected seconds > 0 and <= 86400"},
 	{"-i 0.0", "invalid --interval '0.0': expected seconds > 0 and <= 86400"},
