@@ -207,9 +207,10 @@ int pyalloc__find(pid_t pid, const struct procmaps *maps, const struct vma *v, i
 		goto cleanup;
 	}
 	if (obj.fns[0] == raw.fns[0]) {
-		err = say(why, whylen,
-			  "its objects go to the C allocator (PYTHONMALLOC=malloc), whose probes "
-			  "see them already");
+		say(why, whylen,
+		    "its objects go to the C allocator (PYTHONMALLOC=malloc), whose probes see "
+		    "them already");
+		err = -EALREADY;
 		goto cleanup;
 	}
 	err = check_fns(maps, v, &obj, out, why, whylen);

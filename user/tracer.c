@@ -466,9 +466,10 @@ static void attach_py_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 		err = probes__splice(&e->links, &links);
 	if (err) {
 		probes__detach(&links);
-		log_msg("pid %u: --python-objects: %s; its small objects stay counted as the "
-			"arenas they live in\n",
-			pid, why[0] ? why : strerror(-err));
+		log_msg("pid %u: --python-objects: %s%s\n", pid, why[0] ? why : strerror(-err),
+			err == -EALREADY ? ""
+					 : "; its small objects stay counted as the arenas they "
+					   "live in");
 		return;
 	}
 	for (size_t i = 0; verbose && i < plan.nsites; i++) {

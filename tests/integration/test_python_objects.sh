@@ -9,7 +9,8 @@
 # ints it kept. Debian's python3.11, whose build inlines pymalloc into its hot callers, is
 # refused with the reason and still traced. Then the same workload without the option: it
 # runs and reports its Python rows as before. One allocscope run per mode, for every
-# interpreter at once.
+# interpreter at once, and one where the governor (--max-overhead) takes the object probes
+# away with the others.
 #
 # PY_VERSIONS (pyenv version prefixes) and DEBIAN_PY (empty: none) choose the interpreters.
 
@@ -61,12 +62,22 @@ setup
 [ ${#TAGS[@]} -gt 0 ] || skip "no CPython to run"
 [ -n "$KEEP_LINE" ] && [ -n "$CHURN_LINE" ] || die "py_objects.py lost its site markers"
 
-# go_all: one "go" to every target, then waits for each one's "done objects".
+# go_all: one "go" to every target at once, then waits for each one's "done objects".
 go_all()
 {
-	local t
+	local t deadline
+	declare -A want
 	for t in "${TAGS[@]}"; do
-		run_scenario "$t" objects
+		want[$t]=$(($(grep -c '^done objects$' "${T_OUT[$t]}") + 1))
+		send_line "$t" go
+	done
+	deadline=$(deadline_ms "$SCENARIO_TIMEOUT")
+	for t in "${TAGS[@]}"; do
+		while [ "$(grep -c '^done objects$' "${T_OUT[$t]}")" -lt "${want[$t]}" ]; do
+			[ "$(date +%s%3N)" -lt "$deadline" ] && { sleep 0.05; continue; }
+			show "${T_ERR[$t]}"
+			die "target $t: no 'done objects' in ${SCENARIO_TIMEOUT}s"
+		done
 	done
 }
 
@@ -105,6 +116,32 @@ for t in "${TAGS[@]}"; do
 	# tuples themselves may come from the interpreter's free list).
 	assert_ge "$t: objects at the keeping line" $((2 * KEPT)) "${SHARE[share_objects]:-none}"
 done
+
+# The governor: a target whose probes cost more than --max-overhead loses its object
+# probes with the others; it then allocates without a trap.
+gov=
+for t in "${TAGS[@]}"; do
+	[ "$t" != debian ] && gov=$t && break
+done
+if [ -n "$gov" ]; then
+	pid=${T_PID[$gov]}
+	start_tool gov -p "$pid" --python-objects -i 1 --format json --max-overhead 1
+	wait_tracing gov "$pid"
+	run_scenario "$gov" objects
+	if wait_for_line "${S_ERR[gov]}" "pid $pid: probes cost .* heap probes removed" \
+		"$SCENARIO_TIMEOUT"; then
+		pass "$gov, --max-overhead 1: its heap probes are taken away"
+		run_scenario "$gov" objects
+	else
+		fail "$gov, --max-overhead 1: no 'heap probes removed' for pid $pid"
+		show "${S_ERR[gov]}"
+	fi
+	stop_tool gov INT 5 "--max-overhead 1"
+	assert_eq "$gov, --max-overhead 1: allocscope exit status" 0 "$TOOL_RC"
+	assert_json "$gov, --max-overhead 1: traps per second of the demoted target, last report" \
+		"${S_OUT[gov]}" "[p['traps_per_s'] for p in last['cost']['processes'] if p['pid'] == $pid]" \
+		"[0.0]"
+fi
 
 # Without it: the same workload, its Python rows as before (list resizes, arenas).
 start_tool plain -p "$pids" "${ARGS[@]}"
