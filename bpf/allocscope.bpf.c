@@ -370,6 +370,14 @@ static __always_inline bool call_running(const struct inflight *in)
 	return is_uretprobe_trampoline(ret_addr);
 }
 
+/* realloc(NULL, n) becoming malloc(n): glibc's, and pymalloc's (3.8+'s
+ * _PyObject_Realloc may tail-call _PyObject_Malloc). */
+static __always_inline bool is_tail_malloc(enum alloc_fn outer, enum alloc_fn fn)
+{
+	return (fn == ALLOC_FN_MALLOC && outer == ALLOC_FN_REALLOC) ||
+	       (fn == ALLOC_FN_PYOBJ_MALLOC && outer == ALLOC_FN_PYOBJ_REALLOC);
+}
+
 /* Whether a call of fn at sp is made by the allocator call in flight (in),
  * which accounts for it. Same rsp: a tail call (glibc's realloc(NULL, n)
  * jumps to malloc), and both return probes will fire at the one return; but
@@ -380,8 +388,7 @@ static __always_inline bool nested_call(const struct inflight *in, enum alloc_fn
 {
 	if (sp > in->sp)
 		return false;
-	if (sp == in->sp && in->skipped &&
-	    !(fn == ALLOC_FN_MALLOC && in->fn == ALLOC_FN_REALLOC && !in->ptr))
+	if (sp == in->sp && in->skipped && !(!in->ptr && is_tail_malloc(in->fn, fn)))
 		return false;
 	return call_running(in);
 }
