@@ -6,8 +6,8 @@
 # SHARE_MIN % of what the Python rows of each pyenv interpreter grew by since tracing began
 # (live bytes, where positive: objects, list resizes and, for what was not probed, arenas) is
 # at rows whose innermost Python frame is the keeping line, and that line holds at least the
-# ints it kept. Debian's python3.11, whose build inlines pymalloc into its hot callers, is
-# refused with the reason and still traced. Then the same workload without the option: it
+# ints it kept. Debian's python3.11, whose build inlines pymalloc into its hot callers, and
+# a 3.11 under tracemalloc are refused with the reason, and still traced. Then the same workload without the option: it
 # runs and reports its Python rows as before. One allocscope run per mode, for every
 # interpreter at once, and one where the governor (--max-overhead) takes the object probes
 # away with the others.
@@ -87,15 +87,26 @@ for t in "${TAGS[@]}"; do
 	pids=${pids:+$pids,}${T_PID[$t]}
 done
 KEPT=$(sed -n 's/^kept \([0-9]*\)$/\1/p' "${T_OUT[${TAGS[0]}]}")
+# A process whose object allocator tracemalloc wraps (its hook keeps pymalloc's table as
+# its context): refused, with the reason.
+hooked=
+[ -n "${PYS[3.11]:-}" ] && start_target hooked env PYTHONTRACEMALLOC=1 "${PYS[3.11]}" \
+	"$OBJECTS_PY" && hooked=${T_PID[hooked]}
 
 # With --python-objects.
-start_tool obj -p "$pids" --python-objects "${ARGS[@]}"
+start_tool obj -p "$pids${hooked:+,$hooked}" --python-objects "${ARGS[@]}"
 for t in "${TAGS[@]}"; do
 	wait_tracing obj "${T_PID[$t]}"
 done
+[ -n "$hooked" ] && wait_tracing obj "$hooked"
 go_all
 stop_tool obj INT 5 "--python-objects"
 assert_eq "--python-objects: allocscope exit status" 0 "$TOOL_RC"
+if [ -n "$hooked" ]; then
+	assert_grep "3.11 under tracemalloc: refused, with the reason" "${S_ERR[obj]}" \
+		"^allocscope: pid $hooked: --python-objects: its object allocator is wrapped by a hook \(a debug build, PYTHONMALLOC=debug or tracemalloc\): not probed"
+	kill_target hooked
+fi
 
 for t in "${TAGS[@]}"; do
 	pid=${T_PID[$t]}
