@@ -40,7 +40,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 
 USER_MODULES := opts words launch procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree cgroup cgtarget targets residency mapkind mapcat sources \
-	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
+	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pymemdecode pyalloc pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer \
 	trend age report_summary
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
@@ -54,7 +54,7 @@ OUTPUT_MODS := output output_folded output_pprof pprof push report report_json r
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
+UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pymemdecode pyoffsets \
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling cgroup \
 	trend
 test_opts_OBJS := opts words cgroup $(OUTPUT_MODS)
@@ -73,6 +73,7 @@ test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
+test_pymemdecode_OBJS := pymemdecode
 test_pyoffsets_OBJS := pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname

@@ -333,7 +333,14 @@ static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn, 
 		return true;
 	case ALLOC_FN_ALIGNED_ALLOC:
 	case ALLOC_FN_MEMALIGN:
+	case ALLOC_FN_PYOBJ_MALLOC: /* (ctx, size) */
 		in->size = PT_REGS_PARM2(ctx);
+		return true;
+	case ALLOC_FN_PYOBJ_CALLOC:
+		return mul_size(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx), &in->size);
+	case ALLOC_FN_PYOBJ_REALLOC:
+		in->ptr = PT_REGS_PARM2(ctx);
+		in->size = PT_REGS_PARM3(ctx);
 		return true;
 	default: /* malloc, valloc, pvalloc */
 		in->size = PT_REGS_PARM1(ctx);
@@ -369,6 +376,14 @@ static __always_inline bool call_running(const struct inflight *in)
 	return is_uretprobe_trampoline(ret_addr);
 }
 
+/* realloc(NULL, n) becoming malloc(n): glibc's, and pymalloc's (3.8+'s
+ * _PyObject_Realloc may tail-call _PyObject_Malloc). */
+static __always_inline bool is_tail_malloc(enum alloc_fn outer, enum alloc_fn fn)
+{
+	return (fn == ALLOC_FN_MALLOC && outer == ALLOC_FN_REALLOC) ||
+	       (fn == ALLOC_FN_PYOBJ_MALLOC && outer == ALLOC_FN_PYOBJ_REALLOC);
+}
+
 /* Whether a call of fn at sp is made by the allocator call in flight (in),
  * which accounts for it. Same rsp: a tail call (glibc's realloc(NULL, n)
  * jumps to malloc), and both return probes will fire at the one return; but
@@ -379,10 +394,15 @@ static __always_inline bool nested_call(const struct inflight *in, enum alloc_fn
 {
 	if (sp > in->sp)
 		return false;
-	if (sp == in->sp && in->skipped &&
-	    !(fn == ALLOC_FN_MALLOC && in->fn == ALLOC_FN_REALLOC && !in->ptr))
+	if (sp == in->sp && in->skipped && !(!in->ptr && is_tail_malloc(in->fn, fn)))
 		return false;
 	return call_running(in);
+}
+
+static __always_inline bool is_realloc(enum alloc_fn fn)
+{
+	return fn == ALLOC_FN_REALLOC || fn == ALLOC_FN_REALLOCARRAY ||
+	       fn == ALLOC_FN_PYOBJ_REALLOC;
 }
 
 /* Whether the call recorded in in frees a block that is tracked (a realloc
@@ -391,7 +411,7 @@ static __always_inline bool frees_tracked(const struct inflight *in, __u32 tgid)
 {
 	struct live_key key = {.addr = in->ptr, .tgid = tgid};
 
-	if (!in->ptr || (in->fn != ALLOC_FN_REALLOC && in->fn != ALLOC_FN_REALLOCARRAY))
+	if (!in->ptr || !is_realloc(in->fn))
 		return false;
 	if (bpf_map_lookup_elem(&live, &key))
 		return true;
@@ -511,6 +531,7 @@ static __always_inline void exit_call(struct pt_regs *ctx)
 	switch (in.fn) {
 	case ALLOC_FN_REALLOC:
 	case ALLOC_FN_REALLOCARRAY:
+	case ALLOC_FN_PYOBJ_REALLOC:
 		/* A failed realloc leaves the old block live; realloc(p, 0)
 		 * frees p and returns NULL (or a new minimal block). */
 		if (!ret && in.size)
@@ -609,8 +630,15 @@ int free_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	__u64 addr = PT_REGS_PARM1(ctx), size;
+	bool obj = AS_COOKIE_FN(bpf_get_attach_cookie(ctx)) == ALLOC_FN_PYOBJ_FREE;
+	__u64 arg1 = PT_REGS_PARM1(ctx), arg2 = PT_REGS_PARM2(ctx), addr, size;
 	struct inflight *outer;
+
+	/* Both read, each at a constant offset into ctx: clang would merge
+	 * two conditional loads into one at a computed offset, which the
+	 * verifier refuses. */
+	asm volatile("" : "+r"(arg1), "+r"(arg2));
+	addr = obj ? arg2 : arg1;
 
 	if (is_self(tgid))
 		return 0;
@@ -627,12 +655,21 @@ int free_enter(struct pt_regs *ctx)
 			count_drop(DROP_STALE_ENTRY);
 		outer->sp = 0;
 	}
+	if (outer) {
+		/* libc's free of the block PyObject_Free passed on: accounted
+		 * (or counted as untracked) there already. */
+		if (!obj && outer->obj_free == addr) {
+			outer->obj_free = 0;
+			return 0;
+		}
+		outer->obj_free = obj ? addr : 0;
+	}
 	if (release_tracked(tgid, addr, &size) || sample_bytes)
 		return 0; /* sampling leaves most blocks untracked: their frees are no news */
 	/* A size filter leaves blocks untracked too, and then every free would
 	 * read user memory to tell glibc's thread-exit flush apart: counted
 	 * as untracked at once, so the filter keeps frees cheap. */
-	if (min_size || max_size != ~0ULL)
+	if (obj || min_size || max_size != ~0ULL)
 		count_drop(DROP_UNTRACKED_FREE);
 	else
 		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);

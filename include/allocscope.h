@@ -26,7 +26,11 @@
 #define AS_PAGES_MAX  (1 << 20) /* --mode rss: anonymous pages owned (4 GiB of 4 KiB pages) */
 
 /* X(name, enum suffix, argument shape). The shape tells the BPF programs
- * where the size and the result live; the name is the ELF symbol probed. */
+ * where the size and the result live; the name is the ELF symbol probed.
+ * The PyObject_* rows are CPython's object allocator (pymalloc, with
+ * --python-objects): found through the interpreter's allocator table, never
+ * by name (their functions are static), and called with the table's ctx
+ * first. */
 #define AS_ALLOC_FNS(X)                                                                            \
 	X(malloc, MALLOC, SHAPE_SIZE)                                                              \
 	X(calloc, CALLOC, SHAPE_NMEMB_SIZE)                                                        \
@@ -37,7 +41,11 @@
 	X(aligned_alloc, ALIGNED_ALLOC, SHAPE_ALIGN_SIZE)                                          \
 	X(memalign, MEMALIGN, SHAPE_ALIGN_SIZE)                                                    \
 	X(valloc, VALLOC, SHAPE_SIZE)                                                              \
-	X(pvalloc, PVALLOC, SHAPE_SIZE)
+	X(pvalloc, PVALLOC, SHAPE_SIZE)                                                            \
+	X(PyObject_Malloc, PYOBJ_MALLOC, SHAPE_CTX_SIZE)                                           \
+	X(PyObject_Calloc, PYOBJ_CALLOC, SHAPE_CTX_NMEMB_SIZE)                                     \
+	X(PyObject_Realloc, PYOBJ_REALLOC, SHAPE_CTX_PTR_SIZE)                                     \
+	X(PyObject_Free, PYOBJ_FREE, SHAPE_CTX_FREE)
 
 #define AS_ENUM_FN(name, id, shape) ALLOC_FN_##id,
 /* clang-format off */
@@ -56,6 +64,10 @@ enum alloc_shape {
 	SHAPE_FREE,	      /* f(ptr) */
 	SHAPE_MEMPTR,	      /* f(&ptr, align, size) -> 0 on success */
 	SHAPE_ALIGN_SIZE,     /* f(align, size) -> ptr */
+	SHAPE_CTX_SIZE,	      /* f(ctx, size) -> ptr */
+	SHAPE_CTX_NMEMB_SIZE, /* f(ctx, nmemb, size) -> ptr */
+	SHAPE_CTX_PTR_SIZE,   /* f(ctx, ptr, size) -> ptr */
+	SHAPE_CTX_FREE,	      /* f(ctx, ptr) */
 };
 
 /* The attach cookie: function in the low byte, the probe's offset from the
@@ -188,6 +200,10 @@ struct inflight {
 	__u8 pad[6 - HIT_COUNT];
 	/* Per thread, kept across calls: bytes left before the next sample. */
 	__s64 sample_left;
+	/* The block PyObject_Free was last given: pymalloc hands a block it did
+	 * not carve (over 512 bytes) on to libc's free, whose probe then sees
+	 * a block the object probe accounted already. */
+	__u64 obj_free;
 };
 
 struct probe_hits {

@@ -3,7 +3,8 @@
 # Cost of Python frames: a CPython workload (tests/bench/py_alloc.py) untraced, traced with
 # native stacks only (--no-python) and with Python frames (the default), rounds interleaved,
 # medians reported. "alloc" times one traced malloc+free pair per iteration, DEPTH Python
-# frames deep; "app" is json work per record, end to end.
+# frames deep; "app" is json work per record, end to end; "tuples" makes and drops small
+# objects, untraced, traced and traced with --python-objects (a trap per object).
 # Environment: BENCH_PYTHON (a python3; default pyenv's newest 3.11), BENCH_PY_ROUNDS (3),
 # BENCH_PY_N (100000), BENCH_PY_APP_N (20000), BENCH_PY_DEPTHS ("5 20"), ALLOCSCOPE.
 
@@ -18,7 +19,8 @@ GOAL_NS=1000 # Python frames: at most 1 µs more per traced allocation than nati
 PY=${BENCH_PYTHON:-$(find /root/.pyenv/versions -maxdepth 3 -path '*/3.11.*/bin/python3' \
 	2>/dev/null | sort -V | tail -1)}
 MODES=(untraced native python)
-declare -A MODE_ARGS=([untraced]="-" [native]="--no-python" [python]="")
+declare -A MODE_ARGS=([untraced]="-" [native]="--no-python" [python]="" [objects]="--python-objects")
+TUPLE_MODES=(untraced python objects)
 declare -A RESULTS
 TMP=$(mktemp -d /tmp/allocscope-benchpy.XXXXXX)
 trap 'pkill -P $$ 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -67,6 +69,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for m in "${MODES[@]}"; do
 		RESULTS[app-$m]+="$(run "$m" app "$APP_N") "
 	done
+	for m in "${TUPLE_MODES[@]}"; do
+		RESULTS[tuples-$m]+="$(run "$m" tuples "$N") "
+	done
 done
 
 printf '  %-28s %10s %10s %10s %14s\n' "workload (ns per iteration)" untraced native python \
@@ -88,4 +93,11 @@ u=$(median ${RESULTS[app-untraced]}) n=$(median ${RESULTS[app-native]}) \
 printf '  %-28s %10.0f %10.0f %10.0f %14s\n' "app (json per record)" "$u" "$n" "$p" \
 	"$(awk -v p="$p" -v n="$n" 'BEGIN { printf "%.0f", p - n }')"
 awk -v u="$u" -v n="$n" -v p="$p" 'BEGIN { printf "    end to end: native stacks %.2fx untraced, Python frames %.2fx untraced (%.2fx native)\n", n / u, p / u, p / n }'
-echo "  commands: $ALLOCSCOPE -p PID [--no-python]; $PY $WORKLOAD alloc $N DEPTH | app $APP_N"
+# shellcheck disable=SC2086
+u=$(median ${RESULTS[tuples-untraced]}) p=$(median ${RESULTS[tuples-python]}) \
+	o=$(median ${RESULTS[tuples-objects]})
+printf '  %-28s %10.0f %10s %10.0f %14s\n' "tuples (2 objects each)" "$u" "" "$p" \
+	"objects $(printf '%.0f' "$o")"
+awk -v u="$u" -v p="$p" -v o="$o" 'BEGIN { printf "    --python-objects: %.1fx untraced (%.2fx without it), %.1f us more per small object\n", o / u, p / u, (o - p) / 2000 }'
+echo "  commands: $ALLOCSCOPE -p PID [--no-python | --python-objects];" \
+	"$PY $WORKLOAD alloc $N DEPTH | app $APP_N | tuples $N"

@@ -116,6 +116,15 @@ int main(int argc, char **argv)
 	field("runtime_interp_head", NONE); /* 3.6: a static interp_head in pystate.c */
 #endif
 
+#if PY_VERSION_HEX >= 0x030C0000
+	/* 3.12+: the allocator tables live in the runtime (before, static in obmalloc.c) */
+	field("runtime_alloc_raw", offsetof(_PyRuntimeState, allocators.standard.raw));
+	field("runtime_alloc_obj", offsetof(_PyRuntimeState, allocators.standard.obj));
+#else
+	field("runtime_alloc_raw", NONE);
+	field("runtime_alloc_obj", NONE);
+#endif
+
 #if PY_VERSION_HEX >= 0x030B0000
 	field("walk.interp_tstate_head", offsetof(PyInterpreterState, threads.head));
 #else

@@ -54,6 +54,7 @@ enum {
 	OPT_CONTAINER,
 	OPT_TREND_INTERVALS,
 	OPT_OLD_AGE,
+	OPT_PYTHON_OBJECTS,
 };
 
 enum { GRP_TARGET = 1, GRP_REPORT, GRP_FILTER, GRP_TRACE, GRP_DIAG, GRP_HELP = -1 };
@@ -257,6 +258,11 @@ static const struct argp_option options[] = {
 	{"no-python", OPT_NO_PYTHON, NULL, 0,
 	 "Keep the interpreter's C frames in stacks of CPython processes instead of showing "
 	 "the Python frames (file:line function) they run",
+	 GRP_TRACE},
+	{"python-objects", OPT_PYTHON_OBJECTS, NULL, 0,
+	 "Also probe CPython's object allocator (pymalloc) in --pid or --comm targets, so each "
+	 "object of 512 bytes or less is charged to its Python line instead of the arenas to the "
+	 "line that needed a new one; costs a trap or two per object",
 	 GRP_TRACE},
 	{"no-mappings", OPT_NO_MAPPINGS, NULL, 0,
 	 "Do not trace mmap, mremap, munmap and brk (memory the heap probes never see, such as "
@@ -667,6 +673,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_PYTHON:
 		cfg->python = false;
 		return 0;
+	case OPT_PYTHON_OBJECTS:
+		cfg->python_objects = true;
+		return 0;
 	case OPT_NO_MAPPINGS:
 		cfg->mappings = false;
 		return 0;
@@ -905,6 +914,17 @@ static int validate(struct parse_ctx *ctx)
 	if (cfg->children && !cfg->npids && !cfg->comm[0] && !cfg->command)
 		return usage_error(ctx, "--children follows the forks of --pid or --comm targets; "
 					"without them every process is traced already");
+	/* Its probes go into each target's interpreter, found one by one. */
+	if (cfg->python_objects && !cfg->npids && !cfg->comm[0])
+		return usage_error(ctx,
+				   "--python-objects probes the interpreter of --pid or --comm "
+				   "targets; give one");
+	if (cfg->python_objects && !cfg->python)
+		return usage_error(ctx, "--python-objects charges objects to Python lines, which "
+					"--no-python turns off");
+	if (cfg->python_objects && cfg->mode == TRACE_MODE_RSS)
+		return usage_error(ctx, "--python-objects adds allocator probes, which --mode rss "
+					"does not use");
 	if (cfg->format->binary && !cfg->output)
 		return usage_error(ctx, "--format %s writes a file: give it with -o FILE",
 				   cfg->format->name);

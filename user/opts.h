@@ -89,6 +89,7 @@ struct config {
 	__u32 max_depth;	       /* --max-depth, default AS_DEPTH_DEFAULT */
 	enum unwind_mode unwind;       /* --unwind cfi|fp */
 	bool python;		       /* Python frames; --no-python clears */
+	bool python_objects;	       /* --python-objects: probe pymalloc too */
 	bool no_bpf_loop;	       /* the kernel lacks bpf_loop (kernel_features) */
 	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
 	bool children;		       /* --children: follow forks of --pid targets */

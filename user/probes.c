@@ -22,19 +22,33 @@
 #define PLACEMENT_WINDOW (64 * 1024)
 
 const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT] = {
-	{"malloc", ALLOC_FN_MALLOC, SHAPE_SIZE, ARG_RDI, true, true},
-	{"calloc", ALLOC_FN_CALLOC, SHAPE_NMEMB_SIZE, ARG_RDI | ARG_RSI, true, false},
-	{"realloc", ALLOC_FN_REALLOC, SHAPE_PTR_SIZE, ARG_RDI | ARG_RSI, true, false},
+	{"malloc", ALLOC_FN_MALLOC, SHAPE_SIZE, ARG_RDI, true, true, false},
+	{"calloc", ALLOC_FN_CALLOC, SHAPE_NMEMB_SIZE, ARG_RDI | ARG_RSI, true, false, false},
+	{"realloc", ALLOC_FN_REALLOC, SHAPE_PTR_SIZE, ARG_RDI | ARG_RSI, true, false, false},
 	{"reallocarray", ALLOC_FN_REALLOCARRAY, SHAPE_PTR_NMEMB_SIZE, ARG_RDI | ARG_RSI | ARG_RDX,
-	 true, false},
-	{"free", ALLOC_FN_FREE, SHAPE_FREE, ARG_RDI, false, true},
+	 true, false, false},
+	{"free", ALLOC_FN_FREE, SHAPE_FREE, ARG_RDI, false, true, false},
 	{"posix_memalign", ALLOC_FN_POSIX_MEMALIGN, SHAPE_MEMPTR, ARG_RDI | ARG_RSI | ARG_RDX, true,
+	 false, false},
+	{"aligned_alloc", ALLOC_FN_ALIGNED_ALLOC, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false,
 	 false},
-	{"aligned_alloc", ALLOC_FN_ALIGNED_ALLOC, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false},
-	{"memalign", ALLOC_FN_MEMALIGN, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false},
-	{"valloc", ALLOC_FN_VALLOC, SHAPE_SIZE, ARG_RDI, true, false},
-	{"pvalloc", ALLOC_FN_PVALLOC, SHAPE_SIZE, ARG_RDI, true, false},
+	{"memalign", ALLOC_FN_MEMALIGN, SHAPE_ALIGN_SIZE, ARG_RDI | ARG_RSI, true, false, false},
+	{"valloc", ALLOC_FN_VALLOC, SHAPE_SIZE, ARG_RDI, true, false, false},
+	{"pvalloc", ALLOC_FN_PVALLOC, SHAPE_SIZE, ARG_RDI, true, false, false},
+	/* CPython's object allocator: planned from its allocator table
+	 * (probes__plan_table), never looked up by name. */
+	{"PyObject_Malloc", ALLOC_FN_PYOBJ_MALLOC, SHAPE_CTX_SIZE, ARG_RSI, true, false, true},
+	{"PyObject_Calloc", ALLOC_FN_PYOBJ_CALLOC, SHAPE_CTX_NMEMB_SIZE, ARG_RSI | ARG_RDX, true,
+	 false, true},
+	{"PyObject_Realloc", ALLOC_FN_PYOBJ_REALLOC, SHAPE_CTX_PTR_SIZE, ARG_RSI | ARG_RDX, true,
+	 false, true},
+	{"PyObject_Free", ALLOC_FN_PYOBJ_FREE, SHAPE_CTX_FREE, ARG_RSI, false, false, true},
 };
+
+bool probes__is_free(enum alloc_fn fn)
+{
+	return probes__fns[fn].shape == SHAPE_FREE || probes__fns[fn].shape == SHAPE_CTX_FREE;
+}
 
 static void place(struct elfobj *o, const struct elf_func *f, enum placement_mode mode,
 		  unsigned int needed, struct placement *out)
@@ -78,6 +92,8 @@ static int note_export(const struct elf_func *f, void *ctx)
 	for (size_t i = 0; i < ALLOC_FN_COUNT; i++) {
 		size_t len = strlen(probes__fns[i].name);
 
+		if (probes__fns[i].by_table)
+			continue;
 		if (!strncmp(f->name, probes__fns[i].name, len) &&
 		    (!f->name[len] || f->name[len] == '@'))
 			plan->exports |= 1u << i;
@@ -98,6 +114,8 @@ static int plan_elf(struct elfobj *o, enum placement_mode mode, struct probe_pla
 		const struct alloc_fn_desc *d = &probes__fns[i];
 		struct probe_site *s = &plan->sites[plan->nsites];
 
+		if (d->by_table)
+			continue;
 		if (elfobj__find_func(o, d->name, &f)) {
 			if (d->required) {
 				err = -ENOENT;
@@ -169,6 +187,57 @@ int probes__plan_fd(int fd, enum placement_mode mode, struct probe_plan *plan)
 	return plan_elf(elfobj__open_fd(own), mode, plan);
 }
 
+struct func_size {
+	__u64 file_off;
+	__u64 size;
+};
+
+static int note_size(const struct elf_func *f, void *ctx)
+{
+	struct func_size *z = ctx;
+
+	if (f->file_off != z->file_off || !f->size)
+		return 0;
+	z->size = f->size;
+	return 1;
+}
+
+int probes__plan_table(int fd, const __u64 *func_offs, enum placement_mode mode,
+		       struct probe_plan *plan)
+{
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	struct elfobj *o;
+
+	memset(plan, 0, sizeof(*plan));
+	probes__fd_path(plan, fd);
+	if (own < 0)
+		return -errno;
+	o = elfobj__open_fd(own);
+	if (!o)
+		return -errno;
+	for (size_t i = 0; i < AS_PYOBJ_FNS; i++) {
+		enum alloc_fn fn = ALLOC_FN_PYOBJ_MALLOC + i;
+		struct func_size z = {.file_off = func_offs[i]};
+		struct elf_func f = {.file_off = func_offs[i]};
+		struct probe_site *s = planned(plan, f.file_off), *n;
+
+		if (s) {
+			s->names |= 1u << fn;
+			continue;
+		}
+		/* A static function keeps its size in .symtab; a stripped
+		 * file has none, and only the first bytes are placed in. */
+		elfobj__for_each_func(o, note_size, &z);
+		f.size = z.size;
+		elfobj__vaddr_of_offset(o, f.file_off, &f.vaddr);
+		n = &plan->sites[plan->nsites++];
+		*n = (struct probe_site){.fn = fn, .names = 1u << fn, .func_off = f.file_off};
+		place(o, &f, mode, probes__fns[fn].needed, &n->place);
+	}
+	elfobj__close(o);
+	return 0;
+}
+
 void probes__fd_path(struct probe_plan *plan, int fd)
 {
 	snprintf(plan->path, sizeof(plan->path), "/proc/self/fd/%d", fd);
@@ -182,6 +251,20 @@ static int push_link(struct link_list *l, struct probe_link link)
 		return -ENOMEM;
 	l->links = n;
 	l->links[l->nr++] = link;
+	return 0;
+}
+
+int probes__splice(struct link_list *to, struct link_list *from)
+{
+	struct probe_link *n = array_grow(to->links, &to->cap, to->nr + from->nr, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	to->links = n;
+	memcpy(to->links + to->nr, from->links, from->nr * sizeof(*n));
+	to->nr += from->nr;
+	free(from->links);
+	memset(from, 0, sizeof(*from));
 	return 0;
 }
 
@@ -308,7 +391,7 @@ static int attach_plan_multi(const struct probe_progs *progs, const struct probe
 		const struct probe_site *s = &plan->sites[i];
 		const struct alloc_fn_desc *d = &probes__fns[s->fn];
 		__u64 o = s->func_off + s->place.offset, c = AS_COOKIE(s->fn, s->place.offset);
-		int kind = d->shape == SHAPE_FREE ? FREE : ENTRY;
+		int kind = probes__is_free(s->fn) ? FREE : ENTRY;
 
 		off[kind][n[kind]] = o;
 		cookie[kind][n[kind]++] = c;
@@ -368,7 +451,7 @@ int probes__attach(const struct probe_progs *progs, const struct probe_plan *pla
 		const struct probe_site *s = &plan->sites[i];
 		const struct alloc_fn_desc *d = &probes__fns[s->fn];
 
-		if (d->shape == SHAPE_FREE) {
+		if (probes__is_free(s->fn)) {
 			err = attach_one(progs->free, s, plan->path, pid, false, out);
 		} else {
 			err = attach_one(progs->enter, s, plan->path, pid, false, out);

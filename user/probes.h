@@ -23,9 +23,13 @@ struct alloc_fn_desc {
 	unsigned int needed; /* enum arg_reg bits the entry program reads */
 	bool ret;	     /* needs a return probe */
 	bool required;	     /* an allocator without it is not an allocator */
+	bool by_table;	     /* found through CPython's allocator table, not by name */
 };
 
 extern const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT];
+
+/* Whether fn frees (one probe at entry, no return). */
+bool probes__is_free(enum alloc_fn fn);
 
 struct probe_site {
 	enum alloc_fn fn;
@@ -52,6 +56,14 @@ int probes__plan(const char *path, enum placement_mode mode, struct probe_plan *
 /* The same from the file open at fd (still the caller's), to be attached
  * through it (plan->path is its /proc/self/fd link). */
 int probes__plan_fd(int fd, enum placement_mode mode, struct probe_plan *plan);
+/* CPython's object allocator: malloc, calloc, realloc and free of its
+ * allocator table, in the order of enum alloc_fn from ALLOC_FN_PYOBJ_MALLOC. */
+#define AS_PYOBJ_FNS 4
+/* Plans probes on them at func_offs[0..AS_PYOBJ_FNS) (file offsets, as the
+ * process's table points into the file open at fd, still the caller's),
+ * placed by their code in that file, to be attached through it. */
+int probes__plan_table(int fd, const __u64 *func_offs, enum placement_mode mode,
+		       struct probe_plan *plan);
 /* Points plan at the file open at fd: a cached plan is attached to the file
  * just opened and checked, never to a path looked up again. */
 void probes__fd_path(struct probe_plan *plan, int fd);
@@ -112,6 +124,9 @@ size_t probes__count(const struct probe_plan *plan);
  * 0 or -errno; on error the links attached so far stay in out. */
 int probes__attach(const struct probe_progs *progs, const struct probe_plan *plan, pid_t pid,
 		   struct link_list *out);
+/* Moves from's links to the end of to (from is then empty). 0 or -ENOMEM,
+ * which leaves both as they were. */
+int probes__splice(struct link_list *to, struct link_list *from);
 /* Destroys the links (in parallel) and empties l. */
 void probes__detach(struct link_list *l);
 /* The same for several lists at once, sharing the wait. */

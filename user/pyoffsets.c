@@ -9,6 +9,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 6,
 		.runtime_interp_head = AS_PY_NONE,
+		.runtime_alloc_raw = AS_PY_NONE,
+		.runtime_alloc_obj = AS_PY_NONE,
 		.walk.interp_tstate_head = 8,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 152,
@@ -36,6 +38,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 7,
 		.runtime_interp_head = 24,
+		.runtime_alloc_raw = AS_PY_NONE,
+		.runtime_alloc_obj = AS_PY_NONE,
 		.walk.interp_tstate_head = 8,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 176,
@@ -63,6 +67,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 8,
 		.runtime_interp_head = 32,
+		.runtime_alloc_raw = AS_PY_NONE,
+		.runtime_alloc_obj = AS_PY_NONE,
 		.walk.interp_tstate_head = 8,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 176,
@@ -90,6 +96,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 9,
 		.runtime_interp_head = 32,
+		.runtime_alloc_raw = AS_PY_NONE,
+		.runtime_alloc_obj = AS_PY_NONE,
 		.walk.interp_tstate_head = 8,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 176,
@@ -117,6 +125,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 10,
 		.runtime_interp_head = 32,
+		.runtime_alloc_raw = AS_PY_NONE,
+		.runtime_alloc_obj = AS_PY_NONE,
 		.walk.interp_tstate_head = 8,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 176,
@@ -144,6 +154,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 11,
 		.runtime_interp_head = 40,
+		.runtime_alloc_raw = AS_PY_NONE,
+		.runtime_alloc_obj = AS_PY_NONE,
 		.walk.interp_tstate_head = 16,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 152,
@@ -171,6 +183,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 12,
 		.runtime_interp_head = 40,
+		.runtime_alloc_raw = 96,
+		.runtime_alloc_obj = 176,
 		.walk.interp_tstate_head = 72,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 136,
@@ -198,6 +212,8 @@ static const struct py_layout layouts[] = {
 	{
 		.minor = 13,
 		.runtime_interp_head = 632,
+		.runtime_alloc_raw = 704,
+		.runtime_alloc_obj = 784,
 		.walk.interp_tstate_head = 7344,
 		.walk.tstate_next = 8,
 		.walk.tstate_thread_id = 152,

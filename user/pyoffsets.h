@@ -13,6 +13,10 @@ struct py_layout {
 	int minor; /* 3.minor */
 	/* _PyRuntime.interpreters.head (3.7+); 3.6 keeps a static interp_head */
 	__u16 runtime_interp_head;
+	/* _PyRuntime.allocators.standard.{raw,obj} (3.12+): PyMemAllocatorEx
+	 * tables; before 3.12 they are statics in obmalloc.c (user/pymemdecode.h) */
+	__u16 runtime_alloc_raw;
+	__u16 runtime_alloc_obj;
 	struct py_offsets walk;
 	/* PyCodeObject fields, for file:line function */
 	__u16 code_filename;

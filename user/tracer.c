@@ -28,6 +28,7 @@
 #include "procmaps.h"
 #include "probes.h"
 #include "proctree.h"
+#include "pyalloc.h"
 #include "pyproc.h"
 #include "sources.h"
 #include "sampling.h"
@@ -430,6 +431,63 @@ static int attach_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 	return status;
 }
 
+/* --python-objects: the functions pid's CPython object allocator table
+ * points to, probed like malloc's, in pid's links (the governor's demotion
+ * and the exit take them with the rest). Refused, with the reason, when the
+ * table holds anything but pymalloc's own functions. */
+static void attach_py_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
+			      const struct procmaps *maps, char *modules, size_t len,
+			      size_t *nprobes)
+{
+	const struct pyproc *pp = pysym__proc(t->coll.pysym, pid);
+	const struct vma *v = NULL;
+	struct link_list links = {};
+	char why[PATH_MAX + 160] = "";
+	struct probe_plan plan;
+	struct file_id id;
+	struct pyalloc pa;
+	int fd = -1, err;
+
+	if (!pp) {
+		log_msg("pid %u (%s) runs no CPython allocscope follows: --python-objects adds "
+			"nothing there\n",
+			pid, e->comm);
+		return;
+	}
+	for (size_t i = 0; i < maps->nr && !v; i++)
+		if (maps->vmas[i].exec &&
+		    file_id__eq(procmaps__file_id(&maps->vmas[i]), pp->module))
+			v = &maps->vmas[i];
+	fd = v ? mapfile__open(pid, v, &id) : -ENOENT;
+	err = fd < 0 ? fd : pyalloc__find(pid, maps, v, fd, pp->minor, &pa, why, sizeof(why));
+	if (!err)
+		err = probes__plan_table(fd, pa.file_offs, t->cfg->placement, &plan);
+	if (!err)
+		err = probes__attach(&t->progs, &plan, pid, &links);
+	if (fd >= 0)
+		close(fd);
+	if (!err)
+		err = probes__splice(&e->links, &links);
+	if (err) {
+		probes__detach(&links);
+		log_msg("pid %u: --python-objects: %s%s\n", pid, why[0] ? why : strerror(-err),
+			err == -EALREADY ? ""
+					 : "; its small objects stay counted as the arenas they "
+					   "live in");
+		return;
+	}
+	for (size_t i = 0; verbose && i < plan.nsites; i++) {
+		const struct probe_site *s = &plan.sites[i];
+
+		log_msg("%s %s (%#llx): probe at +%u (%s): %s\n", pp->path, probes__fns[s->fn].name,
+			(unsigned long long)pa.fns[s->fn - ALLOC_FN_PYOBJ_MALLOC], s->place.offset,
+			s->place.insn, s->place.reason);
+	}
+	*nprobes += probes__count(&plan);
+	snprintf(modules + strlen(modules), len - strlen(modules), "%s%s (objects)",
+		 modules[0] ? ", " : "", path_base(pp->path));
+}
+
 /* A --comm process with no allocator yet may be caught before ld.so mapped
  * its libc: it is looked at again (next rescan or exec) before giving up. */
 #define ATTACH_LOOKS 5
@@ -513,6 +571,8 @@ static int attach_image(struct tracer *t, __u32 pid, double wait_s)
 		status = attach_objects(t, pid, e, &maps, modules, sizeof(modules), &nprobes);
 		if (status)
 			goto cleanup;
+		if (t->cfg->python_objects && e->links.nr)
+			attach_py_objects(t, pid, e, &maps, modules, sizeof(modules), &nprobes);
 		if (!e->links.nr) {
 			status = EXIT_NO_ALLOCATOR;
 			goto cleanup;

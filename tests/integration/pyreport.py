@@ -28,6 +28,12 @@
 #   --min-objects N     only sites with at least N live objects
 #   --per-object A B    only sites with A <= live_bytes / live_objects <= B
 #   --dump N            print the N top sites' stacks, one per line, instead (for failures)
+#   --share FILE:LINE   instead, how much of the matching sites' growth since tracing began
+#                       (their live bytes, counted where positive) is at sites whose
+#                       innermost Python frame is FILE (a base name) at LINE:
+#                       share_bytes, share_objects (those sites' live bytes and objects),
+#                       share_total (every matching site's) and share_pct (floor of the
+#                       percentage; 0 when share_total is 0)
 # Exits 2 if FILE holds no report or a line is not a JSON object.
 import json
 import os
@@ -61,11 +67,26 @@ def describe(s):
         s.get("growth_bytes", 0), " <- ".join(show_frame(f) for f in fr) or "(no frames)")
 
 
+def print_share(sites, where):
+    def at(s):
+        py = [f for f in s.get("frames") or [] if is_py(f)]
+        return py and "%s:%s" % (os.path.basename(py[0].get("file", "?")), py[0].get("line")) == where
+
+    total = sum(max(s.get("live_bytes", 0), 0) for s in sites)
+    mine = [s for s in sites if at(s)]
+    part = sum(max(s.get("live_bytes", 0), 0) for s in mine)
+    print("share_bytes=%d" % part)
+    print("share_objects=%d" % sum(s.get("live_objects", 0) for s in mine))
+    print("share_total=%d" % total)
+    print("share_pct=%d" % (100 * part // total if total > 0 else 0))
+
+
 def main(argv):
     if len(argv) < 3:
         die("usage: pyreport.py FILE PID [options]")
     path, pid = argv[1], int(argv[2])
     python, first, through, min_objects, span, dump = False, None, None, 0, None, None
+    share = None
     i = 3
     while i < len(argv):
         a = argv[i]
@@ -83,6 +104,9 @@ def main(argv):
         elif a == "--per-object":
             span = (int(argv[i + 1]), int(argv[i + 2]))
             i += 2
+        elif a == "--share":
+            share = argv[i + 1]
+            i += 1
         elif a == "--dump":
             dump = int(argv[i + 1])
             i += 1
@@ -125,6 +149,9 @@ def main(argv):
     if dump is not None:
         for s in sites[:dump]:
             print(describe(s))
+        return
+    if share is not None:
+        print_share(sites, share)
         return
     print("found=%d" % (1 if sites else 0))
     print("count=%d" % len(sites))

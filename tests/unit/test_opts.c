@@ -558,6 +558,12 @@ static const struct invalid_case {
 	 "invalid --container '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0': "
 	 "expected the start of a container id, 4 to 64 hex digits"},
 	{"--container abcd --container abcd", "--container can be given only once"},
+	{"--python-objects", "--python-objects probes the interpreter of --pid or --comm targets; "
+			     "give one"},
+	{"-p 1 --python-objects --no-python",
+	 "--python-objects charges objects to Python lines, which --no-python turns off"},
+	{"--comm x --python-objects --mode rss",
+	 "--python-objects adds allocator probes, which --mode rss does not use"},
 	{"-i abc", "invalid --interval 'abc': expected seconds > 0"},
 	{"-i 0", "invalid --interval '0': expected seconds > 0 and <= 86400"},
 	{"-i 0.0", "invalid --interval '0.0': expected seconds > 0 and <= 86400"},

@@ -3,11 +3,13 @@
  * aliases are probed once, and that every moved probe sits on an emulated
  * instruction at an instruction boundary. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "elfobj.h"
@@ -203,6 +205,52 @@ static void test_table_rows_match_the_enum(void **state)
 	assert_int_equal(probes__fns[ALLOC_FN_CALLOC].shape, SHAPE_NMEMB_SIZE);
 }
 
+/* CPython's object allocator is planned from the offsets its table gives, never by name:
+ * here libc's functions stand in for pymalloc's (ctx first, so the probes read rsi). */
+static void test_table_plan(void **state)
+{
+	static const char *const names[AS_PYOBJ_FNS] = {"malloc", "calloc", "realloc", "free"};
+	struct elfobj *o = elfobj__open(LIBC);
+	__u64 offs[AS_PYOBJ_FNS];
+	struct probe_plan plan;
+	struct elf_func f;
+	char path[64];
+	int fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+
+	(void)state;
+	assert_non_null(o);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < AS_PYOBJ_FNS; i++) {
+		assert_int_equal(elfobj__find_func(o, names[i], &f), 0);
+		offs[i] = f.file_off;
+	}
+	assert_int_equal(probes__plan_table(fd, offs, PLACEMENT_AUTO, &plan), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	assert_string_equal(plan.path, path);
+	assert_int_equal(plan.nsites, AS_PYOBJ_FNS);
+	for (size_t i = 0; i < AS_PYOBJ_FNS; i++) {
+		const struct probe_site *s = site_of(&plan, ALLOC_FN_PYOBJ_MALLOC + i);
+
+		assert_non_null(s);
+		assert_int_equal(s->func_off, offs[i]);
+		assert_true(probes__fns[s->fn].by_table);
+	}
+	assert_true(probes__is_free(ALLOC_FN_PYOBJ_FREE));
+	assert_false(probes__is_free(ALLOC_FN_PYOBJ_REALLOC));
+	/* One function behind two entries is probed once. */
+	offs[1] = offs[0];
+	assert_int_equal(probes__plan_table(fd, offs, PLACEMENT_AUTO, &plan), 0);
+	assert_int_equal(plan.nsites, AS_PYOBJ_FNS - 1);
+	assert_int_equal(site_of(&plan, ALLOC_FN_PYOBJ_MALLOC)->names,
+			 (1u << ALLOC_FN_PYOBJ_MALLOC) | (1u << ALLOC_FN_PYOBJ_CALLOC));
+	/* And the ELF plan never looks for them by name. */
+	assert_int_equal(probes__plan(LIBC, PLACEMENT_AUTO, &plan), 0);
+	assert_null(site_of(&plan, ALLOC_FN_PYOBJ_MALLOC));
+	assert_null(site_of(&plan, ALLOC_FN_PYOBJ_FREE));
+	close(fd);
+	elfobj__close(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_bind_first_exporter_wins),
 		cmocka_unit_test(test_bind_libc_shadows_nothing),
 		cmocka_unit_test(test_table_rows_match_the_enum),
+		cmocka_unit_test(test_table_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
