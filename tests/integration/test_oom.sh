@@ -50,14 +50,15 @@ make_memcg()
 
 # Kills what is left in the cgroup (a grower the kill missed: only this test's) and removes
 # it, then cleans up as every test does.
+# shellcheck disable=SC2317 # run by the EXIT trap
 oom_cleanup()
 {
 	local rc=$? p
 	[ -n "${S_PID[t]:-}" ] && kill -CONT "${S_PID[t]}" 2>/dev/null
 	if [ -n "$CG" ] && [ -d "$CG" ]; then
-		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+		while read -r p; do
 			kill -KILL "$p" 2>/dev/null
-		done
+		done <"$CG/cgroup.procs"
 		for _ in $(seq 100); do
 			[ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ] && break
 			sleep 0.1
@@ -143,8 +144,8 @@ stop_target b
 assert_json "reports naming an OOM victim" "$out" \
 	"[r['oom_victim'] for r in reports if 'oom_victim' in r]" "[$G]"
 oom="[r for r in reports if r.get('oom_victim') == $G][0]"
-assert_json "the victim's name" "$out" "$oom['oom_victims'][0]['comm']" alloc_target
-assert_json "the kill's report is not the final one" "$out" "$oom['final']" false
+assert_json "the victim's name" "$out" "${oom}['oom_victims'][0]['comm']" alloc_target
+assert_json "the kill's report is not the final one" "$out" "${oom}['final']" false
 assert_json "grow_until_oom's live bytes at the kill are >= $MIN_LIVE" "$out" \
 	"ssum($oom, 'live_bytes', $G, 'grow_until_oom') >= $MIN_LIVE" true
 assert_json "grow_until_oom is within the cgroup's limit" "$out" \
@@ -155,10 +156,10 @@ assert_json "the victim's sites are shown once" "$out" \
 	"len([1 for r in reports if sites(r, $G, 'grow_until_oom') and
 	      sites(r, $G, 'grow_until_oom')[0]['exited']])" 1
 assert_json "pid $B is still a target in the kill's report" "$out" \
-	"[t['pid'] for t in $oom['targets']]" "[$B]"
+	"[t['pid'] for t in ${oom}['targets']]" "[$B]"
 if [ "$counters" -eq 0 ]; then
 	assert_json "the kernel's anon-rss of the victim is >= $MIN_LIVE and <= $LIMIT" "$out" \
-		"$MIN_LIVE <= $oom['oom_victims'][0]['anon_rss_bytes'] <= $LIMIT" true
+		"$MIN_LIVE <= ${oom}['oom_victims'][0]['anon_rss_bytes'] <= $LIMIT" true
 else
 	log "the kernel's mark_victim tracepoint carries no memory counters (Linux 6.8+)"
 fi
