@@ -1067,17 +1067,17 @@ static int load_bpf(struct tracer *t)
 		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	skel->links.proc_fork = bpf_program__attach(skel->progs.proc_fork);
+	if (!skel->links.proc_fork) {
+		log_msg("failed to attach the fork tracepoint: %s\n", strerror(errno));
+		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	/* Not fatal: tracing goes on without OOM reports. */
 	if (bpf_program__autoload(skel->progs.oom_victim)) {
 		skel->links.oom_victim = bpf_program__attach(skel->progs.oom_victim);
 		if (!skel->links.oom_victim)
 			log_msg("cannot attach the oom:mark_victim tracepoint (%s): OOM kills are "
-				"not "
-				"reported\n",
+				"not reported\n",
 				strerror(errno));
-	}
-	if (!skel->links.proc_fork) {
-		log_msg("failed to attach the fork tracepoint: %s\n", strerror(errno));
-		return EXIT_NO_KERNEL_SUPPORT;
 	}
 	err = sources__start(&t->sources, cfg, &prog);
 	if (err) {
