@@ -14,8 +14,8 @@ void report__oom_from_event(const struct oom_event *ev, const char *comm, __u64 
 	o->pid = ev->tgid;
 	if (ev->comm[0])
 		memcpy(o->comm, ev->comm, sizeof(o->comm));
-	else if (comm)
-		strncpy(o->comm, comm, sizeof(o->comm));
+	else
+		strncpy(o->comm, comm ? comm : "?", sizeof(o->comm));
 	o->comm[sizeof(o->comm) - 1] = '\0';
 	if (!ev->has_counters)
 		return;
