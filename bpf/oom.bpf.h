@@ -27,21 +27,37 @@ static __always_inline bool oom_killed(struct task_struct *task)
 	       BPF_CORE_READ(task, signal, oom_mm) != NULL;
 }
 
+/* mm_struct's counters before Linux 6.2 (commit f1a7941243c1, "mm: convert
+ * mm's rss stats into percpu_counter"), which Debian 12's 6.1 still has
+ * although it carries the tracepoint's 6.8 fields: told apart by their type. */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+};
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+};
+
 /* A resident-page counter as get_mm_counter() reads it (the per-CPU
  * counter's approximate total, never negative). */
 static __always_inline __u64 mm_pages(struct mm_struct *mm, int member)
 {
-	__s64 n = BPF_CORE_READ(mm, rss_stat[member].count);
+	struct mm_struct___pre62 *old = (void *)mm;
+	__s64 n;
 
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
+		n = BPF_CORE_READ(old, rss_stat.count[member].counter);
+	else
+		n = BPF_CORE_READ(mm, rss_stat[member].count);
 	return n > 0 ? n : 0;
 }
 
 /* Linux 6.8 ("mm, oom: add more detail to mark_victim tracepoint") gave the
  * tracepoint the task and the uid, where it had the pid alone; the counters
- * came into its record at the same time, so their presence tells which
- * prototype ctx[0] is. The loader loads this program only where the kernel's
- * BTF has the tracepoint. Every kill is sent (they are rare): the loader
- * keeps those of its targets. */
+ * came into its record in the same commit (backported to Debian 12's 6.1),
+ * so their presence tells which prototype ctx[0] is. The loader loads this
+ * program only where the kernel's BTF has the tracepoint. Every kill is sent
+ * (they are rare): the loader keeps those of its targets. */
 SEC("tp_btf/mark_victim")
 int oom_victim(__u64 *ctx)
 {
