@@ -866,12 +866,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (ev->type == TASK_EV_EXIT) {
 		if (!e)
 			e = targets__get(&t->procs, ev->tgid);
-		/* An OOM victim was let go at its kill. */
-		if (!e || e->exited)
+		if (!e)
 			return 0;
 		if (!strcmp(e->comm, "?"))
 			memcpy(e->comm, ev->comm, sizeof(e->comm));
-		if (e->attached)
+		/* An OOM victim was said gone at its kill. */
+		if (e->attached && !e->exited)
 			log_msg("pid %u (%s) exited\n", e->pid, e->comm);
 		mark_gone(t, e);
 		return 0;
