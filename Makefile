@@ -39,7 +39,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 	-lm -ldl
 
 USER_MODULES := opts words launch procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
-	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree cgroup cgtarget targets residency mapkind mapcat sources \
+	report report_json report_oom output output_folded output_pprof pprof push rowkey termwidth placement probes proctree cgroup cgtarget targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pymemdecode pyalloc pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer \
 	trend age report_summary
@@ -49,8 +49,8 @@ PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.pro
 PROTO_OBJ := $(OUTPUT)/proto/profile.pb-c.o
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES)) $(PROTO_OBJ)
 # The outputs, with what they link (test_opts reaches them through the format table).
-OUTPUT_MODS := output output_folded output_pprof pprof push report report_json report_cost textsafe rowkey \
-	termwidth log trend report_summary
+OUTPUT_MODS := output output_folded output_pprof pprof push report report_json report_cost report_oom \
+	textsafe rowkey termwidth log trend report_summary
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
@@ -67,7 +67,7 @@ test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
 test_srcline_OBJS := srcline elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
-test_report_OBJS := report report_json report_cost report_summary trend textsafe rowkey
+test_report_OBJS := report report_json report_cost report_summary report_oom trend textsafe rowkey
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
@@ -84,8 +84,8 @@ test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement pr
 test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
-test_cost_OBJS := cost governor report report_json report_cost report_summary trend textsafe rowkey \
-	targets probes elfobj mapfile procmaps placement proctree cgroup cgtarget
+test_cost_OBJS := cost governor report report_json report_cost report_summary report_oom trend textsafe \
+	rowkey targets probes elfobj mapfile procmaps placement proctree cgroup cgtarget
 test_sampling_OBJS := sampling
 test_cgroup_OBJS := cgroup
 test_trend_OBJS := trend age

@@ -707,10 +707,15 @@ static long purge_sites(struct bpf_map *map, struct site_key *key, __u32 *slot,
 
 #include "faults.bpf.h"
 #include "mappings.bpf.h"
+#include "oom.bpf.h"
 
 /* The last thread of a process is gone: its blocks are gone with it. Sites
  * stay so the next report can show what the process held; the loader
- * deletes them after that report. */
+ * deletes them after that report. Its pages (--mode rss) are given back at
+ * their sites, unless an OOM kill (or any SIGKILL) ended it: then its sites
+ * keep them, so the report that names the victim shows what it held, however
+ * late the loader reads the kill's event (bpf/oom.bpf.h). The blocks and
+ * mappings purged here never touch the counters. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
@@ -729,7 +734,8 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 		bpf_map_delete_elem(&rss_targets, &pc.tgid);
 		return 0;
 	}
-	rss_forget(pc.tgid, true);
+	rss_forget(pc.tgid, !oom_killed(task));
+	bpf_map_delete_elem(&rss_targets, &pc.tgid);
 	bpf_for_each_map_elem(&live, purge_live, &pc, 0);
 	bpf_for_each_map_elem(&mappings, purge_mappings, &pc, 0);
 	bpf_map_delete_elem(&procs, &pc.tgid);

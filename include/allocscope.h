@@ -238,6 +238,7 @@ enum task_event_type {
 	TASK_EV_FORK = 6,	/* a target forked this new process (--children, --comm) */
 	TASK_EV_COMM_EXEC = 7,	/* --comm: a process not yet traced exec'd an image of that name;
 				   --cgroup, --container: any exec of one */
+	TASK_EV_OOM = 8,	/* the OOM killer chose this process: a struct oom_event */
 };
 
 /* Ring-buffer record: a traced process appeared, exited or replaced its image. */
@@ -246,6 +247,26 @@ struct task_event {
 	__u32 tgid;
 	char comm[AS_COMM_LEN];
 	__u64 stack_id; /* TASK_EV_PY_STACK; TASK_EV_FORK: the parent's tgid */
+};
+
+/* Ring-buffer record: the OOM killer chose a process (tracepoint oom:mark_victim).
+ * The counters are the victim's as the kernel's "Killed process" line gives
+ * them, in pages (pgtables in bytes); with has_counters 0 the kernel's
+ * tracepoint does not carry them (before Linux 6.8) and only the pid is known. */
+struct oom_event {
+	__u32 type; /* TASK_EV_OOM */
+	__u32 tgid;
+	char comm[AS_COMM_LEN]; /* the process's (its group leader's) name */
+	__u64 total_vm;		/* pages of address space */
+	__u64 anon_rss;		/* resident pages, by kind */
+	__u64 file_rss;
+	__u64 shmem_rss;
+	__u64 pgtables; /* bytes of page tables */
+	__u32 tid;	/* the thread the kernel marked */
+	__u32 uid;
+	__s16 oom_score_adj;
+	__u8 has_counters;
+	__u8 pad[5];
 };
 
 /* Why a stack walk ended before the outermost frame. X(enum suffix, label). */
@@ -383,6 +404,7 @@ struct py_proc {
 _Static_assert(sizeof(struct unw_row) == 8, "unw_row layout");
 _Static_assert(sizeof(struct unw_mapping) == 32, "unw_mapping layout");
 _Static_assert(sizeof(struct task_event) == 32, "task_event layout");
+_Static_assert(sizeof(struct oom_event) == 80, "oom_event layout");
 _Static_assert(sizeof(struct stack_trace) == 8 * AS_MAX_FRAMES + 8, "stack_trace layout");
 
 #endif /* ALLOCSCOPE_H */

@@ -17,12 +17,13 @@ set -euo pipefail
 # of pprof's profile.proto at build time), golang-github-google-pprof-dev (which ships that
 # profile.proto, so none is copied into the tree); golang-go: tests read the profiles back
 # with `go tool pprof`. libcurl4-openssl-dev: --push POSTs profiles over HTTP(S).
+# yamllint: test_manifest.sh lints deploy/kubernetes (its python3-yaml reads the manifest).
 # groff-base and man-db: a test renders allocscope.8 (groff -ww, man -l) for warnings.
 packages=(make gcc g++ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev
 	libcapstone-dev libcmocka-dev binutils python3 python3.11 util-linux procps libjemalloc2
 	libjemalloc-dev libtcmalloc-minimal4 gdb libc6-dbg strace nodejs protobuf-c-compiler
 	libprotobuf-c-dev golang-github-google-pprof-dev golang-go libcurl4-openssl-dev groff-base
-	man-db)
+	man-db yamllint)
 [ $# -gt 0 ] && packages=("$@")
 
 missing=()

@@ -2,6 +2,7 @@
 /* Kernel feature probes run before the BPF object is loaded, so that a kernel
  * without an optional helper gets a smaller configuration instead of a verifier error. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,21 @@ static int kfunc_id(const char *name)
 	id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
 	btf__free(btf);
 	return id;
+}
+
+int kernel_features__btf_tracepoint(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	char type[128];
+	int id;
+
+	if (!btf)
+		return -errno;
+	/* What libbpf looks up to attach a tp_btf program. */
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	return id >= 0 ? 1 : id == -ENOENT ? 0 : id;
 }
 
 /* A session link of prog_fd on a function of allocscope's own executable,

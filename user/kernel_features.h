@@ -19,6 +19,10 @@ int kernel_features__bpf_loop(void);
  * return probe per call) is tested on kernels that have them. */
 int kernel_features__uprobe_session(void);
 
+/* 1 if the kernel's BTF has tracepoint name (its btf_trace_NAME type, which
+ * a tp_btf program needs to load), 0 if not, -errno if that cannot be told. */
+int kernel_features__btf_tracepoint(const char *name);
+
 /* Fits cfg to the kernel before load: without bpf_loop there is no CFI walk
  * and no Python frame walk, so cfg gets frame-pointer stacks (--unwind fp, at
  * most AS_FP_LOOP_FRAMES callers, walked by a bounded loop) and no Python

@@ -906,6 +906,7 @@ static void print_text_header(FILE *f, const struct report_header *hdr)
 		put_name(f, hdr->targets, cols - used - 2 - strlen(final));
 	}
 	fprintf(f, "%s\n", final);
+	report__print_oom_text(f, hdr, cols);
 
 	report__fmt_bytes(live, sizeof(live), hdr->live_bytes);
 	fmt_change(change, sizeof(change), hdr->live_change, "");

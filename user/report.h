@@ -144,6 +144,21 @@ struct report_summary {
 	size_t nsites;
 };
 
+/* A process the OOM killer chose, with its memory as the kernel's "Killed
+ * process" line gives it (user/report_oom.c). */
+struct report_oom {
+	__u32 pid;
+	char comm[AS_COMM_LEN];
+	bool has_counters; /* the kernel said (Linux 6.8+): the fields below are set */
+	__u32 uid;
+	__s16 oom_score_adj;
+	__u64 total_vm; /* bytes of address space */
+	__u64 anon_rss; /* resident bytes, by kind */
+	__u64 file_rss;
+	__u64 shmem_rss;
+	__u64 pgtables; /* bytes of page tables */
+};
+
 /* A process traced: named with --pid, matched by --comm, or a descendant. */
 struct report_target {
 	__u32 pid;
@@ -184,6 +199,10 @@ struct report_header {
 	const struct report_target *traced;
 	size_t ntraced;
 	const char *scope;
+	/* Processes the OOM killer chose since the previous report: such a
+	 * report is made at once, its sites as they stood at the kill. */
+	const struct report_oom *ooms;
+	size_t nooms;
 	/* Mapping categories over the live targets (user/mapcat.c). */
 	__u64 stacks;	  /* thread stacks mapped */
 	__u64 stack_size; /* bytes of each when all are alike, else 0 */
@@ -246,6 +265,12 @@ void report__print_summary_json(FILE *f, const struct report_header *hdr);
 /* "45s", "12m30s", "3h05m", "2d04h": an age in the text columns' room. */
 void report__fmt_age(char *buf, size_t len, __u64 ns);
 void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent);
+
+/* The OOM lines (user/report_oom.c): a victim from the kernel's event, comm
+ * the name to give it when the event has none (before Linux 6.8). */
+void report__oom_from_event(const struct oom_event *ev, const char *comm, __u64 page_size,
+			    struct report_oom *o);
+void report__print_oom_text(FILE *f, const struct report_header *hdr, size_t cols);
 
 /* The counter's name in reports ("live_full", ...). */
 const char *report__drop_label(enum drop_reason r);

@@ -203,6 +203,32 @@ static void json_ident(FILE *f, const struct cgroup_ident *id)
 		fprintf(f, ",\"nspid\":%u", id->nspid);
 }
 
+/* The OOM kills since the previous report: "oom_victim", the first victim's
+ * pid, and "oom_victims", each with its memory in bytes when the kernel gave
+ * it (Linux 6.8+). Only in a report that has one. */
+static void json_oom(FILE *f, const struct report_header *hdr)
+{
+	if (!hdr->nooms)
+		return;
+	fprintf(f, ",\"oom_victim\":%u,\"oom_victims\":[", hdr->ooms[0].pid);
+	for (size_t i = 0; i < hdr->nooms; i++) {
+		const struct report_oom *o = &hdr->ooms[i];
+
+		fprintf(f, "%s{\"pid\":%u,\"comm\":", i ? "," : "", o->pid);
+		json_str(f, o->comm, sizeof(o->comm));
+		if (o->has_counters)
+			fprintf(f,
+				",\"total_vm_bytes\":%llu,\"anon_rss_bytes\":%llu,"
+				"\"file_rss_bytes\":%llu,\"shmem_rss_bytes\":%llu,"
+				"\"pgtables_bytes\":%llu,\"uid\":%u,\"oom_score_adj\":%d",
+				(unsigned long long)o->total_vm, (unsigned long long)o->anon_rss,
+				(unsigned long long)o->file_rss, (unsigned long long)o->shmem_rss,
+				(unsigned long long)o->pgtables, o->uid, o->oom_score_adj);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 /* The mapping categories and one object per live process (the header's, largest anon RSS
  * first; processes_total says how many there were). */
 static void json_memory(FILE *f, const struct report_header *hdr)
@@ -266,6 +292,7 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		fputc('}', f);
 	}
 	fputc(']', f);
+	json_oom(f, hdr);
 	fprintf(f, ",\"live_bytes\":%lld,\"live_change\":%lld", (long long)hdr->live_bytes,
 		(long long)hdr->live_change);
 	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {

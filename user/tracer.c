@@ -81,6 +81,8 @@ struct tracer {
 	__u32 *cost_pids;
 	/* --cgroup, --container: the cgroup or container id, resolved */
 	struct cgtarget cg;
+	struct report_oom *ooms; /* OOM kills not reported yet: the next report is made at once */
+	size_t nooms, ooms_cap;
 };
 
 static int verbose;
@@ -869,6 +871,44 @@ static void handle_exec(struct tracer *t, const struct task_event *ev, struct pr
 		attach_image(t, ev->tgid, LOADER_WAIT_S);
 }
 
+/* A process that is gone, or will be before it runs again: it stops being
+ * traced; its sites are shown once more, marked exited. */
+static void mark_gone(struct tracer *t, struct proc_entry *e)
+{
+	e->exited = true;
+	unwinder__forget(t->unwinder, e->pid);
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.exit_frees), &e->pid);
+	probes__detach(&e->links);
+}
+
+/* The OOM killer chose ev->tgid (e: its entry, if any). A target's kill is
+ * reported at once (tracer__run), its sites as they stood at the kill: the
+ * exit keeps their counters (bpf/oom.bpf.h), and user space deletes them
+ * only after that report. SIGKILL cannot be caught: the victim stops being a
+ * target here, not at its exit event, so that when it was the last one the
+ * report at once is the final one. */
+static void handle_oom(struct tracer *t, const struct oom_event *ev, struct proc_entry *e)
+{
+	bool everyone = !t->cfg->npids && !t->cfg->comm[0];
+	struct report_oom *o;
+
+	if (!everyone && (!e || !e->attached)) {
+		if (verbose)
+			log_msg("pid %u (%.16s), not a target, was killed by the OOM killer\n",
+				ev->tgid, ev->comm);
+		return;
+	}
+	o = array_grow(t->ooms, &t->ooms_cap, t->nooms + 1, sizeof(*o));
+	if (!o)
+		return;
+	t->ooms = o;
+	o = &t->ooms[t->nooms++];
+	report__oom_from_event(ev, e ? e->comm : NULL, sysconf(_SC_PAGESIZE), o);
+	log_msg("pid %u (%s) was killed by the OOM killer\n", o->pid, o->comm);
+	if (e && !e->exited)
+		mark_gone(t, e);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -934,12 +974,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 			return 0;
 		if (!strcmp(e->comm, "?"))
 			memcpy(e->comm, ev->comm, sizeof(e->comm));
-		e->exited = true;
-		unwinder__forget(t->unwinder, ev->tgid);
-		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.exit_frees), &ev->tgid);
-		if (e->attached)
+		/* An OOM victim was said gone at its kill. */
+		if (e->attached && !e->exited)
 			log_msg("pid %u (%s) exited\n", e->pid, e->comm);
-		probes__detach(&e->links);
+		mark_gone(t, e);
+		return 0;
+	}
+	if (ev->type == TASK_EV_OOM) {
+		if (size >= sizeof(struct oom_event))
+			handle_oom(t, data, e);
 		return 0;
 	}
 	handle_exec(t, ev, e);
@@ -1114,6 +1157,13 @@ static int load_bpf(struct tracer *t)
 	err = choose_progs(t);
 	if (err)
 		return err;
+	/* Without the tracepoint in the kernel's BTF the program could not load. */
+	if (kernel_features__btf_tracepoint("mark_victim") != 1) {
+		bpf_program__set_autoload(skel->progs.oom_victim, false);
+		if (verbose)
+			log_msg("the kernel has no oom:mark_victim tracepoint: OOM kills are not "
+				"reported\n");
+	}
 	err = allocscope_bpf__load(skel);
 	if (err) {
 		char msg[128];
@@ -1133,6 +1183,14 @@ static int load_bpf(struct tracer *t)
 	if (!skel->links.proc_fork) {
 		log_msg("failed to attach the fork tracepoint: %s\n", strerror(errno));
 		return EXIT_NO_KERNEL_SUPPORT;
+	}
+	/* Not fatal: tracing goes on without OOM reports. */
+	if (bpf_program__autoload(skel->progs.oom_victim)) {
+		skel->links.oom_victim = bpf_program__attach(skel->progs.oom_victim);
+		if (!skel->links.oom_victim)
+			log_msg("cannot attach the oom:mark_victim tracepoint (%s): OOM kills are "
+				"not reported\n",
+				strerror(errno));
 	}
 	err = sources__start(&t->sources, cfg, &prog);
 	if (err) {
@@ -1393,6 +1451,7 @@ fail:
 
 static int report(struct tracer *t, double interval_s, bool final)
 {
+	int err;
 	struct report_header hdr = {
 		.time = wall_s(),
 		.interval_s = interval_s,
@@ -1415,7 +1474,12 @@ static int report(struct tracer *t, double interval_s, bool final)
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
 	hdr.rss = t->cfg->mode == TRACE_MODE_RSS;
 	hdr.sample_bytes = t->cfg->sample_bytes;
-	return collect__report(&t->coll, &hdr);
+	hdr.ooms = t->ooms;
+	hdr.nooms = t->nooms;
+	err = collect__report(&t->coll, &hdr);
+	if (!err)
+		t->nooms = 0;
+	return err;
 }
 
 int tracer__rss_on(struct tracer *t, __u32 pid)
@@ -1460,7 +1524,7 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 	double next_scan = scans ? start + rescan_s : INFINITY;
 	double next_report = start + cfg->interval_s;
 	__u64 reports = 0;
-	bool final = false;
+	bool final = false, due;
 	int err;
 
 	while (!*exiting && !final) {
@@ -1484,9 +1548,12 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 		}
 		if (cfg->duration_s && now >= start + cfg->duration_s)
 			break;
-		if (now < next_report || *exiting)
+		/* An OOM kill is reported at once, out of turn: the schedule
+		 * and --count stand. */
+		due = now >= next_report;
+		if ((!due && !t->nooms) || *exiting)
 			continue;
-		final = cfg->count && reports + 1 >= cfg->count;
+		final = due && cfg->count && reports + 1 >= cfg->count;
 		err = report(t, now - last, final);
 		if (err == -EPIPE)
 			return EXIT_OK; /* e.g. `allocscope | head`: the reader has all it wanted */
@@ -1494,8 +1561,10 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
 			log_msg("writing the report failed: %s\n", strerror(-err));
 			return EXIT_RUNTIME;
 		}
-		reports++;
 		last = now;
+		if (!due)
+			continue;
+		reports++;
 		next_report += cfg->interval_s;
 	}
 	if (!final) {
@@ -1518,9 +1587,9 @@ int tracer__run(struct tracer *t, volatile sig_atomic_t *exiting)
  * whose destroy skips them then). */
 static void take_skel_links(struct allocscope_bpf *skel, struct link_list *l)
 {
-	struct bpf_link **links[3] = {&skel->links.proc_exit, &skel->links.proc_exec,
-				      &skel->links.proc_fork};
-	size_t n = 3;
+	struct bpf_link **links[4] = {&skel->links.proc_exit, &skel->links.proc_exec,
+				      &skel->links.proc_fork, &skel->links.oom_victim};
+	size_t n = 4;
 
 	l->links = calloc(n, sizeof(*l->links));
 	for (size_t i = 0; l->links && i < n; i++) {
@@ -1622,6 +1691,7 @@ void tracer__close(struct tracer *t)
 	free(t->traced);
 	free(t->cost_pids);
 	cgtarget__free(&t->cg);
+	free(t->ooms);
 	cost__free(&t->cost);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);

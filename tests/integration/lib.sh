@@ -346,7 +346,7 @@ stop_tool()
 # The names of allocscope's BPF programs (bpf/*.bpf.[ch]).
 ALLOCSCOPE_PROGS="alloc_enter alloc_exit alloc_session free_enter noop_probe proc_exit proc_exec
 proc_fork mmap_enter map_exit munmap_enter mremap_enter brk_enter fault_user
-madvise_enter"
+madvise_enter oom_victim"
 
 # bpf_progs: "id:name" of every loaded BPF program with one of allocscope's names, sorted.
 bpf_progs()

@@ -560,6 +560,32 @@ SITE void exec_into_calloc(void)
 	say("error: exec %s\n", exe);
 }
 
+/* grow_until_oom: 1 MiB blocks kept, each written page by page here (so --mode rss
+ * charges their faults to this function too), until the OOM killer ends the process
+ * (test_oom.sh runs it in a memory cgroup). It gives up after GROW_LIMIT_MIB, so that a run
+ * outside such a cgroup cannot take the machine's memory. */
+#define GROW_BLOCK     (1 << 20)
+#define GROW_LIMIT_MIB 1024
+
+SITE void grow_until_oom(void)
+{
+	void *head = NULL;
+	int i;
+
+	for (i = 0; i < GROW_LIMIT_MIB; i++) {
+		volatile char *p = malloc(GROW_BLOCK);
+
+		if (!p)
+			break;
+		for (size_t off = sizeof(head); off < GROW_BLOCK; off += 4096)
+			p[off] = 1;
+		*(void *volatile *)p = head;
+		head = (void *)p;
+	}
+	sink = head;
+	say("grow_until_oom: still alive after %d MiB\n", i);
+}
+
 static const struct scenario scenarios[] = {
 	{"leak_malloc", leak_malloc, "1000 x malloc(100) kept: 100000 B, 1000 objects"},
 	{"churn", churn, "100000 x malloc(64) + free: 0 B live, 100000 allocs"},
@@ -585,6 +611,7 @@ static const struct scenario scenarios[] = {
 	{"slow_leak", slow_leak, "4096 B per 10 ms in cache_insert() until a stdin line"},
 	{"leak_sampled", leak_sampled, "200000 x malloc(256) kept: 51200000 B, 200000 objects"},
 	{"exec_into_calloc", exec_into_calloc, "exec this program again, running leak_calloc"},
+	{"grow_until_oom", grow_until_oom, "1 MiB blocks, written and kept, until the OOM killer"},
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))

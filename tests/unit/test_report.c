@@ -576,6 +576,68 @@ static void test_many_sites(void **state)
 	report__free(r);
 }
 
+/* An OOM kill as the kernel's event gives it (pages), and as reports show it:
+ * the text line under the first, JSON's oom_victim and oom_victims in bytes. */
+static void test_oom_lines(void **state)
+{
+	const struct oom_event ev = {.type = TASK_EV_OOM,
+				     .tgid = 4242,
+				     .comm = "leaky",
+				     .total_vm = 17474,
+				     .anon_rss = 16352,
+				     .file_rss = 308,
+				     .shmem_rss = 0,
+				     .pgtables = 180 << 10,
+				     .tid = 4243,
+				     .uid = 1000,
+				     .oom_score_adj = -17,
+				     .has_counters = 1};
+	const struct oom_event bare = {.type = TASK_EV_OOM, .tgid = 77, .tid = 77};
+	struct report_oom ooms[2];
+	struct report_header hdr = {.time = T0, .interval_s = 1, .scope = "pid"};
+	char *out;
+
+	(void)state;
+	report__oom_from_event(&ev, "other", 4096, &ooms[0]);
+	assert_int_equal(ooms[0].pid, 4242);
+	assert_string_equal(ooms[0].comm, "leaky");
+	assert_int_equal(ooms[0].anon_rss, 16352ULL * 4096);
+	assert_int_equal(ooms[0].pgtables, 180 << 10);
+	/* Before Linux 6.8 the event has the pid alone: the tracer's name for it. */
+	report__oom_from_event(&bare, "worker", 4096, &ooms[1]);
+	assert_string_equal(ooms[1].comm, "worker");
+	assert_false(ooms[1].has_counters);
+
+	/* No kill: nothing is said. */
+	out = render(false, &hdr, NULL, 0);
+	assert_null(strstr(out, "OOM"));
+	free(out);
+	out = render(true, &hdr, NULL, 0);
+	assert_null(strstr(out, "oom"));
+	free(out);
+
+	hdr.ooms = ooms;
+	hdr.nooms = 2;
+	out = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(out,
+			       "UTC  interval 1.0s\n"
+			       "OOM-killed: pid 4242 (leaky): total-vm 68.3 MiB, anon-rss 63.9 "
+			       "MiB, file-rss 1.2 MiB, shmem-rss 0 B,\n"
+			       "  pgtables 180.0 KiB, uid 1000, oom_score_adj -17\n"
+			       "OOM-killed: pid 77 (worker)\n"
+			       "sites of OOM-killed processes are shown as they stood at the kill, "
+			       "marked exited\nlive 0 B"));
+	free(out);
+	out = render(true, &hdr, NULL, 0);
+	assert_non_null(strstr(out, "\"targets\":[],\"oom_victim\":4242,\"oom_victims\":["
+				    "{\"pid\":4242,\"comm\":\"leaky\",\"total_vm_bytes\":71573504,"
+				    "\"anon_rss_bytes\":66977792,\"file_rss_bytes\":1261568,"
+				    "\"shmem_rss_bytes\":0,\"pgtables_bytes\":184320,\"uid\":1000,"
+				    "\"oom_score_adj\":-17},{\"pid\":77,\"comm\":\"worker\"}],"
+				    "\"live_bytes\""));
+	free(out);
+}
+
 static void test_json_escaping(void **state)
 {
 	static const struct sym_frame frames[] = {
@@ -1869,6 +1931,7 @@ int main(void)
 		cmocka_unit_test(test_text_widths),
 		cmocka_unit_test(test_rowkey),
 		cmocka_unit_test(test_rowkey_cache),
+		cmocka_unit_test(test_oom_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
