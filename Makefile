@@ -41,14 +41,16 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
-	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer
+	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost pypool census \
+	report_census tracer
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
 # with protoc-c at build time: nothing generated is committed.
 PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
 PROTO_OBJ := $(OUTPUT)/proto/profile.pb-c.o
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES)) $(PROTO_OBJ)
 # The outputs, with what they link (test_opts reaches them through the format table).
-OUTPUT_MODS := output output_folded output_pprof pprof push report report_json report_cost textsafe rowkey \
+OUTPUT_MODS := output output_folded output_pprof pprof push report report_json report_cost report_census \
+	textsafe rowkey \
 	termwidth log
 APP := $(OUTPUT)/allocscope
 
@@ -65,7 +67,7 @@ test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
 test_srcline_OBJS := srcline elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
-test_report_OBJS := report report_json report_cost textsafe rowkey
+test_report_OBJS := report report_json report_cost report_census textsafe rowkey
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
@@ -81,7 +83,7 @@ test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement pr
 test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
-test_cost_OBJS := cost governor report report_json report_cost textsafe rowkey targets probes \
+test_cost_OBJS := cost governor report report_json report_cost report_census textsafe rowkey targets probes \
 	elfobj mapfile procmaps placement proctree
 test_sampling_OBJS := sampling
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))

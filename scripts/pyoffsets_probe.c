@@ -156,6 +156,7 @@ static void census(void)
 #endif
 	printf("\t\t.heap.flag_gc = %#lx,\n", (unsigned long)Py_TPFLAGS_HAVE_GC);
 	printf("\t\t.heap.flag_type_subclass = %#lx,\n", (unsigned long)Py_TPFLAGS_TYPE_SUBCLASS);
+	printf("\t\t.heap.flag_dict_subclass = %#lx,\n", (unsigned long)Py_TPFLAGS_DICT_SUBCLASS);
 	field("heap.ob_type", offsetof(PyObject, ob_type));
 	field("heap.tp_name", offsetof(PyTypeObject, tp_name));
 	field("heap.tp_basicsize", offsetof(PyTypeObject, tp_basicsize));

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "census.h"
 #include "mapcat.h"
 #include "opts.h"
 #include "output.h"
@@ -20,7 +21,9 @@ struct collector {
 	int counters_fd;   /* slot -> struct site_stats */
 	int free_slots_fd; /* queue of slots deleted sites give back */
 	int stacks_fd;
-	int mappings_fd; /* live_key -> struct mapping_block */
+	int mappings_fd;       /* live_key -> struct mapping_block */
+	int live_fd;	       /* live_key -> struct live_block: the heap census's large blocks */
+	struct census *census; /* the Python heap census, NULL when off */
 	struct proc_table *procs;
 	struct syms *syms;
 	struct pysym *pysym; /* names Python frames of the processes running CPython */

@@ -38,6 +38,8 @@ enum {
 	OPT_MAX_DEPTH,
 	OPT_UNWIND,
 	OPT_NO_PYTHON,
+	OPT_NO_CENSUS,
+	OPT_CENSUS_BUDGET,
 	OPT_CHILDREN,
 	OPT_NO_MAPPINGS,
 	OPT_GROUP_BY,
@@ -64,6 +66,8 @@ static const struct config defaults = {
 	.max_depth = AS_DEPTH_DEFAULT,
 	.unwind = UNWIND_CFI,
 	.python = true,
+	.census = true,
+	.census_budget_ms = 1000,
 	.mappings = true,
 	.push_app = "allocscope",
 	.max_overhead = MAX_OVERHEAD_DEFAULT,
@@ -202,6 +206,14 @@ static const struct argp_option options[] = {
 	{"no-python", OPT_NO_PYTHON, NULL, 0,
 	 "Keep the interpreter's C frames in stacks of CPython processes instead of showing "
 	 "the Python frames (file:line function) they run",
+	 GRP_TRACE},
+	{"no-census", OPT_NO_CENSUS, NULL, 0,
+	 "Do not take the heap census of CPython processes (their objects by type, read from "
+	 "pymalloc's pools at each report)",
+	 GRP_TRACE},
+	{"census-budget", OPT_CENSUS_BUDGET, "MS", 0,
+	 "Time the Python heap census may take per report (1-60000 ms, default 1000); a "
+	 "census cut short is marked truncated",
 	 GRP_TRACE},
 	{"no-mappings", OPT_NO_MAPPINGS, NULL, 0,
 	 "Do not trace mmap, mremap, munmap and brk (memory the heap probes never see, such as "
@@ -579,6 +591,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_NO_PYTHON:
 		cfg->python = false;
+		return 0;
+	case OPT_NO_CENSUS:
+		cfg->census = false;
+		return 0;
+	case OPT_CENSUS_BUDGET:
+		if ((e = parse_count(ctx, "census-budget", arg, 1, 60000, false, &v)))
+			return e;
+		cfg->census_budget_ms = v;
 		return 0;
 	case OPT_NO_MAPPINGS:
 		cfg->mappings = false;

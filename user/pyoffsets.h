@@ -12,9 +12,9 @@
 /* What the heap census reads (user/census.c): pymalloc's pools and the types
  * of the objects in their blocks. */
 struct py_heap_layout {
-	__u32 pool_size;  /* POOL_SIZE: pools are aligned to it */
-	__u32 arena_size; /* ARENA_SIZE */
-	__u16 alignment;  /* ALIGNMENT: size class i holds blocks of (i + 1) * alignment */
+	__u32 pool_size;     /* POOL_SIZE: pools are aligned to it */
+	__u32 arena_size;    /* ARENA_SIZE */
+	__u16 alignment;     /* ALIGNMENT: size class i holds blocks of (i + 1) * alignment */
 	__u16 pool_overhead; /* the first block's offset in its pool */
 	/* struct pool_header */
 	__u16 pool_count; /* ref.count: blocks in use */
@@ -22,11 +22,12 @@ struct py_heap_layout {
 	__u16 pool_szidx;
 	__u16 pool_nextoffset;
 	__u16 pool_maxnextoffset;
-	__u16 gc_head;	 /* sizeof(PyGC_Head), before a GC object */
-	__u16 preheader; /* 3.11+: bytes before the GC header of a type with flag_preheader */
+	__u16 gc_head;	      /* sizeof(PyGC_Head), before a GC object */
+	__u16 preheader;      /* 3.11+: bytes before the GC header of a type with flag_preheader */
 	__u32 flag_preheader; /* tp_flags that add the pre-header; 0 before 3.11 */
 	__u32 flag_gc;	      /* Py_TPFLAGS_HAVE_GC */
 	__u32 flag_type_subclass; /* Py_TPFLAGS_TYPE_SUBCLASS: a metatype */
+	__u32 flag_dict_subclass; /* Py_TPFLAGS_DICT_SUBCLASS: dict and its subclasses */
 	__u16 ob_type;
 	__u16 tp_name;
 	__u16 tp_basicsize;

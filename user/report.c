@@ -984,11 +984,12 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 		fprintf(f, "  %s\n\n",
 			hdr->nsites ? "no live allocations and no activity"
 				    : "no allocations seen yet");
-		return;
+	} else {
+		layout(text_cols(hdr), shown);
+		print_columns(f, shown, titles);
+		fputs("PROCESS\n", f);
+		for (i = 0; i < nrows; i++)
+			print_text_row(f, hdr, shown, i + 1, &rows[i]);
 	}
-	layout(text_cols(hdr), shown);
-	print_columns(f, shown, titles);
-	fputs("PROCESS\n", f);
-	for (i = 0; i < nrows; i++)
-		print_text_row(f, hdr, shown, i + 1, &rows[i]);
+	report__print_census_text(f, hdr);
 }

@@ -112,6 +112,30 @@ struct report_target {
 	char comm[AS_COMM_LEN];
 };
 
+/* A row of the Python heap census (user/census.c): one type of one process,
+ * or the rest of its types summed ("(N other types)"). */
+struct report_pytype {
+	__u32 pid;
+	const char *type;
+	__u64 objects;
+	__u64 bytes; /* block sizes: pymalloc's size class, or a large block's size */
+	__s64 growth_objects, growth_bytes; /* since the previous census */
+	__s64 start_objects, start_bytes;   /* since the first census of the process */
+};
+
+/* What one process's census covered. */
+struct report_pyheap {
+	__u32 pid;
+	bool truncated;		/* the time budget ran out: counts are partial */
+	__u64 pools;		/* pymalloc pools read */
+	__u64 unreadable_pools; /* pool headers whose pools could not be parsed */
+	__u64 unreadable_bytes; /* their bytes */
+	__u64 large_blocks;	/* probed blocks above 512 bytes looked at */
+	__u64 untyped_blocks;	/* blocks in use with no object header, dict tables aside */
+	__u64 untyped_bytes;
+	double ms; /* time taken */
+};
+
 struct report_header {
 	double time;	     /* Unix time of the report, seconds */
 	double interval_s;   /* seconds since the previous report */
@@ -164,6 +188,11 @@ struct report_header {
 	double cost_probe_s;
 	double self_cpu_share; /* allocscope's CPU time / the interval */
 	double trap_enter_ns, trap_return_ns;
+	/* The Python heap census (user/census.c), when taken. */
+	const struct report_pyheap *pyheaps;
+	size_t npyheaps;
+	const struct report_pytype *pytypes; /* by process, then bytes, largest first */
+	size_t npytypes;
 };
 
 /* The text layout of today's reports, and the narrowest one laid out. */
@@ -192,6 +221,9 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 void report__print_cost_text(FILE *f, const struct report_header *hdr, size_t cols);
 void report__print_cost_json(FILE *f, const struct report_header *hdr);
 void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent);
+
+/* The Python heap census tables (user/report_census.c). */
+void report__print_census_text(FILE *f, const struct report_header *hdr);
 
 /* The counter's name in reports ("live_full", ...). */
 const char *report__drop_label(enum drop_reason r);

@@ -753,6 +753,7 @@ static void handle_exec(struct tracer *t, const struct task_event *ev, struct pr
 
 	syms__drop_pid(t->coll.syms, ev->tgid);
 	pysym__drop_pid(t->coll.pysym, ev->tgid);
+	census__drop_pid(t->coll.census, ev->tgid);
 	unwinder__forget(t->unwinder, ev->tgid);
 	t->coll.stale_stacks = true;
 	if (!e || e->exited)
@@ -1211,6 +1212,14 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.free_slots_fd = bpf_map__fd(t->skel->maps.free_slots);
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	t->coll.mappings_fd = bpf_map__fd(t->skel->maps.mappings);
+	t->coll.live_fd = bpf_map__fd(t->skel->maps.live);
+	if (cfg->census && cfg->python) {
+		t->coll.census = census__new(cfg->census_budget_ms, cfg->top);
+		if (!t->coll.census) {
+			status = EXIT_RUNTIME;
+			goto fail;
+		}
+	}
 	status = start_costs(t);
 	if (status)
 		goto fail;
@@ -1465,6 +1474,7 @@ void tracer__close(struct tracer *t)
 	syms__free(t->coll.syms);
 	pysym__free(t->coll.pysym);
 	report__free(t->coll.report);
+	census__free(t->coll.census);
 	collect__free(&t->coll);
 	output__close(&t->out);
 	free(t);

@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The Python heap census: pymalloc's pools and the probed large blocks of a
+ * CPython process read with process_vm_readv, each block in use named by its
+ * object's type; nothing in the target is stopped or written.
+ *
+ * Pools are found by scanning the process's anonymous mappings at every
+ * POOL_SIZE-aligned address for a pool header (pypool__is_header), not from
+ * the arena table: before 3.12 that table is a static of obmalloc.c, absent
+ * from the dynamic symbols of stripped builds such as Debian's python3.11,
+ * and arenas need not be arena-aligned (3.10+ mmaps them page-aligned and
+ * starts the pools at the next POOL_SIZE boundary). The scan reads one header
+ * per POOL_SIZE of anonymous memory, then whole pools only where a header is. */
+#define _GNU_SOURCE /* process_vm_readv */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "array.h"
+#include "census.h"
+#include "pypool.h"
+#include "procmem.h"
+#include "residency.h"
+#include "textsafe.h"
+
+#pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
+
+#define IOV_BATCH   1024 /* UIO_MAXIOV */
+#define POOL_BATCH  64	 /* pools read per call: 1 MiB of 16 KiB pools */
+#define HDR_BYTES   64	 /* read of a pool header: pool_overhead is 48 */
+#define HEAD_BYTES  128	 /* read of a large block's start: headers, ob_type, ma_keys */
+#define TYPE_BYTES  256	 /* read of a type object: up to tp_flags (168 in 3.6-3.13) */
+#define NAME_MAX_   96	 /* bytes of tp_name kept */
+#define META_DEPTH  4	 /* metatypes of metatypes followed at most */
+#define OTHER_TYPES "(%zu other types)"
+#define UNTYPED	    "(no object header)"
+
+struct tinfo {
+	__u64 addr;
+	__u8 state; /* 0 empty, 1 a type, 2 not one */
+	bool dict;
+	__u32 offset; /* of the object in its block */
+	__u64 flags, basicsize;
+	__u64 objects, bytes;
+	char name[NAME_MAX_];
+};
+
+struct range {
+	__u64 start, end;
+};
+
+struct pool_ref {
+	__u64 addr;
+	__u32 block_size; /* 0: unreadable */
+};
+
+struct dict_ptr {
+	__u64 ptr;
+	__u64 owner; /* the dict's type */
+};
+
+/* What the previous and the first census counted of one type, by name. */
+struct count {
+	char *name;
+	__u64 objects, bytes;
+};
+
+struct counts {
+	struct count *v; /* sorted by name */
+	size_t nr, cap;
+};
+
+struct pid_state {
+	__u32 pid;
+	struct counts prev, start;
+};
+
+struct census {
+	double budget_ms;
+	unsigned int top;
+	double deadline; /* of this report, monotonic seconds */
+	/* per process, kept */
+	struct pid_state *pids;
+	size_t npids, pids_cap;
+	/* per report: the header's tables */
+	struct report_pyheap *heaps;
+	size_t nheaps, heaps_cap;
+	struct report_pytype *rows;
+	size_t nrows, rows_cap;
+	char **names; /* the rows' strings */
+	size_t nnames, names_cap;
+	/* per process census, reused */
+	const struct py_heap_layout *h;
+	const struct res_vmas *vmas;
+	pid_t pid;
+	__u64 type_type;
+	struct tinfo *types; /* open addressing by address */
+	size_t types_cap, ntypes;
+	struct range *pranges; /* pools, merged when adjacent */
+	size_t npranges, pranges_cap;
+	struct pool_ref *pools;
+	size_t npools, pools_cap;
+	struct dict_ptr *dictptrs; /* ma_keys and ma_values of the dicts seen */
+	size_t ndictptrs, dictptrs_cap;
+	__u8 *buf;
+	struct report_pyheap *heap; /* this process's */
+	struct tinfo *untyped;	    /* a pseudo type for blocks with no object header */
+	struct tinfo *dict;	    /* where dict tables are charged: "dict" */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static __u64 word(const __u8 *p, size_t off)
+{
+	__u64 v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+struct census *census__new(double budget_ms, unsigned int top)
+{
+	struct census *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->budget_ms = budget_ms;
+	c->top = top ? top : 10;
+	return c;
+}
+
+static void counts_free(struct counts *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		free(s->v[i].name);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static void free_names(struct census *c)
+{
+	for (size_t i = 0; i < c->nnames; i++)
+		free(c->names[i]);
+	c->nnames = 0;
+}
+
+void census__free(struct census *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->npids; i++) {
+		counts_free(&c->pids[i].prev);
+		counts_free(&c->pids[i].start);
+	}
+	free(c->pids);
+	free(c->heaps);
+	free(c->rows);
+	free_names(c);
+	free(c->names);
+	free(c->types);
+	free(c->pranges);
+	free(c->pools);
+	free(c->dictptrs);
+	free(c->buf);
+	free(c);
+}
+
+void census__drop_pid(struct census *c, __u32 pid)
+{
+	for (size_t i = 0; c && i < c->npids; i++) {
+		if (c->pids[i].pid != pid)
+			continue;
+		counts_free(&c->pids[i].prev);
+		counts_free(&c->pids[i].start);
+		c->pids[i] = c->pids[--c->npids];
+		return;
+	}
+}
+
+void census__begin(struct census *c)
+{
+	c->nheaps = 0;
+	c->nrows = 0;
+	free_names(c);
+	c->deadline = now_s() + c->budget_ms / 1e3;
+}
+
+static bool past_deadline(struct census *c)
+{
+	if (now_s() < c->deadline)
+		return false;
+	c->heap->truncated = true;
+	return true;
+}
+
+/* Reads n pieces of len bytes at addrs[i] into out + i * len; ok[i] says
+ * which arrived. process_vm_readv stops at the first piece it cannot read:
+ * the rest are tried again after it. */
+static void read_pieces(pid_t pid, const __u64 *addrs, size_t n, size_t len, __u8 *out, bool *ok)
+{
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	size_t i = 0;
+
+	while (i < n) {
+		size_t m = n - i < IOV_BATCH ? n - i : IOV_BATCH, got;
+		ssize_t r;
+
+		for (size_t k = 0; k < m; k++) {
+			local[k] = (struct iovec){out + (i + k) * len, len};
+			remote[k] = (struct iovec){(void *)(unsigned long)addrs[i + k], len};
+		}
+		r = process_vm_readv(pid, local, m, remote, m, 0);
+		got = r > 0 ? (size_t)r / len : 0;
+		for (size_t k = 0; k < got; k++)
+			ok[i + k] = true;
+		if (got < m)
+			ok[i + got] = false;
+		i += got + (got < m);
+	}
+}
+
+/* Whether addr lies in a pool read (a pointer to an object, not a type). */
+static bool in_pools(const struct census *c, __u64 addr)
+{
+	size_t lo = 0, hi = c->npranges;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < c->pranges[mid].start)
+			hi = mid;
+		else if (addr >= c->pranges[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool in_vmas(const struct census *c, __u64 addr, size_t len)
+{
+	size_t lo = 0, hi = c->vmas->nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct res_vma *v = &c->vmas->v[mid];
+
+		if (addr < v->start)
+			hi = mid;
+		else if (addr >= v->end)
+			lo = mid + 1;
+		else
+			return v->holds_pages && addr + len <= v->end;
+	}
+	return false;
+}
+
+static struct tinfo *slot_of(struct census *c, __u64 addr)
+{
+	size_t mask = c->types_cap - 1, i = (addr * 0x9E3779B97F4A7C15ULL >> 20) & mask;
+
+	while (c->types[i].state && c->types[i].addr != addr)
+		i = (i + 1) & mask;
+	return &c->types[i];
+}
+
+static int grow_types(struct census *c)
+{
+	struct tinfo *old = c->types;
+	size_t oldcap = c->types_cap;
+
+	c->types_cap = oldcap ? oldcap * 2 : 1024;
+	c->types = calloc(c->types_cap, sizeof(*c->types));
+	if (!c->types) {
+		c->types = old;
+		c->types_cap = oldcap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].state)
+			*slot_of(c, old[i].addr) = old[i];
+	free(old);
+	return 0;
+}
+
+/* tp_name, bounded: a name running past its page is read up to the page's
+ * end; one with no NUL in NAME_MAX_ bytes is refused. */
+static bool read_name(struct census *c, __u64 at, char *out)
+{
+	char raw[NAME_MAX_];
+	size_t len = sizeof(raw);
+	__u64 page_end = (at | 4095) + 1;
+
+	if (at + len > page_end && procmem__read(c->pid, at, raw, len))
+		len = page_end - at;
+	if (!at || procmem__read(c->pid, at, raw, len) || !memchr(raw, '\0', len) || !raw[0])
+		return false;
+	textsafe__copy(out, NAME_MAX_, raw);
+	return true;
+}
+
+static const struct tinfo *lookup_type(struct census *c, __u64 addr, int depth);
+
+/* Fills t from the type object at t->addr; false when it is none. A type's
+ * type is PyType_Type or a metatype: a type flagged TYPE_SUBCLASS whose own
+ * chain ends at PyType_Type. */
+static bool read_type(struct census *c, struct tinfo *t, int depth)
+{
+	const struct py_heap_layout *h = c->h;
+	const struct tinfo *meta;
+	__u8 raw[TYPE_BYTES];
+	__u64 mt;
+
+	if ((size_t)h->tp_flags + 8 > sizeof(raw) || procmem__read(c->pid, t->addr, raw, sizeof(raw)))
+		return false;
+	t->flags = word(raw, h->tp_flags);
+	t->basicsize = word(raw, h->tp_basicsize);
+	if (!t->basicsize || t->basicsize > (1u << 20))
+		return false;
+	mt = word(raw, h->ob_type);
+	if (mt != c->type_type) {
+		if (depth >= META_DEPTH || mt == t->addr)
+			return false;
+		meta = lookup_type(c, mt, depth + 1);
+		if (!meta || !(meta->flags & h->flag_type_subclass))
+			return false;
+	}
+	t->offset = pypool__object_offset(h, t->flags);
+	t->dict = t->flags & h->flag_dict_subclass;
+	return read_name(c, word(raw, h->tp_name), t->name);
+}
+
+/* The type object at addr, validated once per census; NULL when addr is
+ * none. Addresses inside pools are objects, never types (a type object is
+ * larger than pymalloc's largest block), and are refused without a read. */
+static const struct tinfo *lookup_type(struct census *c, __u64 addr, int depth)
+{
+	struct tinfo *t;
+
+	if (!addr || addr & 7 || in_pools(c, addr) || !in_vmas(c, addr, TYPE_BYTES))
+		return NULL;
+	if ((c->ntypes + 1) * 2 > c->types_cap && grow_types(c))
+		return NULL;
+	t = slot_of(c, addr);
+	if (!t->state) {
+		struct tinfo n = {.addr = addr, .state = 2};
+
+		/* Refused until proven: a metatype loop ends here. Filled
+		 * apart: a metatype's lookup may grow the table. */
+		*t = n;
+		c->ntypes++;
+		if (read_type(c, &n, depth))
+			n.state = 1;
+		t = slot_of(c, addr);
+		*t = n;
+	}
+	return t->state == 1 ? t : NULL;
+}
+
+/* The type of the object in the block at b (len bytes of it read, block_size
+ * in all), trying the header offsets from *hint first; NULL for a block with
+ * no object header (a dict's table, a list's items, a buffer). */
+static struct tinfo *classify(struct census *c, const __u8 *b, size_t len, __u64 block_size,
+			      __u32 *hint)
+{
+	__u32 offs[5], n;
+	const struct tinfo *t;
+
+	offs[0] = *hint;
+	n = 1 + pypool__candidates(c->h, offs + 1);
+	for (__u32 i = 0; i < n; i++) {
+		__u32 off = offs[i];
+
+		if (i && off == *hint)
+			continue;
+		if (off + c->h->ob_type + 8 > len)
+			continue;
+		t = lookup_type(c, word(b, off + c->h->ob_type), 0);
+		if (t && t->offset == off && off + t->basicsize <= block_size) {
+			*hint = off;
+			return (struct tinfo *)t;
+		}
+	}
+	return NULL;
+}
+
+static void push_ptr(struct census *c, __u64 p, __u64 owner)
+{
+	struct dict_ptr *n;
+
+	if (!p)
+		return;
+	n = array_grow(c->dictptrs, &c->dictptrs_cap, c->ndictptrs + 1, sizeof(*n));
+	if (!n)
+		return; /* the table goes uncharged: its block stays untyped */
+	c->dictptrs = n;
+	c->dictptrs[c->ndictptrs++] = (struct dict_ptr){p, owner};
+}
+
+/* One block in use: its type counted, a dict's tables noted. */
+static void count_block(struct census *c, const __u8 *b, size_t len, __u64 size, __u32 *hint)
+{
+	struct tinfo *t = classify(c, b, len, size, hint);
+
+	if (!t) {
+		c->heap->untyped_blocks++;
+		c->heap->untyped_bytes += size;
+		return;
+	}
+	t->objects++;
+	t->bytes += size;
+	if (t->dict && t->offset + c->h->dict_values + 8 <= len) {
+		push_ptr(c, word(b, t->offset + c->h->dict_keys), t->addr);
+		push_ptr(c, word(b, t->offset + c->h->dict_values), t->addr);
+	}
+}
+
+static int push_pool(struct census *c, __u64 addr)
+{
+	struct pool_ref *p = array_grow(c->pools, &c->pools_cap, c->npools + 1, sizeof(*p));
+	struct range *r;
+
+	if (!p)
+		return -ENOMEM;
+	c->pools = p;
+	c->pools[c->npools++] = (struct pool_ref){.addr = addr};
+	if (c->npranges && c->pranges[c->npranges - 1].end == addr) {
+		c->pranges[c->npranges - 1].end += c->h->pool_size;
+		return 0;
+	}
+	r = array_grow(c->pranges, &c->pranges_cap, c->npranges + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	c->pranges = r;
+	c->pranges[c->npranges++] = (struct range){addr, addr + c->h->pool_size};
+	return 0;
+}
+
+static int check_headers(struct census *c, const __u64 *addrs, size_t n)
+{
+	bool ok[IOV_BATCH];
+	int err = 0;
+
+	read_pieces(c->pid, addrs, n, HDR_BYTES, c->buf, ok);
+	for (size_t k = 0; k < n && !err; k++)
+		if (ok[k] && pypool__is_header(c->h, c->buf + k * HDR_BYTES))
+			err = push_pool(c, addrs[k]);
+	return err;
+}
+
+/* The pool headers of the anonymous mappings, IOV_BATCH at a time. */
+static int find_pools(struct census *c)
+{
+	const __u64 ps = c->h->pool_size;
+	__u64 addrs[IOV_BATCH];
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < c->vmas->nr && !err; i++) {
+		const struct res_vma *v = &c->vmas->v[i];
+
+		if (!v->anon || !v->holds_pages || v->stack)
+			continue;
+		for (__u64 a = (v->start + ps - 1) & ~(ps - 1); a + ps <= v->end && !err; a += ps) {
+			addrs[n++] = a;
+			if (n < IOV_BATCH)
+				continue;
+			err = check_headers(c, addrs, n);
+			n = 0;
+			if (past_deadline(c))
+				return err;
+		}
+	}
+	return n && !err ? check_headers(c, addrs, n) : err;
+}
+
+static void unreadable(struct census *c, struct pool_ref *p)
+{
+	p->block_size = 0;
+	c->heap->unreadable_pools++;
+	c->heap->unreadable_bytes += c->h->pool_size;
+}
+
+/* Every pool found, read whole POOL_BATCH at a time, its blocks counted. */
+static void read_pools(struct census *c)
+{
+	const size_t ps = c->h->pool_size;
+	__u64 addrs[POOL_BATCH];
+	bool ok[POOL_BATCH];
+	struct pypool pool;
+
+	for (size_t i = 0; i < c->npools; i += POOL_BATCH) {
+		size_t n = c->npools - i < POOL_BATCH ? c->npools - i : POOL_BATCH;
+
+		if (past_deadline(c))
+			return;
+		for (size_t k = 0; k < n; k++)
+			addrs[k] = c->pools[i + k].addr;
+		read_pieces(c->pid, addrs, n, ps, c->buf, ok);
+		for (size_t k = 0; k < n; k++) {
+			const __u8 *b = c->buf + k * ps;
+			__u32 hint = 0;
+
+			if (!ok[k] || pypool__parse(c->h, b, addrs[k], &pool)) {
+				unreadable(c, &c->pools[i + k]);
+				continue;
+			}
+			c->pools[i + k].block_size = pool.block_size;
+			c->heap->pools++;
+			for (__u32 j = 0; j < pool.carved; j++) {
+				size_t at = c->h->pool_overhead + (size_t)j * pool.block_size;
+
+				if (pool.used_bits[j / 64] & (1ULL << (j % 64)))
+					count_block(c, b + at, pool.block_size, pool.block_size,
+						    &hint);
+			}
+		}
+	}
+}
+
+/* The probed blocks above pymalloc's threshold: objects (a big list, a
+ * long str) by the header at their start; the rest kept, by address, for
+ * the dict tables that point at them. */
+static void read_large(struct census *c, struct census_block *large, size_t nlarge)
+{
+	__u64 addrs[IOV_BATCH];
+	bool ok[IOV_BATCH];
+
+	for (size_t i = 0; i < nlarge; i += IOV_BATCH) {
+		size_t n = nlarge - i < IOV_BATCH ? nlarge - i : IOV_BATCH;
+
+		if (past_deadline(c))
+			return;
+		for (size_t k = 0; k < n; k++)
+			addrs[k] = large[i + k].addr;
+		read_pieces(c->pid, addrs, n, HEAD_BYTES, c->buf, ok);
+		for (size_t k = 0; k < n; k++) {
+			struct census_block *l = &large[i + k];
+			struct tinfo *t;
+			__u32 hint = 0;
+
+			c->heap->large_blocks++;
+			t = ok[k] ? classify(c, c->buf + k * HEAD_BYTES, HEAD_BYTES, l->size, &hint)
+				  : NULL;
+			if (!t)
+				continue;
+			count_block(c, c->buf + k * HEAD_BYTES, HEAD_BYTES, l->size, &hint);
+			l->size = 0; /* typed: no dict's table */
+		}
+	}
+}
+
+static int cmp_dict_ptr(const void *a, const void *b)
+{
+	const struct dict_ptr *x = a, *y = b;
+
+	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
+}
+
+static int cmp_block(const void *key, const void *elem)
+{
+	__u64 a = *(const __u64 *)key, b = ((const struct census_block *)elem)->addr;
+
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_pool(const void *key, const void *elem)
+{
+	__u64 a = *(const __u64 *)key, b = ((const struct pool_ref *)elem)->addr;
+
+	return a < b ? -1 : a > b;
+}
+
+/* A dict's keys and values are no objects: each table one of the census's
+ * dicts points at (counted once however many share it) goes to that dict's
+ * type, by its block's size: a size class, or a probed large block's size. */
+static void charge_tables(struct census *c, struct census_block *large, size_t nlarge)
+{
+	qsort(c->dictptrs, c->ndictptrs, sizeof(*c->dictptrs), cmp_dict_ptr);
+	for (size_t i = 0; i < c->ndictptrs; i++) {
+		__u64 p = c->dictptrs[i].ptr, pool = p & ~((__u64)c->h->pool_size - 1), size = 0;
+		const struct pool_ref *pr;
+		struct census_block *l;
+		struct tinfo *t;
+
+		if (i && p == c->dictptrs[i - 1].ptr)
+			continue;
+		pr = bsearch(&pool, c->pools, c->npools, sizeof(*c->pools), cmp_pool);
+		if (pr && pr->block_size && p >= pool + c->h->pool_overhead &&
+		    !((p - pool - c->h->pool_overhead) % pr->block_size) &&
+		    c->heap->untyped_blocks) {
+			size = pr->block_size;
+			c->heap->untyped_blocks--;
+			c->heap->untyped_bytes -= size;
+		} else if (!pr && (l = bsearch(&p, large, nlarge, sizeof(*large), cmp_block))) {
+			size = l->size;
+			l->size = 0;
+		}
+		t = size ? slot_of(c, c->dictptrs[i].owner) : NULL;
+		if (t && t->state == 1)
+			t->bytes += size;
+	}
+}
+
+static int cmp_count_name(const void *a, const void *b)
+{
+	return strcmp(((const struct count *)a)->name, ((const struct count *)b)->name);
+}
+
+static int cmp_row_bytes(const void *a, const void *b)
+{
+	const struct report_pytype *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->type, y->type);
+}
+
+static const struct count *find_count(const struct counts *s, const char *name)
+{
+	struct count key = {.name = (char *)name};
+
+	return s->nr ? bsearch(&key, s->v, s->nr, sizeof(*s->v), cmp_count_name) : NULL;
+}
+
+static int push_count(struct counts *s, const char *name, __u64 objects, __u64 bytes)
+{
+	struct count *g = array_grow(s->v, &s->cap, s->nr + 1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	s->v = g;
+	s->v[s->nr] = (struct count){strdup(name), objects, bytes};
+	if (!s->v[s->nr].name)
+		return -ENOMEM;
+	s->nr++;
+	return 0;
+}
+
+/* This census by type name (two types of one name, as two classes Node of
+ * two modules, are one row), sorted by name. */
+static int by_name(struct census *c, struct counts *out)
+{
+	size_t k = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < c->types_cap && !err; i++) {
+		const struct tinfo *t = &c->types[i];
+
+		if (t->state == 1 && t->objects)
+			err = push_count(out, t->name, t->objects, t->bytes);
+	}
+	if (!err && c->heap->untyped_blocks)
+		err = push_count(out, UNTYPED, c->heap->untyped_blocks, c->heap->untyped_bytes);
+	if (err || !out->nr)
+		return err;
+	qsort(out->v, out->nr, sizeof(*out->v), cmp_count_name);
+	for (size_t i = 1; i < out->nr; i++) {
+		if (!strcmp(out->v[i].name, out->v[k].name)) {
+			out->v[k].objects += out->v[i].objects;
+			out->v[k].bytes += out->v[i].bytes;
+			free(out->v[i].name);
+		} else {
+			out->v[++k] = out->v[i];
+		}
+	}
+	out->nr = k + 1;
+	return 0;
+}
+
+static const char *keep_name(struct census *c, const char *name)
+{
+	char **n = array_grow(c->names, &c->names_cap, c->nnames + 1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	c->names = n;
+	c->names[c->nnames] = strdup(name);
+	return c->names[c->nnames] ? c->names[c->nnames++] : NULL;
+}
+
+/* The process's rows: growth against its previous and first censuses, the
+ * top by bytes, the rest summed in one row. */
+static int add_rows(struct census *c, struct pid_state *ps, const struct counts *now)
+{
+	size_t first = c->nrows, n;
+	struct report_pytype *r;
+	char other[64];
+
+	r = array_grow(c->rows, &c->rows_cap, c->nrows + now->nr + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	c->rows = r;
+	for (size_t i = 0; i < now->nr; i++) {
+		const struct count *v = &now->v[i], *p = find_count(&ps->prev, v->name),
+				   *s = find_count(&ps->start, v->name);
+
+		r = &c->rows[c->nrows++];
+		*r = (struct report_pytype){.pid = ps->pid, .type = v->name,
+					    .objects = v->objects, .bytes = v->bytes};
+		if (ps->prev.nr) {
+			r->growth_objects = (__s64)v->objects - (__s64)(p ? p->objects : 0);
+			r->growth_bytes = (__s64)v->bytes - (__s64)(p ? p->bytes : 0);
+		}
+		if (ps->start.nr) {
+			r->start_objects = (__s64)v->objects - (__s64)(s ? s->objects : 0);
+			r->start_bytes = (__s64)v->bytes - (__s64)(s ? s->bytes : 0);
+		}
+	}
+	n = c->nrows - first;
+	qsort(c->rows + first, n, sizeof(*c->rows), cmp_row_bytes);
+	if (n > c->top) {
+		struct report_pytype *rest = &c->rows[first + c->top];
+
+		for (size_t i = first + c->top + 1; i < c->nrows; i++) {
+			rest->objects += c->rows[i].objects;
+			rest->bytes += c->rows[i].bytes;
+			rest->growth_objects += c->rows[i].growth_objects;
+			rest->growth_bytes += c->rows[i].growth_bytes;
+			rest->start_objects += c->rows[i].start_objects;
+			rest->start_bytes += c->rows[i].start_bytes;
+		}
+		snprintf(other, sizeof(other), OTHER_TYPES, n - c->top);
+		rest->type = other;
+		c->nrows = first + c->top + 1;
+	}
+	for (size_t i = first; i < c->nrows; i++)
+		if (!(c->rows[i].type = keep_name(c, c->rows[i].type)))
+			return -ENOMEM;
+	return 0;
+}
+
+static struct pid_state *pid_state(struct census *c, __u32 pid)
+{
+	struct pid_state *p;
+
+	for (size_t i = 0; i < c->npids; i++)
+		if (c->pids[i].pid == pid)
+			return &c->pids[i];
+	p = array_grow(c->pids, &c->pids_cap, c->npids + 1, sizeof(*p));
+	if (!p)
+		return NULL;
+	c->pids = p;
+	p = &c->pids[c->npids++];
+	*p = (struct pid_state){.pid = pid};
+	return p;
+}
+
+static int prepare(struct census *c, __u32 pid, const struct pyproc *pp)
+{
+	size_t need = (size_t)POOL_BATCH * pp->layout.heap.pool_size;
+	struct report_pyheap *hp;
+
+	if (need < IOV_BATCH * HEAD_BYTES)
+		need = IOV_BATCH * HEAD_BYTES;
+	if (!c->buf) {
+		/* 1 MiB at most: POOL_BATCH pools of 16 KiB */
+		c->buf = malloc((size_t)POOL_BATCH * 16384 > need ? (size_t)POOL_BATCH * 16384
+								   : need);
+		if (!c->buf)
+			return -ENOMEM;
+	}
+	if (need > (size_t)POOL_BATCH * 16384)
+		return -ENOTSUP;
+	hp = array_grow(c->heaps, &c->heaps_cap, c->nheaps + 1, sizeof(*hp));
+	if (!hp)
+		return -ENOMEM;
+	c->heaps = hp;
+	c->heap = &c->heaps[c->nheaps++];
+	*c->heap = (struct report_pyheap){.pid = pid};
+	c->h = &pp->layout.heap;
+	c->pid = pid;
+	c->type_type = pp->type_type;
+	if (c->types)
+		memset(c->types, 0, c->types_cap * sizeof(*c->types));
+	c->ntypes = c->npools = c->npranges = c->ndictptrs = 0;
+	return 0;
+}
+
+int census__pid(struct census *c, __u32 pid, const struct pyproc *pp,
+		struct census_block *large, size_t nlarge)
+{
+	struct res_budget budget = {};
+	struct counts now = {};
+	struct pid_state *ps;
+	struct res_proc *rp;
+	double t0 = now_s();
+	int err;
+
+	if (!pp->type_type || !pp->layout.heap.pool_size)
+		return -ENOTSUP;
+	err = prepare(c, pid, pp);
+	if (err)
+		return err;
+	rp = residency__open(pid, &budget);
+	if (!rp) {
+		c->nheaps--;
+		return -errno;
+	}
+	c->vmas = residency__vmas(rp);
+	if (past_deadline(c))
+		goto done;
+	err = find_pools(c);
+	if (!err) {
+		read_pools(c);
+		read_large(c, large, nlarge);
+		charge_tables(c, large, nlarge);
+	}
+done:
+	ps = pid_state(c, pid);
+	if (!ps)
+		err = -ENOMEM;
+	if (!err)
+		err = by_name(c, &now);
+	if (!err)
+		err = add_rows(c, ps, &now);
+	/* A partial census is shown, marked, but measures no growth later. */
+	if (!err && !c->heap->truncated) {
+		counts_free(&ps->prev);
+		ps->prev = now;
+		if (!ps->start.nr)
+			for (size_t i = 0; i < now.nr && !err; i++)
+				err = push_count(&ps->start, now.v[i].name, now.v[i].objects,
+						 now.v[i].bytes);
+	} else {
+		counts_free(&now);
+	}
+	c->heap->ms = (now_s() - t0) * 1e3;
+	residency__close(rp);
+	return err;
+}
+
+void census__finish(struct census *c, struct report_header *hdr)
+{
+	hdr->pyheaps = c->heaps;
+	hdr->npyheaps = c->nheaps;
+	hdr->pytypes = c->rows;
+	hdr->npytypes = c->nrows;
+}
