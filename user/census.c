@@ -318,7 +318,8 @@ static bool read_type(struct census *c, struct tinfo *t, int depth)
 	__u8 raw[TYPE_BYTES];
 	__u64 mt;
 
-	if ((size_t)h->tp_flags + 8 > sizeof(raw) || procmem__read(c->pid, t->addr, raw, sizeof(raw)))
+	if ((size_t)h->tp_flags + 8 > sizeof(raw) ||
+	    procmem__read(c->pid, t->addr, raw, sizeof(raw)))
 		return false;
 	t->flags = word(raw, h->tp_flags);
 	t->basicsize = word(raw, h->tp_basicsize);
@@ -703,8 +704,8 @@ static int add_rows(struct census *c, struct pid_state *ps, const struct counts 
 				   *s = find_count(&ps->start, v->name);
 
 		r = &c->rows[c->nrows++];
-		*r = (struct report_pytype){.pid = ps->pid, .type = v->name,
-					    .objects = v->objects, .bytes = v->bytes};
+		*r = (struct report_pytype){
+			.pid = ps->pid, .type = v->name, .objects = v->objects, .bytes = v->bytes};
 		if (ps->prev.nr) {
 			r->growth_objects = (__s64)v->objects - (__s64)(p ? p->objects : 0);
 			r->growth_bytes = (__s64)v->bytes - (__s64)(p ? p->bytes : 0);
@@ -763,7 +764,7 @@ static int prepare(struct census *c, __u32 pid, const struct pyproc *pp)
 	if (!c->buf) {
 		/* 1 MiB at most: POOL_BATCH pools of 16 KiB */
 		c->buf = malloc((size_t)POOL_BATCH * 16384 > need ? (size_t)POOL_BATCH * 16384
-								   : need);
+								  : need);
 		if (!c->buf)
 			return -ENOMEM;
 	}
@@ -784,8 +785,8 @@ static int prepare(struct census *c, __u32 pid, const struct pyproc *pp)
 	return 0;
 }
 
-int census__pid(struct census *c, __u32 pid, const struct pyproc *pp,
-		struct census_block *large, size_t nlarge)
+int census__pid(struct census *c, __u32 pid, const struct pyproc *pp, struct census_block *large,
+		size_t nlarge)
 {
 	struct res_budget budget = {};
 	struct counts now = {};

@@ -32,8 +32,8 @@ void census__drop_pid(struct census *c, __u32 pid);
  * census__begin. The time budget is the
  * report's, shared by its processes: those past it are marked truncated. */
 void census__begin(struct census *c);
-int census__pid(struct census *c, __u32 pid, const struct pyproc *pp,
-		struct census_block *large, size_t nlarge);
+int census__pid(struct census *c, __u32 pid, const struct pyproc *pp, struct census_block *large,
+		size_t nlarge);
 void census__finish(struct census *c, struct report_header *hdr);
 
 #endif /* CENSUS_H */
