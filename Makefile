@@ -55,7 +55,7 @@ OUTPUT_MODS := output output_folded output_pprof pprof push report report_json r
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets \
+UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets pypool \
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling
 test_opts_OBJS := opts $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
@@ -74,6 +74,7 @@ test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
+test_pypool_OBJS := pypool pyoffsets
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe

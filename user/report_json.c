@@ -194,11 +194,14 @@ static void json_memory(FILE *f, const struct report_header *hdr)
 	fprintf(f, "],\"processes_total\":%zu", hdr->nprocs_total);
 }
 
-/* The Python heap census: "python_types" rows and, per process, what it covered. */
+/* The Python heap census: "python_types" rows and, per process, what it
+ * covered; both only when a CPython process was censused. */
 static void json_census(FILE *f, const struct report_header *hdr)
 {
 	size_t i;
 
+	if (!hdr->npyheaps)
+		return;
 	fputs(",\"python_types\":[", f);
 	for (i = 0; i < hdr->npytypes; i++) {
 		const struct report_pytype *t = &hdr->pytypes[i];
