@@ -197,14 +197,10 @@ static void test_object_offset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_full_pool),
-		cmocka_unit_test(test_cycle),
-		cmocka_unit_test(test_free_list_escapes),
-		cmocka_unit_test(test_count_disagrees),
-		cmocka_unit_test(test_bad_szidx),
-		cmocka_unit_test(test_bad_nextoffset),
-		cmocka_unit_test(test_object_offset),
+		cmocka_unit_test(test_valid),		cmocka_unit_test(test_full_pool),
+		cmocka_unit_test(test_cycle),		cmocka_unit_test(test_free_list_escapes),
+		cmocka_unit_test(test_count_disagrees), cmocka_unit_test(test_bad_szidx),
+		cmocka_unit_test(test_bad_nextoffset),	cmocka_unit_test(test_object_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
