@@ -345,7 +345,14 @@ static const struct tinfo *lookup_type(struct census *c, __u64 addr, int depth)
 {
 	struct tinfo *t;
 
-	if (!addr || addr & 7 || in_pools(c, addr) || !in_vmas(c, addr, TYPE_BYTES))
+	if (!addr || addr & 7)
+		return NULL;
+	if (c->types_cap) {
+		t = slot_of(c, addr);
+		if (t->state)
+			return t->state == 1 ? t : NULL;
+	}
+	if (in_pools(c, addr) || !in_vmas(c, addr, TYPE_BYTES))
 		return NULL;
 	if ((c->ntypes + 1) * 2 > c->types_cap && grow_types(c))
 		return NULL;
