@@ -1213,7 +1213,8 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.stacks_fd = bpf_map__fd(t->skel->maps.stacks);
 	t->coll.mappings_fd = bpf_map__fd(t->skel->maps.mappings);
 	t->coll.live_fd = bpf_map__fd(t->skel->maps.live);
-	if (cfg->census && cfg->python) {
+	/* Folded stacks and pprof profiles have no place for it. */
+	if (cfg->census && cfg->python && !cfg->format->whole) {
 		t->coll.census = census__new(cfg->census_budget_ms, cfg->top);
 		if (!t->coll.census) {
 			status = EXIT_RUNTIME;
