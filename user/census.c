@@ -26,13 +26,17 @@
 
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
-#define IOV_BATCH   1024 /* UIO_MAXIOV */
-#define POOL_BATCH  64	 /* pools read per call: 1 MiB of 16 KiB pools */
-#define HDR_BYTES   64	 /* read of a pool header: pool_overhead is 48 */
-#define HEAD_BYTES  128	 /* read of a large block's start: headers, ob_type, ma_keys */
-#define TYPE_BYTES  256	 /* read of a type object: up to tp_flags (168 in 3.6-3.13) */
-#define NAME_MAX_   96	 /* bytes of tp_name kept */
-#define META_DEPTH  4	 /* metatypes of metatypes followed at most */
+#define IOV_BATCH   1024    /* UIO_MAXIOV */
+#define POOL_BATCH  64	    /* pools read per call: 1 MiB of 16 KiB pools */
+#define HDR_BYTES   64	    /* read of a pool header: pool_overhead is 48 */
+#define HEAD_BYTES  128	    /* read of a large block's start: headers, ob_type, ma_keys */
+#define TYPE_BYTES  256	    /* read of a type object: up to tp_flags (168 in 3.6-3.13) */
+#define NAME_MAX_   96	    /* bytes of tp_name kept */
+#define META_DEPTH  4	    /* metatypes of metatypes followed at most */
+#define PAGE	    4096ULL /* x86-64: pagemap has one entry per 4 KiB page */
+#define PM_PAGES    4096    /* pagemap entries read at once: 16 MiB of address space */
+#define PM_PRESENT  (1ULL << 63)
+#define PM_SWAPPED  (1ULL << 62)
 #define OTHER_TYPES "(%zu other types)"
 #define UNTYPED	    "(no object header)"
 
@@ -104,6 +108,8 @@ struct census {
 	struct dict_ptr *dictptrs; /* ma_keys and ma_values of the dicts seen */
 	size_t ndictptrs, dictptrs_cap;
 	__u8 *buf;
+	__u64 pm[PM_PAGES]; /* a pagemap window: pages pm_first.. */
+	__u64 pm_first, pm_n;
 	struct report_pyheap *heap; /* this process's */
 	struct tinfo *untyped;	    /* a pseudo type for blocks with no object header */
 	struct tinfo *dict;	    /* where dict tables are charged: "dict" */
@@ -463,20 +469,47 @@ static int check_headers(struct census *c, const __u64 *addrs, size_t n)
 	return err;
 }
 
-/* The pool headers of the anonymous mappings, IOV_BATCH at a time. */
-static int find_pools(struct census *c)
+/* Whether the page at addr is in memory, from pagemap windows of PM_PAGES
+ * entries. Pages never touched and pages swapped out are not read: a read
+ * would make the kernel map the first (page tables in the target for every
+ * reservation) and bring the second back in. */
+static bool resident(struct census *c, struct res_proc *rp, __u64 addr, __u64 end)
+{
+	__u64 page = addr / PAGE, e;
+
+	if (page < c->pm_first || page >= c->pm_first + c->pm_n) {
+		__u64 want = (end - addr) / PAGE;
+		ssize_t got =
+			residency__pagemap(rp, page, want < PM_PAGES ? want : PM_PAGES, c->pm);
+
+		c->pm_first = page;
+		c->pm_n = got > 0 ? got : 0;
+		if (!c->pm_n)
+			return false;
+	}
+	e = c->pm[page - c->pm_first];
+	if (e & PM_SWAPPED)
+		c->heap->swapped++;
+	return e & PM_PRESENT;
+}
+
+/* The pool headers of the anonymous mappings' resident pages, IOV_BATCH at a time. */
+static int find_pools(struct census *c, struct res_proc *rp)
 {
 	const __u64 ps = c->h->pool_size;
 	__u64 addrs[IOV_BATCH];
 	size_t n = 0;
 	int err = 0;
 
+	c->pm_first = c->pm_n = 0;
 	for (size_t i = 0; i < c->vmas->nr && !err; i++) {
 		const struct res_vma *v = &c->vmas->v[i];
 
 		if (!v->anon || !v->holds_pages || v->stack)
 			continue;
 		for (__u64 a = (v->start + ps - 1) & ~(ps - 1); a + ps <= v->end && !err; a += ps) {
+			if (!resident(c, rp, a, v->end))
+				continue;
 			addrs[n++] = a;
 			if (n < IOV_BATCH)
 				continue;
@@ -815,7 +848,7 @@ int census__pid(struct census *c, __u32 pid, const struct pyproc *pp, struct cen
 	c->vmas = residency__vmas(rp);
 	if (past_deadline(c))
 		goto done;
-	err = find_pools(c);
+	err = find_pools(c, rp);
 	if (!err) {
 		read_pools(c);
 		read_large(c, large, nlarge);

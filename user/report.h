@@ -130,6 +130,7 @@ struct report_pyheap {
 	__u64 pools;		/* pymalloc pools read */
 	__u64 unreadable_pools; /* pool headers whose pools could not be parsed */
 	__u64 unreadable_bytes; /* their bytes */
+	__u64 swapped;		/* pages at pool boundaries swapped out: not read */
 	__u64 large_blocks;	/* probed blocks above 512 bytes looked at */
 	__u64 untyped_blocks;	/* blocks in use with no object header, dict tables aside */
 	__u64 untyped_bytes;

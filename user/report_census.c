@@ -35,6 +35,8 @@ static void print_heap_line(FILE *f, const struct report_pyheap *h)
 	if (h->unreadable_pools)
 		fprintf(f, "; unreadable: %llu pools / %s", (unsigned long long)h->unreadable_pools,
 			unread);
+	if (h->swapped)
+		fprintf(f, "; %llu pages swapped out, not read", (unsigned long long)h->swapped);
 	fputc('\n', f);
 }
 

@@ -223,11 +223,11 @@ static void json_census(FILE *f, const struct report_header *hdr)
 		fprintf(f,
 			"%s{\"pid\":%u,\"truncated\":%s,\"pools\":%llu,"
 			"\"unreadable_pools\":%llu,\"unreadable_bytes\":%llu,"
-			"\"large_blocks\":%llu,\"untyped_blocks\":%llu,\"untyped_bytes\":%llu,"
-			"\"ms\":",
+			"\"swapped_pages\":%llu,\"large_blocks\":%llu,\"untyped_blocks\":%llu,"
+			"\"untyped_bytes\":%llu,\"ms\":",
 			i ? "," : "", h->pid, h->truncated ? "true" : "false",
 			(unsigned long long)h->pools, (unsigned long long)h->unreadable_pools,
-			(unsigned long long)h->unreadable_bytes,
+			(unsigned long long)h->unreadable_bytes, (unsigned long long)h->swapped,
 			(unsigned long long)h->large_blocks, (unsigned long long)h->untyped_blocks,
 			(unsigned long long)h->untyped_bytes);
 		json_num(f, h->ms);

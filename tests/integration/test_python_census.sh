@@ -5,7 +5,8 @@
 # 2,000,000 int keys to 2,000,000 distinct ints (tests/targets/py_census.py). Each
 # process's "python_types" then show int grown by 4,000,000 objects since the first
 # census (within 10 %), and dict bytes holding the dict's table, a malloc'd block the heap
-# probes know; no pool unreadable, no census truncated.
+# probes know; no pool unreadable, no census truncated. Each target's untouched 8 GiB
+# reservation is not read: its page tables stay small (VmPTE).
 
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -85,6 +86,8 @@ for tag in "${!PY[@]}"; do
 	assert_ge "$tag: the target's dict table" 16000000 "$table"
 	assert_json "$tag: dict bytes >= the table ($table)" "$out" \
 		"($last)[0]['dict']['bytes'] >= $table" true
+	pte=$(awk '/^VmPTE:/ { print $2 }' "/proc/$pid/status")
+	assert_le "$tag: the target's page tables (VmPTE kB) after the censuses" 4096 "$pte"
 	stop_target "$tag"
 done
 finish

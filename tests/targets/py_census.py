@@ -3,8 +3,19 @@
 # builds a dict of 2,000,000 int keys to 2,000,000 distinct int values, all outside the
 # small-int cache but the keys below 257 (4,000,000 int objects in pymalloc's pools, one
 # table from malloc), and prints "table <BYTES>" (the dict's own table, as __sizeof__
-# counts it) and "done census".
-import os, sys
+# counts it) and "done census". It also reserves 8 GiB of anonymous memory it never touches
+# (as allocators and JITs do), which a census must not read: reading it would have the kernel
+# map it, filling the process's page tables.
+import ctypes, os, sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_long]
+# PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+reserved = libc.mmap(None, 8 << 30, 0x3, 0x02 | 0x20 | 0x4000, -1, 0)
+if reserved in (None, ctypes.c_void_p(-1).value):
+    sys.exit("mmap: %s" % os.strerror(ctypes.get_errno()))
 
 N = 2000000
 kept = []
