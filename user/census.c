@@ -59,11 +59,6 @@ struct pool_ref {
 	__u32 block_size; /* 0: unreadable */
 };
 
-struct dict_ptr {
-	__u64 ptr;
-	__u64 owner; /* the dict's type */
-};
-
 /* What the previous and the first census counted of one type, by name. */
 struct count {
 	char *name;
@@ -105,8 +100,13 @@ struct census {
 	size_t npranges, pranges_cap;
 	struct pool_ref *pools;
 	size_t npools, pools_cap;
-	struct dict_ptr *dictptrs; /* ma_keys and ma_values of the dicts seen */
-	size_t ndictptrs, dictptrs_cap;
+	/* Blocks of pools charged as a dict's table, a bit each: a table many
+	 * dicts share is charged once. Bounded by the pools, not the dicts. */
+	__u64 *tables;
+	size_t tables_words, tables_per_pool; /* words in all, and per pool */
+	__u64 table_blocks, table_bytes;      /* charged from pools (not objects) */
+	struct census_block *large;	      /* this process's, by address */
+	size_t nlarge;
 	__u8 *buf;
 	__u64 pm[PM_PAGES]; /* a pagemap window: pages pm_first.. */
 	__u64 pm_first, pm_n;
@@ -173,7 +173,7 @@ void census__free(struct census *c)
 	free(c->types);
 	free(c->pranges);
 	free(c->pools);
-	free(c->dictptrs);
+	free(c->tables);
 	free(c->buf);
 	free(c);
 }
@@ -397,7 +397,8 @@ static struct tinfo *classify(struct census *c, const __u8 *b, size_t len, __u64
 		if (off + c->h->ob_type + 8 > len)
 			continue;
 		t = lookup_type(c, word(b, off + c->h->ob_type), 0);
-		if (t && t->offset == off && off + t->basicsize <= block_size) {
+		/* Not tp_basicsize: a compact str is smaller than str's. */
+		if (t && t->offset == off && off + c->h->ob_type + 8 <= block_size) {
 			*hint = off;
 			return (struct tinfo *)t;
 		}
@@ -405,17 +406,48 @@ static struct tinfo *classify(struct census *c, const __u8 *b, size_t len, __u64
 	return NULL;
 }
 
-static void push_ptr(struct census *c, __u64 p, __u64 owner)
+static int cmp_block(const void *key, const void *elem)
 {
-	struct dict_ptr *n;
+	__u64 a = *(const __u64 *)key, b = ((const struct census_block *)elem)->addr;
+
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_pool(const void *key, const void *elem)
+{
+	__u64 a = *(const __u64 *)key, b = ((const struct pool_ref *)elem)->addr;
+
+	return a < b ? -1 : a > b;
+}
+
+/* A dict's keys and values are no objects: a table a censused dict points at
+ * goes to that dict's type, once however many dicts share it, by its block's
+ * size: a size class, or a probed large block's size. */
+static void charge_table(struct census *c, __u64 p, struct tinfo *t)
+{
+	__u64 pool = p & ~((__u64)c->h->pool_size - 1), i, *w;
+	const struct pool_ref *pr;
+	struct census_block *l;
 
 	if (!p)
 		return;
-	n = array_grow(c->dictptrs, &c->dictptrs_cap, c->ndictptrs + 1, sizeof(*n));
-	if (!n)
-		return; /* the table goes uncharged: its block stays untyped */
-	c->dictptrs = n;
-	c->dictptrs[c->ndictptrs++] = (struct dict_ptr){p, owner};
+	pr = bsearch(&pool, c->pools, c->npools, sizeof(*c->pools), cmp_pool);
+	if (pr) {
+		if (!pr->block_size || !c->tables || p < pool + c->h->pool_overhead ||
+		    (p - pool - c->h->pool_overhead) % pr->block_size)
+			return;
+		i = (p - pool - c->h->pool_overhead) / pr->block_size;
+		w = &c->tables[(pr - c->pools) * c->tables_per_pool + i / 64];
+		if (i >= c->tables_per_pool * 64 || *w & (1ULL << (i % 64)))
+			return;
+		*w |= 1ULL << (i % 64);
+		t->bytes += pr->block_size;
+		c->table_blocks++;
+		c->table_bytes += pr->block_size;
+	} else if ((l = bsearch(&p, c->large, c->nlarge, sizeof(*l), cmp_block))) {
+		t->bytes += l->size;
+		l->size = 0;
+	}
 }
 
 /* One block in use: its type counted, a dict's tables noted. */
@@ -431,12 +463,12 @@ static void count_block(struct census *c, const __u8 *b, size_t len, __u64 size,
 	t->objects++;
 	t->bytes += size;
 	if (t->dict && t->offset + c->h->dict_values + 8 <= len) {
-		push_ptr(c, word(b, t->offset + c->h->dict_keys), t->addr);
-		push_ptr(c, word(b, t->offset + c->h->dict_values), t->addr);
+		charge_table(c, word(b, t->offset + c->h->dict_keys), t);
+		charge_table(c, word(b, t->offset + c->h->dict_values), t);
 	}
 }
 
-static int push_pool(struct census *c, __u64 addr)
+static int push_pool(struct census *c, __u64 addr, __u32 block_size)
 {
 	struct pool_ref *p = array_grow(c->pools, &c->pools_cap, c->npools + 1, sizeof(*p));
 	struct range *r;
@@ -444,7 +476,7 @@ static int push_pool(struct census *c, __u64 addr)
 	if (!p)
 		return -ENOMEM;
 	c->pools = p;
-	c->pools[c->npools++] = (struct pool_ref){.addr = addr};
+	c->pools[c->npools++] = (struct pool_ref){addr, block_size};
 	if (c->npranges && c->pranges[c->npranges - 1].end == addr) {
 		c->pranges[c->npranges - 1].end += c->h->pool_size;
 		return 0;
@@ -465,7 +497,8 @@ static int check_headers(struct census *c, const __u64 *addrs, size_t n)
 	read_pieces(c->pid, addrs, n, HDR_BYTES, c->buf, ok);
 	for (size_t k = 0; k < n && !err; k++)
 		if (ok[k] && pypool__is_header(c->h, c->buf + k * HDR_BYTES))
-			err = push_pool(c, addrs[k]);
+			err = push_pool(c, addrs[k],
+					pypool__block_size(c->h, c->buf + k * HDR_BYTES));
 	return err;
 }
 
@@ -598,56 +631,33 @@ static void read_large(struct census *c, struct census_block *large, size_t nlar
 	}
 }
 
-static int cmp_dict_ptr(const void *a, const void *b)
+/* Room for a bit per block of every pool found. */
+static int alloc_tables(struct census *c)
 {
-	const struct dict_ptr *x = a, *y = b;
+	size_t per = (c->h->pool_size / c->h->alignment + 63) / 64, words = per * c->npools;
+	__u64 *n;
 
-	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
-}
-
-static int cmp_block(const void *key, const void *elem)
-{
-	__u64 a = *(const __u64 *)key, b = ((const struct census_block *)elem)->addr;
-
-	return a < b ? -1 : a > b;
-}
-
-static int cmp_pool(const void *key, const void *elem)
-{
-	__u64 a = *(const __u64 *)key, b = ((const struct pool_ref *)elem)->addr;
-
-	return a < b ? -1 : a > b;
-}
-
-/* A dict's keys and values are no objects: each table one of the census's
- * dicts points at (counted once however many share it) goes to that dict's
- * type, by its block's size: a size class, or a probed large block's size. */
-static void charge_tables(struct census *c, struct census_block *large, size_t nlarge)
-{
-	qsort(c->dictptrs, c->ndictptrs, sizeof(*c->dictptrs), cmp_dict_ptr);
-	for (size_t i = 0; i < c->ndictptrs; i++) {
-		__u64 p = c->dictptrs[i].ptr, pool = p & ~((__u64)c->h->pool_size - 1), size = 0;
-		const struct pool_ref *pr;
-		struct census_block *l;
-		struct tinfo *t;
-
-		if (i && p == c->dictptrs[i - 1].ptr)
-			continue;
-		pr = bsearch(&pool, c->pools, c->npools, sizeof(*c->pools), cmp_pool);
-		if (pr && pr->block_size && p >= pool + c->h->pool_overhead &&
-		    !((p - pool - c->h->pool_overhead) % pr->block_size) &&
-		    c->heap->untyped_blocks) {
-			size = pr->block_size;
-			c->heap->untyped_blocks--;
-			c->heap->untyped_bytes -= size;
-		} else if (!pr && (l = bsearch(&p, large, nlarge, sizeof(*large), cmp_block))) {
-			size = l->size;
-			l->size = 0;
-		}
-		t = size ? slot_of(c, c->dictptrs[i].owner) : NULL;
-		if (t && t->state == 1)
-			t->bytes += size;
+	if (words > c->tables_words) {
+		n = realloc(c->tables, words * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->tables = n;
+		c->tables_words = words;
 	}
+	if (words)
+		memset(c->tables, 0, words * sizeof(*c->tables));
+	c->tables_per_pool = per;
+	return 0;
+}
+
+/* Table blocks were counted as blocks with no object header. */
+static void untype_tables(struct census *c)
+{
+	struct report_pyheap *h = c->heap;
+
+	h->untyped_blocks -=
+		c->table_blocks < h->untyped_blocks ? c->table_blocks : h->untyped_blocks;
+	h->untyped_bytes -= c->table_bytes < h->untyped_bytes ? c->table_bytes : h->untyped_bytes;
 }
 
 static int cmp_count_name(const void *a, const void *b)
@@ -821,7 +831,8 @@ static int prepare(struct census *c, __u32 pid, const struct pyproc *pp)
 	c->type_type = pp->type_type;
 	if (c->types)
 		memset(c->types, 0, c->types_cap * sizeof(*c->types));
-	c->ntypes = c->npools = c->npranges = c->ndictptrs = 0;
+	c->ntypes = c->npools = c->npranges = 0;
+	c->table_blocks = c->table_bytes = 0;
 	return 0;
 }
 
@@ -848,11 +859,15 @@ int census__pid(struct census *c, __u32 pid, const struct pyproc *pp, struct cen
 	c->vmas = residency__vmas(rp);
 	if (past_deadline(c))
 		goto done;
+	c->large = large;
+	c->nlarge = nlarge;
 	err = find_pools(c, rp);
+	if (!err)
+		err = alloc_tables(c);
 	if (!err) {
 		read_pools(c);
 		read_large(c, large, nlarge);
-		charge_tables(c, large, nlarge);
+		untype_tables(c);
 	}
 done:
 	ps = pid_state(c, pid);

@@ -24,8 +24,7 @@ static __u64 get_u64(const __u8 *p, size_t off)
 	return v;
 }
 
-/* 0 when not a size class */
-static __u32 block_size(const struct py_heap_layout *h, const __u8 *hdr)
+__u32 pypool__block_size(const struct py_heap_layout *h, const __u8 *hdr)
 {
 	__u32 szidx = get_u32(hdr, h->pool_szidx);
 
@@ -36,7 +35,7 @@ static __u32 block_size(const struct py_heap_layout *h, const __u8 *hdr)
 
 bool pypool__is_header(const struct py_heap_layout *h, const __u8 *hdr)
 {
-	__u32 size = block_size(h, hdr), next, max;
+	__u32 size = pypool__block_size(h, hdr), next, max;
 
 	if (!size || h->pool_size <= h->pool_overhead + size)
 		return false;
@@ -56,7 +55,7 @@ int pypool__parse(const struct py_heap_layout *h, const __u8 *pool, __u64 addr, 
 
 	if (!pypool__is_header(h, pool))
 		return -EINVAL;
-	size = block_size(h, pool);
+	size = pypool__block_size(h, pool);
 	carved = (get_u32(pool, h->pool_nextoffset) - h->pool_overhead) / size;
 	if (carved > PYPOOL_MAX_BLOCKS)
 		return -EINVAL;

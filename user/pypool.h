@@ -26,6 +26,9 @@ struct pypool {
  * header: a size class, and nextoffset/maxnextoffset that agree with it. */
 bool pypool__is_header(const struct py_heap_layout *h, const __u8 *hdr);
 
+/* The block size of the size class in hdr, 0 when it names none. */
+__u32 pypool__block_size(const struct py_heap_layout *h, const __u8 *hdr);
+
 /* Parses the pool_size bytes of the pool at address addr. 0; -EINVAL when
  * they hold no pool header; -EBADMSG when they do but the free list leaves
  * the pool, is misaligned or loops, or disagrees with the header's count of

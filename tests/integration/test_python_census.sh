@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The Python heap census, one allocscope run over CPython 3.6, 3.11 and 3.13 (pyenv) and
 # Debian's stripped python3.11: each target builds, after the first census, a dict of
-# 2,000,000 int keys to 2,000,000 distinct ints (tests/targets/py_census.py). Each
-# process's "python_types" then show int grown by 4,000,000 objects since the first
-# census (within 10 %), and dict bytes holding the dict's table, a malloc'd block the heap
+# 2,000,000 int keys to 2,000,000 distinct ints and 100,000 short strs
+# (tests/targets/py_census.py). Each process's "python_types" then show int grown by
+# 4,000,000 objects and str by 100,000 since the first census (within 10 %), and dict bytes holding the dict's table, a malloc'd block the heap
 # probes know; no pool unreadable, no census truncated. Each target's untouched 8 GiB
 # reservation is not read: its page tables stay small (VmPTE).
 
@@ -79,6 +79,8 @@ for tag in "${!PY[@]}"; do
 		"[(h['truncated'], h['unreadable_pools']) for h in ($last)[1]]" "[(False, 0)]"
 	assert_json "$tag: int grew by 4,000,000 objects since the first census (10 %)" "$out" \
 		"3600000 <= ($last)[0]['int']['start_growth_objects'] <= 4400000" true
+	assert_json "$tag: str grew by 100,000 short strs since the first census (10 %)" "$out" \
+		"100000 <= ($last)[0]['str']['start_growth_objects'] <= 110000" true
 	assert_json "$tag: int objects at least 4,000,000" "$out" \
 		"($last)[0]['int']['objects'] >= 4000000" true
 	assert_json "$tag: int bytes are 32-byte blocks" "$out" \

@@ -2,7 +2,8 @@
 # Python target for test_python_census, in the targets' protocol: prints "pid <PID>"; at "go"
 # builds a dict of 2,000,000 int keys to 2,000,000 distinct int values, all outside the
 # small-int cache but the keys below 257 (4,000,000 int objects in pymalloc's pools, one
-# table from malloc), and prints "table <BYTES>" (the dict's own table, as __sizeof__
+# table from malloc) and 100,000 distinct short strs (compact objects, smaller than str's
+# tp_basicsize), and prints "table <BYTES>" (the dict's own table, as __sizeof__
 # counts it) and "done census". It also reserves 8 GiB of anonymous memory it never touches
 # (as allocators and JITs do), which a census must not read: reading it would have the kernel
 # map it, filling the process's page tables.
@@ -27,5 +28,6 @@ for line in sys.stdin:
     for i in range(N):
         d[i] = i + 10**9
     kept.append(d)
+    kept.append(["s%d" % i for i in range(100000)])
     print("table %d" % (d.__sizeof__() - dict.__basicsize__), flush=True)
     print("done census", flush=True)
