@@ -900,3 +900,9 @@ void census__finish(struct census *c, struct report_header *hdr)
 	hdr->pytypes = c->rows;
 	hdr->npytypes = c->nrows;
 }
+
+int census__baseline(struct census *c, __u32 pid, const struct pyproc *pp)
+{
+	census__begin(c);
+	return census__pid(c, pid, pp, NULL, 0);
+}

@@ -36,4 +36,8 @@ int census__pid(struct census *c, __u32 pid, const struct pyproc *pp, struct cen
 		size_t nlarge);
 void census__finish(struct census *c, struct report_header *hdr);
 
+/* The first census of a process allocscope starts to follow, outside any
+ * report: the base of its growth "since start". */
+int census__baseline(struct census *c, __u32 pid, const struct pyproc *pp);
+
 #endif /* CENSUS_H */

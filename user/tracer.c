@@ -254,6 +254,8 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 	}
 	log_msg("pid %u runs CPython %d.%d (%s): Python frames on\n", pid, pp.major, pp.minor,
 		pp.path);
+	if (t->coll.census && census__baseline(t->coll.census, pid, &pp) && verbose)
+		log_msg("pid %u: no heap census: not a pymalloc heap allocscope can read\n", pid);
 	if (verbose)
 		log_msg("pid %u: eval loop %#llx-%#llx, thread key at %#llx, "
 			"key slots at tp+%#x (%u), interpreters at %#llx\n",
