@@ -19,6 +19,7 @@
 
 #include "array.h"
 #include "census.h"
+#include "pycount.h"
 #include "pypool.h"
 #include "procmem.h"
 #include "residency.h"
@@ -26,19 +27,18 @@
 
 #pragma GCC poison u8 u16 u32 u64 s8 s16 s32 s64
 
-#define IOV_BATCH   1024    /* UIO_MAXIOV */
-#define POOL_BATCH  64	    /* pools read per call: 1 MiB of 16 KiB pools */
-#define HDR_BYTES   64	    /* read of a pool header: pool_overhead is 48 */
-#define HEAD_BYTES  128	    /* read of a large block's start: headers, ob_type, ma_keys */
-#define TYPE_BYTES  256	    /* read of a type object: up to tp_flags (168 in 3.6-3.13) */
-#define NAME_MAX_   96	    /* bytes of tp_name kept */
-#define META_DEPTH  4	    /* metatypes of metatypes followed at most */
-#define PAGE	    4096ULL /* x86-64: pagemap has one entry per 4 KiB page */
-#define PM_PAGES    4096    /* pagemap entries read at once: 16 MiB of address space */
-#define PM_PRESENT  (1ULL << 63)
-#define PM_SWAPPED  (1ULL << 62)
-#define OTHER_TYPES "(%zu other types)"
-#define UNTYPED	    "(no object header)"
+#define IOV_BATCH  1024	   /* UIO_MAXIOV */
+#define POOL_BATCH 64	   /* pools read per call: 1 MiB of 16 KiB pools */
+#define HDR_BYTES  64	   /* read of a pool header: pool_overhead is 48 */
+#define HEAD_BYTES 128	   /* read of a large block's start: headers, ob_type, ma_keys */
+#define TYPE_BYTES 256	   /* read of a type object: up to tp_flags (168 in 3.6-3.13) */
+#define NAME_MAX_  96	   /* bytes of tp_name kept */
+#define META_DEPTH 4	   /* metatypes of metatypes followed at most */
+#define PAGE	   4096ULL /* x86-64: pagemap has one entry per 4 KiB page */
+#define PM_PAGES   4096	   /* pagemap entries read at once: 16 MiB of address space */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define UNTYPED	   "(no object header)"
 
 struct tinfo {
 	__u64 addr;
@@ -59,20 +59,10 @@ struct pool_ref {
 	__u32 block_size; /* 0: unreadable */
 };
 
-/* What the previous and the first census counted of one type, by name. */
-struct count {
-	char *name;
-	__u64 objects, bytes;
-};
-
-struct counts {
-	struct count *v; /* sorted by name */
-	size_t nr, cap;
-};
-
+/* What the previous and the first census counted, by type name. */
 struct pid_state {
 	__u32 pid;
-	struct counts prev, start;
+	struct pycounts prev, start;
 };
 
 struct census {
@@ -142,14 +132,6 @@ struct census *census__new(double budget_ms, unsigned int top)
 	return c;
 }
 
-static void counts_free(struct counts *s)
-{
-	for (size_t i = 0; i < s->nr; i++)
-		free(s->v[i].name);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 static void free_names(struct census *c)
 {
 	for (size_t i = 0; i < c->nnames; i++)
@@ -162,8 +144,8 @@ void census__free(struct census *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->npids; i++) {
-		counts_free(&c->pids[i].prev);
-		counts_free(&c->pids[i].start);
+		pycounts__free(&c->pids[i].prev);
+		pycounts__free(&c->pids[i].start);
 	}
 	free(c->pids);
 	free(c->heaps);
@@ -183,8 +165,8 @@ void census__drop_pid(struct census *c, __u32 pid)
 	for (size_t i = 0; c && i < c->npids; i++) {
 		if (c->pids[i].pid != pid)
 			continue;
-		counts_free(&c->pids[i].prev);
-		counts_free(&c->pids[i].start);
+		pycounts__free(&c->pids[i].prev);
+		pycounts__free(&c->pids[i].start);
 		c->pids[i] = c->pids[--c->npids];
 		return;
 	}
@@ -660,70 +642,21 @@ static void untype_tables(struct census *c)
 	h->untyped_bytes -= c->table_bytes < h->untyped_bytes ? c->table_bytes : h->untyped_bytes;
 }
 
-static int cmp_count_name(const void *a, const void *b)
+/* This census by type name, sorted. */
+static int by_name(struct census *c, struct pycounts *out)
 {
-	return strcmp(((const struct count *)a)->name, ((const struct count *)b)->name);
-}
-
-static int cmp_row_bytes(const void *a, const void *b)
-{
-	const struct report_pytype *x = a, *y = b;
-
-	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? 1 : -1;
-	return strcmp(x->type, y->type);
-}
-
-static const struct count *find_count(const struct counts *s, const char *name)
-{
-	struct count key = {.name = (char *)name};
-
-	return s->nr ? bsearch(&key, s->v, s->nr, sizeof(*s->v), cmp_count_name) : NULL;
-}
-
-static int push_count(struct counts *s, const char *name, __u64 objects, __u64 bytes)
-{
-	struct count *g = array_grow(s->v, &s->cap, s->nr + 1, sizeof(*g));
-
-	if (!g)
-		return -ENOMEM;
-	s->v = g;
-	s->v[s->nr] = (struct count){strdup(name), objects, bytes};
-	if (!s->v[s->nr].name)
-		return -ENOMEM;
-	s->nr++;
-	return 0;
-}
-
-/* This census by type name (two types of one name, as two classes Node of
- * two modules, are one row), sorted by name. */
-static int by_name(struct census *c, struct counts *out)
-{
-	size_t k = 0;
 	int err = 0;
 
 	for (size_t i = 0; i < c->types_cap && !err; i++) {
 		const struct tinfo *t = &c->types[i];
 
 		if (t->state == 1 && t->objects)
-			err = push_count(out, t->name, t->objects, t->bytes);
+			err = pycounts__add(out, t->name, t->objects, t->bytes);
 	}
 	if (!err && c->heap->untyped_blocks)
-		err = push_count(out, UNTYPED, c->heap->untyped_blocks, c->heap->untyped_bytes);
-	if (err || !out->nr)
-		return err;
-	qsort(out->v, out->nr, sizeof(*out->v), cmp_count_name);
-	for (size_t i = 1; i < out->nr; i++) {
-		if (!strcmp(out->v[i].name, out->v[k].name)) {
-			out->v[k].objects += out->v[i].objects;
-			out->v[k].bytes += out->v[i].bytes;
-			free(out->v[i].name);
-		} else {
-			out->v[++k] = out->v[i];
-		}
-	}
-	out->nr = k + 1;
-	return 0;
+		err = pycounts__add(out, UNTYPED, c->heap->untyped_blocks, c->heap->untyped_bytes);
+	pycounts__merge(out);
+	return err;
 }
 
 static const char *keep_name(struct census *c, const char *name)
@@ -737,55 +670,19 @@ static const char *keep_name(struct census *c, const char *name)
 	return c->names[c->nnames] ? c->names[c->nnames++] : NULL;
 }
 
-/* The process's rows: growth against its previous and first censuses, the
- * top by bytes, the rest summed in one row. */
-static int add_rows(struct census *c, struct pid_state *ps, const struct counts *now)
+/* The process's rows, their names kept until the next report. */
+static int add_rows(struct census *c, struct pid_state *ps, const struct pycounts *now)
 {
-	size_t first = c->nrows, n;
-	struct report_pytype *r;
+	size_t first = c->nrows;
 	char other[64];
+	int err;
 
-	r = array_grow(c->rows, &c->rows_cap, c->nrows + now->nr + 1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	c->rows = r;
-	for (size_t i = 0; i < now->nr; i++) {
-		const struct count *v = &now->v[i], *p = find_count(&ps->prev, v->name),
-				   *s = find_count(&ps->start, v->name);
-
-		r = &c->rows[c->nrows++];
-		*r = (struct report_pytype){
-			.pid = ps->pid, .type = v->name, .objects = v->objects, .bytes = v->bytes};
-		if (ps->prev.nr) {
-			r->growth_objects = (__s64)v->objects - (__s64)(p ? p->objects : 0);
-			r->growth_bytes = (__s64)v->bytes - (__s64)(p ? p->bytes : 0);
-		}
-		if (ps->start.nr) {
-			r->start_objects = (__s64)v->objects - (__s64)(s ? s->objects : 0);
-			r->start_bytes = (__s64)v->bytes - (__s64)(s ? s->bytes : 0);
-		}
-	}
-	n = c->nrows - first;
-	qsort(c->rows + first, n, sizeof(*c->rows), cmp_row_bytes);
-	if (n > c->top) {
-		struct report_pytype *rest = &c->rows[first + c->top];
-
-		for (size_t i = first + c->top + 1; i < c->nrows; i++) {
-			rest->objects += c->rows[i].objects;
-			rest->bytes += c->rows[i].bytes;
-			rest->growth_objects += c->rows[i].growth_objects;
-			rest->growth_bytes += c->rows[i].growth_bytes;
-			rest->start_objects += c->rows[i].start_objects;
-			rest->start_bytes += c->rows[i].start_bytes;
-		}
-		snprintf(other, sizeof(other), OTHER_TYPES, n - c->top);
-		rest->type = other;
-		c->nrows = first + c->top + 1;
-	}
-	for (size_t i = first; i < c->nrows; i++)
+	err = pycounts__rows(ps->pid, now, &ps->prev, &ps->start, c->top, other, sizeof(other),
+			     &c->rows, &c->nrows, &c->rows_cap);
+	for (size_t i = first; i < c->nrows && !err; i++)
 		if (!(c->rows[i].type = keep_name(c, c->rows[i].type)))
-			return -ENOMEM;
-	return 0;
+			err = -ENOMEM;
+	return err;
 }
 
 static struct pid_state *pid_state(struct census *c, __u32 pid)
@@ -840,7 +737,7 @@ int census__pid(struct census *c, __u32 pid, const struct pyproc *pp, struct cen
 		size_t nlarge)
 {
 	struct res_budget budget = {};
-	struct counts now = {};
+	struct pycounts now = {};
 	struct pid_state *ps;
 	struct res_proc *rp;
 	double t0 = now_s();
@@ -879,14 +776,12 @@ done:
 		err = add_rows(c, ps, &now);
 	/* A partial census is shown, marked, but measures no growth later. */
 	if (!err && !c->heap->truncated) {
-		counts_free(&ps->prev);
-		ps->prev = now;
 		if (!ps->start.nr)
-			for (size_t i = 0; i < now.nr && !err; i++)
-				err = push_count(&ps->start, now.v[i].name, now.v[i].objects,
-						 now.v[i].bytes);
+			err = pycounts__copy(&ps->start, &now);
+		pycounts__free(&ps->prev);
+		ps->prev = now;
 	} else {
-		counts_free(&now);
+		pycounts__free(&now);
 	}
 	c->heap->ms = (now_s() - t0) * 1e3;
 	residency__close(rp);
