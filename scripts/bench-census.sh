@@ -5,7 +5,7 @@
 # census time (python_heaps[].ms) and the pymalloc bytes it read, medians over the reports.
 # Goal: at most 500 ms per report for 200 MiB.
 # Environment: BENCH_PYTHON (a python3; default pyenv's newest 3.11), BENCH_CENSUS_N
-# (1100000 tuples), BENCH_CENSUS_REPORTS (6), ALLOCSCOPE.
+# (1100000 tuples; 3.6-3.9 take more memory per tuple), BENCH_CENSUS_REPORTS (6), ALLOCSCOPE.
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ALLOCSCOPE=${ALLOCSCOPE:-$ROOT/.output/allocscope}
@@ -54,7 +54,7 @@ for line in open(path):
 ms = sorted(h["ms"] for h in heaps[1:]) or [h["ms"] for h in heaps]
 med = ms[len(ms) // 2]
 pools = heaps[-1]["pools"]
-mib = pools * 16384 / 2**20  # 3.10+ pools are 16 KiB
+mib = pools * heaps[-1]["pool_size"] / 2**20
 print("  %d reports, %d pools (%.0f MiB of pymalloc pools)" % (len(heaps), pools, mib))
 print("  census per report: median %.0f ms (min %.0f, max %.0f): %.2f ms per MiB" %
       (med, ms[0], ms[-1], med / mib))

@@ -722,7 +722,7 @@ static int prepare(struct census *c, __u32 pid, const struct pyproc *pp)
 		return -ENOMEM;
 	c->heaps = hp;
 	c->heap = &c->heaps[c->nheaps++];
-	*c->heap = (struct report_pyheap){.pid = pid};
+	*c->heap = (struct report_pyheap){.pid = pid, .pool_size = pp->layout.heap.pool_size};
 	c->h = &pp->layout.heap;
 	c->pid = pid;
 	c->type_type = pp->type_type;

@@ -128,6 +128,7 @@ struct report_pyheap {
 	__u32 pid;
 	bool truncated;		/* the time budget ran out: counts are partial */
 	__u64 pools;		/* pymalloc pools read */
+	__u32 pool_size;	/* POOL_SIZE of the interpreter */
 	__u64 unreadable_pools; /* pool headers whose pools could not be parsed */
 	__u64 unreadable_bytes; /* their bytes */
 	__u64 swapped;		/* pages at pool boundaries swapped out: not read */

@@ -221,12 +221,13 @@ static void json_census(FILE *f, const struct report_header *hdr)
 		const struct report_pyheap *h = &hdr->pyheaps[i];
 
 		fprintf(f,
-			"%s{\"pid\":%u,\"truncated\":%s,\"pools\":%llu,"
+			"%s{\"pid\":%u,\"truncated\":%s,\"pools\":%llu,\"pool_size\":%u,"
 			"\"unreadable_pools\":%llu,\"unreadable_bytes\":%llu,"
 			"\"swapped_pages\":%llu,\"large_blocks\":%llu,\"untyped_blocks\":%llu,"
 			"\"untyped_bytes\":%llu,\"ms\":",
 			i ? "," : "", h->pid, h->truncated ? "true" : "false",
-			(unsigned long long)h->pools, (unsigned long long)h->unreadable_pools,
+			(unsigned long long)h->pools, h->pool_size,
+			(unsigned long long)h->unreadable_pools,
 			(unsigned long long)h->unreadable_bytes, (unsigned long long)h->swapped,
 			(unsigned long long)h->large_blocks, (unsigned long long)h->untyped_blocks,
 			(unsigned long long)h->untyped_bytes);

@@ -182,6 +182,7 @@ static void test_census(void **state)
 	static const struct report_pyheap heap = {.pid = 42,
 						  .truncated = true,
 						  .pools = 7916,
+						  .pool_size = 16384,
 						  .unreadable_pools = 2,
 						  .unreadable_bytes = 32768,
 						  .large_blocks = 3,
@@ -222,7 +223,7 @@ static void test_census(void **state)
 	assert_non_null(strstr(json, "\"type\":\"evil\\u001b[2Jname-longer-than-the-column\""));
 	assert_non_null(strstr(json,
 			       "\"python_heaps\":[{\"pid\":42,\"truncated\":true,"
-			       "\"pools\":7916,\"unreadable_pools\":2,"
+			       "\"pools\":7916,\"pool_size\":16384,\"unreadable_pools\":2,"
 			       "\"unreadable_bytes\":32768,\"swapped_pages\":0,\"large_blocks\":3,"
 			       "\"untyped_blocks\":0,\"untyped_bytes\":0,\"ms\":297.400}]}"));
 	free(json);
