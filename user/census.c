@@ -772,6 +772,12 @@ done:
 		err = -ENOMEM;
 	if (!err)
 		err = by_name(c, &now);
+	/* Nothing read (the process exited meanwhile, or holds no pool): no
+	 * table, rather than every type gone. */
+	if (!err && !now.nr) {
+		c->nheaps--;
+		err = -ENODATA;
+	}
 	if (!err)
 		err = add_rows(c, ps, &now);
 	/* A partial census is shown, marked, but measures no growth later. */

@@ -203,17 +203,33 @@ static void test_census(void **state)
 	hdr.pytypes = types;
 	hdr.npytypes = 2;
 	text = render(false, &hdr, NULL, 0);
-	assert_non_null(strstr(text,
-			       "python types, pid 42: 7916 pools, 3 large blocks in 297 ms, "
-			       "truncated (--census-budget); unreadable: 2 pools / 32.0 KiB\n"
-			       "  TYPE                        OBJS     BYTES     +OBJS    +BYTES "
-			       "START+OBJ   START+B\n"
-			       "  int                      4000161 122.1 MiB  +3999743 +122.1 MiB  "
-			       "+3999743 +122.1 MiB\n"
-			       "  evil?[2Jname-longer-th         2      64 B        -1     -32 B "
-			       "       +0         0\n"));
+	assert_non_null(strstr(
+		text,
+		"python types, pid 42: 7916 pools, 3 large blocks in 297 ms, truncated "
+		"(--census-budget); unreadable:\n"
+		"  2 pools / 32.0 KiB\n"
+		"  TYPE                                OBJS      BYTES     +OBJS      +BYTES "
+		"START+OBJ     START+B\n"
+		"  int                              4000161  122.1 MiB  +3999743  +122.1 MiB  "
+		"+3999743  +122.1 MiB\n"
+		"  evil?[2Jname-longer-than-the-c         2       64 B        -1       -32 B  "
+		"      +0           0\n\n"));
 	assert_null(strchr(text, '\x1b'));
 	free(text);
+	/* 80 columns: the since-start columns go, every line fits */
+	hdr.cols = 80;
+	text = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(
+		text,
+		"python types, pid 42: 7916 pools, 3 large blocks in 297 ms, truncated\n"
+		"  (--census-budget); unreadable: 2 pools / 32.0 KiB\n"
+		"  TYPE                                OBJS      BYTES     +OBJS      +BYTES\n"
+		"  int                              4000161  122.1 MiB  +3999743  +122.1 MiB\n"));
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		if (nl - line > 80)
+			fail_msg("line of %td columns: %.*s", nl - line, (int)(nl - line), line);
+	free(text);
+	hdr.cols = 0;
 	json = render(true, &hdr, NULL, 0);
 	assert_non_null(strstr(json, ",\"python_types\":[{\"pid\":42,\"type\":\"int\","
 				     "\"objects\":4000161,\"bytes\":128005152,"
