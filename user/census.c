@@ -31,7 +31,7 @@
 #define POOL_BATCH 64	   /* pools read per call: 1 MiB of 16 KiB pools */
 #define HDR_BYTES  64	   /* read of a pool header: pool_overhead is 48 */
 #define HEAD_BYTES 128	   /* read of a large block's start: headers, ob_type, ma_keys */
-#define TYPE_BYTES 256	   /* read of a type object: up to tp_flags (168 in 3.6-3.13) */
+#define TYPE_BYTES 256	   /* room for a type object up to tp_flags (168 in 3.6-3.13) */
 #define NAME_MAX_  96	   /* bytes of tp_name kept */
 #define META_DEPTH 4	   /* metatypes of metatypes followed at most */
 #define PAGE	   4096ULL /* x86-64: pagemap has one entry per 4 KiB page */
@@ -232,7 +232,7 @@ static bool in_pools(const struct census *c, __u64 addr)
 	return false;
 }
 
-static bool in_vmas(const struct census *c, __u64 addr, size_t len)
+static bool in_vmas(const struct census *c, __u64 addr)
 {
 	size_t lo = 0, hi = c->vmas->nr;
 
@@ -245,7 +245,7 @@ static bool in_vmas(const struct census *c, __u64 addr, size_t len)
 		else if (addr >= v->end)
 			lo = mid + 1;
 		else
-			return v->holds_pages && addr + len <= v->end;
+			return v->holds_pages;
 	}
 	return false;
 }
@@ -306,8 +306,9 @@ static bool read_type(struct census *c, struct tinfo *t, int depth)
 	__u8 raw[TYPE_BYTES];
 	__u64 mt;
 
+	/* Up to tp_flags only: a static type may end its mapping. */
 	if ((size_t)h->tp_flags + 8 > sizeof(raw) ||
-	    procmem__read(c->pid, t->addr, raw, sizeof(raw)))
+	    procmem__read(c->pid, t->addr, raw, (size_t)h->tp_flags + 8))
 		return false;
 	t->flags = word(raw, h->tp_flags);
 	t->basicsize = word(raw, h->tp_basicsize);
@@ -340,7 +341,7 @@ static const struct tinfo *lookup_type(struct census *c, __u64 addr, int depth)
 		if (t->state)
 			return t->state == 1 ? t : NULL;
 	}
-	if (in_pools(c, addr) || !in_vmas(c, addr, TYPE_BYTES))
+	if (in_pools(c, addr) || !in_vmas(c, addr))
 		return NULL;
 	if ((c->ntypes + 1) * 2 > c->types_cap && grow_types(c))
 		return NULL;
