@@ -41,7 +41,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 USER_MODULES := opts procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json output output_folded output_pprof pprof push rowkey termwidth placement probes proctree targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pyproc pyline pyname pysym \
-	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost pypool pycount census \
+	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost pypool pycount pytype census \
 	report_census tracer
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
 # with protoc-c at build time: nothing generated is committed.
@@ -55,7 +55,7 @@ OUTPUT_MODS := output output_folded output_pprof pprof push report report_json r
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
-UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets pypool pycount \
+UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pyoffsets pypool pycount pytype \
 	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling
 test_opts_OBJS := opts $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
@@ -76,6 +76,7 @@ test_pydecode_OBJS := pydecode
 test_pyoffsets_OBJS := pyoffsets
 test_pypool_OBJS := pypool pyoffsets
 test_pycount_OBJS := pycount
+test_pytype_OBJS := pytype pypool pyoffsets textsafe
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe

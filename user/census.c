@@ -21,6 +21,7 @@
 #include "census.h"
 #include "pycount.h"
 #include "pypool.h"
+#include "pytype.h"
 #include "procmem.h"
 #include "residency.h"
 #include "textsafe.h"
@@ -31,24 +32,11 @@
 #define POOL_BATCH 64	   /* pools read per call: 1 MiB of 16 KiB pools */
 #define HDR_BYTES  64	   /* read of a pool header: pool_overhead is 48 */
 #define HEAD_BYTES 128	   /* read of a large block's start: headers, ob_type, ma_keys */
-#define TYPE_BYTES 256	   /* room for a type object up to tp_flags (168 in 3.6-3.13) */
-#define NAME_MAX_  96	   /* bytes of tp_name kept */
-#define META_DEPTH 4	   /* metatypes of metatypes followed at most */
 #define PAGE	   4096ULL /* x86-64: pagemap has one entry per 4 KiB page */
 #define PM_PAGES   4096	   /* pagemap entries read at once: 16 MiB of address space */
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define UNTYPED	   "(no object header)"
-
-struct tinfo {
-	__u64 addr;
-	__u8 state; /* 0 empty, 1 a type, 2 not one */
-	bool dict;
-	__u32 offset; /* of the object in its block */
-	__u64 flags, basicsize;
-	__u64 objects, bytes;
-	char name[NAME_MAX_];
-};
 
 struct range {
 	__u64 start, end;
@@ -83,9 +71,7 @@ struct census {
 	const struct py_heap_layout *h;
 	const struct res_vmas *vmas;
 	pid_t pid;
-	__u64 type_type;
-	struct tinfo *types; /* open addressing by address */
-	size_t types_cap, ntypes;
+	struct pytypes types;  /* this census's, by address */
 	struct range *pranges; /* pools, merged when adjacent */
 	size_t npranges, pranges_cap;
 	struct pool_ref *pools;
@@ -101,8 +87,6 @@ struct census {
 	__u64 pm[PM_PAGES]; /* a pagemap window: pages pm_first.. */
 	__u64 pm_first, pm_n;
 	struct report_pyheap *heap; /* this process's */
-	struct tinfo *untyped;	    /* a pseudo type for blocks with no object header */
-	struct tinfo *dict;	    /* where dict tables are charged: "dict" */
 };
 
 static double now_s(void)
@@ -152,7 +136,7 @@ void census__free(struct census *c)
 	free(c->rows);
 	free_names(c);
 	free(c->names);
-	free(c->types);
+	pytypes__free(&c->types);
 	free(c->pranges);
 	free(c->pools);
 	free(c->tables);
@@ -250,143 +234,18 @@ static bool in_vmas(const struct census *c, __u64 addr)
 	return false;
 }
 
-static struct tinfo *slot_of(struct census *c, __u64 addr)
+static int read_cb(void *ctx, __u64 addr, void *buf, size_t len)
 {
-	size_t mask = c->types_cap - 1, i = (addr * 0x9E3779B97F4A7C15ULL >> 20) & mask;
-
-	while (c->types[i].state && c->types[i].addr != addr)
-		i = (i + 1) & mask;
-	return &c->types[i];
+	return procmem__read(((struct census *)ctx)->pid, addr, buf, len);
 }
 
-static int grow_types(struct census *c)
+/* Addresses inside pools are objects, never types (a type object is larger
+ * than pymalloc's largest block): refused without a read, as are unmapped ones. */
+static bool may_be_type(void *ctx, __u64 addr)
 {
-	struct tinfo *old = c->types;
-	size_t oldcap = c->types_cap;
+	const struct census *c = ctx;
 
-	c->types_cap = oldcap ? oldcap * 2 : 1024;
-	c->types = calloc(c->types_cap, sizeof(*c->types));
-	if (!c->types) {
-		c->types = old;
-		c->types_cap = oldcap;
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].state)
-			*slot_of(c, old[i].addr) = old[i];
-	free(old);
-	return 0;
-}
-
-/* tp_name, bounded: a name running past its page is read up to the page's
- * end; one with no NUL in NAME_MAX_ bytes is refused. */
-static bool read_name(struct census *c, __u64 at, char *out)
-{
-	char raw[NAME_MAX_];
-	size_t len = sizeof(raw);
-	__u64 page_end = (at | 4095) + 1;
-
-	if (at + len > page_end && procmem__read(c->pid, at, raw, len))
-		len = page_end - at;
-	if (!at || procmem__read(c->pid, at, raw, len) || !memchr(raw, '\0', len) || !raw[0])
-		return false;
-	textsafe__copy(out, NAME_MAX_, raw);
-	return true;
-}
-
-static const struct tinfo *lookup_type(struct census *c, __u64 addr, int depth);
-
-/* Fills t from the type object at t->addr; false when it is none. A type's
- * type is PyType_Type or a metatype: a type flagged TYPE_SUBCLASS whose own
- * chain ends at PyType_Type. */
-static bool read_type(struct census *c, struct tinfo *t, int depth)
-{
-	const struct py_heap_layout *h = c->h;
-	const struct tinfo *meta;
-	__u8 raw[TYPE_BYTES];
-	__u64 mt;
-
-	/* Up to tp_flags only: a static type may end its mapping. */
-	if ((size_t)h->tp_flags + 8 > sizeof(raw) ||
-	    procmem__read(c->pid, t->addr, raw, (size_t)h->tp_flags + 8))
-		return false;
-	t->flags = word(raw, h->tp_flags);
-	t->basicsize = word(raw, h->tp_basicsize);
-	if (!t->basicsize || t->basicsize > (1u << 20))
-		return false;
-	mt = word(raw, h->ob_type);
-	if (mt != c->type_type) {
-		if (depth >= META_DEPTH || mt == t->addr)
-			return false;
-		meta = lookup_type(c, mt, depth + 1);
-		if (!meta || !(meta->flags & h->flag_type_subclass))
-			return false;
-	}
-	t->offset = pypool__object_offset(h, t->flags);
-	t->dict = t->flags & h->flag_dict_subclass;
-	return read_name(c, word(raw, h->tp_name), t->name);
-}
-
-/* The type object at addr, validated once per census; NULL when addr is
- * none. Addresses inside pools are objects, never types (a type object is
- * larger than pymalloc's largest block), and are refused without a read. */
-static const struct tinfo *lookup_type(struct census *c, __u64 addr, int depth)
-{
-	struct tinfo *t;
-
-	if (!addr || addr & 7)
-		return NULL;
-	if (c->types_cap) {
-		t = slot_of(c, addr);
-		if (t->state)
-			return t->state == 1 ? t : NULL;
-	}
-	if (in_pools(c, addr) || !in_vmas(c, addr))
-		return NULL;
-	if ((c->ntypes + 1) * 2 > c->types_cap && grow_types(c))
-		return NULL;
-	t = slot_of(c, addr);
-	if (!t->state) {
-		struct tinfo n = {.addr = addr, .state = 2};
-
-		/* Refused until proven: a metatype loop ends here. Filled
-		 * apart: a metatype's lookup may grow the table. */
-		*t = n;
-		c->ntypes++;
-		if (read_type(c, &n, depth))
-			n.state = 1;
-		t = slot_of(c, addr);
-		*t = n;
-	}
-	return t->state == 1 ? t : NULL;
-}
-
-/* The type of the object in the block at b (len bytes of it read, block_size
- * in all), trying the header offsets from *hint first; NULL for a block with
- * no object header (a dict's table, a list's items, a buffer). */
-static struct tinfo *classify(struct census *c, const __u8 *b, size_t len, __u64 block_size,
-			      __u32 *hint)
-{
-	__u32 offs[5], n;
-	const struct tinfo *t;
-
-	offs[0] = *hint;
-	n = 1 + pypool__candidates(c->h, offs + 1);
-	for (__u32 i = 0; i < n; i++) {
-		__u32 off = offs[i];
-
-		if (i && off == *hint)
-			continue;
-		if (off + c->h->ob_type + 8 > len)
-			continue;
-		t = lookup_type(c, word(b, off + c->h->ob_type), 0);
-		/* Not tp_basicsize: a compact str is smaller than str's. */
-		if (t && t->offset == off && off + c->h->ob_type + 8 <= block_size) {
-			*hint = off;
-			return (struct tinfo *)t;
-		}
-	}
-	return NULL;
+	return !in_pools(c, addr) && in_vmas(c, addr);
 }
 
 static int cmp_block(const void *key, const void *elem)
@@ -406,7 +265,7 @@ static int cmp_pool(const void *key, const void *elem)
 /* A dict's keys and values are no objects: a table a censused dict points at
  * goes to that dict's type, once however many dicts share it, by its block's
  * size: a size class, or a probed large block's size. */
-static void charge_table(struct census *c, __u64 p, struct tinfo *t)
+static void charge_table(struct census *c, __u64 p, struct pytype *t)
 {
 	__u64 pool = p & ~((__u64)c->h->pool_size - 1), i, *w;
 	const struct pool_ref *pr;
@@ -433,21 +292,27 @@ static void charge_table(struct census *c, __u64 p, struct tinfo *t)
 	}
 }
 
-/* One block in use: its type counted, a dict's tables noted. */
-static void count_block(struct census *c, const __u8 *b, size_t len, __u64 size, __u32 *hint)
+/* An object of type t in a block of size bytes (len of them read at b). */
+static void count_typed(struct census *c, struct pytype *t, const __u8 *b, size_t len, __u64 size)
 {
-	struct tinfo *t = classify(c, b, len, size, hint);
-
-	if (!t) {
-		c->heap->untyped_blocks++;
-		c->heap->untyped_bytes += size;
-		return;
-	}
 	t->objects++;
 	t->bytes += size;
 	if (t->dict && t->offset + c->h->dict_values + 8 <= len) {
 		charge_table(c, word(b, t->offset + c->h->dict_keys), t);
 		charge_table(c, word(b, t->offset + c->h->dict_values), t);
+	}
+}
+
+/* One pool block in use: its type counted, or it holds no object. */
+static void count_block(struct census *c, const __u8 *b, size_t size, __u32 *hint)
+{
+	struct pytype *t = pytypes__classify(&c->types, b, size, hint);
+
+	if (t) {
+		count_typed(c, t, b, size, size);
+	} else {
+		c->heap->untyped_blocks++;
+		c->heap->untyped_bytes += size;
 	}
 }
 
@@ -575,8 +440,7 @@ static void read_pools(struct census *c)
 				size_t at = c->h->pool_overhead + (size_t)j * pool.block_size;
 
 				if (pool.used_bits[j / 64] & (1ULL << (j % 64)))
-					count_block(c, b + at, pool.block_size, pool.block_size,
-						    &hint);
+					count_block(c, b + at, pool.block_size, &hint);
 			}
 		}
 	}
@@ -600,16 +464,17 @@ static void read_large(struct census *c, struct census_block *large, size_t nlar
 		read_pieces(c->pid, addrs, n, HEAD_BYTES, c->buf, ok);
 		for (size_t k = 0; k < n; k++) {
 			struct census_block *l = &large[i + k];
-			struct tinfo *t;
+			struct pytype *t;
 			__u32 hint = 0;
 
 			c->heap->large_blocks++;
-			t = ok[k] ? classify(c, c->buf + k * HEAD_BYTES, HEAD_BYTES, l->size, &hint)
-				  : NULL;
-			if (!t)
+			/* size 0: a dict's table, charged already */
+			if (!ok[k] || !l->size ||
+			    !(t = pytypes__classify(&c->types, c->buf + k * HEAD_BYTES, HEAD_BYTES,
+						    &hint)))
 				continue;
-			count_block(c, c->buf + k * HEAD_BYTES, HEAD_BYTES, l->size, &hint);
-			l->size = 0; /* typed: no dict's table */
+			count_typed(c, t, c->buf + k * HEAD_BYTES, HEAD_BYTES, l->size);
+			l->size = 0; /* an object: no dict's table */
 		}
 	}
 }
@@ -648,8 +513,8 @@ static int by_name(struct census *c, struct pycounts *out)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < c->types_cap && !err; i++) {
-		const struct tinfo *t = &c->types[i];
+	for (size_t i = 0; i < c->types.cap && !err; i++) {
+		const struct pytype *t = &c->types.v[i];
 
 		if (t->state == 1 && t->objects)
 			err = pycounts__add(out, t->name, t->objects, t->bytes);
@@ -726,10 +591,9 @@ static int prepare(struct census *c, __u32 pid, const struct pyproc *pp)
 	*c->heap = (struct report_pyheap){.pid = pid, .pool_size = pp->layout.heap.pool_size};
 	c->h = &pp->layout.heap;
 	c->pid = pid;
-	c->type_type = pp->type_type;
-	if (c->types)
-		memset(c->types, 0, c->types_cap * sizeof(*c->types));
-	c->ntypes = c->npools = c->npranges = 0;
+	pytypes__reset(&c->types, c->h, pp->type_type,
+		       &(struct pytype_source){read_cb, may_be_type, c});
+	c->npools = c->npranges = 0;
 	c->table_blocks = c->table_bytes = 0;
 	return 0;
 }
