@@ -41,8 +41,8 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 USER_MODULES := opts words launch procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json report_oom output output_folded output_pprof pprof push rowkey termwidth placement probes proctree cgroup cgtarget targets residency mapkind mapcat sources \
 	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pymemdecode pyalloc pyproc pyline pyname pysym \
-	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost tracer \
-	trend age report_summary
+	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost pypool pycount pytype census \
+	report_census tracer trend age report_summary
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
 # with protoc-c at build time: nothing generated is committed.
 PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
@@ -50,12 +50,12 @@ PROTO_OBJ := $(OUTPUT)/proto/profile.pb-c.o
 USER_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,$(USER_MODULES)) $(PROTO_OBJ)
 # The outputs, with what they link (test_opts reaches them through the format table).
 OUTPUT_MODS := output output_folded output_pprof pprof push report report_json report_cost report_oom \
-	textsafe rowkey termwidth log trend report_summary
+	report_census textsafe rowkey termwidth log trend report_summary
 APP := $(OUTPUT)/allocscope
 
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pymemdecode pyoffsets \
-	pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling cgroup \
+	pypool pycount pytype pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling cgroup \
 	trend
 test_opts_OBJS := opts words cgroup $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
@@ -67,7 +67,8 @@ test_mapfile_OBJS := mapfile elfobj procmaps
 test_syms_OBJS := syms strpool symtab srcline perfmap jitmap elfobj mapfile procmaps
 test_srcline_OBJS := srcline elfobj mapfile procmaps
 test_perfmap_OBJS := perfmap mapfile
-test_report_OBJS := report report_json report_cost report_summary report_oom trend textsafe rowkey
+test_report_OBJS := report report_json report_cost report_summary report_oom report_census trend textsafe \
+	rowkey
 test_placement_OBJS := placement
 test_probes_OBJS := probes elfobj mapfile procmaps placement
 test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
@@ -75,6 +76,9 @@ test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pymemdecode_OBJS := pymemdecode
 test_pyoffsets_OBJS := pyoffsets
+test_pypool_OBJS := pypool pyoffsets
+test_pycount_OBJS := pycount
+test_pytype_OBJS := pytype pypool pyoffsets textsafe
 test_pylayout_OBJS := pylayout pyoffsets
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
@@ -84,8 +88,8 @@ test_binding_OBJS := binding linkmap probes elfobj mapfile procmaps placement pr
 test_proctree_OBJS := proctree
 test_residency_OBJS := residency
 test_mapkind_OBJS := mapkind
-test_cost_OBJS := cost governor report report_json report_cost report_summary report_oom trend textsafe \
-	rowkey targets probes elfobj mapfile procmaps placement proctree cgroup cgtarget
+test_cost_OBJS := cost governor report report_json report_cost report_summary report_oom report_census \
+	trend textsafe rowkey targets probes elfobj mapfile procmaps placement proctree cgroup cgtarget
 test_sampling_OBJS := sampling
 test_cgroup_OBJS := cgroup
 test_trend_OBJS := trend age

@@ -8,13 +8,15 @@
 # row so drift in a shared machine hits them alike, and every ratio comes from this run.
 # A row whose option this allocscope lacks (per --help) reads "n/a (option not available)".
 # Then the governor's goal (scripts/bench-governor.sh), the stack walk's costs
-# (scripts/bench-walk.sh) and Python frames' (bench-python.sh).
+# (scripts/bench-walk.sh), Python frames' (bench-python.sh) and the Python heap census's
+# (bench-census.sh).
 #
 # Environment: BENCH_ROUNDS (5), BENCH_PAIRS (300000 churn pairs per run),
 # BENCH_SQLITE_ROWS (20000), BENCH_REDIS_REQUESTS (20000), BENCH_JSON_RECORDS (20000),
-# BENCH_WORKLOADS ("churn sqlite redis json"), BENCH_EXTRAS ("governor walk python"; "none"),
+# BENCH_WORKLOADS ("churn sqlite redis json"), BENCH_EXTRAS ("governor walk python census"; "none"),
 # BENCH_INSTALL (1: apt-get what is missing; 0: never), BENCH_JSON_PYTHON (/usr/bin/python3.11),
-# ALLOCSCOPE, BENCH_TARGET. bench-walk.sh and bench-python.sh read their own variables.
+# ALLOCSCOPE, BENCH_TARGET. bench-walk.sh, bench-python.sh and bench-census.sh read their own
+# variables.
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench-lib.sh
@@ -30,7 +32,7 @@ SQLITE_ROWS=${BENCH_SQLITE_ROWS:-20000}
 REDIS_REQUESTS=${BENCH_REDIS_REQUESTS:-20000}
 JSON_RECORDS=${BENCH_JSON_RECORDS:-20000}
 read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-churn sqlite redis json}"
-read -ra EXTRAS <<<"${BENCH_EXTRAS:-governor walk python}"
+read -ra EXTRAS <<<"${BENCH_EXTRAS:-governor walk python census}"
 T_START=$(date +%s)
 
 # The command that produced this output, with the environment that changes it.
@@ -226,8 +228,12 @@ for extra in "${EXTRAS[@]}"; do
 		echo
 		"$ROOT/scripts/bench-python.sh"
 		;;
+	census)
+		echo
+		"$ROOT/scripts/bench-census.sh"
+		;;
 	none) ;;
-	*) echo "bench: unknown BENCH_EXTRAS part '$extra' (governor, walk, python, none)" ;;
+	*) echo "bench: unknown BENCH_EXTRAS part '$extra' (governor, walk, python, census, none)" ;;
 	esac
 done
 echo

@@ -21,9 +21,24 @@ die() { echo "gen-pyoffsets: $*" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# pymalloc's ALIGNMENT, POOL_SIZE and ARENA_SIZE as -D flags, from the
+# interpreter's own statistics (before 3.12 they are macros of obmalloc.c
+# alone): "Small block threshold = 512, in 32 size classes.",
+# "N unused pools * 16384 bytes", "N arenas * 1048576 bytes/arena".
+obmalloc_sizes() {
+	"$1" -c 'import sys; sys._debugmallocstats()' 2>&1 | awk '
+		/^Small block threshold/ { a = $5 / $7 }
+		/unused pools \*/ { p = $5 }
+		/arenas \* .* bytes\/arena/ { r = $4 }
+		END {
+			if (!a || !p || !r) exit 1
+			printf "-DOBM_ALIGNMENT=%d -DOBM_POOL_SIZE=%d -DOBM_ARENA_SIZE=%d\n", a, p, r
+		}' || die "$1: cannot read pymalloc's sizes from sys._debugmallocstats()"
+}
+
 # One initializer per minor version, from the newest patch release present.
 entries() {
-	local minor prefix inc py missing=0
+	local minor prefix inc py obm missing=0
 	for minor in $(seq 6 13); do
 		# Not 3.13.0t and the like: free-threaded builds have other layouts.
 		prefix=$(printf "%s\n" "$root"/3."$minor".* | grep -E "/3\.$minor\.[0-9]+$" |
@@ -36,13 +51,15 @@ entries() {
 		inc=$prefix/include/python3.$minor
 		[ -d "$inc" ] || inc=${inc}m # 3.6, 3.7: the pymalloc ABI suffix
 		[ -f "$inc/Python.h" ] || die "no headers in $prefix/include"
+		py=$prefix/bin/python3.$minor
+		# Alone, so that a failure stops the script (set -e).
+		obm=$(obmalloc_sizes "$py")
 		# -isystem: the interpreter's headers are not ours to warn about.
-		"$cc" -std=gnu11 -O0 -Wall -Wextra -Werror -isystem "$inc" \
+		"$cc" -std=gnu11 -O0 -Wall -Wextra -Werror -isystem "$inc" $obm \
 			scripts/pyoffsets_probe.c -o "$tmp/probe"
 		if [ "$minor" -ge 13 ]; then
 			# The probe checks itself against the live _Py_DebugOffsets,
 			# the first member of _PyRuntime (well under 4 KiB).
-			py=$prefix/bin/python3.$minor
 			"$py" -c 'import ctypes, sys
 rt = ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime")
 sys.stdout.buffer.write(ctypes.string_at(ctypes.addressof(rt), 4096))' >"$tmp/runtime"

@@ -29,6 +29,36 @@
 
 static int bad;
 
+/* pymalloc's sizes are macros of Objects/obmalloc.c before 3.12, in no
+ * header: gen-pyoffsets.sh measures them (sys._debugmallocstats()) and
+ * passes them in; 3.12+ headers define them too, and must agree. */
+#if !defined(OBM_ALIGNMENT) || !defined(OBM_POOL_SIZE) || !defined(OBM_ARENA_SIZE)
+#error "build with -DOBM_ALIGNMENT=.. -DOBM_POOL_SIZE=.. -DOBM_ARENA_SIZE=.. (gen-pyoffsets.sh)"
+#endif
+
+#if PY_VERSION_HEX >= 0x030C0000
+#include <internal/pycore_obmalloc.h>
+typedef struct pool_header census_pool;
+#if ALIGNMENT != OBM_ALIGNMENT || POOL_SIZE != OBM_POOL_SIZE || ARENA_SIZE != OBM_ARENA_SIZE
+#error "pycore_obmalloc.h and the measured pymalloc sizes disagree"
+#endif
+#else
+/* struct pool_header of Objects/obmalloc.c (3.6-3.11, unchanged over them),
+ * which no installed header declares. */
+typedef struct census_pool {
+	union {
+		void *_padding;
+		unsigned int count;
+	} ref;
+	void *freeblock;
+	struct census_pool *nextpool, *prevpool;
+	unsigned int arenaindex, szidx, nextoffset, maxnextoffset;
+} census_pool;
+#endif
+#if PY_VERSION_HEX >= 0x03090000
+#include <internal/pycore_gc.h>
+#endif
+
 static void field(const char *name, long v)
 {
 	if (v == NONE) {
@@ -95,6 +125,45 @@ static void check_debug_offsets(const char *path)
 	check("bytes_data", offsetof(PyBytesObject, ob_sval), d.bytes_object.ob_sval);
 }
 #endif
+
+/* What the heap census (user/census.c) reads: pymalloc's pools, and each
+ * object's type where its block starts (after the GC header, and 3.11+ the
+ * pre-header words of managed dicts and weakrefs). */
+static void census(void)
+{
+	printf("\t\t.heap.pool_size = %d,\n", OBM_POOL_SIZE);
+	printf("\t\t.heap.arena_size = %d,\n", OBM_ARENA_SIZE);
+	field("heap.alignment", OBM_ALIGNMENT);
+	/* POOL_OVERHEAD: the header rounded up to ALIGNMENT */
+	field("heap.pool_overhead",
+	      (sizeof(census_pool) + OBM_ALIGNMENT - 1) / OBM_ALIGNMENT * OBM_ALIGNMENT);
+	field("heap.pool_count", offsetof(census_pool, ref.count));
+	field("heap.pool_freeblock", offsetof(census_pool, freeblock));
+	field("heap.pool_szidx", offsetof(census_pool, szidx));
+	field("heap.pool_nextoffset", offsetof(census_pool, nextoffset));
+	field("heap.pool_maxnextoffset", offsetof(census_pool, maxnextoffset));
+	field("heap.gc_head", sizeof(PyGC_Head));
+#if PY_VERSION_HEX >= 0x030C0000
+	/* _PyType_PreHeaderSize(): two words for a managed dict and weakref */
+	field("heap.preheader", 2 * sizeof(PyObject *));
+	printf("\t\t.heap.flag_preheader = %#lx,\n", (unsigned long)Py_TPFLAGS_PREHEADER);
+#elif PY_VERSION_HEX >= 0x030B0000
+	field("heap.preheader", 2 * sizeof(PyObject *));
+	printf("\t\t.heap.flag_preheader = %#lx,\n", (unsigned long)Py_TPFLAGS_MANAGED_DICT);
+#else
+	field("heap.preheader", 0);
+	printf("\t\t.heap.flag_preheader = 0,\n");
+#endif
+	printf("\t\t.heap.flag_gc = %#lx,\n", (unsigned long)Py_TPFLAGS_HAVE_GC);
+	printf("\t\t.heap.flag_type_subclass = %#lx,\n", (unsigned long)Py_TPFLAGS_TYPE_SUBCLASS);
+	printf("\t\t.heap.flag_dict_subclass = %#lx,\n", (unsigned long)Py_TPFLAGS_DICT_SUBCLASS);
+	field("heap.ob_type", offsetof(PyObject, ob_type));
+	field("heap.tp_name", offsetof(PyTypeObject, tp_name));
+	field("heap.tp_basicsize", offsetof(PyTypeObject, tp_basicsize));
+	field("heap.tp_flags", offsetof(PyTypeObject, tp_flags));
+	field("heap.dict_keys", offsetof(PyDictObject, ma_keys));
+	field("heap.dict_values", offsetof(PyDictObject, ma_values));
+}
 
 int main(int argc, char **argv)
 {
@@ -198,6 +267,7 @@ int main(int argc, char **argv)
 	field("unicode_state", offsetof(PyASCIIObject, state));
 	field("bytes_size", offsetof(PyBytesObject, ob_base.ob_size));
 	field("bytes_data", offsetof(PyBytesObject, ob_sval));
+	census();
 	printf("\t},\n");
 	return bad;
 }

@@ -12,6 +12,7 @@
 #include "collect.h"
 #include "log.h"
 #include "path.h"
+#include "pypool.h"
 
 /* (Re)reads pid's mappings, opening its files through its own root. */
 static int snapshot_pid(struct collector *c, __u32 pid)
@@ -502,11 +503,100 @@ static void forget_exited(struct collector *c)
 			syms__drop_pid(c->syms, p->pid);
 			if (c->pysym)
 				pysym__drop_pid(c->pysym, p->pid);
+			census__drop_pid(c->census, p->pid);
 			targets__remove(c->procs, p->pid);
 			continue;
 		}
 		i++;
 	}
+}
+
+static int cmp_census_block(const void *a, const void *b)
+{
+	const struct census_block *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The live blocks above pymalloc's threshold of the processes running
+ * CPython, sorted by (pid, address). A sampled block stands for others
+ * (count > 1): its size is no block's, and it is left out. */
+static int large_blocks(struct collector *c, struct census_block **out, size_t *nout)
+{
+	enum { BATCH = 4096 };
+	struct live_key keys[BATCH];
+	struct live_block vals[BATCH];
+	struct census_block *v = NULL, *g;
+	size_t n = 0, cap = 0;
+	__u64 in = 0, next;
+	bool first = true;
+	int err = 0;
+
+	for (;;) {
+		__u32 count = BATCH;
+
+		err = bpf_map_lookup_batch(c->live_fd, first ? NULL : &in, &next, keys, vals,
+					   &count, NULL);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			if (vals[i].size <= PYPOOL_SMALL_MAX || vals[i].count != 1 ||
+			    !pysym__proc(c->pysym, keys[i].tgid))
+				continue;
+			g = array_grow(v, &cap, n + 1, sizeof(*v));
+			if (!g) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = g;
+			v[n++] = (struct census_block){keys[i].tgid, keys[i].addr, vals[i].size};
+		}
+		if (err) { /* ENOENT: the last batch */
+			err = 0;
+			break;
+		}
+		in = next;
+		first = false;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_census_block);
+	*out = v;
+	*nout = n;
+	return err;
+}
+
+/* Each live process running CPython, its heap by type. A process that
+ * cannot be read (it exited meanwhile) has no table; the report goes on. */
+static void take_census(struct collector *c, struct report_header *hdr)
+{
+	struct census_block *large = NULL;
+	size_t nlarge = 0;
+
+	census__begin(c->census);
+	if (large_blocks(c, &large, &nlarge) && c->verbose)
+		log_msg("python census: cannot read the live blocks: %s\n", strerror(errno));
+	for (size_t i = 0; i < c->procs->nr; i++) {
+		const struct proc_entry *p = &c->procs->procs[i];
+		const struct pyproc *pp = pysym__proc(c->pysym, p->pid);
+		size_t lo, hi;
+		int err;
+
+		if (p->exited || !pp)
+			continue;
+		for (lo = 0; lo < nlarge && large[lo].pid < p->pid; lo++)
+			;
+		for (hi = lo; hi < nlarge && large[hi].pid == p->pid; hi++)
+			;
+		err = census__pid(c->census, p->pid, pp, large + lo, hi - lo);
+		if (err && c->verbose)
+			log_msg("python census of pid %u: %s\n", p->pid, strerror(-err));
+	}
+	free(large);
+	census__finish(c->census, hdr);
 }
 
 int collect__report(struct collector *c, struct report_header *hdr)
@@ -534,6 +624,8 @@ int collect__report(struct collector *c, struct report_header *hdr)
 	for (size_t i = 0; hdr->summary && i < hdr->summary->nsites; i++)
 		symbolize(c, &hdr->summary->sites[i]);
 	hdr->verbose = c->verbose;
+	if (c->census)
+		take_census(c, hdr);
 	err = output__write(c->out, hdr, rows, nrows);
 	if (err)
 		return err;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "age.h"
+#include "census.h"
 #include "mapcat.h"
 #include "opts.h"
 #include "output.h"
@@ -21,7 +22,8 @@ struct collector {
 	int counters_fd;   /* slot -> struct site_stats */
 	int free_slots_fd; /* queue of slots deleted sites give back */
 	int stacks_fd;
-	int mappings_fd; /* live_key -> struct mapping_block */
+	int mappings_fd;       /* live_key -> struct mapping_block */
+	struct census *census; /* the Python heap census, NULL when off */
 	struct proc_table *procs;
 	struct syms *syms;
 	struct pysym *pysym; /* names Python frames of the processes running CPython */
@@ -37,8 +39,9 @@ struct collector {
 	void **blocks;		   /* the native paths of the rows shown, freed next report */
 	size_t nblocks, blocks_cap;
 	struct mapcat mapcat; /* mapping categories and residency, per report */
-	int live_fd;	      /* live_key -> struct live_block; < 0: no ages */
-	__u32 nslots;	      /* entries of the counters array */
+	int live_fd;  /* live_key -> struct live_block (ages, the census's large blocks); < 0: none
+		       */
+	__u32 nslots; /* entries of the counters array */
 	double old_age_s;     /* --old-age */
 	struct age_table age; /* this report's walk of the live blocks */
 };

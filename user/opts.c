@@ -39,6 +39,8 @@ enum {
 	OPT_MAX_DEPTH,
 	OPT_UNWIND,
 	OPT_NO_PYTHON,
+	OPT_NO_CENSUS,
+	OPT_CENSUS_BUDGET,
 	OPT_CHILDREN,
 	OPT_NO_MAPPINGS,
 	OPT_GROUP_BY,
@@ -71,6 +73,8 @@ static const struct config defaults = {
 	.max_depth = AS_DEPTH_DEFAULT,
 	.unwind = UNWIND_CFI,
 	.python = true,
+	.census = true,
+	.census_budget_ms = 1000,
 	.mappings = true,
 	.push_app = "allocscope",
 	.max_overhead = MAX_OVERHEAD_DEFAULT,
@@ -263,6 +267,14 @@ static const struct argp_option options[] = {
 	 "Also probe CPython's object allocator (pymalloc) in --pid or --comm targets, so each "
 	 "object of 512 bytes or less is charged to its Python line instead of the arenas to the "
 	 "line that needed a new one; costs a trap or two per object",
+	 GRP_TRACE},
+	{"no-census", OPT_NO_CENSUS, NULL, 0,
+	 "Do not take the heap census of CPython processes (their objects by type, read from "
+	 "pymalloc's pools at each report)",
+	 GRP_TRACE},
+	{"census-budget", OPT_CENSUS_BUDGET, "MS", 0,
+	 "Time the Python heap census may take per report (1-60000 ms, default 1000); a "
+	 "census cut short is marked truncated",
 	 GRP_TRACE},
 	{"no-mappings", OPT_NO_MAPPINGS, NULL, 0,
 	 "Do not trace mmap, mremap, munmap and brk (memory the heap probes never see, such as "
@@ -675,6 +687,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_PYTHON_OBJECTS:
 		cfg->python_objects = true;
+		return 0;
+	case OPT_NO_CENSUS:
+		cfg->census = false;
+		return 0;
+	case OPT_CENSUS_BUDGET:
+		if ((e = parse_count(ctx, "census-budget", arg, 1, 60000, false, &v)))
+			return e;
+		cfg->census_budget_ms = v;
 		return 0;
 	case OPT_NO_MAPPINGS:
 		cfg->mappings = false;

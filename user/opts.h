@@ -90,6 +90,8 @@ struct config {
 	enum unwind_mode unwind;       /* --unwind cfi|fp */
 	bool python;		       /* Python frames; --no-python clears */
 	bool python_objects;	       /* --python-objects: probe pymalloc too */
+	bool census;		       /* the Python heap census; --no-census clears */
+	__u32 census_budget_ms;	       /* --census-budget: its time per report */
 	bool no_bpf_loop;	       /* the kernel lacks bpf_loop (kernel_features) */
 	bool mappings;		       /* mmap/munmap/mremap/brk; --no-mappings clears */
 	bool children;		       /* --children: follow forks of --pid targets */

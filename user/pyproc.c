@@ -238,6 +238,9 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 		out->bpf.interp_head = resolve(pid, &m, &ref, runtime);
 	if (!elfobj__find_object(m.o, "PyCode_Type", &sym))
 		out->code_type = sym.vaddr + m.bias;
+	/* Exported by every build (extensions link against it), stripped or not. */
+	if (!elfobj__find_object(m.o, "PyType_Type", &sym))
+		out->type_type = sym.vaddr + m.bias;
 	if (out->bpf.key_addr)
 		find_tsd(pid, maps, &out->bpf);
 	if (!out->bpf.tsd_base && !out->bpf.interp_head) {

@@ -18,6 +18,7 @@ struct pyproc {
 	struct py_layout layout; /* 3.13+: from the process's own _Py_DebugOffsets */
 	struct py_proc bpf;	 /* the py_procs value */
 	__u64 code_type; /* &PyCode_Type in the process: code objects are checked against it */
+	__u64 type_type; /* &PyType_Type: the heap census checks every type against it */
 	struct file_id module; /* the file holding the interpreter: its frames are replaced */
 	char path[PATH_MAX];   /* that file, as mapped */
 };

@@ -1195,6 +1195,7 @@ void report__print_text(FILE *f, const struct report_header *hdr, const struct r
 		for (i = 0; i < nrows; i++)
 			print_text_row(f, hdr, shown, i + 1, &rows[i]);
 	}
+	report__print_census_text(f, hdr);
 	if (hdr->summary)
 		report__print_summary_text(f, hdr);
 }

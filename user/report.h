@@ -166,6 +166,32 @@ struct report_target {
 	struct cgroup_ident ident; /* its container, pod and pid inside */
 };
 
+/* A row of the Python heap census (user/census.c): one type of one process,
+ * or the rest of its types summed ("(N other types)"). */
+struct report_pytype {
+	__u32 pid;
+	const char *type;
+	__u64 objects;
+	__u64 bytes; /* block sizes: pymalloc's size class, or a large block's size */
+	__s64 growth_objects, growth_bytes; /* since the previous census */
+	__s64 start_objects, start_bytes;   /* since the first census of the process */
+};
+
+/* What one process's census covered. */
+struct report_pyheap {
+	__u32 pid;
+	bool truncated;		/* the time budget ran out: counts are partial */
+	__u64 pools;		/* pymalloc pools read */
+	__u32 pool_size;	/* POOL_SIZE of the interpreter */
+	__u64 unreadable_pools; /* pool headers whose pools could not be parsed */
+	__u64 unreadable_bytes; /* their bytes */
+	__u64 swapped;		/* pages at pool boundaries swapped out: not read */
+	__u64 large_blocks;	/* probed blocks above 512 bytes looked at */
+	__u64 untyped_blocks;	/* blocks in use with no object header, dict tables aside */
+	__u64 untyped_bytes;
+	double ms; /* time taken */
+};
+
 struct report_header {
 	double time;	     /* Unix time of the report, seconds */
 	double interval_s;   /* seconds since the previous report */
@@ -229,6 +255,11 @@ struct report_header {
 	double old_age_s;
 	/* Set by report__finish on the final report, else NULL. */
 	struct report_summary *summary;
+	/* The Python heap census (user/census.c), when taken. */
+	const struct report_pyheap *pyheaps;
+	size_t npyheaps;
+	const struct report_pytype *pytypes; /* by process, then bytes, largest first */
+	size_t npytypes;
 };
 
 /* The text layout of today's reports, and the narrowest one laid out. */
@@ -271,6 +302,8 @@ void report__print_wrapped(FILE *f, const char *text, size_t cols, size_t indent
 void report__oom_from_event(const struct oom_event *ev, const char *comm, __u64 page_size,
 			    struct report_oom *o);
 void report__print_oom_text(FILE *f, const struct report_header *hdr, size_t cols);
+/* The Python heap census tables (user/report_census.c). */
+void report__print_census_text(FILE *f, const struct report_header *hdr);
 
 /* The counter's name in reports ("live_full", ...). */
 const char *report__drop_label(enum drop_reason r);

@@ -258,6 +258,49 @@ static void json_memory(FILE *f, const struct report_header *hdr)
 	fprintf(f, "],\"processes_total\":%zu", hdr->nprocs_total);
 }
 
+/* The Python heap census: "python_types" rows and, per process, what it
+ * covered; both only when a CPython process was censused. */
+static void json_census(FILE *f, const struct report_header *hdr)
+{
+	size_t i;
+
+	if (!hdr->npyheaps)
+		return;
+	fputs(",\"python_types\":[", f);
+	for (i = 0; i < hdr->npytypes; i++) {
+		const struct report_pytype *t = &hdr->pytypes[i];
+
+		fprintf(f, "%s{\"pid\":%u,\"type\":", i ? "," : "", t->pid);
+		json_str(f, t->type, SIZE_MAX);
+		fprintf(f,
+			",\"objects\":%llu,\"bytes\":%llu,\"growth_objects\":%lld,"
+			"\"growth_bytes\":%lld,\"start_growth_objects\":%lld,"
+			"\"start_growth_bytes\":%lld}",
+			(unsigned long long)t->objects, (unsigned long long)t->bytes,
+			(long long)t->growth_objects, (long long)t->growth_bytes,
+			(long long)t->start_objects, (long long)t->start_bytes);
+	}
+	fputs("],\"python_heaps\":[", f);
+	for (i = 0; i < hdr->npyheaps; i++) {
+		const struct report_pyheap *h = &hdr->pyheaps[i];
+
+		fprintf(f,
+			"%s{\"pid\":%u,\"truncated\":%s,\"pools\":%llu,\"pool_size\":%u,"
+			"\"unreadable_pools\":%llu,\"unreadable_bytes\":%llu,"
+			"\"swapped_pages\":%llu,\"large_blocks\":%llu,\"untyped_blocks\":%llu,"
+			"\"untyped_bytes\":%llu,\"ms\":",
+			i ? "," : "", h->pid, h->truncated ? "true" : "false",
+			(unsigned long long)h->pools, h->pool_size,
+			(unsigned long long)h->unreadable_pools,
+			(unsigned long long)h->unreadable_bytes, (unsigned long long)h->swapped,
+			(unsigned long long)h->large_blocks, (unsigned long long)h->untyped_blocks,
+			(unsigned long long)h->untyped_bytes);
+		json_num(f, h->ms);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 void report__print_json(FILE *f, const struct report_header *hdr, const struct report_row *rows,
 			size_t nrows)
 {
@@ -328,6 +371,7 @@ void report__print_json(FILE *f, const struct report_header *hdr, const struct r
 		json_site(f, hdr, &rows[i]);
 	}
 	fputc(']', f);
+	json_census(f, hdr);
 	if (hdr->summary)
 		report__print_summary_json(f, hdr);
 	fputs("}\n", f);

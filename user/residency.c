@@ -344,16 +344,36 @@ static ssize_t read_window(struct res_proc *p, __u64 first, __u64 last)
 	return n < 0 ? -errno : (ssize_t)p->win_n;
 }
 
-/* Pages of [first, last) counted by count in pagemap windows; stops early where the
- * range was unmapped meanwhile or the process exited. */
-static int scan_pagemap(struct res_proc *p, __u64 first, __u64 last,
-			__u64 (*count)(const __u64 *, size_t), __u64 *pages)
+static int open_pagemap(struct res_proc *p)
 {
 	if (p->pagemap < 0) {
 		p->pagemap = openat(p->dir, "pagemap", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (p->pagemap < 0)
 			return -errno;
 	}
+	return 0;
+}
+
+ssize_t residency__pagemap(struct res_proc *p, __u64 first, size_t n, __u64 *out)
+{
+	ssize_t r;
+	int err = open_pagemap(p);
+
+	if (err)
+		return err;
+	r = pread(p->pagemap, out, n * sizeof(*out), (off_t)(first * sizeof(*out)));
+	return r < 0 ? -errno : r / (ssize_t)sizeof(*out);
+}
+
+/* Pages of [first, last) counted by count in pagemap windows; stops early where the
+ * range was unmapped meanwhile or the process exited. */
+static int scan_pagemap(struct res_proc *p, __u64 first, __u64 last,
+			__u64 (*count)(const __u64 *, size_t), __u64 *pages)
+{
+	int err = open_pagemap(p);
+
+	if (err)
+		return err;
 	if (!p->buf && !(p->buf = malloc(PM_CHUNK * sizeof(*p->buf))))
 		return -ENOMEM;
 	while (first < last) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 /* One line of /proc/PID/maps, as much as residency needs. */
@@ -90,6 +91,9 @@ const struct res_vmas *residency__vmas(struct res_proc *p);
  * counts. Within the budget; 0 or -errno. */
 int residency__written_data(struct res_proc *p, __u64 *bytes);
 struct res_reader residency__reader(struct res_proc *p);
+/* The pagemap entries of n pages from page number first into out, outside the budget: how
+ * many were read (fewer where the address space ends or the process exited), or -errno. */
+ssize_t residency__pagemap(struct res_proc *p, __u64 first, size_t n, __u64 *out);
 /* Anonymous RSS of pid. 0 or -ESRCH. */
 int residency__rss_anon(__u32 pid, __u64 *bytes);
 

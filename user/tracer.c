@@ -261,6 +261,8 @@ static void follow_python(struct tracer *t, __u32 pid, const struct procmaps *ma
 	}
 	log_msg("pid %u runs CPython %d.%d (%s): Python frames on\n", pid, pp.major, pp.minor,
 		pp.path);
+	if (t->coll.census && census__baseline(t->coll.census, pid, &pp) && verbose)
+		log_msg("pid %u: no heap census: not a pymalloc heap allocscope can read\n", pid);
 	if (verbose)
 		log_msg("pid %u: eval loop %#llx-%#llx, thread key at %#llx, "
 			"key slots at tp+%#x (%u), interpreters at %#llx\n",
@@ -853,6 +855,7 @@ static void handle_exec(struct tracer *t, const struct task_event *ev, struct pr
 
 	syms__drop_pid(t->coll.syms, ev->tgid);
 	pysym__drop_pid(t->coll.pysym, ev->tgid);
+	census__drop_pid(t->coll.census, ev->tgid);
 	unwinder__forget(t->unwinder, ev->tgid);
 	t->coll.stale_stacks = true;
 	if (!e || e->exited)
@@ -1415,6 +1418,14 @@ int tracer__open(const struct config *cfg, struct tracer **out)
 	t->coll.mappings_fd = bpf_map__fd(t->skel->maps.mappings);
 	t->coll.live_fd = bpf_map__fd(t->skel->maps.live);
 	t->coll.nslots = bpf_map__max_entries(t->skel->maps.counters);
+	/* Folded stacks and pprof profiles have no place for it. */
+	if (cfg->census && cfg->python && !cfg->format->whole) {
+		t->coll.census = census__new(cfg->census_budget_ms, cfg->top);
+		if (!t->coll.census) {
+			status = EXIT_RUNTIME;
+			goto fail;
+		}
+	}
 	status = start_costs(t);
 	if (status)
 		goto fail;
@@ -1700,6 +1711,7 @@ void tracer__close(struct tracer *t)
 	syms__free(t->coll.syms);
 	pysym__free(t->coll.pysym);
 	report__free(t->coll.report);
+	census__free(t->coll.census);
 	collect__free(&t->coll);
 	output__close(&t->out);
 	free(t);

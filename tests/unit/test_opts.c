@@ -301,6 +301,16 @@ static void want_no_governor(struct config *c)
 	c->max_overhead = 0;
 }
 
+static void want_no_census(struct config *c)
+{
+	c->census = false;
+}
+
+static void want_census_budget(struct config *c)
+{
+	c->census_budget_ms = 250;
+}
+
 static void want_governor_5(struct config *c)
 {
 	c->max_overhead = 5;
@@ -409,8 +419,11 @@ static const struct valid_case {
 	{"--unwind fp --max-depth=8", want_fp},
 	{"--max-overhead 0", want_no_governor},
 	{"--max-overhead=5", want_governor_5},
-	{"--max-overhead 20", want_none}, /* the default */
-	{"-o -x", want_output},		  /* a value may start with '-' */
+	{"--no-census", want_no_census},
+	{"--census-budget 250", want_census_budget},
+	{"--census-budget 1000", want_none}, /* the default */
+	{"--max-overhead 20", want_none},    /* the default */
+	{"-o -x", want_output},		     /* a value may start with '-' */
 	{"--format text --probe-mode full --placement auto --attach auto --unwind cfi --max-depth "
 	 "64",
 	 want_none},
@@ -480,6 +493,8 @@ static const struct invalid_case {
 	{"--m 1", "option '--m' is ambiguous: --min-size, --max-size, --mode, --max-live-blocks, "
 		  "--max-depth, --max-overhead"},
 	{"--max-overhead 101", "invalid --max-overhead '101': expected a number from 0 to 100"},
+	{"--census-budget 0", "invalid --census-budget '0': expected a number from 1 to 60000"},
+	{"--census-budget 1s", "invalid --census-budget '1s': expected a number from 1 to 60000"},
 	{"--max-overhead -1", "invalid --max-overhead '-1': expected a number from 0 to 100"},
 	{"--max-overhead 5%", "invalid --max-overhead '5%': expected a number from 0 to 100"},
 	{"--mode pages", "invalid --mode 'pages': expected heap or rss"},
@@ -691,6 +706,7 @@ static void test_help(void **state)
 		"--attach",	  "--max-depth",
 		"--unwind",	  "--max-overhead",
 		"--sample-bytes", "--command",
+		"--no-census",	  "--census-budget",
 	};
 	static const char *const sections[] = {
 		"USAGE: allocscope [OPTIONS] [INTERVAL [COUNT]]",

@@ -175,6 +175,76 @@ static void test_empty_first_report(void **state)
 	report__free(r);
 }
 
+/* The Python heap census: its text table under the sites (a hostile type name
+ * cut and made safe) and its JSON arrays, present only when a process was censused. */
+static void test_census(void **state)
+{
+	static const struct report_pyheap heap = {.pid = 42,
+						  .truncated = true,
+						  .pools = 7916,
+						  .pool_size = 16384,
+						  .unreadable_pools = 2,
+						  .unreadable_bytes = 32768,
+						  .large_blocks = 3,
+						  .ms = 297.4};
+	static const struct report_pytype types[] = {
+		{42, "int", 4000161, 128005152, 3999743, 127991776, 3999743, 127991776},
+		{42, "evil\x1b[2Jname-longer-than-the-column", 2, 64, -1, -32, 0, 0},
+	};
+	struct report_header hdr = {.interval_s = 1.0};
+	char *text, *json;
+
+	(void)state;
+	json = render(true, &hdr, NULL, 0);
+	assert_null(strstr(json, "python_types"));
+	free(json);
+	hdr.pyheaps = &heap;
+	hdr.npyheaps = 1;
+	hdr.pytypes = types;
+	hdr.npytypes = 2;
+	text = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(
+		text,
+		"python types, pid 42: 7916 pools, 3 large blocks in 297 ms, truncated "
+		"(--census-budget); unreadable:\n"
+		"  2 pools / 32.0 KiB\n"
+		"  TYPE                                OBJS      BYTES     +OBJS      +BYTES "
+		"START+OBJ     START+B\n"
+		"  int                              4000161  122.1 MiB  +3999743  +122.1 MiB  "
+		"+3999743  +122.1 MiB\n"
+		"  evil?[2Jname-longer-than-the-c         2       64 B        -1       -32 B  "
+		"      +0           0\n\n"));
+	assert_null(strchr(text, '\x1b'));
+	free(text);
+	/* 80 columns: the since-start columns go, every line fits */
+	hdr.cols = 80;
+	text = render(false, &hdr, NULL, 0);
+	assert_non_null(strstr(
+		text,
+		"python types, pid 42: 7916 pools, 3 large blocks in 297 ms, truncated\n"
+		"  (--census-budget); unreadable: 2 pools / 32.0 KiB\n"
+		"  TYPE                                OBJS      BYTES     +OBJS      +BYTES\n"
+		"  int                              4000161  122.1 MiB  +3999743  +122.1 MiB\n"));
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		if (nl - line > 80)
+			fail_msg("line of %td columns: %.*s", nl - line, (int)(nl - line), line);
+	free(text);
+	hdr.cols = 0;
+	json = render(true, &hdr, NULL, 0);
+	assert_non_null(strstr(json, ",\"python_types\":[{\"pid\":42,\"type\":\"int\","
+				     "\"objects\":4000161,\"bytes\":128005152,"
+				     "\"growth_objects\":3999743,\"growth_bytes\":127991776,"
+				     "\"start_growth_objects\":3999743,"
+				     "\"start_growth_bytes\":127991776},"));
+	assert_non_null(strstr(json, "\"type\":\"evil\\u001b[2Jname-longer-than-the-column\""));
+	assert_non_null(strstr(json,
+			       "\"python_heaps\":[{\"pid\":42,\"truncated\":true,"
+			       "\"pools\":7916,\"pool_size\":16384,\"unreadable_pools\":2,"
+			       "\"unreadable_bytes\":32768,\"swapped_pages\":0,\"large_blocks\":3,"
+			       "\"untyped_blocks\":0,\"untyped_bytes\":0,\"ms\":297.400}]}"));
+	free(json);
+}
+
 static void test_deltas_across_snapshots(void **state)
 {
 	struct report *r = report__new(SORT_GROWTH, 10);
@@ -1932,6 +2002,7 @@ int main(void)
 		cmocka_unit_test(test_rowkey),
 		cmocka_unit_test(test_rowkey_cache),
 		cmocka_unit_test(test_oom_lines),
+		cmocka_unit_test(test_census),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
