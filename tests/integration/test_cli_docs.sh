@@ -60,7 +60,7 @@ complete_words()
 }
 
 assert_eq "complete '--form'" "--format" "$(complete_words allocscope --form)"
-assert_eq "complete '-p 1 --no-'" "--no-mappings|--no-python" \
+assert_eq "complete '-p 1 --no-'" "--no-census|--no-mappings|--no-python" \
 	"$(complete_words allocscope -p 1 --no-)"
 assert_eq "complete '--format '" "folded|json|pprof|text" "$(complete_words allocscope --format '')"
 assert_eq "complete '--format=p' (split at '=' by readline)" "pprof" \
