@@ -28,8 +28,18 @@ const volatile char targ_comm[AS_COMM_LEN] = {};
  * cgroup is traced from its first milliseconds too. */
 const volatile bool targ_any_exec = false;
 
-/* Cumulative, read by the loader for every report. */
-__u64 drops[DROP_COUNT] = {};
+/* Cumulative, read by the loader for every report; per CPU, as every
+ * untracked free counts one and an add on a line other CPUs write costs
+ * more than the rest of the free's program. */
+struct drop_counts {
+	__u64 n[DROP_COUNT];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_counts);
+} drops SEC(".maps");
 /* Allocator probes hit by allocscope itself. Its allocations go to a private
  * allocator in its own executable, so the libc probes that whole-system mode
  * plants in every process never trap it; a hit here means some path still
@@ -108,8 +118,11 @@ struct {
 
 static __always_inline void count_drop(enum drop_reason r)
 {
-	if (r < DROP_COUNT)
-		__sync_fetch_and_add(&drops[r], 1);
+	__u32 zero = 0;
+	struct drop_counts *d = bpf_map_lookup_elem(&drops, &zero);
+
+	if (d && r < DROP_COUNT)
+		__sync_fetch_and_add(&d->n[r], 1);
 }
 
 static __always_inline void notify_stack(enum task_event_type type, __u32 tgid, __u64 stack_id)

@@ -20,19 +20,22 @@ alive_pid()
 	kill -0 "$1" 2>/dev/null
 }
 
-# governor_runs NAME RUNS [ALLOCSCOPE ARGS...]: bench_target's RUNS timed runs of
-# BENCH_GOVERNOR_PAIRS pairs, untraced without ARGS; with ARGS under allocscope, the first run
-# goes until allocscope demotes the process (or ends), and only the later runs count. Sets NS
-# to the median of the counted runs' ns per pair, DEMOTED to the stderr line ("" if none).
+# governor_runs NAME RUNS [ALLOCSCOPE ARGS...]: RUNS timed runs of BENCH_GOVERNOR_PAIRS pairs
+# by bench_target, untraced without ARGS. With ARGS, under allocscope: runs go on until
+# allocscope has demoted the process (at most DEMOTE_RUNS), and only the RUNS after count.
+# Sets NS to the median of the counted runs' ns per pair, DEMOTED to the stderr line ("" if
+# none).
+DEMOTE_RUNS=20
 governor_runs()
 {
-	local runs=$2 log=$TMP/governor.$1 fifo fd tw sw="" spid i first=1
+	local runs=$2 log=$TMP/governor.$1 fifo fd tw sw="" spid i done_runs=0 first=1
 	shift 2
 	NS="" DEMOTED=""
 	fifo=$log.in
 	mkfifo "$fifo"
 	exec {fd}<>"$fifo"
-	timeout -k 5 600 "$BENCH_TARGET" "$GOVERNOR_PAIRS" 1 "$runs" <"$fifo" >"$log.target" 2>&1 &
+	timeout -k 5 900 "$BENCH_TARGET" "$GOVERNOR_PAIRS" 1 $((runs + DEMOTE_RUNS)) <"$fifo" \
+		>"$log.target" 2>&1 &
 	tw=$!
 	PIDS+=("$tw")
 	wait_for "$log.target" '^pid [0-9]+$' 10 || die "bench_target did not start"
@@ -42,23 +45,32 @@ governor_runs()
 		sw=$!
 		PIDS+=("$sw")
 		wait_for "$log.err" 'tracing pid' 60 || die "allocscope did not attach ($log.err)"
-		echo go >&"$fd"
-		wait_for "$log.target" '^ns_per_pair' 600 || die "bench_target's first run did not end"
-		DEMOTED=$(grep -m1 'heap probes removed' "$log.err")
-		first=2
-	fi
-	for i in $(seq "$first" "$runs"); do
-		echo go >&"$fd"
-		until [ "$(grep -c '^ns_per_pair' "$log.target")" -ge "$i" ]; do
-			alive_pid "$tw" || die "bench_target ended early ($log.target)"
-			sleep 0.05
+		while [ -z "$DEMOTED" ] && [ "$done_runs" -lt "$DEMOTE_RUNS" ]; do
+			run_once "$tw" "$fd" $((done_runs += 1)) "$log"
+			DEMOTED=$(grep -m1 'heap probes removed' "$log.err")
 		done
+		first=$((done_runs + 1))
+	fi
+	for ((i = 0; i < runs; i++)); do
+		run_once "$tw" "$fd" $((done_runs += 1)) "$log"
 	done
-	echo quit >&"$fd"
+	# Its remaining runs are not needed: ended at once (allocscope first, which then sees
+	# its target still there and detaches on Ctrl-C).
 	[ -n "$sw" ] && { spid=$(pgrep -P "$sw" | head -1); [ -n "$spid" ] && kill -INT "$spid"; wait "$sw"; }
+	kill -TERM "$tw" 2>/dev/null
 	wait "$tw"
 	exec {fd}>&-
 	NS=$(median "$(sed -n 's/^ns_per_pair //p' "$log.target" | tail -n +"$first" | xargs)")
+}
+
+# run_once PID FD N LOG: starts bench_target's Nth run and waits for its result line.
+run_once()
+{
+	echo go >&"$2"
+	until [ "$(grep -c '^ns_per_pair' "$4.target")" -ge "$3" ]; do
+		alive_pid "$1" || die "bench_target ended early ($4.target)"
+		sleep 0.05
+	done
 }
 
 # governor: --max-overhead takes a churning target's heap probes away; its throughput
@@ -70,10 +82,10 @@ governor()
 		"the demotion at least 80 % of untraced):"
 	governor_runs untraced 3
 	base=$NS
-	governor_runs governed 4 -i 0.5 --max-overhead 5
+	governor_runs governed 3 -i 0.5 --max-overhead 5
 	gov=$NS
 	if [ -z "$DEMOTED" ]; then
-		echo "  not demoted during the first run; allocscope said:"
+		echo "  not demoted in $DEMOTE_RUNS runs; allocscope said:"
 		sed "s/^/    /" "$TMP/governor.governed.err"
 		return
 	fi
@@ -82,7 +94,7 @@ governor()
 		"$(awk -v a="$base" -v b="$gov" 'BEGIN { print (a / b >= 0.8 ? "met" : "NOT met") }')"
 	echo "  allocscope said: ${DEMOTED#allocscope: }"
 	echo "  command: $ALLOCSCOPE -p PID -i 0.5 --max-overhead 5   (PID: $BENCH_TARGET" \
-		"$GOVERNOR_PAIRS 1 4; the median of runs 2-4)"
+		"$GOVERNOR_PAIRS 1 N; the median of the 3 runs after the one that saw the demotion)"
 }
 
 governor

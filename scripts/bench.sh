@@ -80,7 +80,7 @@ NOLIMIT="" GOVERNOR="" GOVERNOR_LABEL="governor: --max-overhead at its default"
 if has_option "$HELP" max-overhead; then
 	NOLIMIT=" --max-overhead 0"
 	d=$(option_default "$HELP" max-overhead)
-	[ -n "$d" ] && GOVERNOR="--max-overhead $d" GOVERNOR_LABEL="governor: $GOVERNOR (default)"
+	[ -n "$d" ] && GOVERNOR="--max-overhead $d" GOVERNOR_LABEL="governor: $GOVERNOR (default), -i 1"
 fi
 
 # Rows: ROWS in table order; per row its workload, tracer (none, allocscope, bpftrace), the
@@ -114,7 +114,8 @@ for w in "${WORKLOADS[@]}"; do
 	if [ "$w" = churn ]; then
 		add_row bpftrace "$w" bpftrace "" "peer: bpftrace scripts/memleak.bt"
 	else
-		add_row governor "$w" allocscope max-overhead "$GOVERNOR_LABEL" "$GOVERNOR"
+		# The governor decides at each report: one a second, as an operator would run it.
+		add_row governor "$w" allocscope max-overhead "$GOVERNOR_LABEL" "-i 1 $GOVERNOR"
 	fi
 done
 declare -A W_TITLE=(

@@ -1460,6 +1460,21 @@ fail:
 	return status;
 }
 
+/* The drop counters, summed over the CPUs (zeros if they cannot be read). */
+static void read_drops(const struct tracer *t, __u64 out[DROP_COUNT])
+{
+	int fd = bpf_map__fd(t->skel->maps.drops), ncpus = libbpf_num_possible_cpus();
+	__u64(*percpu)[DROP_COUNT] = ncpus > 0 ? calloc(ncpus, sizeof(*percpu)) : NULL;
+	__u32 zero = 0;
+
+	memset(out, 0, DROP_COUNT * sizeof(out[0]));
+	if (percpu && !bpf_map_lookup_elem(fd, &zero, percpu))
+		for (int c = 0; c < ncpus; c++)
+			for (int r = 0; r < DROP_COUNT; r++)
+				out[r] += percpu[c][r];
+	free(percpu);
+}
+
 static int report(struct tracer *t, double interval_s, bool final)
 {
 	int err;
@@ -1480,7 +1495,7 @@ static int report(struct tracer *t, double interval_s, bool final)
 					   : "all";
 	hdr.traced = t->traced;
 	hdr.ntraced = t->ntraced;
-	memcpy(hdr.drops, t->skel->bss->drops, sizeof(hdr.drops));
+	read_drops(t, hdr.drops);
 	memcpy(hdr.stops, t->skel->bss->unwind_stops, sizeof(hdr.stops));
 	hdr.py_no_thread = t->skel->bss->py_no_thread;
 	hdr.rss = t->cfg->mode == TRACE_MODE_RSS;
