@@ -24,27 +24,43 @@ forks()
 	awk '$1 == "processes" { print $2 }' /proc/stat
 }
 
-# measure NAME WHAT: allocscope's CPU over WINDOW_S while it runs; asserts the bound.
-# Past the first rescan (5 s in whole-system mode, 1 s with --comm) and several reports.
+# measure NAME:WHAT...: each tool run's CPU over one WINDOW_S while all of them run (they
+# share the window: three windows one after the other cost the suite 20 s more); asserts the
+# bound for each. Past the first rescan (5 s in whole-system mode, 1 s with --comm) and
+# several reports.
 measure()
 {
-	local name=$1 what=$2 pid=${S_PID[$1]} c0 c1 f0 f1 bound=$BOUND_CS
-	c0=$(cpu_cs "$pid")
+	local spec name what f0 f1 bound
+	declare -A c0 c1
+	for spec in "$@"; do
+		name=${spec%%:*}
+		c0[$name]=$(cpu_cs "${S_PID[$name]}")
+	done
 	f0=$(forks)
 	sleep "$WINDOW_S"
-	alive "${S_WRAP[$name]}" || { show "${S_ERR[$name]}"; die "$what: allocscope exited early"; }
-	c1=$(cpu_cs "$pid")
+	for spec in "$@"; do
+		name=${spec%%:*}
+		c1[$name]=$(cpu_cs "${S_PID[$name]}")
+	done
 	f1=$(forks)
-	# Whole-system mode reads every new process's maps and symbols and builds its unwind
-	# tables: real work, which other tests running beside this one cause. Then only a
-	# busy loop is caught (half a core).
-	if [ "$name" = all ] && [ $((f1 - f0)) -gt 20 ]; then
-		bound=$((WINDOW_S * 50))
-		log "$what: $((f1 - f0)) processes started on the host in the window: bound $bound cs"
-	fi
-	assert_le "$what: allocscope's CPU in ${WINDOW_S} s (centiseconds)" "$bound" $((c1 - c0))
-	stop_tool "$name" INT 5 "$what"
-	assert_eq "$what: exit status" 0 "$TOOL_RC"
+	for spec in "$@"; do
+		name=${spec%%:*} what=${spec#*:} bound=$BOUND_CS
+		alive "${S_WRAP[$name]}" || { show "${S_ERR[$name]}"; die "$what: allocscope exited early"; }
+		# Whole-system mode reads every new process's maps and symbols and builds its
+		# unwind tables: real work, which other tests running beside this one cause.
+		# Then only a busy loop is caught (half a core).
+		if [ "$name" = all ] && [ $((f1 - f0)) -gt 20 ]; then
+			bound=$((WINDOW_S * 50))
+			log "$what: $((f1 - f0)) processes started on the host in the window: bound $bound cs"
+		fi
+		assert_le "$what: allocscope's CPU in ${WINDOW_S} s (centiseconds)" "$bound" \
+			$((c1[$name] - c0[$name]))
+	done
+	for spec in "$@"; do
+		name=${spec%%:*} what=${spec#*:}
+		stop_tool "$name" INT 5 "$what"
+		assert_eq "$what: exit status" 0 "$TOOL_RC"
+	done
 }
 
 setup
@@ -55,19 +71,15 @@ start_target t "$TMP/$comm" leak_malloc
 pid=${T_PID[t]}
 
 start_tool p -p "$pid" -i 2
-wait_tracing p "$pid"
-# One burst of allocations, then nothing: each report has a site to show.
-run_scenario t leak_malloc
-measure p "--pid"
-
 start_tool c --comm "$comm" -i 2
-wait_tracing c "$pid"
-measure c "--comm"
-
 start_tool all -i 2
+wait_tracing p "$pid"
+wait_tracing c "$pid"
 wait_for_line "${S_ERR[all]}" 'tracing every process using .*libc\.so' "$ATTACH_TIMEOUT" ||
 	{ show "${S_ERR[all]}"; die "whole-system: allocscope did not attach to libc"; }
-measure all "whole-system"
+# One burst of allocations, then nothing: each report has a site to show.
+run_scenario t leak_malloc
+measure p:--pid c:--comm all:whole-system
 
 target_alive t && pass "the idle target is alive"
 stop_target t
