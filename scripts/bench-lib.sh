@@ -86,7 +86,7 @@ option_default()
 {
 	awk -v opt="--$2" '
 		index($0, opt "=") || index($0, opt " ") { on = 1; print; next }
-		on && /^ +-/ { exit }
+		on && match($0, /^ +-/) && RLENGTH < 10 { exit } # the next option, not a wrapped line
 		on { print }' <<<"$1" | tr '\n' ' ' | grep -Eo 'default[: ]+[0-9.]+' | head -1 |
 		grep -Eo '[0-9.]+$'
 }
