@@ -18,6 +18,7 @@
 
 #include "elfobj.h"
 #include "launch.h"
+#include "linkmap.h"
 #include "log.h"
 #include "mapfile.h"
 #include "opts.h"
@@ -61,30 +62,6 @@ static void __attribute__((noreturn)) child(char *const argv[], int errfd)
 		/* The parent sees an exit before any exec stop. */
 	}
 	_exit(e < 0 ? EXIT_NO_PRIVILEGE : e == ENOENT ? EXIT_CMD_NOT_FOUND : EXIT_CMD_CANNOT_RUN);
-}
-
-/* AT_BASE from the aux vector: ld.so's address, 0 without an interpreter. */
-static int read_at_base(pid_t pid, __u64 *base)
-{
-	Elf64_auxv_t av[128];
-	char path[64];
-	ssize_t len;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, av, sizeof(av));
-	close(fd);
-	if (len < 0)
-		return -errno;
-	*base = 0;
-	for (size_t i = 0; i < (size_t)len / sizeof(av[0]) && av[i].a_type != AT_NULL; i++) {
-		if (av[i].a_type == AT_BASE)
-			*base = av[i].a_un.a_val;
-	}
-	return 0;
 }
 
 /* _dl_debug_state and _r_debug in the ld.so mapped at base, from its
@@ -232,17 +209,17 @@ static int hold(pid_t pid, const char *name)
 {
 	struct loader ld = {};
 	char path[256] = "ld.so";
-	__u64 base = 0;
+	struct linkmap_auxv av;
 	int err;
 
 	/* Should allocscope die while the command is held (a trap in its
 	 * text), the command dies with it rather than run into the trap. */
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)PTRACE_O_EXITKILL))
 		return -errno;
-	err = read_at_base(pid, &base);
-	if (err || !base)
+	err = linkmap__auxv(pid, &av);
+	if (err || !av.base)
 		return err; /* no interpreter: a static executable, held at its exec */
-	err = find_loader(pid, base, &ld, path, sizeof(path));
+	err = find_loader(pid, av.base, &ld, path, sizeof(path));
 	if (err) {
 		log_msg("cannot find _dl_debug_state and _r_debug in %s, the loader of %s: %s\n",
 			path, name, strerror(-err));

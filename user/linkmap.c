@@ -25,8 +25,7 @@ struct lm_head {
 	__u64 l_prev;
 };
 
-/* AT_PHDR and AT_PHNUM from /proc/PID/auxv. 0 or -errno. */
-static int read_auxv(pid_t pid, __u64 *phdr, __u64 *phnum)
+int linkmap__auxv(pid_t pid, struct linkmap_auxv *out)
 {
 	Elf64_auxv_t av[128];
 	char path[64];
@@ -41,13 +40,28 @@ static int read_auxv(pid_t pid, __u64 *phdr, __u64 *phnum)
 	close(fd);
 	if (len < 0)
 		return -errno;
-	*phdr = *phnum = 0;
+	*out = (struct linkmap_auxv){0};
 	for (size_t i = 0; i < (size_t)len / sizeof(av[0]) && av[i].a_type != AT_NULL; i++) {
 		if (av[i].a_type == AT_PHDR)
-			*phdr = av[i].a_un.a_val;
+			out->phdr = av[i].a_un.a_val;
 		else if (av[i].a_type == AT_PHNUM)
-			*phnum = av[i].a_un.a_val;
+			out->phnum = av[i].a_un.a_val;
+		else if (av[i].a_type == AT_BASE)
+			out->base = av[i].a_un.a_val;
 	}
+	return 0;
+}
+
+/* AT_PHDR and AT_PHNUM from /proc/PID/auxv. 0 or -errno. */
+static int read_auxv(pid_t pid, __u64 *phdr, __u64 *phnum)
+{
+	struct linkmap_auxv av;
+	int err = linkmap__auxv(pid, &av);
+
+	if (err)
+		return err;
+	*phdr = av.phdr;
+	*phnum = av.phnum;
 	return *phdr && *phnum && *phnum <= MAX_PHDRS ? 0 : -ENOENT;
 }
 

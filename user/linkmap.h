@@ -23,6 +23,14 @@
 int linkmap__order(pid_t pid, const struct procmaps *maps, struct file_id *ids, size_t max,
 		   size_t *n);
 
+/* What the kernel told pid at exec (/proc/PID/auxv): its program headers
+ * (AT_PHDR, AT_PHNUM) and its interpreter's base (AT_BASE, 0 without one);
+ * 0 where absent. 0 or -errno. */
+struct linkmap_auxv {
+	__u64 phdr, phnum, base;
+};
+int linkmap__auxv(pid_t pid, struct linkmap_auxv *out);
+
 /* The position of id in ids[0..n), or n when it is not there. */
 size_t linkmap__index(const struct file_id *ids, size_t n, struct file_id id);
 
