@@ -27,6 +27,8 @@ const volatile char targ_comm[AS_COMM_LEN] = {};
  * announced, and the loader reads its cgroup, so a process started in the
  * cgroup is traced from its first milliseconds too. */
 const volatile bool targ_any_exec = false;
+/* --python-objects: PyObject_Free's probe shares free_enter. */
+const volatile bool objects_probed = false;
 
 /* Cumulative, read by the loader for every report; per CPU, as every
  * untracked free counts one and an add on a line other CPUs write costs
@@ -93,6 +95,60 @@ struct {
 	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
+
+/* Processes that have had a block tracked: one bit per tgid modulo
+ * AS_TRACKED_BITS, set before the block enters live. A free in a process
+ * whose bit is clear has nothing to look up in live (a hash lookup is a
+ * third of what a free costs in BPF): a size filter that rejects most
+ * calls keeps frees cheap. Never cleared: a pid reused, or sharing a bit,
+ * only costs lookups. */
+__u64 tracked_procs[AS_TRACKED_BITS / 64] = {};
+
+static __always_inline __u64 *tracked_word(__u32 tgid)
+{
+	return &tracked_procs[(tgid >> 6) & (AS_TRACKED_BITS / 64 - 1)];
+}
+
+static __always_inline bool proc_tracks(__u32 tgid)
+{
+	return *tracked_word(tgid) & (1ULL << (tgid & 63));
+}
+
+static __always_inline void mark_tracking(__u32 tgid)
+{
+	__u64 *w = tracked_word(tgid), bit = 1ULL << (tgid & 63);
+
+	if (!(*w & bit))
+		__sync_fetch_and_or(w, bit);
+}
+
+/* Allocator calls in flight (entry seen, return not yet) per process modulo
+ * AS_INFLIGHT_SLOTS, changed only when a thread's inflight.sp goes from 0
+ * to set or back. A free in a process with none cannot be made by an
+ * allocator call, so it skips its thread's storage: fetching it is half of
+ * what a free costs in BPF here. A slot shared by two processes, or a call
+ * whose return went unseen, only sends frees the longer way. */
+__u32 inflight_calls[AS_INFLIGHT_SLOTS] = {};
+
+static __always_inline __u32 *inflight_slot(__u32 tgid)
+{
+	return &inflight_calls[tgid & (AS_INFLIGHT_SLOTS - 1)];
+}
+
+static __always_inline void set_inflight(struct inflight *in, __u32 tgid, __u64 sp)
+{
+	if (!in->sp)
+		__sync_fetch_and_add(inflight_slot(tgid), 1);
+	in->sp = sp;
+}
+
+static __always_inline void clear_inflight(struct inflight *in, __u32 tgid)
+{
+	if (!in->sp)
+		return;
+	in->sp = 0;
+	__sync_fetch_and_sub(inflight_slot(tgid), 1);
+}
 
 /* Processes holding state in live/sites, so exit and exec purge only them. */
 struct {
@@ -240,9 +296,12 @@ static __always_inline __u32 site_get(__u32 tgid, __u64 stack_id, const struct s
 static __always_inline bool release_tracked(__u32 tgid, __u64 addr, __u64 *size)
 {
 	struct live_key key = {.addr = addr, .tgid = tgid};
-	struct live_block *b = bpf_map_lookup_elem(&live, &key);
+	struct live_block *b;
 	struct site_stats *c;
 
+	if (!proc_tracks(tgid))
+		return false;
+	b = bpf_map_lookup_elem(&live, &key);
 	if (!b)
 		return false;
 	*size = b->size;
@@ -289,6 +348,7 @@ static __always_inline void track_block(__u32 tgid, __u64 addr, __u64 size, __u6
 		count_drop(DROP_SITE_FULL);
 		return;
 	}
+	mark_tracking(tgid);
 	err = bpf_map_update_elem(&live, &key, &b, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* Its free went unseen (e.g. freed by a path we do not probe):
@@ -426,12 +486,31 @@ static __always_inline bool frees_tracked(const struct inflight *in, __u32 tgid)
 
 	if (!in->ptr || !is_realloc(in->fn))
 		return false;
-	if (bpf_map_lookup_elem(&live, &key))
+	if (proc_tracks(tgid) && bpf_map_lookup_elem(&live, &key))
 		return true;
 	/* Its return would have counted the untracked block. */
 	if (!sample_bytes)
 		count_drop(DROP_UNTRACKED_FREE);
 	return false;
+}
+
+/* A malloc or calloc the size filters reject. Such a call changes nothing
+ * whatever is in flight on its thread (made by a realloc in flight, that
+ * realloc accounts for it; otherwise it is not tracked), so a session entry
+ * rejects it before fetching the thread's storage: a third of what the
+ * entry costs in BPF. Other functions may free a tracked block or call the
+ * allocator themselves, and sampling needs the thread's state. */
+static __always_inline bool rejected_by_size(struct pt_regs *ctx, enum alloc_fn fn)
+{
+	__u64 size;
+
+	if (fn == ALLOC_FN_MALLOC)
+		size = PT_REGS_PARM1(ctx);
+	else if (fn != ALLOC_FN_CALLOC)
+		return false;
+	else if (!mul_size(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), &size))
+		return true; /* it will fail */
+	return size < min_size || size > max_size;
 }
 
 /* An allocator call's entry. Probes sit before any push (see
@@ -456,6 +535,10 @@ static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 
 	if (is_self(tgid))
 		return false;
+	if (session && rejected_by_size(ctx, fn)) {
+		count_hit_cpu(tgid, HIT_ENTER);
+		return false;
+	}
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	count_hit_in(tgid, outer, HIT_ENTER);
@@ -477,6 +560,7 @@ static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 		 * whose return will not be seen (expected if it skipped it). */
 		if (!outer->skipped)
 			count_drop(DROP_STALE_ENTRY);
+		clear_inflight(outer, tgid);
 	}
 
 	/* A call that cannot allocate is still remembered (fn_start 0: nothing
@@ -501,10 +585,10 @@ static __always_inline bool enter_call(struct pt_regs *ctx, bool session)
 			return false;
 		outer->skipped = 1;
 		bpf_probe_read_user(&outer->skip_ret, sizeof(outer->skip_ret), (void *)sp);
-		outer->sp = sp;
+		set_inflight(outer, tgid, sp);
 		return false;
 	}
-	outer->sp = sp; /* last: marks the entry as in flight */
+	set_inflight(outer, tgid, sp); /* last: marks the entry as in flight */
 	return true;
 }
 
@@ -535,7 +619,7 @@ static __always_inline void exit_call(struct pt_regs *ctx)
 		return;
 	}
 	in = *p;
-	p->sp = 0;
+	clear_inflight(p, tgid);
 	/* It could not allocate (nmemb * size overflowed): it failed and
 	 * changed nothing, the old block of a reallocarray included. */
 	if (!in.fn_start)
@@ -638,13 +722,30 @@ static __always_inline bool thread_exit_free(struct pt_regs *ctx, __u32 tgid)
 	return false;
 }
 
+/* A free not made by an allocator call: retires the block, or counts it
+ * as untracked. */
+static __always_inline void release_freed(struct pt_regs *ctx, __u32 tgid, __u64 addr, bool obj)
+{
+	__u64 size;
+
+	if (release_tracked(tgid, addr, &size) || sample_bytes)
+		return; /* sampling leaves most blocks untracked: their frees are no news */
+	/* A size filter leaves blocks untracked too, and then every free would
+	 * read user memory to tell glibc's thread-exit flush apart: counted
+	 * as untracked at once, so the filter keeps frees cheap. */
+	if (obj || min_size || max_size != ~0ULL)
+		count_drop(DROP_UNTRACKED_FREE);
+	else
+		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
+}
+
 SEC("uprobe")
 int free_enter(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	bool obj = AS_COOKIE_FN(bpf_get_attach_cookie(ctx)) == ALLOC_FN_PYOBJ_FREE;
-	__u64 arg1 = PT_REGS_PARM1(ctx), arg2 = PT_REGS_PARM2(ctx), addr, size;
+	__u64 arg1 = PT_REGS_PARM1(ctx), arg2 = PT_REGS_PARM2(ctx), addr;
 	struct inflight *outer;
 
 	/* Both read, each at a constant offset into ctx: clang would merge
@@ -655,18 +756,31 @@ int free_enter(struct pt_regs *ctx)
 
 	if (is_self(tgid))
 		return 0;
+	if (!objects_probed && !*inflight_slot(tgid)) {
+		count_hit_cpu(tgid, HIT_FREE);
+		if (addr)
+			release_freed(ctx, tgid, addr, false);
+		return 0;
+	}
 	outer = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 	count_hit_in(tgid, outer, HIT_FREE);
 	if (!addr)
 		return 0;
-	/* free() called by the allocator itself (realloc(p, 0) frees p):
-	 * the outer call's return accounts for it. */
-	if (outer && PT_REGS_SP(ctx) < outer->sp) {
-		if (call_running(outer))
-			return 0;
-		if (!outer->skipped)
-			count_drop(DROP_STALE_ENTRY);
-		outer->sp = 0;
+	if (outer && outer->sp) {
+		/* free() called by the allocator itself (realloc(p, 0) frees
+		 * p): the outer call's return accounts for it. */
+		if (PT_REGS_SP(ctx) < outer->sp) {
+			if (call_running(outer))
+				return 0;
+			if (!outer->skipped)
+				count_drop(DROP_STALE_ENTRY);
+			clear_inflight(outer, tgid);
+		} else if (outer->skipped) {
+			/* Not made by the call whose entry skipped its return
+			 * (that call's frames lie below its entry rsp): the call
+			 * is over, and frees need not look here any longer. */
+			clear_inflight(outer, tgid);
+		}
 	}
 	if (outer) {
 		/* libc's free of the block PyObject_Free passed on: accounted
@@ -677,15 +791,7 @@ int free_enter(struct pt_regs *ctx)
 		}
 		outer->obj_free = obj ? addr : 0;
 	}
-	if (release_tracked(tgid, addr, &size) || sample_bytes)
-		return 0; /* sampling leaves most blocks untracked: their frees are no news */
-	/* A size filter leaves blocks untracked too, and then every free would
-	 * read user memory to tell glibc's thread-exit flush apart: counted
-	 * as untracked at once, so the filter keeps frees cheap. */
-	if (obj || min_size || max_size != ~0ULL)
-		count_drop(DROP_UNTRACKED_FREE);
-	else
-		count_drop(thread_exit_free(ctx, tgid) ? DROP_EXIT_FREE : DROP_UNTRACKED_FREE);
+	release_freed(ctx, tgid, addr, obj);
 	return 0;
 }
 
@@ -735,9 +841,12 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	struct purge_ctx pc = {.tgid = task->tgid};
 	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
 
-	/* Each thread's last runs (the process's entry goes when it does). */
-	if (in)
+	/* Each thread's last runs (the process's entry goes when it does),
+	 * and the call it dies in. */
+	if (in) {
 		flush_hits(pc.tgid, in);
+		clear_inflight(in, pc.tgid);
+	}
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
@@ -782,7 +891,7 @@ int BPF_PROG(proc_exec, struct task_struct *task)
 	struct inflight *in = bpf_task_storage_get(&inflight, task, 0, 0);
 
 	if (in)
-		in->sp = 0;
+		clear_inflight(in, pc.tgid);
 	/* The old image's mappings are gone; the loader sends the new ones. */
 	bpf_map_delete_elem(&unw_procs, &pc.tgid);
 	bpf_map_delete_elem(&py_procs, &pc.tgid);

@@ -62,4 +62,51 @@ static __always_inline void count_hit_in(__u32 tgid, struct inflight *in, enum h
 		flush_hits(tgid, in);
 }
 
+/* Runs of the programs that return before fetching their thread's storage
+ * (a session entry rejecting malloc or calloc by size): counted per CPU for
+ * the process that ran last there, added to hits when another process runs
+ * on that CPU or every HIT_BATCH runs. The loader adds what is still pending
+ * here to what hits holds (user/cost.c), so nothing is lost at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_hits);
+} cpu_hits SEC(".maps");
+
+static __always_inline void flush_cpu_hits(struct cpu_hits *c)
+{
+	struct probe_hits *h;
+	struct probe_hits zero = {};
+
+	if (!c->tgid)
+		return;
+	h = bpf_map_lookup_elem(&hits, &c->tgid);
+	if (!h) {
+		bpf_map_update_elem(&hits, &c->tgid, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hits, &c->tgid);
+	}
+	for (int k = 0; k < HIT_COUNT; k++) {
+		if (h)
+			h->n[k] += c->n[k];
+		c->n[k] = 0;
+	}
+}
+
+static __always_inline void count_hit_cpu(__u32 tgid, enum hit_kind kind)
+{
+	__u32 zero = 0;
+	struct cpu_hits *c = bpf_map_lookup_elem(&cpu_hits, &zero);
+
+	if (!c || kind >= HIT_COUNT) {
+		count_hit(tgid, kind);
+		return;
+	}
+	if (c->tgid != tgid || c->n[kind] >= HIT_BATCH) {
+		flush_cpu_hits(c);
+		c->tgid = tgid;
+	}
+	c->n[kind]++;
+}
+
 #endif /* COST_BPF_H */

@@ -23,6 +23,10 @@
 #define AS_SITES_MAX  (1 << 16)
 #define AS_STACKS_MAX (1 << 16)
 #define AS_PROCS_MAX  (1 << 14)
+/* Bits of the "has tracked a block" set, indexed by tgid modulo it. */
+#define AS_TRACKED_BITS (1 << 16)
+/* Counters of allocator calls in flight, indexed by tgid modulo it. */
+#define AS_INFLIGHT_SLOTS (1 << 10)
 #define AS_PAGES_MAX  (1 << 20) /* --mode rss: anonymous pages owned (4 GiB of 4 KiB pages) */
 
 /* X(name, enum suffix, argument shape). The shape tells the BPF programs
@@ -207,6 +211,14 @@ struct inflight {
 };
 
 struct probe_hits {
+	__u64 n[HIT_COUNT];
+};
+
+/* Probe runs counted per CPU for one process at a time (bpf/cost.bpf.h):
+ * the runs that never fetch their thread's storage. */
+struct cpu_hits {
+	__u32 tgid; /* 0: none pending */
+	__u32 pad;
 	__u64 n[HIT_COUNT];
 };
 /* --sample-bytes: gaps between samples are drawn from AS_SAMPLE_GAPS values

@@ -51,11 +51,12 @@ double cost__probe_s(const __u64 dhits[HIT_COUNT], const struct trap_cost *trap,
 	return ns / 1e9;
 }
 
-int cost__init(struct cost *c, int hits_fd, const int prog_fds[HIT_COUNT],
+int cost__init(struct cost *c, int hits_fd, int cpu_hits_fd, const int prog_fds[HIT_COUNT],
 	       const struct trap_cost *trap)
 {
 	memset(c, 0, sizeof(*c));
 	c->hits_fd = hits_fd;
+	c->cpu_hits_fd = cpu_hits_fd;
 	memcpy(c->prog_fds, prog_fds, sizeof(c->prog_fds));
 	c->trap = *trap;
 	c->ticks_per_s = sysconf(_SC_CLK_TCK);
@@ -130,17 +131,27 @@ struct sample_ctx {
 	double interval_s;
 	double run_ns[HIT_COUNT];
 	struct probe_hits *percpu; /* scratch, one per CPU */
+	struct cpu_hits *pending; /* scratch, one per CPU */
 };
 
-/* pid's runs, summed over the CPUs. */
-static void read_hits(struct cost *c, __u32 pid, struct probe_hits *sum, struct probe_hits *percpu)
+/* pid's runs, summed over the CPUs, with those still pending there (read
+ * after the hits map: runs flushed between the two reads are missed by this
+ * report, and counted by a later one). */
+static void read_hits(struct cost *c, __u32 pid, struct probe_hits *sum, struct sample_ctx *s)
 {
+	__u32 zero = 0;
+
 	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(c->hits_fd, &pid, percpu))
+	if (!bpf_map_lookup_elem(c->hits_fd, &pid, s->percpu))
+		for (int cpu = 0; cpu < c->ncpus; cpu++)
+			for (int k = 0; k < HIT_COUNT; k++)
+				sum->n[k] += s->percpu[cpu].n[k];
+	if (c->cpu_hits_fd < 0 || bpf_map_lookup_elem(c->cpu_hits_fd, &zero, s->pending))
 		return;
 	for (int cpu = 0; cpu < c->ncpus; cpu++)
-		for (int k = 0; k < HIT_COUNT; k++)
-			sum->n[k] += percpu[cpu].n[k];
+		if (s->pending[cpu].tgid == pid)
+			for (int k = 0; k < HIT_COUNT; k++)
+				sum->n[k] += s->pending[cpu].n[k];
 }
 
 /* One process's interval: appended to c->out when listed (a target), else
@@ -160,13 +171,17 @@ static int sample_proc(__u32 pid, void *ctx)
 
 	if (!p || read_stat(pid, &cpu, &start))
 		return 0;
-	read_hits(c, pid, &h, s->percpu);
+	read_hits(c, pid, &h, s);
 	fresh = p->fresh || p->start_ticks != start;
 	known = !fresh || (c->sampled && start >= c->boot_ticks);
 	if (!fresh)
 		cpu0 = p->cpu_ticks;
+	/* A count read low (a flush between the reads) counts nothing now and
+	 * keeps the higher one as the base. */
 	for (int k = 0; k < HIT_COUNT; k++) {
-		d[k] = fresh || h.n[k] < p->hits[k] ? h.n[k] : h.n[k] - p->hits[k];
+		d[k] = fresh ? h.n[k] : h.n[k] > p->hits[k] ? h.n[k] - p->hits[k] : 0;
+		if (!fresh && h.n[k] < p->hits[k])
+			h.n[k] = p->hits[k];
 		total += d[k];
 	}
 	o = (s->listed || total) ? array_grow(c->out, &c->out_cap, c->nout + 1, sizeof(*o)) : NULL;
@@ -210,8 +225,8 @@ static void prune(struct cost *c)
 	c->nprocs = n;
 }
 
-/* Whole-system mode: the entries of processes that came and went between
- * two samples. */
+/* The entries of processes that came and went between two samples, and of
+ * those gone whose last runs were flushed from a CPU after they went. */
 static void sweep(struct cost *c)
 {
 	__u32 key, *prev = NULL, gone[256];
@@ -252,8 +267,12 @@ int cost__sample(struct cost *c, double interval_s, const __u32 *pids, size_t np
 	double self = self_cpu_s();
 
 	s.percpu = calloc(c->ncpus, sizeof(*s.percpu));
-	if (!s.percpu)
+	s.pending = calloc(c->ncpus, sizeof(*s.pending));
+	if (!s.percpu || !s.pending) {
+		free(s.percpu);
+		free(s.pending);
 		return -ENOMEM;
+	}
 	if (s.interval_s <= 0)
 		s.interval_s = 1e-3;
 	c->nout = 0;
@@ -266,9 +285,9 @@ int cost__sample(struct cost *c, double interval_s, const __u32 *pids, size_t np
 	else
 		targets__for_each_pid(sample_proc, &s);
 	free(s.percpu);
+	free(s.pending);
 	prune(c);
-	if (!pids)
-		sweep(c);
+	sweep(c);
 	c->sampled = true;
 	c->boot_ticks = boot_ticks(c);
 	qsort(c->out, c->nout, sizeof(*c->out), cmp_probe_s);

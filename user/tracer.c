@@ -1143,6 +1143,7 @@ static int load_bpf(struct tracer *t)
 	skel->rodata->trace_everyone = !config__targeted(cfg);
 	skel->rodata->follow_forks = cfg->children || config__discovers(cfg);
 	skel->rodata->targ_any_exec = cfg->cgroup || cfg->container[0];
+	skel->rodata->objects_probed = cfg->python_objects;
 	skel->rodata->rss_all = cfg->mode == TRACE_MODE_RSS && skel->rodata->trace_everyone;
 	skel->rodata->fault_sample_every = cfg->fault_sample;
 	skel->rodata->thp_mode = thp_policy();
@@ -1284,7 +1285,8 @@ static int start_costs(struct tracer *t)
 	if (verbose && t->cfg->max_overhead && !config__targeted(t->cfg))
 		log_msg("--max-overhead has no effect on every process: the probes are shared by "
 			"all of them and a process cannot be spared its traps\n");
-	err = cost__init(&t->cost, bpf_map__fd(skel->maps.hits), progs, &trap);
+	err = cost__init(&t->cost, bpf_map__fd(skel->maps.hits), bpf_map__fd(skel->maps.cpu_hits),
+			 progs, &trap);
 	if (err) {
 		log_msg("cannot count the cost of tracing: %s\n", strerror(-err));
 		return EXIT_RUNTIME;
