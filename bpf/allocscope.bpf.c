@@ -415,6 +415,9 @@ static __always_inline bool read_request(struct pt_regs *ctx, enum alloc_fn fn, 
 		in->ptr = PT_REGS_PARM2(ctx);
 		in->size = PT_REGS_PARM3(ctx);
 		return true;
+	case ALLOC_FN_PYOBJ_NEWPOOL: /* (size class): 3.8+'s 16-byte steps */
+		in->size = ((__u32)PT_REGS_PARM1(ctx) + 1) << 4;
+		return true;
 	default: /* malloc, valloc, pvalloc */
 		in->size = PT_REGS_PARM1(ctx);
 		return true;
@@ -827,6 +830,7 @@ static long purge_sites(struct bpf_map *map, struct site_key *key, __u32 *slot,
 #include "faults.bpf.h"
 #include "mappings.bpf.h"
 #include "oom.bpf.h"
+#include "pyinline.bpf.h"
 
 /* The last thread of a process is gone: its blocks are gone with it. Sites
  * stay so the next report can show what the process held; the loader

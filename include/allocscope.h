@@ -49,7 +49,10 @@
 	X(PyObject_Malloc, PYOBJ_MALLOC, SHAPE_CTX_SIZE)                                           \
 	X(PyObject_Calloc, PYOBJ_CALLOC, SHAPE_CTX_NMEMB_SIZE)                                     \
 	X(PyObject_Realloc, PYOBJ_REALLOC, SHAPE_CTX_PTR_SIZE)                                     \
-	X(PyObject_Free, PYOBJ_FREE, SHAPE_CTX_FREE)
+	X(PyObject_Free, PYOBJ_FREE, SHAPE_CTX_FREE)                                               \
+	X(allocate_from_new_pool, PYOBJ_NEWPOOL, SHAPE_SIZE_CLASS)                                 \
+	X(pymalloc_block, PYOBJ_BLOCK, SHAPE_INLINE)                                                 \
+	X(pymalloc_block_free, PYOBJ_BLOCK_FREE, SHAPE_INLINE)
 
 #define AS_ENUM_FN(name, id, shape) ALLOC_FN_##id,
 /* clang-format off */
@@ -72,7 +75,49 @@ enum alloc_shape {
 	SHAPE_CTX_NMEMB_SIZE, /* f(ctx, nmemb, size) -> ptr */
 	SHAPE_CTX_PTR_SIZE,   /* f(ctx, ptr, size) -> ptr */
 	SHAPE_CTX_FREE,	      /* f(ctx, ptr) */
+	SHAPE_SIZE_CLASS,     /* f(size class) -> ptr: pymalloc's new pool, of (class + 1) << 4 B */
+	SHAPE_INLINE,	      /* a place inside an inlined copy of pymalloc (user/pyinline.c) */
 };
+
+/* Probes inside inlined copies of pymalloc (--python-objects on a build that
+ * inlines it into its callers; user/pyinline.c): the cookie names the register
+ * that holds the block, by hardware number (AS_GPR_*), log2 of the pool size
+ * (a block's pool header is at the block's address rounded down to it) and
+ * log2 of the size-class step; frame 0 is the out-of-line object allocator,
+ * fn_delta bytes before the probe. */
+enum as_gpr {
+	AS_GPR_RAX,
+	AS_GPR_RCX,
+	AS_GPR_RDX,
+	AS_GPR_RBX,
+	AS_GPR_RSP,
+	AS_GPR_RBP,
+	AS_GPR_RSI,
+	AS_GPR_RDI,
+	AS_GPR_R8,
+	AS_GPR_R9,
+	AS_GPR_R10,
+	AS_GPR_R11,
+	AS_GPR_R12,
+	AS_GPR_R13,
+	AS_GPR_R14,
+	AS_GPR_R15,
+	AS_GPR_COUNT,
+};
+#define AS_INLINE_COOKIE(fn, reg, pool_bits, align_bits, fn_delta)                                 \
+	((__u64)(fn) | (__u64)(reg) << 8 | (__u64)(pool_bits) << 16 | (__u64)(align_bits) << 24 | \
+	 (__u64)(__u32)(fn_delta) << 32)
+#define AS_INLINE_REG(c)	((c) >> 8 & 0xff)
+#define AS_INLINE_REG_MASK	0x0f
+#define AS_INLINE_DEREF		0x80 /* in the register byte: it holds the pool */
+#define AS_INLINE_POOL_BITS(c)	((c) >> 16 & 0xff)
+#define AS_INLINE_ALIGN_BITS(c) ((c) >> 24 & 0xff)
+#define AS_INLINE_FN_DELTA(c)	((__s32)((c) >> 32))
+/* pymalloc's pool header (3.6-3.13): its free list's head and its size
+ * class index, at these offsets; at most 64 classes (512 B in 8 B steps). */
+#define AS_POOL_FREEBLOCK_OFF 0x8
+#define AS_POOL_SZIDX_OFF     0x24
+#define AS_POOL_CLASSES_MAX   64
 
 /* The attach cookie: function in the low byte, the probe's offset from the
  * function start above it (so frame 0 can name the function, not the probe). */

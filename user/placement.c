@@ -176,8 +176,7 @@ static const unsigned short gpr_forms[][5] = {
 	[GPR_R15] = {X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B},
 };
 
-/* The register number (rax=0 ... r15=15) reg is part of, or -1. */
-static int gpr_of(unsigned int reg)
+int placement__gpr_of(unsigned int reg)
 {
 	if (reg == X86_REG_INVALID)
 		return -1;
@@ -283,7 +282,7 @@ static const char *why_unsafe(csh h, const cs_insn *insn, unsigned int protect, 
 	if (cs_regs_access(h, insn, rd, &nrd, wr, &nwr) != CS_ERR_OK)
 		return "has unknown register effects";
 	for (unsigned int i = 0; i < nwr; i++) {
-		int gpr = gpr_of(wr[i]);
+		int gpr = placement__gpr_of(wr[i]);
 
 		if (wr[i] == X86_REG_RIP || wr[i] == X86_REG_EIP)
 			return "changes control flow";

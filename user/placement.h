@@ -35,4 +35,8 @@ void placement__choose(const __u8 *code, size_t len, __u64 addr, unsigned int ne
 /* Whether the kernel emulates this single instruction (no single-step). */
 bool placement__is_emulated(const __u8 *insn, size_t len);
 
+/* The general-purpose register (by hardware number, rax=0 ... r15=15, as
+ * AS_GPR_* in allocscope.h) capstone's x86 register reg is part of, or -1. */
+int placement__gpr_of(unsigned int reg);
+
 #endif /* PLACEMENT_H */

@@ -43,6 +43,13 @@ const struct alloc_fn_desc probes__fns[ALLOC_FN_COUNT] = {
 	{"PyObject_Realloc", ALLOC_FN_PYOBJ_REALLOC, SHAPE_CTX_PTR_SIZE, ARG_RSI | ARG_RDX, true,
 	 false, true},
 	{"PyObject_Free", ALLOC_FN_PYOBJ_FREE, SHAPE_CTX_FREE, ARG_RSI, false, false, true},
+	/* pymalloc inlined into its callers (user/pyinline.c): the function
+	 * that hands out a block of a new pool, and places inside the copies,
+	 * attached on their own (probes__attach_inline). */
+	{"allocate_from_new_pool", ALLOC_FN_PYOBJ_NEWPOOL, SHAPE_SIZE_CLASS, ARG_RDI, true, false,
+	 true},
+	{"pymalloc_block", ALLOC_FN_PYOBJ_BLOCK, SHAPE_INLINE, 0, false, false, true},
+	{"pymalloc_block_free", ALLOC_FN_PYOBJ_BLOCK_FREE, SHAPE_INLINE, 0, false, false, true},
 };
 
 bool probes__is_free(enum alloc_fn fn)
@@ -205,6 +212,16 @@ static int note_size(const struct elf_func *f, void *ctx)
 int probes__plan_table(int fd, const __u64 *func_offs, enum placement_mode mode,
 		       struct probe_plan *plan)
 {
+	enum alloc_fn fns[AS_PYOBJ_FNS];
+
+	for (size_t i = 0; i < AS_PYOBJ_FNS; i++)
+		fns[i] = ALLOC_FN_PYOBJ_MALLOC + i;
+	return probes__plan_funcs(fd, fns, func_offs, AS_PYOBJ_FNS, mode, plan);
+}
+
+int probes__plan_funcs(int fd, const enum alloc_fn *fns, const __u64 *func_offs, size_t nfns,
+		       enum placement_mode mode, struct probe_plan *plan)
+{
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	struct elfobj *o;
 
@@ -215,8 +232,8 @@ int probes__plan_table(int fd, const __u64 *func_offs, enum placement_mode mode,
 	o = elfobj__open_fd(own);
 	if (!o)
 		return -errno;
-	for (size_t i = 0; i < AS_PYOBJ_FNS; i++) {
-		enum alloc_fn fn = ALLOC_FN_PYOBJ_MALLOC + i;
+	for (size_t i = 0; i < nfns && plan->nsites < ALLOC_FN_COUNT; i++) {
+		enum alloc_fn fn = fns[i];
 		struct func_size z = {.file_off = func_offs[i]};
 		struct elf_func f = {.file_off = func_offs[i]};
 		struct probe_site *s = planned(plan, f.file_off), *n;
@@ -312,9 +329,9 @@ bool probes__multi_supported(void)
 
 int probes__use_multi(struct probe_progs *progs)
 {
-	struct bpf_program *p[] = {progs->enter, progs->exit, progs->free};
+	struct bpf_program *p[] = {progs->enter, progs->exit, progs->free, progs->inline_obj};
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 		int err = p[i] ? bpf_program__set_expected_attach_type(p[i],
 								       AS_BPF_TRACE_UPROBE_MULTI)
 			       : 0;
@@ -332,6 +349,9 @@ int probes__use_session(struct probe_progs *progs, struct bpf_program *session)
 
 	if (!err)
 		err = bpf_program__set_expected_attach_type(progs->free, AS_BPF_TRACE_UPROBE_MULTI);
+	if (!err && progs->inline_obj)
+		err = bpf_program__set_expected_attach_type(progs->inline_obj,
+							    AS_BPF_TRACE_UPROBE_MULTI);
 	if (err)
 		return err;
 	progs->enter = session;
@@ -429,6 +449,29 @@ static int attach_one(struct bpf_program *prog, const struct probe_site *s, cons
 	if (err)
 		bpf_link__destroy(link.link);
 	return err;
+}
+
+int probes__attach_inline(struct bpf_program *prog, bool multi, const char *path, pid_t pid,
+			  const __u64 *offsets, const __u64 *cookies, size_t cnt,
+			  struct link_list *out)
+{
+	if (multi)
+		return attach_multi(prog, false, path, pid, false, offsets, cookies, cnt, out);
+	for (size_t i = 0; i < cnt; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookies[i]);
+		struct probe_link link = {.fd = -1};
+		int err;
+
+		link.link = bpf_program__attach_uprobe_opts(prog, pid, path, offsets[i], &opts);
+		if (!link.link)
+			return -errno;
+		err = push_link(out, link);
+		if (err) {
+			bpf_link__destroy(link.link);
+			return err;
+		}
+	}
+	return 0;
 }
 
 size_t probes__count(const struct probe_plan *plan)

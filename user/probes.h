@@ -64,6 +64,9 @@ int probes__plan_fd(int fd, enum placement_mode mode, struct probe_plan *plan);
  * placed by their code in that file, to be attached through it. */
 int probes__plan_table(int fd, const __u64 *func_offs, enum placement_mode mode,
 		       struct probe_plan *plan);
+/* The same for n functions fns[i] at func_offs[i]. */
+int probes__plan_funcs(int fd, const enum alloc_fn *fns, const __u64 *func_offs, size_t n,
+		       enum placement_mode mode, struct probe_plan *plan);
 /* Points plan at the file open at fd: a cached plan is attached to the file
  * just opened and checked, never to a path looked up again. */
 void probes__fd_path(struct probe_plan *plan, int fd);
@@ -84,6 +87,9 @@ struct probe_progs {
 	struct bpf_program *enter;
 	struct bpf_program *exit; /* NULL: no return probes (sessions, noop-entry) */
 	struct bpf_program *free;
+	/* --python-objects where pymalloc is inlined (user/pyinline.c); NULL
+	 * when not loaded. */
+	struct bpf_program *inline_obj;
 	bool multi;   /* loaded for uprobe_multi links (see probes__use_multi) */
 	bool session; /* enter is a session program, run at returns too */
 };
@@ -124,6 +130,12 @@ size_t probes__count(const struct probe_plan *plan);
  * 0 or -errno; on error the links attached so far stay in out. */
 int probes__attach(const struct probe_progs *progs, const struct probe_plan *plan, pid_t pid,
 		   struct link_list *out);
+/* Probes of prog at cnt places of path (file offsets) with their cookies,
+ * for pid: one uprobe_multi link (multi), else one link each. Links are
+ * appended to out; 0 or -errno. */
+int probes__attach_inline(struct bpf_program *prog, bool multi, const char *path, pid_t pid,
+			  const __u64 *offsets, const __u64 *cookies, size_t cnt,
+			  struct link_list *out);
 /* Moves from's links to the end of to (from is then empty). 0 or -ENOMEM,
  * which leaves both as they were. */
 int probes__splice(struct link_list *to, struct link_list *from);

@@ -215,11 +215,7 @@ int pyalloc__find(pid_t pid, const struct procmaps *maps, const struct vma *v, i
 	}
 	err = check_fns(maps, v, &obj, out, why, whylen);
 	if (!err && (refs = most_refs(o, v, out)) > PROMOTED_REFS)
-		err = say(why, whylen,
-			  "%s calls its object allocator through copies inlined at %zu places "
-			  "(profile-guided indirect-call promotion), which no probe on the "
-			  "allocator's functions sees: not probed",
-			  path_base(v->path), refs);
+		out->promoted = refs;
 cleanup:
 	elfobj__close(o);
 	return err;

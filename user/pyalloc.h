@@ -16,13 +16,17 @@ struct pyalloc {
 	__u64 table;		       /* the object domain's PyMemAllocatorEx, in the process */
 	__u64 fns[AS_PYOBJ_FNS];       /* malloc, calloc, realloc, free, in the process */
 	__u64 file_offs[AS_PYOBJ_FNS]; /* the same, as offsets in the interpreter's file */
+	/* Places that compare the table's functions with one of them
+	 * (profile-guided indirect-call promotion): most calls run copies of
+	 * pymalloc inlined there (user/pyinline.c), not the functions. 0: a
+	 * plain build, whose calls reach the functions. */
+	size_t promoted;
 };
 
 /* The object allocator of pid's CPython 3.minor, whose code is the file v
  * maps, open at fd. 0 with out filled; -ENOTSUP with the reason in why when
  * the table does not hold pymalloc's functions in that file (a debug hook,
- * tracemalloc, an extension's allocator, calls inlined where no probe sees
- * them); -EALREADY, also with why, when objects go to the C allocator
+ * tracemalloc, an extension's allocator); -EALREADY, also with why, when objects go to the C allocator
  * (PYTHONMALLOC=malloc); or -errno. */
 int pyalloc__find(pid_t pid, const struct procmaps *maps, const struct vma *v, int fd, int minor,
 		  struct pyalloc *out, char *why, size_t whylen);

@@ -29,6 +29,7 @@
 #include "probes.h"
 #include "proctree.h"
 #include "pyalloc.h"
+#include "pyattach.h"
 #include "pyproc.h"
 #include "sources.h"
 #include "sampling.h"
@@ -449,6 +450,7 @@ static void attach_py_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 	char why[PATH_MAX + 160] = "";
 	struct probe_plan plan;
 	struct file_id id;
+	struct pyattach_counts inl = {};
 	struct pyalloc pa;
 	int fd = -1, err;
 
@@ -464,10 +466,14 @@ static void attach_py_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 			v = &maps->vmas[i];
 	fd = v ? mapfile__open(pid, v, &id) : -ENOENT;
 	err = fd < 0 ? fd : pyalloc__find(pid, maps, v, fd, pp->minor, &pa, why, sizeof(why));
-	if (!err)
+	if (!err && pa.promoted) {
+		err = pyattach__inlined(&t->progs, t->cfg->placement, pid, v, fd, pp->minor, &pa,
+					&links, &inl, why, sizeof(why));
+	} else if (!err) {
 		err = probes__plan_table(fd, pa.file_offs, t->cfg->placement, &plan);
-	if (!err)
-		err = probes__attach(&t->progs, &plan, pid, &links);
+		if (!err)
+			err = probes__attach(&t->progs, &plan, pid, &links);
+	}
 	if (fd >= 0)
 		close(fd);
 	if (!err)
@@ -478,6 +484,20 @@ static void attach_py_objects(struct tracer *t, __u32 pid, struct proc_entry *e,
 			err == -EALREADY ? ""
 					 : "; its small objects stay counted as the arenas they "
 					   "live in");
+		return;
+	}
+	if (pa.promoted) {
+		/* What the probes cannot see is said, never left out. */
+		log_msg("pid %u: --python-objects: %s inlines its object allocator into its "
+			"callers (%zu places): probed at %zu copies taking blocks and %zu giving "
+			"them back%s\n",
+			pid, path_base(pp->path), pa.promoted, inl.takes, inl.frees,
+			inl.missed ? "; some copies were not recognised, and the objects they "
+				     "make or free are not seen"
+				   : "");
+		*nprobes += inl.probes;
+		snprintf(modules + strlen(modules), len - strlen(modules),
+			 "%s%s (objects, inlined)", modules[0] ? ", " : "", path_base(pp->path));
 		return;
 	}
 	for (size_t i = 0; verbose && i < plan.nsites; i++) {
@@ -1093,6 +1113,10 @@ static int choose_progs(struct tracer *t)
 		t->progs = (struct probe_progs){.enter = skel->progs.alloc_enter,
 						.exit = skel->progs.alloc_exit,
 						.free = skel->progs.free_enter};
+	/* Loaded (and verified) only for --python-objects. */
+	if (cfg->python_objects && cfg->probe_mode == PROBE_MODE_FULL)
+		t->progs.inline_obj = skel->progs.obj_inline;
+	bpf_program__set_autoload(skel->progs.obj_inline, t->progs.inline_obj != NULL);
 	bpf_program__set_autoload(skel->progs.alloc_session, session);
 	bpf_program__set_autoload(skel->progs.alloc_enter, !session);
 	bpf_program__set_autoload(skel->progs.alloc_exit, !session);

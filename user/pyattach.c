@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* --python-objects on an interpreter that inlines pymalloc into its callers:
+ * the copies found by user/pyinline.c and the new-pool function they call,
+ * attached for one process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "elfobj.h"
+#include "path.h"
+#include "pyattach.h"
+#include "pyinline.h"
+
+static int say(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -ENOTSUP;
+}
+
+/* The copies' probes: their places and cookies. */
+static int inline_probes(const struct pyinline *in, const struct pyalloc *pa, int minor,
+			 __u64 **offs, __u64 **cookies)
+{
+	unsigned int pool_bits = pyinline__pool_bits(minor), align = pyinline__align_bits(minor);
+
+	*offs = calloc(in->nsites, sizeof(**offs));
+	*cookies = calloc(in->nsites, sizeof(**cookies));
+	if (!*offs || !*cookies)
+		return -ENOMEM;
+	for (size_t i = 0; i < in->nsites; i++) {
+		const struct pyinline_site *s = &in->sites[i];
+		/* Frame 0 is the out-of-line object allocator, whose code the
+		 * copy is: both in one file, so file offsets tell the distance. */
+		__s64 delta = (__s64)(s->file_off - pa->file_offs[0]);
+
+		if (delta != (__s32)delta)
+			delta = 0; /* the copy then names itself */
+		(*offs)[i] = s->file_off;
+		(*cookies)[i] = AS_INLINE_COOKIE(
+			s->frees ? ALLOC_FN_PYOBJ_BLOCK_FREE : ALLOC_FN_PYOBJ_BLOCK,
+			s->reg | (s->deref ? AS_INLINE_DEREF : 0), pool_bits, align, delta);
+	}
+	return 0;
+}
+
+int pyattach__inlined(const struct probe_progs *progs, enum placement_mode mode, pid_t pid,
+		      const struct vma *v, int fd, int minor, const struct pyalloc *pa,
+		      struct link_list *links, struct pyattach_counts *counts, char *why,
+		      size_t whylen)
+{
+	enum alloc_fn newpool = ALLOC_FN_PYOBJ_NEWPOOL;
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	__u64 *offs = NULL, *cookies = NULL, vaddr;
+	struct pyinline in = {};
+	struct probe_plan plan;
+	struct elfobj *o;
+	int err;
+
+	if (own < 0)
+		return -errno;
+	o = elfobj__open_fd(own);
+	if (!o)
+		return -errno;
+	if (!progs->inline_obj)
+		err = say(why, whylen, "no program for inlined copies was loaded");
+	else if (minor < 8)
+		err = say(why, whylen,
+			  "%s calls its object allocator through copies inlined at %zu places, "
+			  "which are recognised on CPython 3.8+ only: not probed",
+			  path_base(v->path), pa->promoted);
+	else if ((err = elfobj__vaddr_of_offset(o, v->offset, &vaddr)) == 0)
+		err = pyinline__scan(o, v->offset, v->end - v->start, vaddr, minor, &in);
+	elfobj__close(o);
+	if (err)
+		goto cleanup;
+	if (!in.ntakes || !in.nfrees || !in.newpool_off) {
+		err = say(why, whylen,
+			  "%s calls its object allocator through copies inlined at %zu places, "
+			  "and their code is not recognised (%zu taking blocks, %zu giving them "
+			  "back, %s): not probed",
+			  path_base(v->path), pa->promoted, in.ntakes, in.nfrees,
+			  in.newpool_off ? "the new-pool function found" : "no new-pool function");
+		goto cleanup;
+	}
+	err = probes__plan_funcs(fd, &newpool, &in.newpool_off, 1, mode, &plan);
+	if (!err)
+		err = probes__attach(progs, &plan, pid, links);
+	if (!err)
+		err = inline_probes(&in, pa, minor, &offs, &cookies);
+	if (!err)
+		err = probes__attach_inline(progs->inline_obj, progs->multi, plan.path, pid, offs,
+					    cookies, in.nsites, links);
+	if (!err)
+		*counts = (struct pyattach_counts){.takes = in.ntakes,
+						   .frees = in.nfrees,
+						   .missed = in.missed_takes + in.missed_frees,
+						   .probes = in.nsites + probes__count(&plan)};
+cleanup:
+	free(offs);
+	free(cookies);
+	pyinline__free(&in);
+	return err;
+}
