@@ -56,7 +56,7 @@ APP := $(OUTPUT)/allocscope
 # Unit tests: test_<name> links the objects listed in test_<name>_OBJS.
 UNIT_TESTS := opts output pprof procmaps mapfile syms srcline perfmap report placement probes cfi pyline pydecode pymemdecode pyoffsets \
 	pypool pycount pytype pylayout pyname pysym linkmap exitfree binding proctree residency mapkind cost sampling cgroup \
-	trend
+	trend pyinline
 test_opts_OBJS := opts words cgroup $(OUTPUT_MODS)
 test_output_OBJS := $(OUTPUT_MODS)
 test_pprof_OBJS := $(OUTPUT_MODS)
@@ -75,6 +75,7 @@ test_cfi_OBJS := cfi cfiprog elfobj mapfile procmaps
 test_pyline_OBJS := pyline
 test_pydecode_OBJS := pydecode
 test_pymemdecode_OBJS := pymemdecode
+test_pyinline_OBJS := pyinline placement elfobj mapfile procmaps
 test_pyoffsets_OBJS := pyoffsets
 test_pypool_OBJS := pypool pyoffsets
 test_pycount_OBJS := pycount

@@ -417,24 +417,36 @@ static void find_newpool(const __u32 *calls, size_t n, __u64 off, struct pyinlin
 int pyinline__scan(struct elfobj *o, __u64 off, size_t len, __u64 vaddr, int minor,
 		   struct pyinline *out)
 {
-	__s64 mask = -(1LL << pyinline__pool_bits(minor));
-	struct scan s = {.len = len};
-	size_t cap = 0, ncalls = 0, calls_cap = 0;
-	__u32 *calls = NULL;
-	__u8 *code = NULL;
-	int err = -ENOMEM;
+	__u8 *code;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	if (len > SCAN_MAX)
 		return -EFBIG;
 	code = malloc(len);
-	s.targets = calloc(len / 8 + 1, 1);
-	if (!code || !s.targets)
-		goto cleanup;
+	if (!code)
+		return -ENOMEM;
 	/* The file may end inside the last page of its mapping. */
 	while (len && elfobj__read(o, off, code, len))
 		len = len > 4096 ? (len - 1) / 4096 * 4096 : 0;
-	s.len = len;
+	err = pyinline__scan_code(code, len, off, vaddr, minor, out);
+	free(code);
+	return err;
+}
+
+int pyinline__scan_code(const __u8 *code, size_t len, __u64 off, __u64 vaddr, int minor,
+			struct pyinline *out)
+{
+	__s64 mask = -(1LL << pyinline__pool_bits(minor));
+	struct scan s = {.len = len};
+	size_t cap = 0, ncalls = 0, calls_cap = 0;
+	__u32 *calls = NULL;
+	int err = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	s.targets = calloc(len / 8 + 1, 1);
+	if (!s.targets)
+		goto cleanup;
 	err = decode(code, len, vaddr, &s);
 	for (size_t i = 0; !err && i < s.nrecs; i++) {
 		long at, k;
@@ -483,7 +495,6 @@ cleanup:
 	if (err)
 		pyinline__free(out);
 	free(calls);
-	free(code);
 	free(s.targets);
 	free(s.recs);
 	return err;

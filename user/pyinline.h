@@ -43,6 +43,9 @@ struct pyinline {
  * 0 with out filled (maybe with no site), or -errno. */
 int pyinline__scan(struct elfobj *o, __u64 off, size_t len, __u64 vaddr, int minor,
 		   struct pyinline *out);
+/* The same over code (len bytes at file offset off, virtual address vaddr). */
+int pyinline__scan_code(const __u8 *code, size_t len, __u64 off, __u64 vaddr, int minor,
+			struct pyinline *out);
 void pyinline__free(struct pyinline *p);
 
 /* log2 of 3.minor's pool size and of its size-class step. */
