@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "elfobj.h"
 #include "path.h"
@@ -22,6 +24,62 @@ static int say(char *why, size_t len, const char *fmt, ...)
 	vsnprintf(why, len, fmt, ap);
 	va_end(ap);
 	return -ENOTSUP;
+}
+
+/* The last file scanned and what was found: the workers of one interpreter
+ * (multiprocessing, --comm) share it, and a scan takes ~0.6 s. A file that
+ * changed (size, mtime) is scanned again. Attaching runs on one thread. */
+static struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	__u64 off, len;
+	int minor;
+	bool valid;
+	struct pyinline found;
+} last;
+
+static int scan_cached(int fd, const struct vma *v, int minor, const struct pyinline **out)
+{
+	__u64 len = v->end - v->start, vaddr;
+	struct stat st;
+	struct elfobj *o;
+	int own, err;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (last.valid && last.dev == st.st_dev && last.ino == st.st_ino &&
+	    last.size == st.st_size && last.mtime.tv_sec == st.st_mtim.tv_sec &&
+	    last.mtime.tv_nsec == st.st_mtim.tv_nsec && last.off == v->offset && last.len == len &&
+	    last.minor == minor) {
+		*out = &last.found;
+		return 0;
+	}
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		return -errno;
+	o = elfobj__open_fd(own);
+	if (!o)
+		return -errno;
+	pyinline__free(&last.found);
+	last.valid = false;
+	err = elfobj__vaddr_of_offset(o, v->offset, &vaddr);
+	if (!err)
+		err = pyinline__scan(o, v->offset, len, vaddr, minor, &last.found);
+	elfobj__close(o);
+	if (err)
+		return err;
+	last.dev = st.st_dev;
+	last.ino = st.st_ino;
+	last.size = st.st_size;
+	last.mtime = st.st_mtim;
+	last.off = v->offset;
+	last.len = len;
+	last.minor = minor;
+	last.valid = true;
+	*out = &last.found;
+	return 0;
 }
 
 /* The copies' probes: their places and cookies. */
@@ -56,55 +114,54 @@ int pyattach__inlined(const struct probe_progs *progs, enum placement_mode mode,
 		      size_t whylen)
 {
 	enum alloc_fn newpool = ALLOC_FN_PYOBJ_NEWPOOL;
-	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	__u64 *offs = NULL, *cookies = NULL, vaddr;
-	struct pyinline in = {};
+	const struct pyinline *in = NULL;
+	__u64 *offs = NULL, *cookies = NULL;
 	struct probe_plan plan;
-	struct elfobj *o;
 	int err;
 
-	if (own < 0)
-		return -errno;
-	o = elfobj__open_fd(own);
-	if (!o)
-		return -errno;
 	if (!progs->inline_obj)
-		err = say(why, whylen, "no program for inlined copies was loaded");
-	else if (minor < 8)
-		err = say(why, whylen,
-			  "%s calls its object allocator through copies inlined at %zu places, "
-			  "which are recognised on CPython 3.8+ only: not probed",
-			  path_base(v->path), pa->promoted);
-	else if ((err = elfobj__vaddr_of_offset(o, v->offset, &vaddr)) == 0)
-		err = pyinline__scan(o, v->offset, v->end - v->start, vaddr, minor, &in);
-	elfobj__close(o);
+		return say(why, whylen, "no program for inlined copies was loaded");
+	/* Hundreds of perf-event uprobes would take a tenth of a second each
+	 * to release at exit: only uprobe_multi links detach at once. */
+	if (!progs->multi)
+		return say(why, whylen,
+			   "%s calls its object allocator through copies inlined at %zu places, "
+			   "whose probes need uprobe_multi links (Linux 6.6+): not probed",
+			   path_base(v->path), pa->promoted);
+	if (minor < 8)
+		return say(why, whylen,
+			   "%s calls its object allocator through copies inlined at %zu places, "
+			   "which are recognised on CPython 3.8+ only: not probed",
+			   path_base(v->path), pa->promoted);
+	err = scan_cached(fd, v, minor, &in);
+	if (err == -E2BIG || err == -EFBIG)
+		return say(why, whylen,
+			   "%s calls its object allocator through copies inlined at %zu places, "
+			   "and its code is too large to look for them: not probed",
+			   path_base(v->path), pa->promoted);
 	if (err)
-		goto cleanup;
-	if (!in.ntakes || !in.nfrees || !in.newpool_off) {
-		err = say(why, whylen,
-			  "%s calls its object allocator through copies inlined at %zu places, "
-			  "and their code is not recognised (%zu taking blocks, %zu giving them "
-			  "back, %s): not probed",
-			  path_base(v->path), pa->promoted, in.ntakes, in.nfrees,
-			  in.newpool_off ? "the new-pool function found" : "no new-pool function");
-		goto cleanup;
-	}
-	err = probes__plan_funcs(fd, &newpool, &in.newpool_off, 1, mode, &plan);
+		return err;
+	if (!in->ntakes || !in->nfrees || !in->newpool_off)
+		return say(why, whylen,
+			   "%s calls its object allocator through copies inlined at %zu places, "
+			   "and their code is not recognised (%zu taking blocks, %zu giving them "
+			   "back, %s): not probed",
+			   path_base(v->path), pa->promoted, in->ntakes, in->nfrees,
+			   in->newpool_off ? "the new-pool function found" : "no new-pool function");
+	err = probes__plan_funcs(fd, &newpool, &in->newpool_off, 1, mode, &plan);
 	if (!err)
 		err = probes__attach(progs, &plan, pid, links);
 	if (!err)
-		err = inline_probes(&in, pa, minor, &offs, &cookies);
+		err = inline_probes(in, pa, minor, &offs, &cookies);
 	if (!err)
 		err = probes__attach_inline(progs->inline_obj, progs->multi, plan.path, pid, offs,
-					    cookies, in.nsites, links);
+					    cookies, in->nsites, links);
 	if (!err)
-		*counts = (struct pyattach_counts){.takes = in.ntakes,
-						   .frees = in.nfrees,
-						   .missed = in.missed_takes + in.missed_frees,
-						   .probes = in.nsites + probes__count(&plan)};
-cleanup:
+		*counts = (struct pyattach_counts){.takes = in->ntakes,
+						   .frees = in->nfrees,
+						   .missed = in->missed_takes + in->missed_frees,
+						   .probes = in->nsites + probes__count(&plan)};
 	free(offs);
 	free(cookies);
-	pyinline__free(&in);
 	return err;
 }

@@ -17,7 +17,11 @@
 #include "placement.h"
 #include "pyinline.h"
 
-#define SCAN_MAX	(256u << 20) /* code scanned at most */
+/* Code scanned at most, and records kept: an interpreter has a few MiB of
+ * code (Debian's python3.11: 2.8 MiB, 0.7 M instructions, 14 MiB of
+ * records); a file the target made up cannot make the scan hold more. */
+#define SCAN_MAX	(32u << 20)
+#define RECS_MAX	(3u << 20)
 #define TAKE_WINDOW	8	     /* records from the pool test to the block's load */
 #define COUNT_WINDOW	3	     /* from the block's load to ++ref.count */
 #define PROBE_WINDOW	10	     /* from the load or store to an emulated instruction */
@@ -43,13 +47,12 @@ enum rec_kind {
 };
 
 struct rec {
-	__u32 off; /* from the start of the scan */
-	__u8 size;
+	__u32 off;    /* from the start of the scan */
+	__u32 target; /* branches: offset of the target (UINT32_MAX: outside) */
+	__s32 imm;    /* R_LOAD, R_INC_MEM, R_STORE: disp; R_AND: the mask */
+	__u16 writes; /* registers written */
 	__u8 kind;
 	__s8 a, b; /* registers (AS_GPR_*, -1: none): see below */
-	__s64 imm; /* R_LOAD, R_INC_MEM, R_STORE: disp; R_AND: the mask */
-	__u32 target; /* branches: offset of the target (UINT32_MAX: outside) */
-	__u16 writes; /* registers written */
 	bool emulated;
 	bool indexed; /* R_LOAD: an index register, or rip-relative */
 };
@@ -196,9 +199,14 @@ static int decode(const __u8 *code, size_t len, __u64 vaddr, struct scan *s)
 		return -ENOTSUP;
 	}
 	while (left) {
-		struct rec *r = array_grow(s->recs, &s->cap, s->nrecs + 1, sizeof(*r));
+		struct rec *r = NULL;
 		size_t at = len - left;
 
+		if (s->nrecs >= RECS_MAX) {
+			err = -E2BIG;
+			break;
+		}
+		r = array_grow(s->recs, &s->cap, s->nrecs + 1, sizeof(*r));
 		if (!r) {
 			err = -ENOMEM;
 			break;
@@ -209,7 +217,6 @@ static int decode(const __u8 *code, size_t len, __u64 vaddr, struct scan *s)
 		r->off = at;
 		if (!cs_disasm_iter(h, &p, &left, &a, insn)) {
 			/* Undecodable: a window ends here; go on a byte later. */
-			r->size = 1;
 			r->kind = R_END;
 			r->writes = 0xffff;
 			p++;
@@ -217,7 +224,6 @@ static int decode(const __u8 *code, size_t len, __u64 vaddr, struct scan *s)
 			a++;
 			continue;
 		}
-		r->size = insn->size;
 		r->emulated = placement__is_emulated(code + at, insn->size);
 		describe(h, insn, vaddr, s, r);
 	}
