@@ -40,7 +40,7 @@ APP_LDLIBS := $(PRIVATE_MALLOC) $(addprefix -Wl$(comma)--export-dynamic-symbol=,
 
 USER_MODULES := opts words launch procmaps mapfile elfobj symtab syms strpool srcline perfmap jitmap textsafe log \
 	report report_json report_oom output output_folded output_pprof pprof push rowkey termwidth placement probes proctree cgroup cgtarget targets residency mapkind mapcat sources \
-	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pymemdecode pyalloc pyinline pyattach pyproc pyline pyname pysym \
+	collect cfi cfiprog unwtab unwind procmem pyoffsets pylayout pydecode pymemdecode pyalloc pyinline pyattach why pyproc pyline pyname pysym \
 	kernel_features linkmap binding exitfree sampling cost trapcost governor report_cost pypool pycount pytype census \
 	report_census tracer trend age report_summary
 # pprof's profile.proto, as Debian ships it (golang-github-google-pprof-dev), compiled
@@ -80,7 +80,7 @@ test_pyoffsets_OBJS := pyoffsets
 test_pypool_OBJS := pypool pyoffsets
 test_pycount_OBJS := pycount
 test_pytype_OBJS := pytype pypool pyoffsets textsafe
-test_pylayout_OBJS := pylayout pyoffsets
+test_pylayout_OBJS := pylayout pyoffsets why
 test_pyname_OBJS := pyname
 test_pysym_OBJS := pysym pyname pyline procmem pyoffsets log textsafe
 test_linkmap_OBJS := linkmap procmaps procmem

@@ -204,10 +204,10 @@ static __always_inline void notify(enum task_event_type type, __u32 tgid)
 /* Takes the stack into the per-CPU scratch and returns its id, 0 on failure.
  * *py: the stack holds Python frames. */
 static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __u64 fn_start,
-					struct stack_trace **out, bool *py)
+					bool ip_exact, struct stack_trace **out, bool *py)
 {
 	bool rescan;
-	struct stack_trace *st = capture_stack(ctx, tgid, fn_start, &rescan, py);
+	struct stack_trace *st = capture_stack(ctx, tgid, fn_start, ip_exact, &rescan, py);
 
 	if (!st)
 		return 0;
@@ -652,7 +652,7 @@ static __always_inline void exit_call(struct pt_regs *ctx)
 	if (addr && in.track) {
 		struct stack_trace *st = NULL;
 		bool py = false;
-		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, &st, &py);
+		__u64 stack_id = take_stack(ctx, tgid, in.fn_start, false, &st, &py);
 
 		if (stack_id && st)
 			track_block(tgid, addr, in.size, stack_id, st, py, resized, old_size);

@@ -292,7 +292,7 @@ int fault_user(struct page_fault_ctx *ctx)
 		o.flags |= PAGE_ZERO;
 	if (bpf_probe_read_kernel(&regs, sizeof(regs), (void *)bpf_task_pt_regs(task)))
 		return 0;
-	stack_id = take_stack(&regs, tgid, MAP_CALL_FAULT, &st, &py);
+	stack_id = take_stack(&regs, tgid, MAP_CALL_FAULT, true, &st, &py);
 	if (!stack_id || !st)
 		return 0;
 	o.slot = site_get(tgid, stack_id, st, py);

@@ -115,7 +115,7 @@ static __always_inline void track_mapping(__u32 tgid, __u64 addr, __u64 len, enu
 	if (bpf_probe_read_kernel(&regs, sizeof(regs),
 				  (void *)bpf_task_pt_regs(bpf_get_current_task_btf())))
 		return;
-	stack_id = take_stack(&regs, tgid, call, &st, &py);
+	stack_id = take_stack(&regs, tgid, call, false, &st, &py);
 	if (!stack_id || !st)
 		return;
 	b.slot = site_get(tgid, stack_id, st, py);

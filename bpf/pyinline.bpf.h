@@ -18,8 +18,9 @@ static __always_inline __u64 gpr_value(struct pt_regs *ctx, __u32 gpr)
 	      r12 = ctx->r12, r13 = ctx->r13, r14 = ctx->r14, r15 = ctx->r15;
 
 	asm volatile("" : "+r"(ax), "+r"(cx), "+r"(dx), "+r"(bx), "+r"(bp), "+r"(si), "+r"(di));
-	asm volatile("" : "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r11), "+r"(r12), "+r"(r13),
-		     "+r"(r14), "+r"(r15));
+	asm volatile(""
+		     : "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r11), "+r"(r12), "+r"(r13), "+r"(r14),
+		       "+r"(r15));
 	switch (gpr) {
 	case AS_GPR_RAX:
 		return ax;
@@ -114,7 +115,8 @@ int obj_inline(struct pt_regs *ctx)
 			return 0;
 	}
 	/* Frame 0: the out-of-line object allocator whose code this is. */
-	stack_id = take_stack(ctx, tgid, PT_REGS_IP(ctx) - AS_INLINE_FN_DELTA(cookie), &st, &py);
+	stack_id = take_stack(ctx, tgid, PT_REGS_IP(ctx) - AS_INLINE_FN_DELTA(cookie), true, &st,
+			      &py);
 	if (stack_id && st)
 		track_block(tgid, addr, size, stack_id, st, py, false, 0);
 	return 0;

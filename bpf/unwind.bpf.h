@@ -70,7 +70,9 @@ struct walk_state {
 	__u32 win_len;	/* valid words in win */
 	__u64 win_base; /* user address of win[0] */
 	__u32 at_eval;	/* stopped at the Python interpreter's eval loop */
-	__u32 pad;
+	/* Frame 1 is the instruction the registers are at (a page fault, a
+	 * probe inside a function), not a return address after a call. */
+	__u32 ip_exact;
 	__u64 win[WIN_WORDS];
 	__u64 pybuf[AS_PY_FRAME_READ / 8]; /* one Python frame, read whole */
 };
@@ -282,8 +284,7 @@ static long unwind_step(__u32 index, void *ctx)
 	const struct unw_mapping *m;
 	const struct unw_row *row;
 	__u64 ip = ws->ip, pc = ip - 1; /* the call instruction, not the one after it */
-	/* A fault's frame 1 is the faulting instruction itself, not a return address. */
-	if (ws->st.nr == 2 && ws->st.pcs[0] == MAP_CALL_FAULT)
+	if (ws->st.nr == 2 && ws->ip_exact)
 		pc = ip;
 	__u64 elf_pc;
 	void *rows;
@@ -326,10 +327,11 @@ static __always_inline void fp_walk(struct walk_state *ws)
 /* Walks the stack into the per-CPU scratch: pcs[0] = fn_start, pcs[1] the
  * caller's return address, then the frames above it. Returns the trace, or
  * NULL. *rescan: pc left the known mappings and a rescan is due; *py: Python
- * frames replaced the interpreter's. ctx:
- * registers at the return probe. */
+ * frames replaced the interpreter's. ctx: registers at the return probe, or
+ * (ip_exact) at the instruction ctx's ip names. */
 static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __u32 tgid,
-							 __u64 fn_start, bool *rescan, bool *py)
+							 __u64 fn_start, bool ip_exact, bool *rescan,
+							 bool *py)
 {
 	__u32 zero = 0;
 	struct walk w = {.ws = bpf_map_lookup_elem(&walk_scratch, &zero)};
@@ -350,6 +352,7 @@ static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __
 	ws->rescan = 0;
 	ws->win_len = 0;
 	ws->at_eval = 0;
+	ws->ip_exact = ip_exact;
 	if (!have_loop) {
 		fp_walk(ws);
 		goto done;

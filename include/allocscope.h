@@ -27,7 +27,7 @@
 #define AS_TRACKED_BITS (1 << 16)
 /* Counters of allocator calls in flight, indexed by tgid modulo it. */
 #define AS_INFLIGHT_SLOTS (1 << 10)
-#define AS_PAGES_MAX  (1 << 20) /* --mode rss: anonymous pages owned (4 GiB of 4 KiB pages) */
+#define AS_PAGES_MAX	  (1 << 20) /* --mode rss: anonymous pages owned (4 GiB of 4 KiB pages) */
 
 /* X(name, enum suffix, argument shape). The shape tells the BPF programs
  * where the size and the result live; the name is the ELF symbol probed.
@@ -51,7 +51,7 @@
 	X(PyObject_Realloc, PYOBJ_REALLOC, SHAPE_CTX_PTR_SIZE)                                     \
 	X(PyObject_Free, PYOBJ_FREE, SHAPE_CTX_FREE)                                               \
 	X(allocate_from_new_pool, PYOBJ_NEWPOOL, SHAPE_SIZE_CLASS)                                 \
-	X(pymalloc_block, PYOBJ_BLOCK, SHAPE_INLINE)                                                 \
+	X(pymalloc_block, PYOBJ_BLOCK, SHAPE_INLINE)                                               \
 	X(pymalloc_block_free, PYOBJ_BLOCK_FREE, SHAPE_INLINE)
 
 #define AS_ENUM_FN(name, id, shape) ALLOC_FN_##id,
@@ -105,7 +105,7 @@ enum as_gpr {
 	AS_GPR_COUNT,
 };
 #define AS_INLINE_COOKIE(fn, reg, pool_bits, align_bits, fn_delta)                                 \
-	((__u64)(fn) | (__u64)(reg) << 8 | (__u64)(pool_bits) << 16 | (__u64)(align_bits) << 24 | \
+	((__u64)(fn) | (__u64)(reg) << 8 | (__u64)(pool_bits) << 16 | (__u64)(align_bits) << 24 |  \
 	 (__u64)(__u32)(fn_delta) << 32)
 #define AS_INLINE_REG(c)	((c) >> 8 & 0xff)
 #define AS_INLINE_REG_MASK	0x0f

@@ -131,7 +131,7 @@ struct sample_ctx {
 	double interval_s;
 	double run_ns[HIT_COUNT];
 	struct probe_hits *percpu; /* scratch, one per CPU */
-	struct cpu_hits *pending; /* scratch, one per CPU */
+	struct cpu_hits *pending;  /* scratch, one per CPU */
 };
 
 /* pid's runs, summed over the CPUs, with those still pending there (read

@@ -37,7 +37,7 @@ struct cost_proc {
 
 struct cost {
 	int hits_fd;
-	int cpu_hits_fd; /* runs still pending per CPU (bpf/cost.bpf.h); -1: none */
+	int cpu_hits_fd;	 /* runs still pending per CPU (bpf/cost.bpf.h); -1: none */
 	int prog_fds[HIT_COUNT]; /* the program counted under each kind; -1: none */
 	__u64 run_ns[HIT_COUNT], run_cnt[HIT_COUNT];
 	struct trap_cost trap;

@@ -15,6 +15,7 @@
 #include "path.h"
 #include "procmem.h"
 #include "pyalloc.h"
+#include "why.h"
 #include "pymemdecode.h"
 #include "pyoffsets.h"
 
@@ -35,16 +36,6 @@ struct mem_table {
 };
 
 _Static_assert(sizeof(struct mem_table) == PYMEM_TABLE_SIZE, "PyMemAllocatorEx");
-
-static int say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -ENOTSUP;
-}
 
 /* The tables of the raw and object domains, as ELF addresses of o. */
 static int find_tables(struct elfobj *o, int minor, __u64 *raw, __u64 *obj)
@@ -100,11 +91,12 @@ static int check_fns(const struct procmaps *maps, const struct vma *v, const str
 		const struct vma *at = procmaps__find(maps, t->fns[i]);
 
 		if (!at || !at->exec || !file_id__eq(procmaps__file_id(at), procmaps__file_id(v)))
-			return say(why, whylen,
-				   "the object allocator's %s (%#llx) is not code of %s but of %s: "
-				   "replaced by an extension",
-				   fn_names[i], (unsigned long long)t->fns[i], path_base(v->path),
-				   at && at->path[0] ? at->path : "no file");
+			return why__say(
+				-ENOTSUP, why, whylen,
+				"the object allocator's %s (%#llx) is not code of %s but of %s: "
+				"replaced by an extension",
+				fn_names[i], (unsigned long long)t->fns[i], path_base(v->path),
+				at && at->path[0] ? at->path : "no file");
 		out->fns[i] = t->fns[i];
 		out->file_offs[i] = t->fns[i] - at->start + at->offset;
 	}
@@ -189,8 +181,9 @@ int pyalloc__find(pid_t pid, const struct procmaps *maps, const struct vma *v, i
 		return -errno;
 	err = find_tables(o, minor, &raw_at, &obj_at);
 	if (err) {
-		err = say(why, whylen, "cannot find the allocator tables of CPython 3.%d in %s",
-			  minor, v->path);
+		err = why__say(-ENOTSUP, why, whylen,
+			       "cannot find the allocator tables of CPython 3.%d in %s", minor,
+			       v->path);
 		goto cleanup;
 	}
 	err = read_table(pid, o, v, raw_at, &raw_addr, &raw);
@@ -201,15 +194,16 @@ int pyalloc__find(pid_t pid, const struct procmaps *maps, const struct vma *v, i
 	/* pymalloc has no context; the hooks that wrap it keep the wrapped
 	 * table there (debug builds, PYTHONMALLOC=debug, tracemalloc). */
 	if (obj.ctx) {
-		err = say(why, whylen,
-			  "its object allocator is wrapped by a hook (a debug build, "
-			  "PYTHONMALLOC=debug or tracemalloc): not probed");
+		err = why__say(-ENOTSUP, why, whylen,
+			       "its object allocator is wrapped by a hook (a debug build, "
+			       "PYTHONMALLOC=debug or tracemalloc): not probed");
 		goto cleanup;
 	}
 	if (obj.fns[0] == raw.fns[0]) {
-		say(why, whylen,
-		    "its objects go to the C allocator (PYTHONMALLOC=malloc), whose probes see "
-		    "them already");
+		why__say(
+			-ENOTSUP, why, whylen,
+			"its objects go to the C allocator (PYTHONMALLOC=malloc), whose probes see "
+			"them already");
 		err = -EALREADY;
 		goto cleanup;
 	}

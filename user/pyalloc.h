@@ -26,8 +26,8 @@ struct pyalloc {
 /* The object allocator of pid's CPython 3.minor, whose code is the file v
  * maps, open at fd. 0 with out filled; -ENOTSUP with the reason in why when
  * the table does not hold pymalloc's functions in that file (a debug hook,
- * tracemalloc, an extension's allocator); -EALREADY, also with why, when objects go to the C allocator
- * (PYTHONMALLOC=malloc); or -errno. */
+ * tracemalloc, an extension's allocator); -EALREADY, also with why, when objects go to the C
+ * allocator (PYTHONMALLOC=malloc); or -errno. */
 int pyalloc__find(pid_t pid, const struct procmaps *maps, const struct vma *v, int fd, int minor,
 		  struct pyalloc *out, char *why, size_t whylen);
 

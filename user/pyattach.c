@@ -14,17 +14,8 @@
 #include "elfobj.h"
 #include "path.h"
 #include "pyattach.h"
+#include "why.h"
 #include "pyinline.h"
-
-static int say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -ENOTSUP;
-}
 
 /* The last file scanned and what was found: the workers of one interpreter
  * (multiprocessing, --comm) share it, and a scan takes ~0.6 s. A file that
@@ -120,34 +111,38 @@ int pyattach__inlined(const struct probe_progs *progs, enum placement_mode mode,
 	int err;
 
 	if (!progs->inline_obj)
-		return say(why, whylen, "no program for inlined copies was loaded");
+		return why__say(-ENOTSUP, why, whylen, "no program for inlined copies was loaded");
 	/* Hundreds of perf-event uprobes would take a tenth of a second each
 	 * to release at exit: only uprobe_multi links detach at once. */
 	if (!progs->multi)
-		return say(why, whylen,
-			   "%s calls its object allocator through copies inlined at %zu places, "
-			   "whose probes need uprobe_multi links (Linux 6.6+): not probed",
-			   path_base(v->path), pa->promoted);
+		return why__say(
+			-ENOTSUP, why, whylen,
+			"%s calls its object allocator through copies inlined at %zu places, "
+			"whose probes need uprobe_multi links (Linux 6.6+): not probed",
+			path_base(v->path), pa->promoted);
 	if (minor < 8)
-		return say(why, whylen,
-			   "%s calls its object allocator through copies inlined at %zu places, "
-			   "which are recognised on CPython 3.8+ only: not probed",
-			   path_base(v->path), pa->promoted);
+		return why__say(
+			-ENOTSUP, why, whylen,
+			"%s calls its object allocator through copies inlined at %zu places, "
+			"which are recognised on CPython 3.8+ only: not probed",
+			path_base(v->path), pa->promoted);
 	err = scan_cached(fd, v, minor, &in);
 	if (err == -E2BIG || err == -EFBIG)
-		return say(why, whylen,
-			   "%s calls its object allocator through copies inlined at %zu places, "
-			   "and its code is too large to look for them: not probed",
-			   path_base(v->path), pa->promoted);
+		return why__say(
+			-ENOTSUP, why, whylen,
+			"%s calls its object allocator through copies inlined at %zu places, "
+			"and its code is too large to look for them: not probed",
+			path_base(v->path), pa->promoted);
 	if (err)
 		return err;
 	if (!in->ntakes || !in->nfrees || !in->newpool_off)
-		return say(why, whylen,
-			   "%s calls its object allocator through copies inlined at %zu places, "
-			   "and their code is not recognised (%zu taking blocks, %zu giving them "
-			   "back, %s): not probed",
-			   path_base(v->path), pa->promoted, in->ntakes, in->nfrees,
-			   in->newpool_off ? "the new-pool function found" : "no new-pool function");
+		return why__say(
+			-ENOTSUP, why, whylen,
+			"%s calls its object allocator through copies inlined at %zu places, "
+			"and their code is not recognised (%zu taking blocks, %zu giving them "
+			"back, %s): not probed",
+			path_base(v->path), pa->promoted, in->ntakes, in->nfrees,
+			in->newpool_off ? "the new-pool function found" : "no new-pool function");
 	err = probes__plan_funcs(fd, &newpool, &in->newpool_off, 1, mode, &plan);
 	if (!err)
 		err = probes__attach(progs, &plan, pid, links);

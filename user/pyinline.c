@@ -20,16 +20,16 @@
 /* Code scanned at most, and records kept: an interpreter has a few MiB of
  * code (Debian's python3.11: 2.8 MiB, 0.7 M instructions, 14 MiB of
  * records); a file the target made up cannot make the scan hold more. */
-#define SCAN_MAX	(32u << 20)
-#define RECS_MAX	(3u << 20)
-#define TAKE_WINDOW	8	     /* records from the pool test to the block's load */
-#define COUNT_WINDOW	3	     /* from the block's load to ++ref.count */
-#define PROBE_WINDOW	10	     /* from the load or store to an emulated instruction */
-#define MOVE_LOOKBACK	8	     /* from the pointer's copy to the pool mask */
-#define STORE_WINDOW	48	     /* from the pool mask to the store into the pool */
-#define NEWPOOL_WINDOW	12	     /* from the slow path's start to its call */
-#define POOL_FREEBLOCK	0x8
-#define POOL_NEXTPOOL	0x10
+#define SCAN_MAX       (32u << 20)
+#define RECS_MAX       (3u << 20)
+#define TAKE_WINDOW    8  /* records from the pool test to the block's load */
+#define COUNT_WINDOW   3  /* from the block's load to ++ref.count */
+#define PROBE_WINDOW   10 /* from the load or store to an emulated instruction */
+#define MOVE_LOOKBACK  8  /* from the pointer's copy to the pool mask */
+#define STORE_WINDOW   48 /* from the pool mask to the store into the pool */
+#define NEWPOOL_WINDOW 12 /* from the slow path's start to its call */
+#define POOL_FREEBLOCK 0x8
+#define POOL_NEXTPOOL  0x10
 
 enum rec_kind {
 	R_OTHER,

@@ -34,7 +34,7 @@ struct pyinline {
 	size_t nsites, ntakes, nfrees;
 	/* Copies whose start was recognised but not the rest: not probed. */
 	size_t missed_takes, missed_frees;
-	__u64 newpool_off; /* file offset of the new-pool function; 0: none found */
+	__u64 newpool_off;    /* file offset of the new-pool function; 0: none found */
 	size_t newpool_calls; /* copies whose slow path calls it */
 };
 

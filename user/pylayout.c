@@ -8,20 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include "pylayout.h"
+#include "why.h"
 
 /* Struct sizes a process may claim: 3.13's PyInterpreterState, the largest,
  * is about 100 KB; every offset kept must fit 16 bits anyway. */
 #define PY_STRUCT_MAX (1u << 20)
-
-static int refuse(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 __u16 pylayout__frame_read(const struct py_offsets *o)
 {
@@ -53,20 +44,24 @@ int pylayout__check(const struct py_layout *l, char *why, size_t len)
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i].off + f[i].width > f[i].room)
-			return refuse(why, len, "%s at %u lies past the %u bytes read", f[i].name,
-				      f[i].off, f[i].room);
+			return why__say(-EINVAL, why, len, "%s at %u lies past the %u bytes read",
+					f[i].name, f[i].off, f[i].room);
 	if (l->code_qualname != AS_PY_NONE && l->code_qualname + 8u > PY_CODE_HEAD)
-		return refuse(why, len, "code qualname at %u lies past the %u bytes read",
-			      l->code_qualname, PY_CODE_HEAD);
+		return why__say(-EINVAL, why, len,
+				"code qualname at %u lies past the %u bytes read", l->code_qualname,
+				PY_CODE_HEAD);
 	/* the str header read is unicode_ascii_data bytes: length at 16, then state */
 	if (l->unicode_ascii_data < 24 || l->unicode_state + 4u > l->unicode_ascii_data)
-		return refuse(why, len, "str header of %u bytes lacks its length or state",
-			      l->unicode_ascii_data);
+		return why__say(-EINVAL, why, len,
+				"str header of %u bytes lacks its length or state",
+				l->unicode_ascii_data);
 	if (l->walk.instr_kind > PY_INSTR_POINTER)
-		return refuse(why, len, "unknown instruction kind %u", l->walk.instr_kind);
+		return why__say(-EINVAL, why, len, "unknown instruction kind %u",
+				l->walk.instr_kind);
 	if (!pylayout__frame_read(&l->walk))
-		return refuse(why, len, "frame fields lie past the %d bytes read of a frame",
-			      AS_PY_FRAME_READ);
+		return why__say(-EINVAL, why, len,
+				"frame fields lie past the %d bytes read of a frame",
+				AS_PY_FRAME_READ);
 	return 0;
 }
 
@@ -83,18 +78,18 @@ static int take(const struct debug_field *f, char *why, size_t len)
 	__u64 known = *f->dst;
 
 	if (f->size > PY_STRUCT_MAX)
-		return refuse(why, len, "%s: struct size %llu is implausible", f->name,
-			      (unsigned long long)f->size);
+		return why__say(-EINVAL, why, len, "%s: struct size %llu is implausible", f->name,
+				(unsigned long long)f->size);
 	if (f->off >= AS_PY_NONE || f->off + f->width > f->size)
-		return refuse(why, len, "%s = %#llx lies outside its %llu-byte struct", f->name,
-			      (unsigned long long)f->off, (unsigned long long)f->size);
+		return why__say(-EINVAL, why, len, "%s = %#llx lies outside its %llu-byte struct",
+				f->name, (unsigned long long)f->off, (unsigned long long)f->size);
 	if (known != AS_PY_NONE &&
 	    (f->off + PY_DEBUG_SLACK < known || f->off > known + PY_DEBUG_SLACK))
-		return refuse(why, len,
-			      "%s = %#llx is more than %d bytes from %llu, its offset in the "
-			      "built-in table",
-			      f->name, (unsigned long long)f->off, PY_DEBUG_SLACK,
-			      (unsigned long long)known);
+		return why__say(-EINVAL, why, len,
+				"%s = %#llx is more than %d bytes from %llu, its offset in the "
+				"built-in table",
+				f->name, (unsigned long long)f->off, PY_DEBUG_SLACK,
+				(unsigned long long)known);
 	*f->dst = f->off;
 	return 0;
 }
@@ -132,12 +127,13 @@ int pylayout__from_debug(const struct py_debug_offsets *d, int minor, const stru
 	int err;
 
 	if (memcmp(d->cookie, "xdebugpy", 8))
-		return refuse(why, len, "no _Py_DebugOffsets at _PyRuntime");
+		return why__say(-EINVAL, why, len, "no _Py_DebugOffsets at _PyRuntime");
 	if ((d->version >> 24) != 3 || (int)((d->version >> 16) & 0xff) != minor)
-		return refuse(why, len, "_Py_DebugOffsets is for version %#llx",
-			      (unsigned long long)d->version);
+		return why__say(-EINVAL, why, len, "_Py_DebugOffsets is for version %#llx",
+				(unsigned long long)d->version);
 	if (d->free_threaded)
-		return refuse(why, len, "a free-threaded CPython build, which is not supported");
+		return why__say(-EINVAL, why, len,
+				"a free-threaded CPython build, which is not supported");
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		err = take(&f[i], why, len);
 		if (err)

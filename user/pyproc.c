@@ -12,6 +12,7 @@
 #include "pydecode.h"
 #include "pylayout.h"
 #include "pyproc.h"
+#include "why.h"
 #include "path.h"
 
 #define CODE_BYTES 96 /* enough for each decoded function's lookup */
@@ -21,16 +22,6 @@ struct mapped_elf {
 	struct elfobj *o;
 	__u64 bias; /* process address - ELF address */
 };
-
-static int say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -ENOTSUP;
-}
 
 static int open_mapped(pid_t pid, const struct vma *v, struct mapped_elf *out)
 {
@@ -109,11 +100,12 @@ static int read_version(struct mapped_elf *m, const char *path, struct pyproc *o
 		out->minor = (hex >> 16) & 0xff;
 		version_from_name(path_base(path), &(int){0}, &(int){0}, &threaded);
 	} else if (!version_from_name(path_base(path), &out->major, &out->minor, &threaded)) {
-		return say(why, len, "cannot tell the CPython version of %s", path);
+		return why__say(-ENOTSUP, why, len, "cannot tell the CPython version of %s", path);
 	}
 	if (threaded)
-		return say(why, len, "%s is a free-threaded CPython build, which is not supported",
-			   path);
+		return why__say(-ENOTSUP, why, len,
+				"%s is a free-threaded CPython build, which is not supported",
+				path);
 	return 0;
 }
 
@@ -125,11 +117,13 @@ static int apply_debug_offsets(pid_t pid, __u64 runtime, struct pyproc *out, cha
 	char reason[160];
 
 	if (!runtime || procmem__read(pid, runtime, &d, sizeof(d)))
-		return say(why, len, "%s: no _Py_DebugOffsets at _PyRuntime", out->path);
+		return why__say(-ENOTSUP, why, len, "%s: no _Py_DebugOffsets at _PyRuntime",
+				out->path);
 	if (pylayout__from_debug(&d, out->minor, &out->layout, &out->layout, reason,
 				 sizeof(reason)))
-		return say(why, len, "%s: _Py_DebugOffsets refused (%s): Python frames off",
-			   out->path, reason);
+		return why__say(-ENOTSUP, why, len,
+				"%s: _Py_DebugOffsets refused (%s): Python frames off", out->path,
+				reason);
 	return 0;
 }
 
@@ -207,8 +201,9 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 		goto cleanup;
 	known = pyoffsets__find(out->major, out->minor);
 	if (!known) {
-		err = say(why, whylen, "CPython %d.%d (%s) is not supported: 3.6 to 3.13 are",
-			  out->major, out->minor, v->path);
+		err = why__say(-ENOTSUP, why, whylen,
+			       "CPython %d.%d (%s) is not supported: 3.6 to 3.13 are", out->major,
+			       out->minor, v->path);
 		goto cleanup;
 	}
 	out->layout = *known;
@@ -222,8 +217,8 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 	out->bpf.off = out->layout.walk;
 	out->bpf.off.frame_read = pylayout__frame_read(&out->bpf.off);
 	if (pylayout__check(&out->layout, reason, sizeof(reason))) {
-		err = say(why, whylen, "%s: CPython %d.%d layout refused (%s)", v->path, out->major,
-			  out->minor, reason);
+		err = why__say(-ENOTSUP, why, whylen, "%s: CPython %d.%d layout refused (%s)",
+			       v->path, out->major, out->minor, reason);
 		goto cleanup;
 	}
 	out->bpf.eval_start = eval.vaddr + m.bias;
@@ -244,8 +239,9 @@ int pyproc__inspect(pid_t pid, const struct procmaps *maps, struct pyproc *out, 
 	if (out->bpf.key_addr)
 		find_tsd(pid, maps, &out->bpf);
 	if (!out->bpf.tsd_base && !out->bpf.interp_head) {
-		err = say(why, whylen, "%s: cannot find how CPython %d.%d keeps its thread states",
-			  v->path, out->major, out->minor);
+		err = why__say(-ENOTSUP, why, whylen,
+			       "%s: cannot find how CPython %d.%d keeps its thread states", v->path,
+			       out->major, out->minor);
 		goto cleanup;
 	}
 cleanup:

@@ -469,6 +469,19 @@ print(res)
 EOF
 }
 
+# poll_json FILE EXPR TIMEOUT_S [WANT]: waits until json_eval FILE EXPR prints WANT (true by
+# default); returns 1 when TIMEOUT_S pass first.
+poll_json()
+{
+	local deadline want=${4:-true}
+	deadline=$(deadline_ms "$3")
+	while [ "$(date +%s%3N)" -lt "$deadline" ]; do
+		[ "$(json_eval "$1" "$2" 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # call_returns BINARY FUNCTION: the offsets into FUNCTION of the instructions that follow
 # its calls (the return addresses an exact frames[1] can have), as a Python list.
 call_returns()

@@ -7,18 +7,6 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-# poll_json FILE EXPR TIMEOUT_S: waits until EXPR over FILE prints true.
-poll_json()
-{
-	local deadline
-	deadline=$(deadline_ms "$3")
-	while [ "$(date +%s%3N)" -lt "$deadline" ]; do
-		[ "$(json_eval "$1" "$2" 2>/dev/null)" = true ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 setup
 start_target t "$TARGET_DIR/alloc_target" leak_malloc
 pid=${T_PID[t]}

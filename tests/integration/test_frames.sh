@@ -28,15 +28,9 @@ trap 'rc=$?; cleanup_maps; (exit $rc); cleanup' EXIT
 # wait_json NAME EXPR WANT: waits until EXPR over tool run NAME's reports is WANT.
 wait_json()
 {
-	local deadline
-	deadline=$(deadline_ms "$SCENARIO_TIMEOUT")
-	until [ "$(json_eval "${S_OUT[$1]}" "$2" 2>/dev/null)" = "$3" ]; do
-		if [ "$(date +%s%3N)" -ge "$deadline" ]; then
-			fail "$1: no report where $2 = $3"
-			return 1
-		fi
-		sleep 0.2
-	done
+	poll_json "${S_OUT[$1]}" "$2" "$SCENARIO_TIMEOUT" "$3" && return 0
+	fail "$1: no report where $2 = $3"
+	return 1
 }
 
 # jit NAME SCENARIO...: a jit_target; sets CODE[NAME] and DEEP[NAME], the addresses of its

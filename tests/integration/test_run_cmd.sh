@@ -15,18 +15,6 @@ CTOR_BYTES=7777
 MAIN_BYTES=5555
 LIB_BYTES=3333 # ctor_lib.c
 
-# poll_json FILE EXPR TIMEOUT_S: waits until EXPR over FILE prints true.
-poll_json()
-{
-	local deadline
-	deadline=$(deadline_ms "$3")
-	while [ "$(date +%s%3N)" -lt "$deadline" ]; do
-		[ "$(json_eval "$1" "$2" 2>/dev/null)" = true ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 # wait_job PID TIMEOUT_S: waits for a background job of this shell to end; sets RC.
 wait_job()
 {
