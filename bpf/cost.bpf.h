@@ -17,18 +17,23 @@ struct {
 	__type(value, struct probe_hits);
 } hits SEC(".maps");
 
-static __always_inline void count_hit(__u32 tgid, enum hit_kind kind)
+/* tgid's entry in hits, made on its first run; NULL if the map is full. */
+static __always_inline struct probe_hits *proc_hits(__u32 tgid)
 {
 	struct probe_hits *h = bpf_map_lookup_elem(&hits, &tgid);
 	struct probe_hits zero = {};
 
-	if (!h) {
-		bpf_map_update_elem(&hits, &tgid, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hits, &tgid);
-		if (!h)
-			return;
-	}
-	if (kind < HIT_COUNT)
+	if (h)
+		return h;
+	bpf_map_update_elem(&hits, &tgid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&hits, &tgid);
+}
+
+static __always_inline void count_hit(__u32 tgid, enum hit_kind kind)
+{
+	struct probe_hits *h = proc_hits(tgid);
+
+	if (h && kind < HIT_COUNT)
 		h->n[kind]++;
 }
 
@@ -36,15 +41,10 @@ static __always_inline void count_hit(__u32 tgid, enum hit_kind kind)
 
 static __always_inline void flush_hits(__u32 tgid, struct inflight *in)
 {
-	struct probe_hits *h = bpf_map_lookup_elem(&hits, &tgid);
-	struct probe_hits zero = {};
+	struct probe_hits *h = proc_hits(tgid);
 
-	if (!h) {
-		bpf_map_update_elem(&hits, &tgid, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hits, &tgid);
-		if (!h)
-			return;
-	}
+	if (!h)
+		return;
 	for (int k = 0; k < HIT_COUNT; k++) {
 		h->n[k] += in->hits_pending[k];
 		in->hits_pending[k] = 0;
@@ -77,15 +77,10 @@ struct {
 static __always_inline void flush_cpu_hits(struct cpu_hits *c)
 {
 	struct probe_hits *h;
-	struct probe_hits zero = {};
 
 	if (!c->tgid)
 		return;
-	h = bpf_map_lookup_elem(&hits, &c->tgid);
-	if (!h) {
-		bpf_map_update_elem(&hits, &c->tgid, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hits, &c->tgid);
-	}
+	h = proc_hits(c->tgid);
 	for (int k = 0; k < HIT_COUNT; k++) {
 		if (h)
 			h->n[k] += c->n[k];

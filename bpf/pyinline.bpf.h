@@ -115,8 +115,8 @@ int obj_inline(struct pt_regs *ctx)
 			return 0;
 	}
 	/* Frame 0: the out-of-line object allocator whose code this is. */
-	stack_id = take_stack(ctx, tgid, PT_REGS_IP(ctx) - AS_INLINE_FN_DELTA(cookie), true, &st,
-			      &py);
+	stack_id =
+		take_stack(ctx, tgid, PT_REGS_IP(ctx) - AS_INLINE_FN_DELTA(cookie), true, &st, &py);
 	if (stack_id && st)
 		track_block(tgid, addr, size, stack_id, st, py, false, 0);
 	return 0;

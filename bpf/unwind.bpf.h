@@ -330,8 +330,8 @@ static __always_inline void fp_walk(struct walk_state *ws)
  * frames replaced the interpreter's. ctx: registers at the return probe, or
  * (ip_exact) at the instruction ctx's ip names. */
 static __always_inline struct stack_trace *capture_stack(struct pt_regs *ctx, __u32 tgid,
-							 __u64 fn_start, bool ip_exact, bool *rescan,
-							 bool *py)
+							 __u64 fn_start, bool ip_exact,
+							 bool *rescan, bool *py)
 {
 	__u32 zero = 0;
 	struct walk w = {.ws = bpf_map_lookup_elem(&walk_scratch, &zero)};
