@@ -131,7 +131,8 @@ int pyattach__inlined(const struct probe_progs *progs, enum placement_mode mode,
 		return why__say(
 			-ENOTSUP, why, whylen,
 			"%s calls its object allocator through copies inlined at %zu places, "
-			"and its code is too large to look for them: not probed",
+			"and its code is too large, or holds too many copies, to probe them: "
+			"not probed",
 			path_base(v->path), pa->promoted);
 	if (err)
 		return err;

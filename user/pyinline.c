@@ -22,12 +22,13 @@
  * records); a file the target made up cannot make the scan hold more. */
 #define SCAN_MAX       (32u << 20)
 #define RECS_MAX       (3u << 20)
-#define TAKE_WINDOW    8  /* records from the pool test to the block's load */
-#define COUNT_WINDOW   3  /* from the block's load to ++ref.count */
-#define PROBE_WINDOW   10 /* from the load or store to an emulated instruction */
-#define MOVE_LOOKBACK  8  /* from the pointer's copy to the pool mask */
-#define STORE_WINDOW   48 /* from the pool mask to the store into the pool */
-#define NEWPOOL_WINDOW 12 /* from the slow path's start to its call */
+#define SITES_MAX      4096 /* probes placed at most (Debian's python3.11: 216) */
+#define TAKE_WINDOW    8    /* records from the pool test to the block's load */
+#define COUNT_WINDOW   3    /* from the block's load to ++ref.count */
+#define PROBE_WINDOW   10   /* from the load or store to an emulated instruction */
+#define MOVE_LOOKBACK  8    /* from the pointer's copy to the pool mask */
+#define STORE_WINDOW   48   /* from the pool mask to the store into the pool */
+#define NEWPOOL_WINDOW 12   /* from the slow path's start to its call */
 #define POOL_FREEBLOCK 0x8
 #define POOL_NEXTPOOL  0x10
 
@@ -258,6 +259,8 @@ static int add_site(struct pyinline *out, size_t *cap, __u64 file_off, int reg, 
 	for (size_t i = 0; i < out->nsites; i++)
 		if (out->sites[i].file_off == file_off)
 			return 0;
+	if (out->nsites >= SITES_MAX)
+		return -E2BIG;
 	n = array_grow(out->sites, cap, out->nsites + 1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;

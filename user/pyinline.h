@@ -40,7 +40,8 @@ struct pyinline {
 
 /* Scans the code at file offsets [off, off + len) of o, mapped at ELF
  * virtual address vaddr, for the copies of CPython 3.minor's pymalloc.
- * 0 with out filled (maybe with no site), or -errno. */
+ * 0 with out filled (maybe with no site); -EFBIG or -E2BIG when the code is
+ * too large or holds too many copies to scan or probe; or -errno. */
 int pyinline__scan(struct elfobj *o, __u64 off, size_t len, __u64 vaddr, int minor,
 		   struct pyinline *out);
 /* The same over code (len bytes at file offset off, virtual address vaddr). */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "allocscope.h"
@@ -121,12 +122,27 @@ static void test_truncated(void **state)
 	pyinline__free(&p);
 }
 
+/* A file made of copies, more than are ever probed: refused, not scanned for minutes. */
+static void test_too_many(void **state)
+{
+	enum { COPY = 0x53 - 0x31, COPIES = 4200 };
+	static __u8 many[COPY * COPIES];
+	struct pyinline p;
+
+	(void)state;
+	for (size_t i = 0; i < COPIES; i++)
+		memcpy(many + i * COPY, code + 0x31, COPY);
+	assert_int_equal(pyinline__scan_code(many, sizeof(many), FILE_OFF, VADDR, 11, &p), -E2BIG);
+	assert_int_equal(p.nsites, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copies),
 		cmocka_unit_test(test_pool_size),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_too_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
